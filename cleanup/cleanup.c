@@ -1,0 +1,245 @@
+/*
+ * cleanup.c - cleanup(8): turn a submission into a durable queue file.
+ *
+ * Reads the envelope and the message from smtpd (or another submitter)
+ * over private/cleanup, normalises headers (cleanup_headers.c), writes
+ * incoming/ID.tmp, fsyncs it, renames it to incoming/ID, fsyncs the
+ * directory, and only then answers "250"; then it tells qmgr(8).
+ * Trusts: the submitter for framing only; every envelope value is checked.
+ * Never: answers 250 before the file and its name are on disk; leaves a
+ * temporary file behind for a message it did not accept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fsutil.h"
+#include "ipc.h"
+#include "log.h"
+#include "queue_id.h"
+#include "service.h"
+
+#define CLEANUP_TIMEOUT_MS 600000 /* between records from the submitter */
+#define QMGR_TIMEOUT_MS 10000
+
+/* value_ok - an envelope value: bounded, no control characters. */
+static int
+value_ok(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	if (n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 32 || v[i] == 127)
+			return 0;
+	return 1;
+}
+
+static const char *
+get_or(const struct attrs *a, const char *name, const char *dflt)
+{
+	const char *v = attrs_get(a, name);
+	return (v && value_ok(v, LIM_HOSTNAME)) ? v : dflt;
+}
+
+/* write_envelope - the records before the message; -1 on a bad request. */
+static int
+write_envelope(struct cleanup_msg *m, const struct attrs *a)
+{
+	const char *sender = attrs_get(a, "sender");
+	char num[32];
+	int nrcpt = 0;
+
+	if (sender == NULL || !value_ok(sender, LIM_PATH))
+		return -1;
+	qf_put_str(&m->w, QF_ID, m->id);
+	snprintf(num, sizeof(num), "%ld", m->arrival);
+	qf_put_str(&m->w, QF_ARRIVAL, num);
+	qf_put_str(&m->w, QF_SENDER, sender);
+	for (int i = 0; i < a->n; i++) {
+		if (strcmp(a->a[i].name, "rcpt") != 0)
+			continue;
+		if (!value_ok(a->a[i].value, LIM_PATH) || a->a[i].value[0] == 0 ||
+		    ++nrcpt > LIM_QF_RCPTS)
+			return -1;
+		qf_put_str(&m->w, QF_RCPT, a->a[i].value);
+		snprintf(m->single_rcpt, sizeof(m->single_rcpt), "%s",
+			 nrcpt == 1 ? a->a[i].value : "");
+	}
+	if (nrcpt == 0)
+		return -1;
+	/* copies: the request's attributes are reused for data records */
+	snprintf(m->client_addr, sizeof(m->client_addr), "%s",
+		 get_or(a, "client_addr", "unknown"));
+	snprintf(m->client_name, sizeof(m->client_name), "%s",
+		 get_or(a, "client_name", "unknown"));
+	snprintf(m->helo, sizeof(m->helo), "%s", get_or(a, "helo", "unknown"));
+	snprintf(m->protocol, sizeof(m->protocol), "%s",
+		 get_or(a, "protocol", "ESMTP"));
+	qf_put_str(&m->w, QF_CLIENT_ADDR, m->client_addr);
+	qf_put_str(&m->w, QF_CLIENT_NAME, m->client_name);
+	qf_put_str(&m->w, QF_HELO, m->helo);
+	qf_put_str(&m->w, QF_PROTOCOL, m->protocol);
+	qf_put_str(&m->w, QF_BODY_TYPE, get_or(a, "body_type", "7BIT"));
+	return qf_begin_message(&m->w);
+}
+
+/* commit - make the file durable under its final name. */
+static int
+commit(struct cleanup_msg *m, int fd, const char *tmp)
+{
+	char final[64];
+
+	snprintf(final, sizeof(final), "incoming/%s", m->id);
+	if (qf_finish(&m->w) != 0 || fsync(fd) != 0) {
+		log_warn("%s: write queue file: %m", m->id);
+		return -1;
+	}
+	/* NOREPLACE: an ID collision must fail, never replace a message */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) != 0 ||
+	    fsync_dir("incoming") != 0) {
+		log_warn("%s: commit queue file: %m", m->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* notify_qmgr - tell qmgr about the new file; its scan finds it anyway. */
+static void
+notify_qmgr(const char *id)
+{
+	int fd = ipc_connect_unix("private/qmgr");
+	struct attrs a;
+
+	if (fd < 0) {
+		log_warn("%s: connect to private/qmgr: %m (the queue scan will "
+			 "find the message)", id);
+		return;
+	}
+	struct ipc *c = ipc_new(fd, QMGR_TIMEOUT_MS);
+	attrs_init(&a);
+	ipc_put_str(c, "req", "new");
+	ipc_put_str(c, "queue_id", id);
+	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK)
+		log_warn("%s: qmgr did not acknowledge (the queue scan will "
+			 "find the message)", id);
+	attrs_free(&a);
+	ipc_free(c);
+}
+
+static void
+reply(struct ipc *c, int status, const char *text)
+{
+	ipc_put_long(c, "status", status);
+	if (text)
+		ipc_put_str(c, "text", text);
+	if (ipc_end(c) != IPC_OK)
+		log_warn("could not answer the submitter");
+}
+
+/* receive - data records until end; 1 on end, 0 on abort. */
+static int
+receive(struct cleanup_msg *m, struct ipc *c, struct attrs *a)
+{
+	for (;;) {
+		if (ipc_read(c, a) != IPC_OK)
+			return 0;
+		const struct attr *d = attrs_find(a, "data");
+		if (d != NULL) {
+			if (headers_feed(m, d->value, d->len) != 0 && !m->bad) {
+				m->bad = 451;
+				snprintf(m->bad_text, sizeof(m->bad_text),
+					 "4.3.0 Error: queue file write error");
+			}
+			continue;
+		}
+		if (attrs_get(a, "end") != NULL)
+			return 1;
+		return 0;
+	}
+}
+
+static void
+serve_message(struct ipc *c, struct attrs *a)
+{
+	struct cleanup_msg m;
+	char tmp[64];
+	int fd, done;
+
+	memset(&m, 0, sizeof(m));
+	queue_id_new(m.id);
+	m.arrival = (long)time(NULL);
+	snprintf(tmp, sizeof(tmp), "incoming/%s.tmp", m.id);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("create %s: %m", tmp);
+		reply(c, 451, "4.3.0 Error: queue file write error");
+		return;
+	}
+	qf_writer_init(&m.w, fd);
+	headers_begin(&m);
+	if (write_envelope(&m, a) != 0) {
+		log_warn("%s: malformed envelope from the submitter", m.id);
+		reply(c, 451, "4.3.0 Error: malformed envelope");
+		done = 0;
+	} else {
+		ipc_put_str(c, "queue_id", m.id);
+		done = ipc_end(c) == IPC_OK && receive(&m, c, a);
+	}
+	if (done && !m.bad && headers_end(&m) != 0)
+		m.bad = 451;
+	if (done && !m.bad && commit(&m, fd, tmp) == 0) {
+		close(fd);
+		log_info("%s: message-id=%s", m.id, m.message_id);
+		reply(c, 250, NULL);
+		notify_qmgr(m.id);
+		strbuf_free(&m.hdr);
+		return;
+	}
+	if (done) {
+		if (!m.bad) {
+			m.bad = 451;
+			snprintf(m.bad_text, sizeof(m.bad_text),
+				 "4.3.0 Error: queue file write error");
+		}
+		log_info("%s: reject: %d %s", m.id, m.bad, m.bad_text);
+		reply(c, m.bad, m.bad_text);
+	}
+	close(fd);
+	if (unlink(tmp) != 0)
+		log_warn("unlink %s: %m", tmp);
+	strbuf_free(&m.hdr);
+}
+
+static void
+serve(int fd)
+{
+	struct ipc *c = ipc_new(fd, CLEANUP_TIMEOUT_MS);
+	struct attrs a;
+
+	attrs_init(&a);
+	if (ipc_read(c, &a) == IPC_OK) {
+		const char *req = attrs_get(&a, "req");
+		if (req && strcmp(req, "submit") == 0)
+			serve_message(c, &a);
+		else
+			log_warn("unknown request on private/cleanup");
+	}
+	attrs_free(&a);
+	ipc_free(c);
+}
+
+int
+main(int argc, char **argv)
+{
+	service_init("cleanup", argc, argv);
+	service_loop(serve);
+	return 0;
+}

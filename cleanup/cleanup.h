@@ -1,0 +1,34 @@
+/*
+ * cleanup.h - state of one message in cleanup(8).
+ */
+#ifndef CLEANUP_H
+#define CLEANUP_H
+
+#include "queue_file.h"
+#include "strbuf.h"
+
+struct cleanup_msg {
+	char id[LIM_QUEUE_ID];
+	struct qf_writer w;
+	long arrival;
+	char helo[LIM_HOSTNAME], client_name[LIM_HOSTNAME];
+	char client_addr[LIM_HOSTNAME], protocol[32];
+	char single_rcpt[LIM_PATH + 1]; /* for "for <rcpt>"; "" if several */
+	/* header section, held until its end is seen */
+	struct strbuf hdr;
+	int in_headers;
+	int bad;             /* reply code when the message is refused */
+	char bad_text[128];
+	int received_count;
+	int have_message_id, have_date, have_from;
+	char message_id[300];
+};
+
+/* cleanup_headers.c */
+void headers_begin(struct cleanup_msg *m);
+/* headers_feed - message bytes; -1 on a write error */
+int headers_feed(struct cleanup_msg *m, const char *p, size_t n);
+/* headers_end - the message ended; flush what is held */
+int headers_end(struct cleanup_msg *m);
+
+#endif

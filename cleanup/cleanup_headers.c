@@ -1,0 +1,230 @@
+/*
+ * cleanup_headers.c - the header section: held until it ends, then written
+ * with Received: first, Bcc: and Return-Path: removed, and Message-ID:
+ * and Date: added when missing.  Names and folding are kept as they came.
+ *
+ * The header section ends at the first empty line, or at the first line
+ * that is neither a header field nor a continuation (that line starts the
+ * body, and an empty line is inserted before it).
+ * Trusts: nothing in the message.  Never: holds more than
+ * header_size_limit bytes; lets a loop through (hop_count_limit).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fsutil.h"
+#include "log.h"
+
+void
+headers_begin(struct cleanup_msg *m)
+{
+	strbuf_init(&m->hdr, (size_t)cfg.header_size_limit);
+	m->in_headers = 1;
+}
+
+/* field_name_len - length of "Name" in "Name:", or 0 if not a field. */
+static size_t
+field_name_len(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] > ' ' && p[i] < 127 && p[i] != ':')
+		i++;
+	/* "Name :" is obsolete syntax (RFC 5322 4.5) but still a field */
+	size_t j = i;
+	while (j < n && (p[j] == ' ' || p[j] == '\t'))
+		j++;
+	return (i > 0 && j < n && p[j] == ':') ? i : 0;
+}
+
+static int
+is_field(const char *p, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	return field_name_len(p, n) == k && strncasecmp(p, name, k) == 0;
+}
+
+static int
+emit(struct cleanup_msg *m, const char *p, size_t n)
+{
+	return qf_put_data(&m->w, p, n);
+}
+
+static int
+emit_received(struct cleanup_msg *m)
+{
+	char date[64], buf[1200];
+	int n;
+
+	rfc2822_date(m->arrival, date, sizeof(date));
+	n = snprintf(buf, sizeof(buf),
+		     "Received: from %s (%s [%s])\n\tby %s (mta) with %s id %s"
+		     "%s%s%s;\n\t%s\n",
+		     m->helo, m->client_name, m->client_addr, cfg.myhostname,
+		     m->protocol, m->id, m->single_rcpt[0] ? "\n\tfor <" : "",
+		     m->single_rcpt, m->single_rcpt[0] ? ">" : "", date);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	return emit(m, buf, (size_t)n);
+}
+
+static int
+emit_missing(struct cleanup_msg *m)
+{
+	char buf[512];
+	int n;
+
+	if (!m->have_message_id) {
+		struct tm tm;
+		time_t t = (time_t)m->arrival;
+		gmtime_r(&t, &tm);
+		snprintf(m->message_id, sizeof(m->message_id),
+			 "<%04d%02d%02d%02d%02d%02d.%s@%s>", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, m->id, cfg.myhostname);
+		n = snprintf(buf, sizeof(buf), "Message-Id: %s\n",
+			     m->message_id);
+		if (emit(m, buf, (size_t)n) != 0)
+			return -1;
+	}
+	if (!m->have_date) {
+		char date[64];
+		rfc2822_date(m->arrival, date, sizeof(date));
+		n = snprintf(buf, sizeof(buf), "Date: %s\n", date);
+		if (emit(m, buf, (size_t)n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* note_field - remember what a kept field tells us. */
+static void
+note_field(struct cleanup_msg *m, const char *p, size_t n)
+{
+	if (is_field(p, n, "Received"))
+		m->received_count++;
+	else if (is_field(p, n, "Date"))
+		m->have_date = 1;
+	else if (is_field(p, n, "From"))
+		m->have_from = 1;
+	else if (is_field(p, n, "Message-ID")) {
+		const char *v = memchr(p, ':', n) + 1;
+		size_t vl = n - (size_t)(v - p);
+		while (vl > 0 && isspace((unsigned char)*v))
+			v++, vl--;
+		while (vl > 0 && isspace((unsigned char)v[vl - 1]))
+			vl--;
+		m->have_message_id = 1;
+		snprintf(m->message_id, sizeof(m->message_id), "%.*s",
+			 (int)(vl < 290 ? vl : 290), v);
+	}
+}
+
+/* write_headers - write the held header fields (len bytes of hdr). */
+static int
+write_headers(struct cleanup_msg *m, size_t len)
+{
+	const char *p = m->hdr.p, *end = m->hdr.p + len;
+
+	if (emit_received(m) != 0)
+		return -1;
+	while (p < end) {
+		const char *q = p;
+		/* a field runs over its continuation lines */
+		do {
+			const char *lf = memchr(q, '\n', (size_t)(end - q));
+			q = lf ? lf + 1 : end;
+		} while (q < end && (*q == ' ' || *q == '\t'));
+		size_t n = (size_t)(q - p);
+		if (!is_field(p, n, "Bcc") && !is_field(p, n, "Return-Path")) {
+			note_field(m, p, n);
+			if (emit(m, p, n) != 0)
+				return -1;
+			if (p[n - 1] != '\n' && emit(m, "\n", 1) != 0)
+				return -1;
+		}
+		p = q;
+	}
+	if (m->received_count >= cfg.hop_count_limit) {
+		m->bad = 554;
+		snprintf(m->bad_text, sizeof(m->bad_text), "5.4.6 Error: too "
+			 "many hops (%d Received: headers; mail loop?)",
+			 m->received_count);
+	}
+	return emit_missing(m);
+}
+
+/* header_end_at - where the header section ends in hdr, or -1 if not yet.
+ * *sep says whether that line is the empty separator line. */
+static long
+header_end_at(const struct cleanup_msg *m, int *sep)
+{
+	const char *p = m->hdr.p, *end = m->hdr.p + m->hdr.len;
+
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (lf == NULL)
+			return -1; /* incomplete line: wait */
+		size_t n = (size_t)(lf - p) + 1;
+		if (n == 1) {
+			*sep = 1;
+			return p - m->hdr.p;
+		}
+		int cont = (*p == ' ' || *p == '\t') && p != m->hdr.p;
+		if (!cont && field_name_len(p, n) == 0) {
+			*sep = 0;
+			return p - m->hdr.p;
+		}
+		p = lf + 1;
+	}
+	return -1;
+}
+
+/* finish_headers - write held headers and start the body at 'at'. */
+static int
+finish_headers(struct cleanup_msg *m, size_t at, int sep)
+{
+	m->in_headers = 0;
+	if (write_headers(m, at) != 0)
+		return -1;
+	if (!sep && at < m->hdr.len && emit(m, "\n", 1) != 0)
+		return -1;
+	int rc = emit(m, m->hdr.p + at, m->hdr.len - at);
+	strbuf_free(&m->hdr);
+	return rc;
+}
+
+int
+headers_feed(struct cleanup_msg *m, const char *p, size_t n)
+{
+	int sep;
+	long at;
+
+	if (!m->in_headers)
+		return emit(m, p, n);
+	if (strbuf_add(&m->hdr, p, n) != 0) {
+		m->bad = 552;
+		snprintf(m->bad_text, sizeof(m->bad_text), "5.3.4 Error: "
+			 "message header size exceeds header_size_limit "
+			 "(%ld bytes)", cfg.header_size_limit);
+		m->in_headers = 0;
+		strbuf_free(&m->hdr);
+		return 0;
+	}
+	if ((at = header_end_at(m, &sep)) < 0)
+		return 0;
+	return finish_headers(m, (size_t)at, sep);
+}
+
+int
+headers_end(struct cleanup_msg *m)
+{
+	if (!m->in_headers)
+		return 0;
+	return finish_headers(m, m->hdr.len, 1);
+}

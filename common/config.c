@@ -1,0 +1,416 @@
+/*
+ * config.c - parse mta.conf(5).
+ *
+ * The table below is the single list of keys: its name, type, default and
+ * bounds; mta.conf(5) documents each row.  Lines are "key = value"; "#"
+ * starts a comment at the start of a line; a line that begins with white
+ * space continues the previous value.
+ * Trusts: nothing in the file; every value is checked against its type.
+ * Never: accepts an unknown key or a value out of bounds silently.
+ */
+#include "config.h"
+#include "mta_limits.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CONFIG_LINE_MAX 4096 /* bytes in one logical line */
+#define CONFIG_LINES_MAX 10000
+
+enum ctype { C_STR, C_INT, C_TIME, C_SIZE, C_BOOL };
+
+struct ckey {
+	const char *name;
+	enum ctype type;
+	size_t off;
+	const char *def;
+	long min, max;
+};
+
+struct config cfg;
+static char default_host[LIM_HOSTNAME];
+char config_file[4096];
+
+#define S(n, d) {#n, C_STR, offsetof(struct config, n), d, 0, 0}
+#define N(n, t, d, lo, hi) {#n, t, offsetof(struct config, n), d, lo, hi}
+
+static const struct ckey keys[] = {
+	S(run_mode, "root"),
+	S(queue_directory, "/var/spool/mta"),
+	S(daemon_directory, "/usr/libexec/mta"),
+	S(maillog_file, ""),
+	S(myhostname, ""),
+	S(mydestination, "localhost"),
+	S(mailbox_base, "/var/mail/vhosts"),
+	S(mailbox_template, "%d/%u/Maildir"),
+	S(recipient_delimiter, "+"),
+	S(smtpd_listen, "0.0.0.0:25"),
+	S(smtpd_banner, "ESMTP"),
+	S(mail_owner, "mta"),
+	S(smtpd_user, "mta-smtpd"),
+	S(local_user, "vmail"),
+	N(message_size_limit, C_SIZE, "52428800", 1024, LONG_MAX / 2),
+	N(header_size_limit, C_SIZE, "102400", 1024, 64 << 20),
+	N(hop_count_limit, C_INT, "50", 1, 1000),
+	N(smtpd_recipient_limit, C_INT, "1000", 1, 10000),
+	N(smtpd_error_limit, C_INT, "20", 1, 1000),
+	N(smtpd_timeout, C_TIME, "300s", 1, 3600),
+	N(smtpd_data_timeout, C_TIME, "600s", 1, 7200),
+	N(smtpd_process_limit, C_INT, "100", 1, 10000),
+	N(cleanup_process_limit, C_INT, "100", 1, 10000),
+	N(local_process_limit, C_INT, "20", 1, 1000),
+	N(local_concurrency_limit, C_INT, "10", 1, 1000),
+	N(qmgr_message_active_limit, C_INT, "10000", 1, 1000000),
+	N(qmgr_recipient_limit, C_INT, "50", 1, 1000),
+	N(max_use, C_INT, "100", 1, 1000000),
+	N(max_idle, C_TIME, "100s", 1, 86400),
+	N(minimal_backoff_time, C_TIME, "300s", 1, 86400),
+	N(maximal_backoff_time, C_TIME, "3600s", 1, 7 * 86400),
+	N(queue_run_delay, C_TIME, "60s", 1, 86400),
+	N(lmdb_map_size, C_SIZE, "16m", 1 << 20, 1L << 40),
+	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
+	N(service_restart_delay, C_TIME, "1s", 0, 3600),
+	N(verbose, C_BOOL, "no", 0, 1),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct ckey *
+key_find(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+parse_number(const char *s, long *out, const char *units, const long *mult)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	if (*end != 0) {
+		const char *u = strchr(units, tolower((unsigned char)*end));
+		if (u == NULL || end[1] != 0)
+			return -1;
+		long m = mult[u - units];
+		if (v > LONG_MAX / m)
+			return -1;
+		v *= m;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+config_parse_time(const char *s, long *out)
+{
+	static const long mult[] = {1, 60, 3600, 86400, 604800};
+	return parse_number(s, out, "smhdw", mult);
+}
+
+int
+config_parse_size(const char *s, long *out)
+{
+	static const long mult[] = {1024, 1L << 20, 1L << 30};
+	return parse_number(s, out, "kmg", mult);
+}
+
+int
+config_parse_bool(const char *s, long *out)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+static int
+key_assign(const struct ckey *k, const char *value, char *err, size_t errlen)
+{
+	char *slot = (char *)&cfg + k->off;
+	long v;
+	int rc;
+
+	if (k->type == C_STR) {
+		char *copy = strdup(value);
+		if (copy == NULL)
+			return snprintf(err, errlen, "out of memory"), -1;
+		free(*(char **)slot);
+		*(char **)slot = copy;
+		return 0;
+	}
+	switch (k->type) {
+	case C_INT:
+		rc = config_parse_size(value, &v); /* plain or k/m/g */
+		break;
+	case C_TIME:
+		rc = config_parse_time(value, &v);
+		break;
+	case C_SIZE:
+		rc = config_parse_size(value, &v);
+		break;
+	default:
+		rc = config_parse_bool(value, &v);
+		break;
+	}
+	if (rc != 0) {
+		static const char *what[] = {"", "a number", "a time (e.g. 300s, "
+			"5m, 4h, 5d)", "a size (e.g. 1048576, 512k, 50m)",
+			"yes or no"};
+		snprintf(err, errlen, "%s: bad value \"%s\": expected %s",
+			 k->name, value, what[k->type]);
+		return -1;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(err, errlen, "%s: value \"%s\" out of range [%ld..%ld]",
+			 k->name, value, k->min, k->max);
+		return -1;
+	}
+	*(long *)slot = v;
+	return 0;
+}
+
+int
+config_set(const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct ckey *k = key_find(key);
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown key \"%s\"", key);
+		return -1;
+	}
+	return key_assign(k, value, err, errlen);
+}
+
+static int
+config_check(char *err, size_t errlen)
+{
+	if (strcmp(cfg.run_mode, "root") != 0 &&
+	    strcmp(cfg.run_mode, "user") != 0) {
+		snprintf(err, errlen, "run_mode: bad value \"%s\": expected "
+			 "root or user", cfg.run_mode);
+		return -1;
+	}
+	if (cfg.queue_directory[0] != '/') {
+		snprintf(err, errlen, "queue_directory: \"%s\" is not an "
+			 "absolute path", cfg.queue_directory);
+		return -1;
+	}
+	if (strlen(cfg.recipient_delimiter) > 1) {
+		snprintf(err, errlen, "recipient_delimiter: \"%s\" must be "
+			 "one character or empty", cfg.recipient_delimiter);
+		return -1;
+	}
+	if (cfg.minimal_backoff_time > cfg.maximal_backoff_time) {
+		snprintf(err, errlen, "minimal_backoff_time is greater than "
+			 "maximal_backoff_time");
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_defaults(void)
+{
+	char err[256], host[LIM_HOSTNAME];
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (key_assign(&keys[i], keys[i].def, err, sizeof(err)) != 0)
+			abort(); /* a bad default is a bug in the table */
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	free(cfg.myhostname);
+	cfg.myhostname = strdup(host);
+	snprintf(default_host, sizeof(default_host), "%s", host);
+}
+
+/* trim - strip white space at both ends, in place. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static int
+config_line(const char *path, int lineno, char *line, char *err,
+	    size_t errlen)
+{
+	char *eq = strchr(line, '='), *key, *value, msg[512];
+
+	if (eq == NULL) {
+		snprintf(err, errlen, "%s:%d: missing \"=\" in \"%.60s\"", path,
+			 lineno, trim(line));
+		return -1;
+	}
+	*eq = 0;
+	key = trim(line);
+	value = trim(eq + 1);
+	if (config_set(key, value, msg, sizeof(msg)) != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, char *err, size_t errlen)
+{
+	FILE *fp;
+	char buf[CONFIG_LINE_MAX], logical[CONFIG_LINE_MAX];
+	int lineno = 0, start = 0, have = 0, rc = 0;
+
+	config_defaults();
+	if (realpath(path, config_file) == NULL)
+		snprintf(config_file, sizeof(config_file), "%s", path);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(buf, sizeof(buf), fp) != NULL) {
+		size_t len = strlen(buf);
+		if (++lineno > CONFIG_LINES_MAX) {
+			snprintf(err, errlen, "%s:%d: more than %d lines",
+				 path, lineno, CONFIG_LINES_MAX);
+			rc = -1;
+			break;
+		}
+		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+			snprintf(err, errlen, "%s:%d: line longer than %d "
+				 "bytes", path, lineno, CONFIG_LINE_MAX - 2);
+			rc = -1;
+			break;
+		}
+		char *t = trim(buf);
+		if (*t == '#' || *t == 0)
+			continue;
+		if (isspace((unsigned char)buf[0]) && have) {
+			/* continuation of the previous value */
+			if (strlen(logical) + strlen(t) + 2 >= sizeof(logical)) {
+				snprintf(err, errlen, "%s:%d: value longer "
+					 "than %d bytes", path, lineno,
+					 CONFIG_LINE_MAX - 2);
+				rc = -1;
+				break;
+			}
+			strcat(logical, " ");
+			strcat(logical, t);
+			continue;
+		}
+		if (have)
+			rc = config_line(path, start, logical, err, errlen);
+		snprintf(logical, sizeof(logical), "%s", t);
+		start = lineno;
+		have = 1;
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(err, errlen, "%s: read error: %s", path,
+			 strerror(errno));
+		rc = -1;
+	}
+	fclose(fp);
+	if (rc == 0 && have)
+		rc = config_line(path, start, logical, err, errlen);
+	if (rc == 0) {
+		char msg[512];
+		if (config_check(msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s: %s", path, msg);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+void
+config_print(int fd, int only_changed)
+{
+	FILE *fp = fdopen(dup(fd), "w");
+
+	if (fp == NULL)
+		return;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct ckey *k = &keys[i];
+		const char *slot = (const char *)&cfg + k->off;
+		if (k->type == C_STR) {
+			const char *v = *(char *const *)slot;
+			if (only_changed && strcmp(v, k->off == offsetof(struct
+			    config, myhostname) ? default_host : k->def) == 0)
+				continue;
+			fprintf(fp, "%s = %s\n", k->name, v);
+			continue;
+		}
+		long v = *(const long *)slot, d = 0;
+		if (k->type == C_TIME)
+			config_parse_time(k->def, &d);
+		else if (k->type == C_BOOL)
+			config_parse_bool(k->def, &d);
+		else
+			config_parse_size(k->def, &d);
+		if (only_changed && v == d)
+			continue;
+		if (k->type == C_BOOL)
+			fprintf(fp, "%s = %s\n", k->name, v ? "yes" : "no");
+		else if (k->type == C_TIME)
+			fprintf(fp, "%s = %lds\n", k->name, v);
+		else
+			fprintf(fp, "%s = %ld\n", k->name, v);
+	}
+	fclose(fp);
+}
+
+const char *
+config_list_next(const char *p, char *item, size_t itemlen)
+{
+	size_t n = 0;
+
+	while (*p == ',' || isspace((unsigned char)*p))
+		p++;
+	if (*p == 0)
+		return NULL;
+	while (*p && *p != ',' && !isspace((unsigned char)*p)) {
+		if (n + 1 < itemlen)
+			item[n++] = *p;
+		p++;
+	}
+	item[n] = 0;
+	return p;
+}
+
+int
+config_list_has(const char *list, const char *item)
+{
+	char one[LIM_DOMAIN + 1];
+	int count = 0;
+
+	while ((list = config_list_next(list, one, sizeof(one))) != NULL &&
+	       count++ < CONFIG_LIST_MAX)
+		if (strlen(one) < sizeof(one) - 1 && strcasecmp(one, item) == 0)
+			return 1;
+	return 0;
+}

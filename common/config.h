@@ -1,0 +1,81 @@
+/*
+ * config.h - mta.conf(5): every key, its type, its default.
+ */
+#ifndef MTA_CONFIG_H
+#define MTA_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/mta/mta.conf"
+#define CONFIG_LIST_MAX 64 /* entries in a list-valued key */
+
+struct config {
+	char *run_mode;   /* "root" or "user" */
+	char *queue_directory;
+	char *daemon_directory;
+	char *maillog_file;
+	char *myhostname;
+	char *mydestination; /* list */
+	char *mailbox_base;
+	char *mailbox_template;
+	char *recipient_delimiter;
+	char *smtpd_listen;
+	char *smtpd_banner;
+	char *mail_owner;
+	char *smtpd_user;
+	char *local_user;
+	long message_size_limit;
+	long header_size_limit;
+	long hop_count_limit;
+	long smtpd_recipient_limit;
+	long smtpd_error_limit;
+	long smtpd_timeout;
+	long smtpd_data_timeout;
+	long smtpd_process_limit;
+	long cleanup_process_limit;
+	long local_process_limit;
+	long local_concurrency_limit;
+	long qmgr_message_active_limit;
+	long qmgr_recipient_limit;
+	long max_use;
+	long max_idle;
+	long minimal_backoff_time;
+	long maximal_backoff_time;
+	long queue_run_delay;
+	long lmdb_map_size;
+	long maildir_size_in_name;
+	long service_restart_delay;
+	long verbose;
+};
+
+extern struct config cfg;
+
+/* config_defaults - fill cfg with every key's default. */
+void config_defaults(void);
+/*
+ * config_load - read a file over the defaults.  On error, writes
+ * "file:line: message" into err and returns -1; cfg then holds defaults
+ * and whatever lines came before the error.
+ */
+int config_load(const char *path, char *err, size_t errlen);
+/* config_set - set one key from text; returns -1 with a reason in err. */
+int config_set(const char *key, const char *value, char *err, size_t errlen);
+/* config_print - write "key = value" for every key (only changed: 1). */
+void config_print(int fd, int only_changed);
+
+/* config_parse_time - "300", "300s", "5m", "4h", "5d" into seconds. */
+int config_parse_time(const char *s, long *out);
+/* config_parse_size - "1048576", "512k", "50m", "1g" into bytes. */
+int config_parse_size(const char *s, long *out);
+/* config_parse_bool - yes/no, true/false, on/off, 1/0. */
+int config_parse_bool(const char *s, long *out);
+
+/* config_list_next - split lists on commas and white space. */
+const char *config_list_next(const char *p, char *item, size_t itemlen);
+/* config_list_has - whether a list holds item (case-insensitive). */
+int config_list_has(const char *list, const char *item);
+
+/* config_path - where this process read its config (absolute). */
+extern char config_file[4096];
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * mta_limits.h - fixed protocol and format limits.
+ *
+ * Limits an operator may tune are config keys (config.c); the ones here are
+ * set by the RFCs or by our own wire formats and do not change at run time.
+ */
+#ifndef MTA_LIMITS_H
+#define MTA_LIMITS_H
+
+/* RFC 5321 4.5.3.1 */
+#define LIM_LOCAL_PART 64      /* octets in a local part */
+#define LIM_DOMAIN 255         /* octets in a domain */
+#define LIM_PATH 256           /* octets in a reverse or forward path */
+#define LIM_SMTP_LINE 512      /* command line, CRLF included */
+#define LIM_SMTP_LINE_EXT 1024 /* with what SIZE/8BITMIME/DSN may add */
+#define LIM_TEXT_LINE 1000     /* text line, CRLF included */
+
+/* IPC records (ipc.c) */
+#define LIM_IPC_NAME 32          /* attribute name */
+#define LIM_IPC_VALUE 65536      /* one attribute value */
+#define LIM_IPC_ATTRS 2200       /* attributes in one record */
+#define LIM_IPC_RECORD (4 << 20) /* bytes in one record */
+#define LIM_IPC_FDS 4            /* descriptors waiting to be claimed */
+
+/* queue file (queue_file.c) */
+#define LIM_QF_RECORD (1 << 20) /* one record's payload */
+#define LIM_QF_RCPTS 10000      /* recipients in one queue file */
+#define LIM_QF_DATA_CHUNK 65536 /* message bytes per data record */
+
+#define LIM_QUEUE_ID 16 /* queue ID characters, NUL included */
+#define LIM_HOSTNAME 256
+#define LIM_ERRTEXT 512 /* delivery status text kept per recipient */
+
+#endif

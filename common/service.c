@@ -1,0 +1,188 @@
+/*
+ * service.c - service table and child process life (see service.h).
+ *
+ * Trusts: master for the descriptors it passes, the config file.
+ * Never: serves a client before privileges are dropped; outlives master
+ * (the parent-death signal ends a child whose master is gone).
+ */
+#include "service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+volatile int service_stop;
+static long use_count;
+
+static struct service_def table[] = {
+	{"smtpd", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
+	 &cfg.smtpd_process_limit},
+	{"cleanup", SERVICE_UNIX, "private/cleanup", 0660, 0, 0, &cfg.mail_owner,
+	 &cfg.cleanup_process_limit},
+	{"qmgr", SERVICE_UNIX, "private/qmgr", 0660, 0, 1, &cfg.mail_owner,
+	 NULL},
+	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, NULL,
+	 &cfg.local_process_limit},
+};
+
+const struct service_def *
+service_table(int *n)
+{
+	*n = (int)(sizeof(table) / sizeof(table[0]));
+	return table;
+}
+
+const struct service_def *
+service_find(const char *name)
+{
+	int n;
+	const struct service_def *t = service_table(&n);
+	for (int i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+int
+service_open_log(const char *name, int to_stderr)
+{
+	if (cfg.maillog_file[0] != 0)
+		return log_open(name, LOG_DEST_FILE, cfg.maillog_file);
+	return log_open(name, to_stderr ? LOG_DEST_STDERR : LOG_DEST_SYSLOG,
+			NULL);
+}
+
+int
+drop_privileges(const char *user, const char *chroot_dir)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		log_error("user \"%s\" does not exist (run mtactl setup)", user);
+		return -1;
+	}
+	if (chroot_dir != NULL && (chroot(chroot_dir) != 0 || chdir("/") != 0)) {
+		log_error("chroot %s: %m", chroot_dir);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_error("cannot become user %s: %m", user);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_error("privileges not dropped: could regain root");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	service_stop = 1;
+}
+
+/* watch_master - die with master so no child holds its sockets. */
+static void
+watch_master(pid_t master)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_fatal("prctl(PR_SET_PDEATHSIG): %m");
+	if (getppid() != master)
+		log_fatal("master is gone; exiting");
+}
+
+void
+service_init(const char *name, int argc, char **argv)
+{
+	const char *conf = CONFIG_DEFAULT_PATH;
+	int to_stderr = 0, opt;
+	char err[512];
+	pid_t master = getppid();
+	const struct service_def *def = service_find(name);
+	struct sigaction sa = {.sa_handler = on_hup};
+
+	while ((opt = getopt(argc, argv, "c:l:")) != -1) {
+		if (opt == 'c')
+			conf = optarg;
+		else if (opt == 'l')
+			to_stderr = strcmp(optarg, "stderr") == 0;
+		else
+			exit(2);
+	}
+	log_open(name, to_stderr ? LOG_DEST_STDERR : LOG_DEST_SYSLOG, NULL);
+	if (config_load(conf, err, sizeof(err)) != 0)
+		log_fatal("%s", err);
+	if (service_open_log(name, to_stderr) != 0)
+		log_fatal("open %s: %m", cfg.maillog_file);
+	log_set_verbose((int)cfg.verbose);
+	if (chdir(cfg.queue_directory) != 0)
+		log_fatal("chdir %s: %m", cfg.queue_directory);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||
+	    sigaction(SIGHUP, &sa, NULL) != 0)
+		log_fatal("signal setup: %m");
+	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
+	    def->user != NULL) {
+		if (geteuid() != 0)
+			log_fatal("run_mode = root but not started as root");
+		if (drop_privileges(*def->user, def->chroot ?
+				    cfg.queue_directory : NULL) != 0)
+			exit(1);
+	}
+	watch_master(master);
+}
+
+void
+service_report(int status)
+{
+	struct service_msg m = {.pid = getpid(), .status = status};
+
+	/* A pipe write under PIPE_BUF is atomic; master may be gone. */
+	if (write(SERVICE_STATUS_FD, &m, sizeof(m)) != sizeof(m))
+		log_fatal("status pipe to master: %m");
+}
+
+void
+service_loop(void (*serve)(int fd))
+{
+	struct pollfd p = {.fd = SERVICE_LISTEN_FD, .events = POLLIN};
+
+	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
+		log_fatal("listening socket: %m");
+	service_report(SERVICE_IDLE);
+	while (!service_stop && use_count < cfg.max_use) {
+		int n = poll(&p, 1, (int)cfg.max_idle * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			log_fatal("poll: %m");
+		if (n == 0)
+			break; /* idle too long */
+		int fd = accept4(SERVICE_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				continue; /* another child took it */
+			log_fatal("accept: %m");
+		}
+		service_report(SERVICE_BUSY);
+		serve(fd);
+		use_count++;
+		service_report(SERVICE_IDLE);
+	}
+	exit(0);
+}

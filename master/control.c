@@ -1,0 +1,92 @@
+/*
+ * control.c - master's control socket (public/master) for mtactl(8).
+ *
+ * Requests are IPC records: {req=status} answers one record per service;
+ * {req=stop} and {req=reload} act as SIGTERM and SIGHUP.  The socket's
+ * mode admits the owner (and group mta in root mode); peer credentials
+ * are checked again here.
+ * Trusts: nothing in the request beyond its framing.  Never: blocks the
+ * master for longer than the client timeout.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "master.h"
+
+#define CONTROL_TIMEOUT_MS 2000
+
+int
+control_open(void)
+{
+	return listen_unix("public/master", 0660);
+}
+
+/* peer_allowed - root, or our own uid. */
+static int
+peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return 0;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+static void
+reply_status(struct ipc *c)
+{
+	for (int i = 0; i < nservices; i++) {
+		struct svc_state *s = &services[i];
+		ipc_put_str(c, "service", s->def->name);
+		ipc_put_str(c, "listen", s->listen_addr);
+		ipc_put_long(c, "processes", s->count);
+		ipc_put_long(c, "idle", s->idle);
+		ipc_put_long(c, "restarts", s->restarts);
+		ipc_put_long(c, "limit", s->def->limit ? *s->def->limit : 1);
+		if (ipc_end(c) != IPC_OK)
+			return;
+	}
+	ipc_put_str(c, "end", "1");
+	ipc_put_long(c, "pid", (long)getpid());
+	ipc_put_str(c, "run_mode", cfg.run_mode);
+	if (ipc_end(c) != IPC_OK)
+		log_warn("control: reply not sent");
+}
+
+void
+control_serve(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	struct attrs a;
+	struct ipc *c;
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("control accept: %m");
+		return;
+	}
+	c = ipc_new(fd, CONTROL_TIMEOUT_MS);
+	attrs_init(&a);
+	if (!peer_allowed(fd)) {
+		log_warn("control: connection from an unauthorised user refused");
+	} else if (ipc_read(c, &a) == IPC_OK) {
+		const char *req = attrs_get(&a, "req");
+		if (req && strcmp(req, "status") == 0)
+			reply_status(c);
+		else if (req && strcmp(req, "stop") == 0)
+			kill(getpid(), SIGTERM);
+		else if (req && strcmp(req, "reload") == 0)
+			kill(getpid(), SIGHUP);
+		else
+			log_warn("control: unknown request");
+	}
+	attrs_free(&a);
+	ipc_free(c);
+}

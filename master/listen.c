@@ -1,0 +1,135 @@
+/*
+ * listen.c - open master's listening sockets: SMTP over TCP and the UNIX
+ * sockets of the internal services.
+ *
+ * Trusts: the config values (already checked by config.c for type).
+ * Never: leaves a socket of a private service open to other users: its
+ * mode is set before anyone can connect (umask during bind).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "master.h"
+
+#define LISTEN_BACKLOG 128
+
+/* split_hostport - "host:port" or "[v6]:port" into host and port. */
+static int
+split_hostport(const char *spec, char *host, size_t hl, char *port, size_t pl)
+{
+	const char *colon;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		snprintf(host, hl, "%.*s", (int)(end - spec - 1), spec + 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			return -1;
+		snprintf(host, hl, "%.*s", (int)(colon - spec), spec);
+	}
+	snprintf(port, pl, "%s", colon + 1);
+	return port[0] ? 0 : -1;
+}
+
+int
+listen_inet(const char *spec)
+{
+	char host[256], port[32];
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICHOST |
+					     AI_NUMERICSERV};
+	struct addrinfo *res;
+	int fd, one = 1, rc;
+
+	if (split_hostport(spec, host, sizeof(host), port, sizeof(port))) {
+		log_error("smtpd_listen: bad address \"%s\": expected "
+			  "host:port or [ipv6]:port", spec);
+		return -1;
+	}
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		log_error("smtpd_listen: \"%s\": %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		log_error("listen on %s: %m", spec);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+listen_unix(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_error("unlink %s: %m", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		log_error("socket: %m");
+		return -1;
+	}
+	old = umask(0777 & ~mode);
+	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc != 0 || chmod(path, mode) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		log_error("listen on %s: %m", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* listen_open_all - open (or keep) every service's socket. */
+int
+listen_open_all(void)
+{
+	for (int i = 0; i < nservices; i++) {
+		struct svc_state *s = &services[i];
+		const char *want = s->def->kind == SERVICE_INET ?
+					   cfg.smtpd_listen : s->def->path;
+		if (s->listen_fd >= 0 && strcmp(s->listen_addr, want) == 0)
+			continue;
+		int fd = s->def->kind == SERVICE_INET ?
+				 listen_inet(want) :
+				 listen_unix(want, s->def->mode);
+		if (fd < 0)
+			return -1;
+		if (s->listen_fd >= 0) {
+			log_info("%s: now listening on %s", s->def->name, want);
+			close(s->listen_fd);
+		}
+		s->listen_fd = fd;
+		snprintf(s->listen_addr, sizeof(s->listen_addr), "%s", want);
+	}
+	return 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * queue_dirs.c - create the queue directory tree (mta-queue(5)).
+ *
+ * Trusts: the config.  Never: loosens the mode of an existing directory
+ * it did not create (mtactl check reports those).
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "log.h"
+#include "master.h"
+#include "queue_id.h"
+
+static const struct {
+	const char *path;
+	mode_t mode;
+} dirs[] = {
+	{"incoming", 0700}, {"msg", 0700},     {"corrupt", 0700},
+	{"maildrop", 0730}, {"db", 0770},      {"private", 0711},
+	{"public", 0710},   {"pid", 0755},
+};
+
+/* make_dir - create one directory, owned by the mail owner in root mode. */
+static int
+make_dir(const char *path, mode_t mode, const struct passwd *owner)
+{
+	if (mkdir(path, mode) != 0) {
+		if (errno == EEXIST)
+			return 0;
+		log_error("mkdir %s/%s: %m", cfg.queue_directory, path);
+		return -1;
+	}
+	if (chmod(path, mode) != 0 ||
+	    (owner && chown(path, owner->pw_uid, owner->pw_gid) != 0)) {
+		log_error("set owner/mode of %s/%s: %m", cfg.queue_directory,
+			  path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+queue_dirs_create(void)
+{
+	const struct passwd *owner = NULL;
+	static const char letters[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	char sub[16];
+
+	if (mkdir_p(cfg.queue_directory, 0755) != 0) {
+		log_error("mkdir %s: %m", cfg.queue_directory);
+		return -1;
+	}
+	if (chdir(cfg.queue_directory) != 0) {
+		log_error("chdir %s: %m", cfg.queue_directory);
+		return -1;
+	}
+	if (strcmp(cfg.run_mode, "root") == 0 &&
+	    (owner = getpwnam(cfg.mail_owner)) == NULL) {
+		log_error("mail_owner \"%s\" does not exist (run mtactl setup)",
+			  cfg.mail_owner);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (make_dir(dirs[i].path, dirs[i].mode,
+			     strcmp(dirs[i].path, "pid") ? owner : NULL) != 0)
+			return -1;
+	for (const char *l = letters; *l; l++) {
+		snprintf(sub, sizeof(sub), "msg/%c", *l);
+		if (make_dir(sub, 0700, owner) != 0)
+			return -1;
+	}
+	return 0;
+}

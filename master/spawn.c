@@ -1,0 +1,240 @@
+/*
+ * spawn.c - start, track and reap the children of master(8).
+ *
+ * A child gets its service's listening socket as fd 3 and the status pipe
+ * as fd 4 and reports idle/busy through it.  A child that dies of a signal
+ * or with a non-zero status throttles its service: no new child for a
+ * back-off that doubles up to MASTER_BACKOFF_MAX seconds.
+ * Trusts: the status messages only as hints (a pid it does not know is
+ * ignored).  Never: passes any other descriptor to a child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "log.h"
+#include "master.h"
+
+static struct child *children;
+static int status_wfd = -1;
+static int nchildren;
+
+struct child *
+spawn_children(void)
+{
+	return children;
+}
+
+void
+spawn_set_status_fd(int fd)
+{
+	status_wfd = fd;
+}
+
+static struct child *
+child_find(pid_t pid, struct child ***prevp)
+{
+	struct child **pp = &children;
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->pid == pid) {
+			if (prevp)
+				*prevp = pp;
+			return *pp;
+		}
+	return NULL;
+}
+
+/* exec_child - in the child: arrange fds 3 and 4 and exec the program. */
+static void
+exec_child(struct svc_state *s)
+{
+	char path[4096];
+	char *argv[8];
+	int i = 0;
+
+	if (dup2(s->listen_fd, SERVICE_LISTEN_FD) < 0 ||
+	    dup2(status_wfd, SERVICE_STATUS_FD) < 0)
+		_exit(127);
+	for (int fd = SERVICE_STATUS_FD + 1; fd < 1024; fd++)
+		close(fd); /* nothing else of master's reaches a child */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	snprintf(path, sizeof(path), "%s/%s", cfg.daemon_directory,
+		 s->def->name);
+	argv[i++] = (char *)s->def->name;
+	argv[i++] = "-c";
+	argv[i++] = config_file;
+	if (master_log_stderr) {
+		argv[i++] = "-l";
+		argv[i++] = "stderr";
+	}
+	argv[i] = NULL;
+	execv(path, argv);
+	log_error("exec %s: %m", path);
+	_exit(127);
+}
+
+void
+spawn_child(int svc)
+{
+	struct svc_state *s = &services[svc];
+	struct child *c;
+	pid_t pid;
+
+	if (nchildren >= MASTER_MAX_CHILDREN) {
+		log_warn("%s: total process ceiling %d reached", s->def->name,
+			 MASTER_MAX_CHILDREN);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("out of memory starting %s", s->def->name);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		log_warn("fork for %s: %m", s->def->name);
+		free(c);
+		s->throttle_until = now_us() + 1000000;
+		return;
+	}
+	if (pid == 0)
+		exec_child(s);
+	c->pid = pid;
+	c->svc = svc;
+	c->next = children;
+	children = c;
+	nchildren++;
+	s->count++;
+	s->starting++;
+	log_debug("started %s pid %d", s->def->name, (int)pid);
+}
+
+/* child_gone - account for a reaped child and throttle on a crash. */
+static void
+child_gone(struct child *c, int status)
+{
+	struct svc_state *s = &services[c->svc];
+	int crashed = 1;
+
+	s->count--;
+	if (!c->reported)
+		s->starting--;
+	else if (c->idle)
+		s->idle--;
+	if (WIFSIGNALED(status))
+		log_warn("process %s/%s pid %d killed by signal %d",
+			 cfg.daemon_directory, s->def->name, (int)c->pid,
+			 WTERMSIG(status));
+	else if (WEXITSTATUS(status) != 0)
+		log_warn("process %s/%s pid %d exit status %d",
+			 cfg.daemon_directory, s->def->name, (int)c->pid,
+			 WEXITSTATUS(status));
+	else
+		crashed = 0;
+	if (crashed) {
+		s->restarts++;
+		s->backoff = s->backoff ? s->backoff * 2
+					: cfg.service_restart_delay;
+		if (s->backoff > MASTER_BACKOFF_MAX)
+			s->backoff = MASTER_BACKOFF_MAX;
+		s->throttle_until = now_us() + (long long)s->backoff * 1000000;
+		log_warn("%s: service throttled for %lds after a crash",
+			 s->def->name, s->backoff);
+	} else
+		s->backoff = 0;
+}
+
+static void
+reap_one(pid_t pid, int status)
+{
+	struct child **pp, *c = child_find(pid, &pp);
+
+	if (c == NULL)
+		return;
+	*pp = c->next;
+	nchildren--;
+	child_gone(c, status);
+	free(c);
+}
+
+void
+spawn_reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reap_one(pid, status);
+}
+
+/* spawn_status - read idle/busy reports from the status pipe. */
+void
+spawn_status(int fd)
+{
+	struct service_msg m;
+	ssize_t n;
+
+	while ((n = read(fd, &m, sizeof(m))) == sizeof(m)) {
+		struct child *c = child_find(m.pid, NULL);
+		if (c == NULL)
+			continue;
+		struct svc_state *s = &services[c->svc];
+		if (!c->reported) {
+			c->reported = 1;
+			s->starting--;
+		} else if (c->idle)
+			s->idle--;
+		c->idle = m.status == SERVICE_IDLE;
+		if (c->idle)
+			s->idle++;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		log_fatal("status pipe: %m");
+}
+
+static void
+signal_all(int sig)
+{
+	for (struct child *c = children; c; c = c->next)
+		if (kill(c->pid, sig) != 0 && errno != ESRCH)
+			log_warn("kill %d: %m", (int)c->pid);
+}
+
+void
+spawn_hup_all(void)
+{
+	signal_all(SIGHUP);
+}
+
+/* spawn_stop_all - SIGTERM every child, wait up to 10 s, then SIGKILL. */
+void
+spawn_stop_all(void)
+{
+	signal_all(SIGTERM);
+	for (int i = 0; i < 1000 && children; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		spawn_reap();
+		if (children)
+			nanosleep(&ts, NULL);
+	}
+	if (children) {
+		int status;
+		pid_t pid;
+		signal_all(SIGKILL);
+		while (children && (pid = waitpid(-1, &status, 0)) > 0)
+			reap_one(pid, status);
+	}
+}

@@ -1,0 +1,244 @@
+/*
+ * qmgr_active.c - the active queue: messages taken from the due index,
+ * their recipients' results, and what happens when a round ends.
+ *
+ * A message becomes active when its due time comes (one cursor step in
+ * the due table); its due entry is removed and its index entry marked
+ * active (next_try 0), so a restart finds it again.  When every recipient
+ * is final the file is unlinked after the results are committed, and the
+ * index entry only after that (DESIGN.md 3.6).  Otherwise the message is
+ * deferred with a doubling back-off and random jitter.
+ * Trusts: its own index and queue files (checked when read).
+ * Never: removes a file before its recipients' results are durable.
+ */
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "log.h"
+#include "qmgr.h"
+
+int active_count;
+struct qmsg *active_list;
+
+static void
+msg_free(struct qmsg *m)
+{
+	if (m->fd >= 0 && close(m->fd) != 0)
+		log_warn("%s: close: %m", m->id);
+	qf_envelope_free(&m->env);
+	free(m->status);
+	free(m->sent_out);
+	free(m);
+}
+
+static void
+unlink_active(struct qmsg *m)
+{
+	for (struct qmsg **pp = &active_list; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			active_count--;
+			return;
+		}
+}
+
+/* load_status - each recipient's state from the index. */
+static void
+load_status(MDB_txn *txn, struct qmsg *m)
+{
+	unsigned char k[QMGR_RCPT_KEY_LEN];
+
+	for (int i = 0; i < m->env.nrcpt; i++) {
+		MDB_val key = {sizeof(k), k}, v;
+		struct rcpt_rec r;
+		rcpt_key(k, m->id, (unsigned)i);
+		m->status[i] = RS_PENDING;
+		if (mdb_get(txn, qdb.dbi[T_RCPT], &key, &v) == 0 &&
+		    v.mv_size >= sizeof(r)) {
+			memcpy(&r, v.mv_data, sizeof(r));
+			m->status[i] = (unsigned char)r.status;
+		}
+		if (m->status[i] != RS_SENT && m->status[i] != RS_FAILED)
+			m->npending++;
+	}
+}
+
+/* activate - open a due message; NULL if its file is unusable. */
+static struct qmsg *
+activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
+{
+	char path[64], err[256];
+	struct qmsg *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		log_fatal("out of memory");
+	memcpy(m->id, id, QUEUE_ID_LEN + 1);
+	msg_path(path, sizeof(path), id);
+	m->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->fd < 0 || qf_read_envelope(m->fd, &m->env, err,
+					   sizeof(err)) != 0) {
+		log_warn("%s: cannot use %s: %s", id, path,
+			 m->fd < 0 ? "missing" : err);
+		index_drop_message(id, r->nrcpt);
+		msg_free(m);
+		return NULL;
+	}
+	m->status = calloc((size_t)m->env.nrcpt, 1);
+	m->sent_out = calloc((size_t)m->env.nrcpt, 1);
+	if (m->status == NULL || m->sent_out == NULL)
+		log_fatal("out of memory");
+	m->attempts = r->attempts;
+	m->t_active = now_us();
+	load_status(txn, m);
+	return m;
+}
+
+/* active_schedule - take due messages while there is room. */
+void
+active_schedule(long long *next_wake)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	long long now = (long long)time(NULL);
+	char id[QUEUE_ID_LEN + 1];
+	int rc;
+
+	if (active_count >= cfg.qmgr_message_active_limit)
+		return;
+	if (db_begin(&qdb, 1, &txn) != 0 ||
+	    mdb_cursor_open(txn, qdb.dbi[T_DUE], &cur) != 0)
+		log_fatal("queue index: cannot read the due table");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && active_count < cfg.qmgr_message_active_limit;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct msg_rec r;
+		if (k.mv_size != QMGR_DUE_KEY_LEN)
+			continue;
+		long long t = (long long)db_get_be64(k.mv_data);
+		if (t > now) {
+			if (t < *next_wake)
+				*next_wake = t;
+			break;
+		}
+		memcpy(id, (char *)k.mv_data + 8, QUEUE_ID_LEN);
+		id[QUEUE_ID_LEN] = 0;
+		index_del(T_DUE, k.mv_data, k.mv_size);
+		if (index_get_msg(txn, id, &r) != 0)
+			continue; /* a stale due entry */
+		struct qmsg *m = activate(txn, id, &r);
+		if (m == NULL)
+			continue;
+		index_set_next_try(id, &m->env, 0, m->attempts);
+		log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)",
+			 id, m->env.sender, m->env.msg_size, m->env.nrcpt);
+		m->next = active_list;
+		active_list = m;
+		active_count++;
+		if (m->npending == 0)
+			m->finished = 1; /* all done before a restart */
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+}
+
+void
+active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
+	      const char *text)
+{
+	int st = code == 2 ? RS_SENT : code == 5 ? RS_FAILED : RS_DEFERRED;
+	char full[LIM_ERRTEXT];
+
+	if (idx >= (unsigned)m->env.nrcpt || m->status[idx] == RS_SENT ||
+	    m->status[idx] == RS_FAILED)
+		return; /* a duplicate or bogus answer changes nothing */
+	snprintf(full, sizeof(full), "%s %s", dsn, text);
+	m->status[idx] = (unsigned char)st;
+	if (st != RS_DEFERRED)
+		m->npending--;
+	index_set_rcpt(m->id, idx, m->env.rcpt[idx].addr, st, m->attempts + 1,
+		       full);
+}
+
+/* backoff - seconds until the next try after n attempts, with jitter. */
+static long long
+backoff(uint32_t n)
+{
+	long long d = cfg.minimal_backoff_time;
+
+	for (uint32_t i = 1; i < n && d < cfg.maximal_backoff_time; i++)
+		d *= 2;
+	if (d > cfg.maximal_backoff_time)
+		d = cfg.maximal_backoff_time;
+	/* +-10% so a backlog does not wake all at once */
+	long long span = d / 5 + 1;
+	return d - d / 10 + (long long)randombytes_uniform((uint32_t)span);
+}
+
+/* round_over - every pending recipient was tried this round. */
+static int
+round_over(const struct qmsg *m)
+{
+	if (m->inflight > 0)
+		return 0;
+	for (int i = 0; i < m->env.nrcpt; i++)
+		if (m->status[i] == RS_PENDING && !m->sent_out[i])
+			return 0;
+	return 1;
+}
+
+void
+active_request_done(struct qmsg *m)
+{
+	m->inflight--;
+	if (!round_over(m))
+		return;
+	if (m->npending == 0) {
+		m->finished = 1;
+		return;
+	}
+	m->attempts++;
+	long long next = (long long)time(NULL) + backoff(m->attempts);
+	index_set_next_try(m->id, &m->env, next, m->attempts);
+	log_debug("%s: deferred until %lld", m->id, next);
+	unlink_active(m);
+	msg_free(m);
+}
+
+/* active_after_commit - finished messages: unlink, then drop entries. */
+void
+active_after_commit(void)
+{
+	struct qmsg **pp = &active_list;
+	char path[64], dir[16];
+	int any = 0;
+
+	while (*pp) {
+		struct qmsg *m = *pp;
+		if (!m->finished) {
+			pp = &m->next;
+			continue;
+		}
+		msg_path(path, sizeof(path), m->id);
+		if (unlink(path) != 0) {
+			log_warn("%s: unlink %s: %m", m->id, path);
+		}
+		snprintf(dir, sizeof(dir), "msg/%c", queue_id_hash(m->id));
+		if (fsync_dir(dir) != 0)
+			log_warn("fsync %s: %m", dir);
+		index_drop_message(m->id, (unsigned)m->env.nrcpt);
+		log_info("%s: removed", m->id);
+		any = 1;
+		*pp = m->next;
+		active_count--;
+		msg_free(m);
+	}
+	(void)any;
+}

@@ -1,0 +1,150 @@
+/*
+ * smtpd_io.c - buffered, bounded line I/O with the SMTP client.
+ *
+ * Replies are buffered and flushed only when no pipelined command waits in
+ * the input buffer (RFC 2920), so a pipelining client gets one write.
+ * Trusts: nothing the client sends.  Never: holds more than SMTPD_IN_BUF
+ * of input, or blocks longer than the session's timeout.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "smtpd.h"
+
+void
+io_init(struct smtpd_io *io, int fd, int timeout_s)
+{
+	memset(io, 0, sizeof(*io));
+	io->fd = fd;
+	io->timeout_s = timeout_s;
+}
+
+int
+io_input_pending(const struct smtpd_io *io)
+{
+	return io->pos < io->len;
+}
+
+int
+io_flush(struct smtpd_io *io)
+{
+	size_t off = 0;
+
+	while (off < io->olen && !io->error) {
+		struct pollfd p = {.fd = io->fd, .events = POLLOUT};
+		int n = poll(&p, 1, io->timeout_s * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			io->error = 1;
+			break;
+		}
+		ssize_t w = send(io->fd, io->out + off, io->olen - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0)
+			io->error = 1;
+		else
+			off += (size_t)w;
+	}
+	io->olen = 0;
+	return io->error ? -1 : 0;
+}
+
+void
+io_printf(struct smtpd_io *io, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (int tries = 0; tries < 2; tries++) {
+		va_start(ap, fmt);
+		n = vsnprintf(io->out + io->olen, sizeof(io->out) - io->olen,
+			      fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < sizeof(io->out) - io->olen) {
+			io->olen += (size_t)n;
+			return;
+		}
+		if (io_flush(io) != 0)
+			return;
+	}
+	log_warn("reply longer than %d bytes dropped", SMTPD_OUT_BUF);
+}
+
+/* io_fill - read more input, flushing replies first if we would block. */
+static int
+io_fill(struct smtpd_io *io)
+{
+	if (io->pos > 0) {
+		memmove(io->in, io->in + io->pos, io->len - io->pos);
+		io->len -= io->pos;
+		io->pos = 0;
+	}
+	if (io->olen > 0 && io_flush(io) != 0)
+		return LINE_EOF;
+	for (;;) {
+		struct pollfd p = {.fd = io->fd, .events = POLLIN};
+		int n = poll(&p, 1, io->timeout_s * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return LINE_TIMEOUT;
+		if (n < 0)
+			return LINE_EOF;
+		ssize_t r = read(io->fd, io->in + io->len,
+				 sizeof(io->in) - io->len);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			io->eof = 1;
+			return LINE_EOF;
+		}
+		io->len += (size_t)r;
+		return LINE_OK;
+	}
+}
+
+/*
+ * io_read_line - copy the next line, LF included, into buf.  A line longer
+ * than cap comes back in pieces as LINE_PART (the last piece LINE_OK), so
+ * callers choose to keep it (message data) or refuse it (commands).
+ */
+enum io_line
+io_read_line(struct smtpd_io *io, char *buf, size_t cap, size_t *len)
+{
+	for (;;) {
+		char *s = io->in + io->pos;
+		size_t avail = io->len - io->pos;
+		char *lf = memchr(s, '\n', avail);
+		size_t take = lf ? (size_t)(lf - s) + 1 : avail;
+		if (take > cap - 1 || (!lf && avail >= cap - 1) ||
+		    (!lf && io->len == sizeof(io->in) && avail > 0)) {
+			if (take > cap - 1)
+				take = cap - 1;
+			memcpy(buf, s, take);
+			buf[take] = 0;
+			io->pos += take;
+			*len = take;
+			return LINE_PART;
+		}
+		if (lf) {
+			memcpy(buf, s, take);
+			buf[take] = 0;
+			io->pos += take;
+			*len = take;
+			return LINE_OK;
+		}
+		int rc = io_fill(io);
+		if (rc != LINE_OK)
+			return (enum io_line)rc;
+	}
+}
