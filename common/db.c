@@ -27,7 +27,9 @@ db_open(struct db *d, const char *dir, const char *const *tables,
 	    (rc = mdb_env_set_maxdbs(d->env, DB_MAX_TABLES)) != 0 ||
 	    (rc = mdb_env_set_mapsize(d->env, mapsize)) != 0)
 		goto fail;
-	rc = mdb_env_open(d->env, dir, readonly ? MDB_RDONLY : 0, 0660);
+	/* NOTLS: a batch may commit while a read cursor is open */
+	rc = mdb_env_open(d->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0),
+			  0660);
 	if (rc != 0)
 		goto fail;
 	/* the file may have been grown by a writer before us */

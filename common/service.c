@@ -33,7 +33,7 @@ static struct service_def table[] = {
 	 &cfg.cleanup_process_limit},
 	{"qmgr", SERVICE_UNIX, "private/qmgr", 0660, 0, 1, &cfg.mail_owner,
 	 NULL},
-	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, NULL,
+	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, &cfg.local_user,
 	 &cfg.local_process_limit},
 };
 

@@ -24,6 +24,7 @@
 #include "master.h"
 
 static struct child *children;
+static int stopping; /* SIGTERM from us is not a crash */
 static int status_wfd = -1;
 static int nchildren;
 
@@ -134,7 +135,9 @@ child_gone(struct child *c, int status)
 		s->starting--;
 	else if (c->idle)
 		s->idle--;
-	if (WIFSIGNALED(status))
+	if (stopping)
+		crashed = 0;
+	else if (WIFSIGNALED(status))
 		log_warn("process %s/%s pid %d killed by signal %d",
 			 cfg.daemon_directory, s->def->name, (int)c->pid,
 			 WTERMSIG(status));
@@ -223,6 +226,7 @@ spawn_hup_all(void)
 void
 spawn_stop_all(void)
 {
+	stopping = 1;
 	signal_all(SIGTERM);
 	for (int i = 0; i < 1000 && children; i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};

@@ -11,35 +11,10 @@
 #include "ipc.h"
 #include "queue_file.h"
 #include "queue_id.h"
+#include "queue_index.h"
 
-/* tables of the queue index (mta-queue(5) documents them) */
-enum { T_MSG, T_RCPT, T_DUE, T_COUNT };
-
-enum rcpt_status { RS_PENDING = 0, RS_SENT = 1, RS_FAILED = 2,
-		   RS_DEFERRED = 3 };
-
-/* value of a T_MSG entry; the sender follows it */
-struct msg_rec {
-	int64_t arrival;  /* seconds */
-	int64_t next_try; /* seconds; 0 while the message is active */
-	int64_t size;
-	uint32_t nrcpt;
-	uint32_t attempts;
-	uint32_t flags;
-	uint32_t sender_len;
-};
-
-/* value of a T_RCPT entry (key: ID '/' be16 index); address and the last
- * status text follow it */
-struct rcpt_rec {
-	uint32_t status;
-	uint32_t attempts;
-	uint32_t addr_len;
-	uint32_t text_len;
-};
-
-#define QMGR_RCPT_KEY_LEN (QUEUE_ID_LEN + 3)
-#define QMGR_DUE_KEY_LEN (8 + QUEUE_ID_LEN)
+#define QMGR_RCPT_KEY_LEN QINDEX_RCPT_KEY_LEN
+#define QMGR_DUE_KEY_LEN QINDEX_DUE_KEY_LEN
 
 struct qmsg {
 	char id[QUEUE_ID_LEN + 1];

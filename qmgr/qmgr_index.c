@@ -34,7 +34,7 @@ static size_t nops, capops;
 int
 index_open(void)
 {
-	static const char *const tables[T_COUNT] = {"msg", "rcpt", "due"};
+	static const char *const tables[T_COUNT] = QINDEX_TABLES;
 	char err[512];
 
 	if (db_open(&qdb, "db", tables, T_COUNT, (size_t)cfg.lmdb_map_size, 0,

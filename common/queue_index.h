@@ -1,0 +1,42 @@
+/*
+ * queue_index.h - the layout of the LMDB queue index (mta-queue(5)),
+ * written by qmgr(8) and read by mtactl(8).
+ *
+ * Tables: msg (queue ID -> struct msg_rec + sender), rcpt (ID '/' be16
+ * index -> struct rcpt_rec + address + last status text), due (be64 time +
+ * ID -> empty), in host byte order (the index never leaves the machine).
+ */
+#ifndef MTA_QUEUE_INDEX_H
+#define MTA_QUEUE_INDEX_H
+
+#include <stdint.h>
+
+#include "queue_id.h"
+
+#define QINDEX_TABLES {"msg", "rcpt", "due"}
+enum { T_MSG, T_RCPT, T_DUE, T_COUNT };
+
+enum rcpt_status { RS_PENDING = 0, RS_SENT = 1, RS_FAILED = 2,
+		   RS_DEFERRED = 3 };
+
+struct msg_rec {
+	int64_t arrival;  /* seconds */
+	int64_t next_try; /* seconds; 0 while the message is active */
+	int64_t size;
+	uint32_t nrcpt;
+	uint32_t attempts;
+	uint32_t flags;
+	uint32_t sender_len;
+};
+
+struct rcpt_rec {
+	uint32_t status; /* enum rcpt_status */
+	uint32_t attempts;
+	uint32_t addr_len;
+	uint32_t text_len;
+};
+
+#define QINDEX_RCPT_KEY_LEN (QUEUE_ID_LEN + 3)
+#define QINDEX_DUE_KEY_LEN (8 + QUEUE_ID_LEN)
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * local.h - shared by the files of local(8).
+ */
+#ifndef LOCAL_H
+#define LOCAL_H
+
+#include <stddef.h>
+
+#include "queue_file.h"
+
+/* the outcome of one recipient's delivery */
+struct result {
+	int code;       /* 2, 4 or 5 */
+	char dsn[16];   /* e.g. "2.0.0" */
+	char text[LIM_ERRTEXT];
+};
+
+/* mailbox_path.c */
+int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);
+
+/* maildir.c */
+void maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
+		     const char *sender, const char *rcpt, struct result *r);
+
+void result_set(struct result *r, int code, const char *dsn,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

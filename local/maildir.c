@@ -1,0 +1,161 @@
+/*
+ * maildir.c - deliver into a Maildir as its authors specified it and
+ * Dovecot reads it: write tmp/NAME, fsync, rename to new/NAME, fsync new/.
+ *
+ * NAME is "SECONDS.MmicrosPpidQcount.HOST,S=SIZE" (the ",S=" part when
+ * maildir_size_in_name is set; SIZE is the file's size in bytes).
+ * Trusts: the queue file descriptor from qmgr (already checked).
+ * Never: leaves a partial file in new/ (tmp/ is cleaned on failure) or
+ * replaces an existing file (RENAME_NOREPLACE).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "local.h"
+
+#define MAILDIR_BUF 65536
+
+void
+result_set(struct result *r, int code, const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->code = code;
+	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+}
+
+/* io_error - map a write error to a status: full disk is 4.3.1. */
+static void
+io_error(struct result *r, const char *what, const char *path)
+{
+	int e = errno;
+	const char *dsn = (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.2.0";
+	result_set(r, 4, dsn, "maildir delivery failed: %s %s: %s", what,
+		   path, strerror(e));
+}
+
+static int
+make_dirs(const char *dir, struct result *r)
+{
+	const char *subs[] = {"tmp", "new", "cur"};
+	char p[4200];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
+		if (mkdir_p(p, 0700) != 0) {
+			io_error(r, "create", p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+unique_name(char *out, size_t len, long long size)
+{
+	static unsigned count;
+	char host[256], clean[512];
+	struct timeval tv;
+	size_t n = 0;
+
+	gettimeofday(&tv, NULL);
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	/* '/' and ':' cannot appear in the name (the Maildir convention) */
+	for (const char *h = host; *h && n + 5 < sizeof(clean); h++) {
+		if (*h == '/')
+			n += (size_t)snprintf(clean + n, 5, "\\057");
+		else if (*h == ':')
+			n += (size_t)snprintf(clean + n, 5, "\\072");
+		else
+			clean[n++] = *h;
+	}
+	clean[n] = 0;
+	if (cfg.maildir_size_in_name)
+		snprintf(out, len, "%ld.M%ldP%dQ%u.%s,S=%lld", (long)tv.tv_sec,
+			 (long)tv.tv_usec, (int)getpid(), ++count, clean, size);
+	else
+		snprintf(out, len, "%ld.M%ldP%dQ%u.%s", (long)tv.tv_sec,
+			 (long)tv.tv_usec, (int)getpid(), ++count, clean);
+}
+
+/* copy_message - the prepended headers and the queued message. */
+static int
+copy_message(int out, int qfd, const struct qf_envelope *e, const char *top,
+	     size_t toplen)
+{
+	static char buf[MAILDIR_BUF];
+	struct qf_reader rd;
+	ssize_t n;
+
+	if (write_all(out, top, toplen) != 0)
+		return -1;
+	qf_reader_init(&rd, qfd, e);
+	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0)
+		if (write_all(out, buf, (size_t)n) != 0)
+			return -1;
+	if (n < 0) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+void
+maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
+		const char *sender, const char *rcpt, struct result *r)
+{
+	char top[2 * LIM_PATH + 64], name[600], tmp[4800], dst[4800],
+		newdir[4200];
+	int toplen, fd;
+
+	if (make_dirs(dir, r) != 0)
+		return;
+	toplen = snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: "
+			  "%s\n", sender, rcpt);
+	unique_name(name, sizeof(name), e->msg_size + toplen);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
+	snprintf(dst, sizeof(dst), "%s/new/%s", dir, name);
+	snprintf(newdir, sizeof(newdir), "%s/new", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		io_error(r, "create", tmp);
+		return;
+	}
+	if (copy_message(fd, qfd, e, top, (size_t)toplen) != 0 ||
+	    fsync(fd) != 0) {
+		io_error(r, "write", tmp);
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	if (close(fd) != 0) {
+		io_error(r, "close", tmp);
+		unlink(tmp);
+		return;
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) != 0) {
+		io_error(r, "rename to", dst);
+		unlink(tmp);
+		return;
+	}
+	if (fsync_dir(newdir) != 0) {
+		/* the file is in new/ but may not survive a crash: retry
+		 * (a duplicate beats a loss) */
+		io_error(r, "fsync", newdir);
+		return;
+	}
+	result_set(r, 2, "2.0.0", "delivered to maildir %s", dir);
+}

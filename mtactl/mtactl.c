@@ -1,0 +1,197 @@
+/*
+ * mtactl.c - mtactl(8): the administrator's command.
+ *
+ * start [-f], stop, reload, status, queue [--json], config [-n], check.
+ * Exit codes follow sysexits(3).
+ * Trusts: the config file; master's and the index's answers for framing.
+ * Never: changes the queue by itself (qmgr owns it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "mtactl.h"
+
+#define STOP_WAIT_MS 60000
+#define CONTROL_TIMEOUT_MS 5000
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: mtactl [-c config] command [args]\n"
+		"commands:\n"
+		"  start [-f]       start the mail system (-f: foreground)\n"
+		"  stop             stop it (sessions in progress end)\n"
+		"  reload           re-read the configuration\n"
+		"  status           show the services and their processes\n"
+		"  queue [--json]   list the mail queue\n"
+		"  config [-n]      print the effective settings (-n: changed)\n"
+		"  check            check the configuration\n");
+	exit(EX_USAGE_);
+}
+
+static int
+cmd_start(int argc, char **argv, const char *conf)
+{
+	char path[4200];
+	int fg = argc > 1 && strcmp(argv[1], "-f") == 0;
+	char *args[] = {"master", "-c", (char *)conf, fg ? "-f" : NULL, NULL};
+
+	snprintf(path, sizeof(path), "%s/master", cfg.daemon_directory);
+	execv(path, args);
+	fprintf(stderr, "mtactl: cannot run %s: %s (check daemon_directory "
+		"in %s)\n", path, strerror(errno), config_file);
+	return EX_UNAVAILABLE_;
+}
+
+/* master_pid - the running master's pid, or 0 when none holds the lock */
+static pid_t
+master_pid(void)
+{
+	char path[4200], buf[32];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/pid/master.pid", cfg.queue_directory);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd); /* nobody holds it: stale file */
+		return 0;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return (pid_t)atol(buf);
+}
+
+static int
+cmd_signal(int sig, const char *what)
+{
+	pid_t pid = master_pid();
+
+	if (pid <= 0) {
+		fprintf(stderr, "mtactl: the mail system is not running\n");
+		return EX_UNAVAILABLE_;
+	}
+	if (kill(pid, sig) != 0) {
+		fprintf(stderr, "mtactl: %s pid %d: %s\n", what, (int)pid,
+			strerror(errno));
+		return EX_UNAVAILABLE_;
+	}
+	if (sig != SIGTERM) {
+		printf("mtactl: %s signal sent to master pid %d\n", what,
+		       (int)pid);
+		return 0;
+	}
+	for (int ms = 0; ms < STOP_WAIT_MS; ms += 20) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		if (master_pid() == 0) {
+			printf("mtactl: the mail system is stopped\n");
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "mtactl: master pid %d did not stop in %d s\n",
+		(int)pid, STOP_WAIT_MS / 1000);
+	return EX_SOFTWARE_;
+}
+
+static int
+cmd_status(void)
+{
+	char path[4200];
+	struct attrs a;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
+	if (master_pid() == 0 || (fd = ipc_connect_unix(path)) < 0) {
+		printf("the mail system is not running\n");
+		return 3; /* LSB "not running" */
+	}
+	struct ipc *c = ipc_new(fd, CONTROL_TIMEOUT_MS);
+	ipc_put_str(c, "req", "status");
+	attrs_init(&a);
+	if (ipc_end(c) != IPC_OK)
+		rc = EX_UNAVAILABLE_;
+	printf("%-10s %-24s %9s %5s %5s %8s\n", "SERVICE", "LISTEN",
+	       "PROCESSES", "IDLE", "LIMIT", "RESTARTS");
+	while (rc == 0 && ipc_read(c, &a) == IPC_OK) {
+		if (attrs_get(&a, "end")) {
+			printf("master pid %s, run_mode %s\n",
+			       attrs_get(&a, "pid"), attrs_get(&a, "run_mode"));
+			break;
+		}
+		printf("%-10s %-24s %9s %5s %5s %8s\n", attrs_get(&a, "service"),
+		       attrs_get(&a, "listen"), attrs_get(&a, "processes"),
+		       attrs_get(&a, "idle"), attrs_get(&a, "limit"),
+		       attrs_get(&a, "restarts"));
+	}
+	attrs_free(&a);
+	ipc_free(c);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = getenv("MTA_CONFIG");
+	char err[512];
+	int opt, loaded;
+
+	if (conf == NULL)
+		conf = CONFIG_DEFAULT_PATH;
+	while ((opt = getopt(argc, argv, "+c:")) != -1) {
+		if (opt == 'c')
+			conf = optarg;
+		else
+			usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	log_open("mtactl", LOG_DEST_STDERR, NULL);
+	loaded = config_load(conf, err, sizeof(err)) == 0;
+	if (strcmp(argv[0], "check") == 0) {
+		if (!loaded) {
+			fprintf(stderr, "mtactl: %s\n", err);
+			return EX_CONFIG_;
+		}
+		printf("%s: ok\n", config_file);
+		return 0;
+	}
+	if (!loaded) {
+		fprintf(stderr, "mtactl: %s\n", err);
+		return EX_CONFIG_;
+	}
+	if (strcmp(argv[0], "start") == 0)
+		return cmd_start(argc, argv, config_file);
+	if (strcmp(argv[0], "stop") == 0)
+		return cmd_signal(SIGTERM, "stop");
+	if (strcmp(argv[0], "reload") == 0)
+		return cmd_signal(SIGHUP, "reload");
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status();
+	if (strcmp(argv[0], "queue") == 0)
+		return queue_list(argc > 1 && strcmp(argv[1], "--json") == 0);
+	if (strcmp(argv[0], "config") == 0) {
+		fflush(stdout);
+		config_print(1, argc > 1 && strcmp(argv[1], "-n") == 0);
+		return 0;
+	}
+	fprintf(stderr, "mtactl: unknown command \"%s\"\n", argv[0]);
+	usage();
+}

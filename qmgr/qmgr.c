@@ -1,0 +1,163 @@
+/*
+ * qmgr.c - qmgr(8): the queue manager.
+ *
+ * One long-lived process (master keeps it running) that owns the queue
+ * index.  Its event loop: read notifications of new files from cleanup and
+ * answers from delivery agents; commit everything they changed in one
+ * transaction; act on what the commit made safe (move new files into
+ * msg/, unlink finished ones); take due messages; hand out deliveries.
+ * Trusts: cleanup's notifications only as hints (the file is checked).
+ * Never: acts on a change before it is committed; forgets a file (a scan
+ * of incoming/ runs every queue_run_delay).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "log.h"
+#include "qmgr.h"
+#include "service.h"
+
+#define QMGR_CLIENTS_MAX 256 /* notification connections at once */
+#define QMGR_POLL_MAX (QMGR_CLIENTS_MAX + 1100)
+#define QMGR_CLIENT_MS 5000
+
+static struct ipc *clients[QMGR_CLIENTS_MAX];
+static int nclients;
+
+static void
+client_accept(void)
+{
+	int fd;
+
+	while ((fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (nclients == QMGR_CLIENTS_MAX) {
+			log_warn("more than %d clients on private/qmgr; "
+				 "refusing one", QMGR_CLIENTS_MAX);
+			close(fd);
+			continue;
+		}
+		clients[nclients++] = ipc_new(fd, QMGR_CLIENT_MS);
+	}
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		log_fatal("accept: %m");
+}
+
+/* client_request - {req=new, queue_id=ID}: a file is in incoming/. */
+static void
+client_request(struct ipc *c, const struct attrs *a)
+{
+	const char *req = attrs_get(a, "req");
+	const char *id = attrs_get(a, "queue_id");
+
+	if (req && strcmp(req, "new") == 0 && queue_id_valid(id)) {
+		queue_new_file(id);
+		ipc_put_str(c, "status", "0");
+	} else {
+		log_warn("bad request on private/qmgr");
+		ipc_put_str(c, "status", "1");
+	}
+	/* the file is durable already: the answer needs no commit */
+	if (ipc_end(c) != IPC_OK)
+		log_debug("client went away before the answer");
+}
+
+/* client_event - returns 1 when the connection should close. */
+static int
+client_event(struct ipc *c)
+{
+	struct attrs a;
+	int rc = ipc_fill(c), prc;
+
+	if (rc == IPC_AGAIN)
+		return 0;
+	attrs_init(&a);
+	while ((prc = ipc_parse(c, &a)) == IPC_OK)
+		client_request(c, &a);
+	attrs_free(&a);
+	return rc < 0 || prc == IPC_BAD;
+}
+
+static void
+reload_config(void)
+{
+	char err[512];
+
+	service_stop = 0;
+	if (config_load(config_file, err, sizeof(err)) != 0)
+		log_warn("reload failed, keeping the running config: %s", err);
+	else
+		log_info("configuration reloaded");
+}
+
+static void
+loop_turn(long long *next_scan)
+{
+	struct pollfd p[QMGR_POLL_MAX];
+	void *tag[QMGR_POLL_MAX];
+	long long now = (long long)time(NULL), wake = now + cfg.queue_run_delay;
+	int n = 0, nd;
+
+	if (index_commit() != 0)
+		log_fatal("queue index commit failed; exiting so master "
+			  "restarts qmgr");
+	scan_moves();
+	active_after_commit();
+	if (now >= *next_scan) {
+		scan_incoming();
+		*next_scan = now + cfg.queue_run_delay;
+	}
+	active_schedule(&wake);
+	deliver_dispatch();
+	if (index_pending())
+		wake = now; /* commit what scheduling changed without delay */
+	p[n++] = (struct pollfd){.fd = SERVICE_LISTEN_FD, .events = POLLIN};
+	for (int i = 0; i < nclients; i++)
+		p[n++] = (struct pollfd){.fd = clients[i]->fd, .events = POLLIN};
+	nd = deliver_pollfds(p + n, QMGR_POLL_MAX - n, tag + n);
+	int rc = poll(p, (nfds_t)(n + nd),
+		      wake > now ? (int)(wake - now) * 1000 : 0);
+	if (rc < 0 && errno != EINTR)
+		log_fatal("poll: %m");
+	if (rc <= 0)
+		return;
+	for (int i = n; i < n + nd; i++)
+		if (p[i].revents)
+			deliver_event(tag[i], p[i].revents);
+	for (int i = nclients - 1; i >= 0; i--)
+		if (p[1 + i].revents && client_event(clients[i])) {
+			ipc_free(clients[i]);
+			clients[i] = clients[--nclients];
+		}
+	if (p[0].revents & POLLIN)
+		client_accept();
+}
+
+int
+main(int argc, char **argv)
+{
+	long long next_scan;
+
+	service_init("qmgr", argc, argv);
+	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
+		log_fatal("listening socket: %m");
+	if (index_open() != 0)
+		exit(1);
+	scan_startup();
+	next_scan = (long long)time(NULL) + cfg.queue_run_delay;
+	service_report(SERVICE_BUSY);
+	for (;;) {
+		if (service_stop)
+			reload_config();
+		loop_turn(&next_scan);
+	}
+}

@@ -1,0 +1,232 @@
+/*
+ * qmgr_deliver.c - hand recipients to the delivery agent and collect its
+ * answers.
+ *
+ * qmgr keeps up to local_concurrency_limit connections to private/local.
+ * A request carries the open, read-only queue file (SCM_RIGHTS), the
+ * sender and up to qmgr_recipient_limit recipients; the agent answers one
+ * record per recipient and a final {done}.  A connection that breaks or
+ * times out defers every recipient it did not answer.
+ * Trusts: the agent's answers only for recipients of its own request.
+ * Never: blocks the event loop reading an agent (reads are non-blocking).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "log.h"
+#include "qmgr.h"
+
+#define DELIVER_TIMEOUT_US (3600LL * 1000000) /* one request, at most */
+#define DELIVER_WRITE_MS 10000
+
+struct dconn {
+	struct ipc *c;
+	struct qmsg *m;      /* message of the request in progress, or NULL */
+	unsigned *idx;       /* recipients of that request */
+	unsigned char *answered;
+	int n;
+	long long started;
+	struct dconn *next;
+};
+
+static struct dconn *conns;
+static int nconns;
+
+static struct dconn *
+conn_new(void)
+{
+	int fd = ipc_connect_unix("private/local");
+	struct dconn *d;
+
+	if (fd < 0) {
+		log_warn("connect to private/local: %m");
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		log_fatal("out of memory");
+	d->c = ipc_new(fd, DELIVER_WRITE_MS);
+	d->idx = calloc((size_t)cfg.qmgr_recipient_limit, sizeof(*d->idx));
+	d->answered = calloc((size_t)cfg.qmgr_recipient_limit, 1);
+	if (d->idx == NULL || d->answered == NULL)
+		log_fatal("out of memory");
+	d->next = conns;
+	conns = d;
+	nconns++;
+	return d;
+}
+
+/* finish_request - defer what was not answered; the request is over. */
+static void
+finish_request(struct dconn *d, const char *why)
+{
+	struct qmsg *m = d->m;
+
+	if (m == NULL)
+		return;
+	for (int i = 0; i < d->n; i++)
+		if (!d->answered[i])
+			active_result(m, d->idx[i], 4, "4.3.0", why);
+	d->m = NULL;
+	d->n = 0;
+	active_request_done(m);
+}
+
+static void
+conn_close(struct dconn *d, const char *why)
+{
+	finish_request(d, why);
+	for (struct dconn **pp = &conns; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	nconns--;
+	ipc_free(d->c);
+	free(d->idx);
+	free(d->answered);
+	free(d);
+}
+
+static struct dconn *
+conn_idle(void)
+{
+	for (struct dconn *d = conns; d; d = d->next)
+		if (d->m == NULL)
+			return d;
+	return nconns < cfg.local_concurrency_limit ? conn_new() : NULL;
+}
+
+/* send_request - the next batch of m's untried recipients on d. */
+static int
+send_request(struct dconn *d, struct qmsg *m)
+{
+	long long now = now_us();
+
+	d->n = 0;
+	ipc_put_str(d->c, "req", "deliver");
+	ipc_put_str(d->c, "queue_id", m->id);
+	ipc_put_str(d->c, "sender", m->env.sender);
+	ipc_put_long(d->c, "arrival", (long)m->env.arrival);
+	ipc_put_long(d->c, "size", (long)m->env.msg_size);
+	ipc_put_long(d->c, "t_active", (long)(m->t_active / 1000));
+	ipc_put_long(d->c, "t_sent", (long)(now / 1000));
+	for (int i = 0; i < m->env.nrcpt && d->n < cfg.qmgr_recipient_limit;
+	     i++) {
+		if (m->status[i] != RS_PENDING || m->sent_out[i])
+			continue;
+		char num[16];
+		snprintf(num, sizeof(num), "%d", i);
+		ipc_put_str(d->c, "idx", num);
+		ipc_put_str(d->c, "rcpt", m->env.rcpt[i].addr);
+		d->idx[d->n] = (unsigned)i;
+		d->answered[d->n++] = 0;
+		m->sent_out[i] = 1;
+	}
+	ipc_attach_fd(d->c, m->fd);
+	d->m = m;
+	d->started = now;
+	m->inflight++;
+	return ipc_end(d->c) == IPC_OK ? 0 : -1;
+}
+
+static int
+has_untried(const struct qmsg *m)
+{
+	if (m->finished)
+		return 0;
+	for (int i = 0; i < m->env.nrcpt; i++)
+		if (m->status[i] == RS_PENDING && !m->sent_out[i])
+			return 1;
+	return 0;
+}
+
+void
+deliver_dispatch(void)
+{
+	long long now = now_us();
+
+	for (struct dconn *d = conns, *next; d; d = next) {
+		next = d->next;
+		if (d->m && now - d->started > DELIVER_TIMEOUT_US)
+			conn_close(d, "delivery agent timed out");
+	}
+	for (struct qmsg *m = active_list, *next; m; m = next) {
+		next = m->next; /* m may go away when a request fails */
+		while (has_untried(m)) {
+			struct dconn *d = conn_idle();
+			if (d == NULL)
+				return;
+			if (send_request(d, m) != 0) {
+				/* m may be freed: go on with the next one */
+				conn_close(d, "cannot send to delivery agent");
+				break;
+			}
+		}
+	}
+}
+
+int
+deliver_pollfds(struct pollfd *p, int max, void **tag)
+{
+	int n = 0;
+
+	for (struct dconn *d = conns; d && n < max; d = d->next) {
+		p[n] = (struct pollfd){.fd = d->c->fd, .events = POLLIN};
+		tag[n++] = d;
+	}
+	return n;
+}
+
+/* one_answer - a per-recipient record of the request on d. */
+static int
+one_answer(struct dconn *d, const struct attrs *a)
+{
+	int ok1, ok2;
+	long idx = attrs_get_long(a, "idx", &ok1);
+	long code = attrs_get_long(a, "code", &ok2);
+	const char *dsn = attrs_get(a, "dsn"), *text = attrs_get(a, "text");
+
+	if (!ok1 || !ok2 || dsn == NULL || text == NULL)
+		return -1;
+	for (int i = 0; i < d->n; i++)
+		if (d->idx[i] == (unsigned)idx && !d->answered[i]) {
+			d->answered[i] = 1;
+			active_result(d->m, (unsigned)idx, (int)code, dsn, text);
+			return 0;
+		}
+	return -1;
+}
+
+void
+deliver_event(void *tag, short revents)
+{
+	struct dconn *d = tag;
+	struct attrs a;
+	int rc, prc = IPC_AGAIN;
+
+	(void)revents;
+	rc = ipc_fill(d->c);
+	if (rc == IPC_AGAIN)
+		return;
+	attrs_init(&a);
+	while (rc >= 0 && (prc = ipc_parse(d->c, &a)) == IPC_OK) {
+		if (d->m == NULL) {
+			rc = IPC_BAD;
+		} else if (attrs_get(&a, "done") != NULL) {
+			finish_request(d, "delivery agent gave no answer");
+		} else if (one_answer(d, &a) != 0) {
+			rc = IPC_BAD;
+		}
+	}
+	attrs_free(&a);
+	if (rc >= 0 && prc == IPC_BAD)
+		rc = IPC_BAD;
+	if (rc == IPC_BAD)
+		log_warn("malformed answer from the delivery agent");
+	if (rc < 0 || d->c->eof)
+		conn_close(d, "lost connection with the delivery agent");
+}
