@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""run_tests.py - run every test of the project and end with the line
+"N passed, N failed".
+
+Unit tests: bin/unit_tests (CUnit), counted by the line it ends with.
+Integration tests: tests/integration/test_*.py (unittest), each starting
+its own system in a temporary directory on a free port.
+Docs: every man page must be mandoc -Tlint clean.
+"""
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+
+def run_unit(top):
+    p = subprocess.run([os.path.join(top, "bin", "unit_tests")],
+                       capture_output=True, text=True)
+    sys.stdout.write(p.stdout[-3000:])
+    m = re.search(r"unit: (\d+) passed, (\d+) failed", p.stdout)
+    if not m:
+        print("unit tests: no summary line; counted as one failure")
+        sys.stdout.write(p.stderr[-2000:])
+        return 0, 1
+    return int(m.group(1)), int(m.group(2))
+
+
+def run_man(top):
+    passed = failed = 0
+    for page in sorted(glob.glob(os.path.join(top, "man", "*.[1-8]"))):
+        p = subprocess.run(["mandoc", "-Tlint", "-Wwarning", page],
+                           capture_output=True, text=True)
+        if p.returncode == 0 and not p.stdout.strip():
+            passed += 1
+        else:
+            failed += 1
+            print("man: %s:\n%s%s" % (page, p.stdout, p.stderr))
+    print("man pages: %d clean, %d with warnings" % (passed, failed))
+    return passed, failed
+
+
+def run_integration(top):
+    sys.path.insert(0, os.path.join(top, "tests", "integration"))
+    os.environ["MTA_TOP"] = top
+    suite = unittest.defaultTestLoader.discover(
+        os.path.join(top, "tests", "integration"), pattern="test_*.py")
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    bad = len(result.failures) + len(result.errors)
+    return result.testsRun - bad, bad
+
+
+def main():
+    top = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+    start = time.time()
+    totals = [0, 0]
+    for step in (run_unit, run_man, run_integration):
+        p, f = step(top)
+        totals[0] += p
+        totals[1] += f
+    print("time: %.0f s" % (time.time() - start))
+    print("%d passed, %d failed" % (totals[0], totals[1]))
+    sys.exit(1 if totals[1] else 0)
+
+
+if __name__ == "__main__":
+    main()
