@@ -65,6 +65,9 @@ load_status(MDB_txn *txn, struct qmsg *m)
 			memcpy(&r, v.mv_data, sizeof(r));
 			m->status[i] = (unsigned char)r.status;
 		}
+		/* deferred last time: tried again in this round */
+		if (m->status[i] == RS_DEFERRED)
+			m->status[i] = RS_PENDING;
 		if (m->status[i] != RS_SENT && m->status[i] != RS_FAILED)
 			m->npending++;
 	}

@@ -106,7 +106,9 @@ scan_moves(void)
 	for (size_t i = 0; i < nmoves; i++) {
 		snprintf(src, sizeof(src), "incoming/%s", moves[i]);
 		msg_path(dst, sizeof(dst), moves[i]);
-		if (rename(src, dst) != 0)
+		/* the same file may be queued twice at start-up */
+		if (rename(src, dst) != 0 &&
+		    !(errno == ENOENT && access(dst, F_OK) == 0))
 			log_warn("%s: rename %s %s: %m", moves[i], src, dst);
 	}
 	nmoves = 0;
