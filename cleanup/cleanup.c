@@ -60,7 +60,8 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	if (sender == NULL || !value_ok(sender, LIM_PATH))
 		return -1;
 	qf_put_str(&m->w, QF_ID, m->id);
-	snprintf(num, sizeof(num), "%ld", m->arrival);
+	snprintf(num, sizeof(num), "%lld.%06lld", m->arrival_us / 1000000,
+		 m->arrival_us % 1000000);
 	qf_put_str(&m->w, QF_ARRIVAL, num);
 	qf_put_str(&m->w, QF_SENDER, sender);
 	for (int i = 0; i < a->n; i++) {
@@ -175,7 +176,8 @@ serve_message(struct ipc *c, struct attrs *a)
 
 	memset(&m, 0, sizeof(m));
 	queue_id_new(m.id);
-	m.arrival = (long)time(NULL);
+	m.arrival_us = now_us();
+	m.arrival = (long)(m.arrival_us / 1000000);
 	snprintf(tmp, sizeof(tmp), "incoming/%s.tmp", m.id);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {

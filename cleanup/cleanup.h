@@ -10,7 +10,8 @@
 struct cleanup_msg {
 	char id[LIM_QUEUE_ID];
 	struct qf_writer w;
-	long arrival;
+	long arrival;         /* seconds */
+	long long arrival_us; /* for the delays= of the log */
 	char helo[LIM_HOSTNAME], client_name[LIM_HOSTNAME];
 	char client_addr[LIM_HOSTNAME], protocol[32];
 	char single_rcpt[LIM_PATH + 1]; /* for "for <rcpt>"; "" if several */

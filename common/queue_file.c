@@ -190,7 +190,12 @@ env_record(struct qf_envelope *e, int type, char *val, off_t at, char *err,
 		struct qf_rcpt *r = &e->rcpt[e->nrcpt - 1];
 		slot = type == QF_ORCPT ? &r->orcpt : &r->notify;
 	} else if (type == QF_ARRIVAL) {
-		e->arrival = strtoll(val, NULL, 10);
+		/* "SECONDS.MICROSECONDS" or older "SECONDS" */
+		char *dot;
+		e->arrival = strtoll(val, &dot, 10);
+		e->arrival_us = e->arrival * 1000000;
+		if (*dot == '.')
+			e->arrival_us += strtoll(dot + 1, NULL, 10);
 		free(val);
 		return 0;
 	} else if ((slot = env_slot(e, type)) == NULL) {

@@ -56,7 +56,8 @@ struct qf_rcpt {
 struct qf_envelope {
 	char *id, *sender, *client_addr, *client_name, *helo, *protocol;
 	char *auth_user, *body_type, *envid, *ret;
-	long long arrival; /* seconds */
+	long long arrival;    /* seconds */
+	long long arrival_us; /* the same, in microseconds */
 	int nrcpt;
 	struct qf_rcpt *rcpt;
 	off_t msg_offset;  /* first QF_DATA record */

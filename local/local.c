@@ -24,7 +24,7 @@
 
 struct request {
 	const char *id, *sender;
-	long arrival, t_active, t_sent; /* s, ms, ms */
+	long arrival, t_active, t_sent; /* milliseconds */
 	long long t_start;              /* us */
 };
 
@@ -50,11 +50,11 @@ log_delivery(const struct request *q, const char *rcpt,
 	     const struct result *r)
 {
 	long long now = now_us();
-	double a = q->t_active / 1000.0 - (double)q->arrival;
+	double a = (q->t_active - q->arrival) / 1000.0;
 	double b = (q->t_sent - q->t_active) / 1000.0;
 	double c = (q->t_start / 1000 - q->t_sent) / 1000.0;
 	double d = (now - q->t_start) / 1e6;
-	double total = now / 1e6 - (double)q->arrival;
+	double total = now / 1e6 - q->arrival / 1000.0;
 	const char *status = r->code == 2 ? "sent" :
 			     r->code == 4 ? "deferred" : "bounced";
 

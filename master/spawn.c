@@ -62,7 +62,9 @@ exec_child(struct svc_state *s)
 	char *argv[8];
 	int i = 0;
 
-	if (dup2(s->listen_fd, SERVICE_LISTEN_FD) < 0 ||
+	/* own process group: a terminal's Ctrl-C reaches master alone,
+	 * which then stops the children in order */
+	if (setpgid(0, 0) != 0 || dup2(s->listen_fd, SERVICE_LISTEN_FD) < 0 ||
 	    dup2(status_wfd, SERVICE_STATUS_FD) < 0)
 		_exit(127);
 	for (int fd = SERVICE_STATUS_FD + 1; fd < 1024; fd++)

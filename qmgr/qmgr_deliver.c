@@ -110,7 +110,7 @@ send_request(struct dconn *d, struct qmsg *m)
 	ipc_put_str(d->c, "req", "deliver");
 	ipc_put_str(d->c, "queue_id", m->id);
 	ipc_put_str(d->c, "sender", m->env.sender);
-	ipc_put_long(d->c, "arrival", (long)m->env.arrival);
+	ipc_put_long(d->c, "arrival", (long)(m->env.arrival_us / 1000));
 	ipc_put_long(d->c, "size", (long)m->env.msg_size);
 	ipc_put_long(d->c, "t_active", (long)(m->t_active / 1000));
 	ipc_put_long(d->c, "t_sent", (long)(now / 1000));
