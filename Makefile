@@ -41,7 +41,11 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 # Unit tests: one CUnit binary holding a suite per module.
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=build/%.o)
-bin/unit_tests: $(UNIT_OBJ) $(LIBMTA)
+# the parsers of the programs, tested without their main()
+UNIT_PROG_OBJ = build/cleanup/cleanup_headers.o build/local/mailbox_path.o \
+	build/local/maildir.o build/smtpd/smtpd_cmd.o build/smtpd/smtpd_io.o \
+	build/smtpd/smtpd_data.o
+bin/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 

@@ -63,6 +63,7 @@ void active_after_commit(void);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 		   const char *text);
 void active_request_done(struct qmsg *m);
+int active_untried(const struct qmsg *m);
 
 /* qmgr_deliver.c */
 void deliver_dispatch(void);

@@ -185,24 +185,24 @@ backoff(uint32_t n)
 	return d - d / 10 + (long long)randombytes_uniform((uint32_t)span);
 }
 
-/* round_over - every pending recipient was tried this round. */
-static int
-round_over(const struct qmsg *m)
+/* active_untried - a recipient still waits for its try this round. */
+int
+active_untried(const struct qmsg *m)
 {
-	if (m->inflight > 0)
+	if (m->finished)
 		return 0;
 	for (int i = 0; i < m->env.nrcpt; i++)
 		if (m->status[i] == RS_PENDING && !m->sent_out[i])
-			return 0;
-	return 1;
+			return 1;
+	return 0;
 }
 
 void
 active_request_done(struct qmsg *m)
 {
 	m->inflight--;
-	if (!round_over(m))
-		return;
+	if (m->inflight > 0 || active_untried(m))
+		return; /* the round is not over */
 	if (m->npending == 0) {
 		m->finished = 1;
 		return;

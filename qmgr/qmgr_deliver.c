@@ -133,17 +133,6 @@ send_request(struct dconn *d, struct qmsg *m)
 	return ipc_end(d->c) == IPC_OK ? 0 : -1;
 }
 
-static int
-has_untried(const struct qmsg *m)
-{
-	if (m->finished)
-		return 0;
-	for (int i = 0; i < m->env.nrcpt; i++)
-		if (m->status[i] == RS_PENDING && !m->sent_out[i])
-			return 1;
-	return 0;
-}
-
 void
 deliver_dispatch(void)
 {
@@ -156,7 +145,7 @@ deliver_dispatch(void)
 	}
 	for (struct qmsg *m = active_list, *next; m; m = next) {
 		next = m->next; /* m may go away when a request fails */
-		while (has_untried(m)) {
+		while (active_untried(m)) {
 			struct dconn *d = conn_idle();
 			if (d == NULL)
 				return;

@@ -79,6 +79,7 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 		if (!smtpd_error(s))
 			io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
 		line[0] = 0;
+		s->answered = 1;
 		return 0;
 	}
 	if (rc == LINE_TIMEOUT)
@@ -90,6 +91,7 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 		line[--len] = 0;
 	if (memchr(line, 0, len) != NULL) {
 		line[0] = 0;
+		s->answered = 1;
 		if (!smtpd_error(s))
 			io_printf(&s->io, "500 5.5.2 Error: NUL in command\r\n");
 	}
@@ -112,8 +114,13 @@ serve(int fd)
 	while (!s.quit && !s.io.error) {
 		if (read_command(&s, line, sizeof(line)) != 0)
 			break;
-		if (line[0] == 0)
+		if (line[0] == 0) {
+			/* an empty line, or one already answered */
+			if (!s.answered && !smtpd_error(&s))
+				io_printf(&s.io, "500 5.5.2 Error: bad syntax\r\n");
+			s.answered = 0;
 			continue;
+		}
 		smtpd_command(&s, line);
 	}
 	io_flush(&s.io);

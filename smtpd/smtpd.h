@@ -39,6 +39,7 @@ struct smtpd_session {
 	int nrcpt;
 	int errors;
 	int quit;
+	int answered; /* read_command already replied to this line */
 	/* counters for the disconnect log line */
 	int n_ehlo, n_helo, n_mail, n_rcpt, n_data, n_rset, n_quit, n_other;
 	int n_commands;
