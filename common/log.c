@@ -22,6 +22,7 @@
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static int log_fd = 2;
 static int log_verbose;
+static int log_copy_stderr;
 static char log_tag[64] = "mta";
 static char log_name[32] = "mta";
 static char log_host[64] = "localhost";
@@ -65,6 +66,12 @@ log_reopen_pid(void)
 }
 
 void
+log_also_stderr(int on)
+{
+	log_copy_stderr = on;
+}
+
+void
 log_set_verbose(int on)
 {
 	log_verbose = on;
@@ -97,6 +104,15 @@ log_emit(int prio, const char *label, const char *fmt, va_list ap)
 	for (int i = 0; i < n; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
+	if (log_copy_stderr && log_dest != LOG_DEST_STDERR) {
+		const char *text = line;
+		while (log_dest != LOG_DEST_SYSLOG && *text && *text != ']')
+			text++; /* the file's prefix: keep from the tag on */
+		if (fprintf(stderr, "mta: %.*s\n", (int)(line + n - text),
+			    *text == ']' ? text + 3 : text) < 0) {
+			/* stderr is gone: nothing to do */
+		}
+	}
 	if (log_dest == LOG_DEST_SYSLOG) {
 		line[n] = 0;
 		syslog(prio, "%s", line);

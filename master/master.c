@@ -72,20 +72,25 @@ setup_signals(void)
 	spawn_set_status_fd(status_pipe[1]);
 }
 
-/* lock_pid_file - one master per queue directory. */
+/* lock_pid_file - one master per queue directory.  The lock is taken
+ * before daemonize() so the error reaches the starting command; the
+ * daemon inherits it. */
 static void
 lock_pid_file(void)
 {
-	char buf[32];
-	int n;
-
 	pid_fd = open("pid/master.pid", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (pid_fd < 0)
 		log_fatal("open %s/pid/master.pid: %m", cfg.queue_directory);
 	if (flock(pid_fd, LOCK_EX | LOCK_NB) != 0)
 		log_fatal("the mail system is already running (%s/pid/master.pid "
 			  "is locked)", cfg.queue_directory);
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+}
+
+static void
+write_pid_file(void)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(pid_fd, 0) != 0 || pwrite(pid_fd, buf, (size_t)n, 0) != n)
 		log_fatal("write pid file: %m");
 }
@@ -274,8 +279,11 @@ main(int argc, char **argv)
 		log_fatal("open %s: %m", cfg.maillog_file);
 	log_set_verbose((int)cfg.verbose);
 	if (!master_foreground)
-		ready_fd = daemonize();
+		log_also_stderr(1); /* until the starting command is told */
 	lock_pid_file();
+	if (!master_foreground)
+		ready_fd = daemonize();
+	write_pid_file();
 	setup_signals();
 	setup_services();
 	if (listen_open_all() != 0 || (control_fd = control_open()) < 0)
@@ -289,6 +297,7 @@ main(int argc, char **argv)
 		log_info("daemon started -- version %s, configuration %s, "
 			 "run_mode=root", MASTER_VERSION, config_file);
 	tell_ready(ready_fd);
+	log_also_stderr(0);
 	main_loop();
 	spawn_stop_all();
 	log_info("stopped");
