@@ -16,14 +16,18 @@ BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
              libcunit1-dev
 TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2
 
+# B and BIN let a second build (the sanitizer one) live beside the first
+B   ?= build
+BIN ?= bin
+
 COMMON_SRC = $(wildcard common/*.c)
-COMMON_OBJ = $(COMMON_SRC:%.c=build/%.o)
-LIBMTA     = build/libmta.a
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
+LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test unit integration clean lint bench
-all: $(PROGRAMS:%=bin/%)
+.PHONY: all deps run test clean lint sanitize
+all: $(PROGRAMS:%=$(BIN)/%)
 
-build/%.o: %.c
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -32,21 +36,21 @@ $(LIBMTA): $(COMMON_OBJ)
 	ar rcs $@ $^
 
 define program_rule
-bin/$(1): $(patsubst %.c,build/%.o,$(wildcard $(1)/*.c)) $(LIBMTA)
-	@mkdir -p bin
+$(BIN)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(LIBMTA)
+	@mkdir -p $(BIN)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # Unit tests: one CUnit binary holding a suite per module.
 UNIT_SRC = $(wildcard tests/unit/*.c)
-UNIT_OBJ = $(UNIT_SRC:%.c=build/%.o)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
 # the parsers of the programs, tested without their main()
-UNIT_PROG_OBJ = build/cleanup/cleanup_headers.o build/local/mailbox_path.o \
-	build/local/maildir.o build/smtpd/smtpd_cmd.o build/smtpd/smtpd_io.o \
-	build/smtpd/smtpd_data.o
-bin/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
-	@mkdir -p bin
+UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
+	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
+	smtpd/smtpd_io.o smtpd/smtpd_data.o)
+$(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
+	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
 deps:
@@ -55,14 +59,24 @@ deps:
 run: deps all
 	@sh tests/make_run.sh "$(CURDIR)"
 
-test: all bin/unit_tests
-	@python3 tests/run_tests.py "$(CURDIR)"
+test: all $(BIN)/unit_tests
+	@MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/run_tests.py "$(CURDIR)"
+
+# the whole suite again with AddressSanitizer and UBSan (clang or gcc)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# daemons lose stderr when detached: reports go to files the runner counts
+sanitize:
+	rm -rf build-san/reports && mkdir -p build-san/reports
+	ASAN_OPTIONS=log_path=$(CURDIR)/build-san/reports/asan \
+	UBSAN_OPTIONS=log_path=$(CURDIR)/build-san/reports/ubsan:print_stacktrace=1 \
+	MTA_SAN_REPORTS=$(CURDIR)/build-san/reports \
+	$(MAKE) B=build-san BIN=bin-san CFLAGS="-O1 -g $(SAN)" test
 
 lint:
 	@for f in man/*.[1-8]; do mandoc -Tlint -Wwarning "$$f" || exit 1; done
 
 clean:
-	rm -rf build bin
+	rm -rf build bin build-san bin-san
 
 -include $(COMMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-	$(foreach p,$(PROGRAMS),$(patsubst %.c,build/%.d,$(wildcard $(p)/*.c)))
+	$(foreach p,$(PROGRAMS),$(patsubst %.c,$(B)/%.d,$(wildcard $(p)/*.c)))

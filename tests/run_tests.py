@@ -17,7 +17,8 @@ import unittest
 
 
 def run_unit(top):
-    p = subprocess.run([os.path.join(top, "bin", "unit_tests")],
+    bindir = os.environ.get("MTA_BIN", os.path.join(top, "bin"))
+    p = subprocess.run([os.path.join(bindir, "unit_tests")],
                        capture_output=True, text=True)
     sys.stdout.write(p.stdout[-3000:])
     m = re.search(r"unit: (\d+) passed, (\d+) failed", p.stdout)
@@ -52,11 +53,24 @@ def run_integration(top):
     return result.testsRun - bad, bad
 
 
+def run_sanitizer_reports(top):
+    """Under "make sanitize": every report a daemon wrote is a failure."""
+    d = os.environ.get("MTA_SAN_REPORTS")
+    if not d:
+        return 0, 0
+    reports = sorted(glob.glob(os.path.join(d, "*")))
+    for r in reports:
+        print("sanitizer report %s:" % r)
+        with open(r, errors="replace") as f:
+            print(f.read()[:4000])
+    return (0, len(reports)) if reports else (1, 0)
+
+
 def main():
     top = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
     start = time.time()
     totals = [0, 0]
-    for step in (run_unit, run_man, run_integration):
+    for step in (run_unit, run_man, run_integration, run_sanitizer_reports):
         p, f = step(top)
         totals[0] += p
         totals[1] += f

@@ -16,7 +16,7 @@ import time
 
 TOP = os.environ.get("MTA_TOP", os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..")))
-BIN = os.path.join(TOP, "bin")
+BIN = os.environ.get("MTA_BIN", os.path.join(TOP, "bin"))
 
 
 def free_port():
