@@ -24,7 +24,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize
+.PHONY: all deps run test clean lint sanitize fuzz
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
@@ -75,8 +75,13 @@ sanitize:
 lint:
 	@for f in man/*.[1-8]; do mandoc -Tlint -Wwarning "$$f" || exit 1; done
 
+# fuzz the parsers of untrusted input: make fuzz [FUZZ_SECONDS=60]
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build bin build-san bin-san
+	rm -rf build bin build-san bin-san build-fuzz
 
 -include $(COMMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
 	$(foreach p,$(PROGRAMS),$(patsubst %.c,$(B)/%.d,$(wildcard $(p)/*.c)))

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -77,6 +78,22 @@ listen_inet(const char *spec)
 	return fd;
 }
 
+/* socket_owner - in root mode the mail owner and its group own the
+ * internal sockets; a daemon reaches one through that group. */
+static int
+socket_owner(const char *path)
+{
+	struct passwd *pw;
+
+	if (strcmp(cfg.run_mode, "root") != 0)
+		return 0;
+	if ((pw = getpwnam(cfg.mail_owner)) == NULL) {
+		log_error("mail_owner \"%s\" does not exist", cfg.mail_owner);
+		return -1;
+	}
+	return chown(path, pw->pw_uid, pw->pw_gid);
+}
+
 int
 listen_unix(const char *path, mode_t mode)
 {
@@ -100,6 +117,8 @@ listen_unix(const char *path, mode_t mode)
 	old = umask(0777 & ~mode);
 	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
+	if (rc == 0 && socket_owner(path) != 0)
+		rc = -1;
 	if (rc != 0 || chmod(path, mode) != 0 ||
 	    listen(fd, LISTEN_BACKLOG) != 0) {
 		log_error("listen on %s: %m", path);
