@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -271,4 +272,30 @@ addr_unquote_local(const char *local, char *out, size_t len)
 	}
 	out[n] = 0;
 	return 0;
+}
+
+int
+addr_path_component_ok(const char *s)
+{
+	if (*s == 0 || *s == '.')
+		return 0;
+	for (; *s; s++)
+		if (*s == '/' || (unsigned char)*s < 32 || *s == 127)
+			return 0;
+	return 1;
+}
+
+int
+addr_mailbox_user(const char *local, char delim, char *out, size_t len)
+{
+	if (addr_unquote_local(local, out, len) != 0)
+		return -1;
+	if (delim != 0) {
+		char *ext = strchr(out, delim);
+		if (ext != NULL && ext != out)
+			*ext = 0;
+	}
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return addr_path_component_ok(out) ? 0 : -1;
 }

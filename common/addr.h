@@ -35,6 +35,17 @@ int addr_format(const struct addr *a, char *out, size_t len);
 int addr_split(const char *addr, struct addr *out);
 /* addr_unquote_local - local part without quoting, for lookups. */
 int addr_unquote_local(const char *local, char *out, size_t len);
+/*
+ * addr_mailbox_user - the mailbox name of a local part: unquoted, without
+ * its extension after delim (when delim is set), lower-cased.  Returns -1
+ * when that name cannot name a mailbox safely: empty, starting with '.',
+ * or holding '/' or a control character.  smtpd refuses such recipients
+ * at RCPT time; local(8) never builds a path from them.
+ */
+int addr_mailbox_user(const char *local, char delim, char *out, size_t len);
+/* addr_path_component_ok - a non-empty name without '/', control
+ * characters or a leading dot (safe as one path component). */
+int addr_path_component_ok(const char *s);
 /* addr_domain_valid - a domain name or an address literal. */
 int addr_domain_valid(const char *d, size_t len, int utf8);
 

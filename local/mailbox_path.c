@@ -8,40 +8,12 @@
  * is empty, starts with a dot, or holds '/' or a control character is
  * refused.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "addr.h"
 #include "config.h"
 #include "local.h"
-
-static int
-component_ok(const char *s)
-{
-	if (*s == 0 || *s == '.')
-		return 0;
-	for (; *s; s++)
-		if (*s == '/' || (unsigned char)*s < 32 || *s == 127)
-			return 0;
-	return 1;
-}
-
-/* user_part - the unquoted, lower-cased local part without extension. */
-static int
-user_part(const struct addr *a, char *out, size_t len)
-{
-	if (addr_unquote_local(a->local, out, len) != 0)
-		return -1;
-	if (cfg.recipient_delimiter[0] != 0) {
-		char *ext = strchr(out, cfg.recipient_delimiter[0]);
-		if (ext != NULL && ext != out)
-			*ext = 0;
-	}
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return 0;
-}
 
 int
 mailbox_path(const char *rcpt, char *out, size_t len, struct result *r)
@@ -52,8 +24,9 @@ mailbox_path(const char *rcpt, char *out, size_t len, struct result *r)
 	int w;
 
 	if (addr_split(rcpt, &a) != 0 || a.null ||
-	    user_part(&a, user, sizeof(user)) != 0 || !component_ok(user) ||
-	    !component_ok(a.domain)) {
+	    addr_mailbox_user(a.local, cfg.recipient_delimiter[0], user,
+			      sizeof(user)) != 0 ||
+	    !addr_path_component_ok(a.domain)) {
 		result_set(r, 5, "5.1.3", "recipient address not usable as a "
 			   "mailbox name");
 		return -1;

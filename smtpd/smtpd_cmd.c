@@ -211,7 +211,7 @@ static void
 cmd_rcpt(struct smtpd_session *s, char *arg)
 {
 	const char *p = path_arg(arg, "TO:"), *rest, *why;
-	char rcpt[LIM_PATH + 1], reply[LIM_PATH + 64];
+	char rcpt[LIM_PATH + 1], reply[LIM_PATH + 128];
 	struct addr a;
 	char **grown;
 
@@ -237,6 +237,14 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 	if (!config_list_has(cfg.mydestination, a.domain)) {
 		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
 			 "denied", rcpt);
+		reject_log(s, "RCPT", reply, rcpt);
+		return reply_error(s, "%s\r\n", reply);
+	}
+	char user[sizeof(a.local)];
+	if (addr_mailbox_user(a.local, cfg.recipient_delimiter[0], user,
+			      sizeof(user)) != 0) {
+		snprintf(reply, sizeof(reply), "550 5.1.3 <%s>: Recipient "
+			 "address rejected: not a valid mailbox name", rcpt);
 		reject_log(s, "RCPT", reply, rcpt);
 		return reply_error(s, "%s\r\n", reply);
 	}

@@ -149,6 +149,26 @@ class LocalPath(unittest.TestCase):
                           r"to=<victim@elsewhere\.example> proto=ESMTP "
                           r"helo=<relay\.example>")
 
+    def test_unsafe_mailbox_names_refused_at_rcpt(self):
+        """Names that cannot be a mailbox directory are refused in the
+        session (no later bounce, nothing written outside the base)."""
+        with self.mta.smtp() as s:
+            s.ehlo("names.example")
+            s.mail("n@example.org")
+            for bad, want in (("../etc@localhost", 501),  # not RFC 5321
+                              ('"../etc"@localhost', 550),
+                              ("a/b@localhost", 550),
+                              ('".hidden"@localhost', 550),
+                              ('"x/../y"@localhost', 550)):
+                code, text = s.rcpt(bad)
+                self.assertEqual((code, text[:5]), (want, b"5.1.3"), bad)
+            code, _ = s.rcpt("Good+ext@localhost")
+            self.assertEqual(code, 250)
+            s.data(b"Subject: ok\r\n\r\nok\r\n")
+        self.assertTrue(self.mta.wait_messages("good", 1)[0]
+                        .endswith(b"\n\nok\n"))
+        self.assertFalse(os.path.exists(os.path.join(self.mta.dir, "etc")))
+
     def test_bad_sequence_and_syntax(self):
         out = raw_session(self.mta.port, [
             b"MAIL FROM:<a@example.org>\r\n", None,
