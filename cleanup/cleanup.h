@@ -17,6 +17,7 @@ struct cleanup_msg {
 	char single_rcpt[LIM_PATH + 1]; /* for "for <rcpt>"; "" if several */
 	/* header section, held until its end is seen */
 	struct strbuf hdr;
+	size_t hdr_line; /* where the line being received starts in hdr */
 	int in_headers;
 	int bad;             /* reply code when the message is refused */
 	char bad_text[128];

@@ -24,6 +24,10 @@ void
 headers_begin(struct cleanup_msg *m)
 {
 	strbuf_init(&m->hdr, (size_t)cfg.header_size_limit);
+	/* never NULL, even for an empty message */
+	if (strbuf_add(&m->hdr, "", 0) != 0)
+		log_fatal("header buffer: header_size_limit is 0");
+	m->hdr_line = 0;
 	m->in_headers = 1;
 }
 
@@ -58,7 +62,8 @@ emit(struct cleanup_msg *m, const char *p, size_t n)
 static int
 emit_received(struct cleanup_msg *m)
 {
-	char date[64], buf[1200];
+	/* every field is bounded: 4 host names, a path, an ID, a date */
+	char date[64], buf[4 * LIM_HOSTNAME + LIM_PATH + 256];
 	int n;
 
 	rfc2822_date(m->arrival, date, sizeof(date));
@@ -69,7 +74,7 @@ emit_received(struct cleanup_msg *m)
 		     m->protocol, m->id, m->single_rcpt[0] ? "\n\tfor <" : "",
 		     m->single_rcpt, m->single_rcpt[0] ? ">" : "", date);
 	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = (int)sizeof(buf) - 1;
+		log_fatal("Received: header of %d bytes does not fit", n);
 	return emit(m, buf, (size_t)n);
 }
 
@@ -159,30 +164,19 @@ write_headers(struct cleanup_msg *m, size_t len)
 	return emit_missing(m);
 }
 
-/* header_end_at - where the header section ends in hdr, or -1 if not yet.
- * *sep says whether that line is the empty separator line. */
-static long
-header_end_at(const struct cleanup_msg *m, int *sep)
+/* line_ends_headers - does this complete line end the header section?
+ * *sep says whether it is the empty separator line. */
+static int
+line_ends_headers(const struct cleanup_msg *m, const char *p, size_t n,
+		  int *sep)
 {
-	const char *p = m->hdr.p, *end = m->hdr.p + m->hdr.len;
-
-	while (p < end) {
-		const char *lf = memchr(p, '\n', (size_t)(end - p));
-		if (lf == NULL)
-			return -1; /* incomplete line: wait */
-		size_t n = (size_t)(lf - p) + 1;
-		if (n == 1) {
-			*sep = 1;
-			return p - m->hdr.p;
-		}
-		int cont = (*p == ' ' || *p == '\t') && p != m->hdr.p;
-		if (!cont && field_name_len(p, n) == 0) {
-			*sep = 0;
-			return p - m->hdr.p;
-		}
-		p = lf + 1;
+	if (n == 1) {
+		*sep = 1;
+		return 1;
 	}
-	return -1;
+	*sep = 0;
+	int cont = (*p == ' ' || *p == '\t') && m->hdr_line > 0;
+	return !cont && field_name_len(p, n) == 0;
 }
 
 /* finish_headers - write held headers and start the body at 'at'. */
@@ -199,32 +193,61 @@ finish_headers(struct cleanup_msg *m, size_t at, int sep)
 	return rc;
 }
 
+static void
+header_too_big(struct cleanup_msg *m)
+{
+	m->bad = 552;
+	snprintf(m->bad_text, sizeof(m->bad_text), "5.3.4 Error: message "
+		 "header size exceeds header_size_limit (%ld bytes)",
+		 cfg.header_size_limit);
+	m->in_headers = 0;
+	strbuf_free(&m->hdr);
+}
+
+/*
+ * headers_feed - held line by line, so that body bytes arriving in the
+ * same chunk as the end of the header never count against its limit.
+ */
 int
 headers_feed(struct cleanup_msg *m, const char *p, size_t n)
 {
-	int sep;
-	long at;
+	while (n > 0 && m->in_headers) {
+		const char *lf = memchr(p, '\n', n);
+		size_t take = lf ? (size_t)(lf - p) + 1 : n;
+		int sep;
 
-	if (!m->in_headers)
-		return emit(m, p, n);
-	if (strbuf_add(&m->hdr, p, n) != 0) {
-		m->bad = 552;
-		snprintf(m->bad_text, sizeof(m->bad_text), "5.3.4 Error: "
-			 "message header size exceeds header_size_limit "
-			 "(%ld bytes)", cfg.header_size_limit);
-		m->in_headers = 0;
-		strbuf_free(&m->hdr);
-		return 0;
+		if (strbuf_add(&m->hdr, p, take) != 0) {
+			header_too_big(m);
+			return 0;
+		}
+		p += take, n -= take;
+		if (lf == NULL)
+			return 0; /* the line goes on in the next chunk */
+		const char *line = m->hdr.p + m->hdr_line;
+		if (line_ends_headers(m, line, m->hdr.len - m->hdr_line, &sep)) {
+			if (finish_headers(m, m->hdr_line, sep) != 0)
+				return -1;
+			break;
+		}
+		m->hdr_line = m->hdr.len;
 	}
-	if ((at = header_end_at(m, &sep)) < 0)
+	if (n == 0 || m->bad)
 		return 0;
-	return finish_headers(m, (size_t)at, sep);
+	return emit(m, p, n);
 }
 
+/* headers_end - the message ended; its last line may lack a newline. */
 int
 headers_end(struct cleanup_msg *m)
 {
 	if (!m->in_headers)
 		return 0;
+	size_t n = m->hdr.len - m->hdr_line;
+	int sep = 1;
+	if (n > 0) {
+		const char *line = m->hdr.p + m->hdr_line;
+		if (line_ends_headers(m, line, n, &sep))
+			return finish_headers(m, m->hdr_line, sep);
+	}
 	return finish_headers(m, m->hdr.len, 1);
 }

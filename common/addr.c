@@ -176,6 +176,8 @@ addr_parse_path(const char *s, int flags, struct addr *out,
 	if (bracket && *p == '>') {
 		if (!(flags & ADDR_ALLOW_NULL))
 			return fail(why, "null address not allowed here");
+		if (p[1] != 0 && p[1] != ' ')
+			return fail(why, "junk after the path");
 		out->null = 1;
 		*rest = p + 1;
 		return 0;

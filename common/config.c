@@ -405,12 +405,13 @@ config_list_next(const char *p, char *item, size_t itemlen)
 int
 config_list_has(const char *list, const char *item)
 {
-	char one[LIM_DOMAIN + 1];
+	/* one byte more than any item may have, so a longer one shows */
+	char one[LIM_DOMAIN + 2];
 	int count = 0;
 
 	while ((list = config_list_next(list, one, sizeof(one))) != NULL &&
 	       count++ < CONFIG_LIST_MAX)
-		if (strlen(one) < sizeof(one) - 1 && strcasecmp(one, item) == 0)
+		if (strlen(one) <= LIM_DOMAIN && strcasecmp(one, item) == 0)
 			return 1;
 	return 0;
 }

@@ -4,6 +4,7 @@
  * Trusts: the paths its callers built.  Never: hides an error.
  */
 #include "fsutil.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,7 +96,12 @@ rfc2822_date(long t, char *out, size_t len)
 	long off;
 	char sign = '+';
 
-	localtime_r(&tt, &tm);
+	/* out of time_t's calendar range: say the epoch, never garbage */
+	if (localtime_r(&tt, &tm) == NULL) {
+		tt = 0;
+		if (gmtime_r(&tt, &tm) == NULL)
+			log_fatal("gmtime_r(0) failed");
+	}
 	off = tm.tm_gmtoff / 60;
 	if (off < 0) {
 		sign = '-';

@@ -325,6 +325,8 @@ record_size(const unsigned char *p, size_t len, size_t *size, int *nattrs)
 int
 ipc_parse(struct ipc *c, struct attrs *out)
 {
+	if (c->rbuf == NULL)
+		return IPC_AGAIN; /* nothing read yet */
 	const unsigned char *p = (unsigned char *)c->rbuf + c->rpos;
 	size_t size, i = 0;
 	int nattrs, rc = record_size(p, c->rlen - c->rpos, &size, &nattrs);
@@ -343,8 +345,10 @@ ipc_parse(struct ipc *c, struct attrs *out)
 		size_t vl = (size_t)l[0] << 24 | (size_t)l[1] << 16 |
 			    (size_t)l[2] << 8 | l[3];
 		for (size_t k = 0; k < nl; k++)
-			if (p[i + 1 + k] <= ' ' || p[i + 1 + k] >= 127)
+			if (p[i + 1 + k] <= ' ' || p[i + 1 + k] >= 127) {
+				out->n = 0; /* values hold offsets yet */
 				return IPC_BAD;
+			}
 		attrs_add(out, (const char *)p + i + 1, nl,
 			  (const char *)l + 4, vl);
 		i += 1 + nl + 4 + vl;

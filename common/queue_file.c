@@ -7,6 +7,7 @@
  */
 #include "queue_file.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,37 @@ env_slot(struct qf_envelope *e, int type)
 	}
 }
 
+/* parse_arrival - "SECONDS.MICROSECONDS" (or older "SECONDS"), both in
+ * range, so that arithmetic on them cannot overflow. */
+static int
+parse_arrival(struct qf_envelope *e, const char *val)
+{
+	/* up to the year 9999 */
+	const long long max_sec = 253402300799LL;
+	char *end;
+	long long sec, usec = 0;
+
+	if (!isdigit((unsigned char)val[0]))
+		return -1;
+	errno = 0;
+	sec = strtoll(val, &end, 10);
+	if (errno != 0 || sec > max_sec)
+		return -1;
+	if (*end == '.') {
+		const char *u = end + 1;
+		if (!isdigit((unsigned char)*u))
+			return -1;
+		usec = strtoll(u, &end, 10);
+		if (errno != 0 || usec > 999999)
+			return -1;
+	}
+	if (*end != 0)
+		return -1;
+	e->arrival = sec;
+	e->arrival_us = sec * 1000000 + usec;
+	return 0;
+}
+
 static int
 env_record(struct qf_envelope *e, int type, char *val, off_t at, char *err,
 	   size_t errlen)
@@ -190,14 +222,9 @@ env_record(struct qf_envelope *e, int type, char *val, off_t at, char *err,
 		struct qf_rcpt *r = &e->rcpt[e->nrcpt - 1];
 		slot = type == QF_ORCPT ? &r->orcpt : &r->notify;
 	} else if (type == QF_ARRIVAL) {
-		/* "SECONDS.MICROSECONDS" or older "SECONDS" */
-		char *dot;
-		e->arrival = strtoll(val, &dot, 10);
-		e->arrival_us = e->arrival * 1000000;
-		if (*dot == '.')
-			e->arrival_us += strtoll(dot + 1, NULL, 10);
+		int rc = parse_arrival(e, val);
 		free(val);
-		return 0;
+		return rc == 0 ? 0 : bad(err, errlen, "bad arrival time", at);
 	} else if ((slot = env_slot(e, type)) == NULL) {
 		free(val);
 		return type == QF_VERSION_REC ? 0 : bad(err, errlen,

@@ -7,6 +7,7 @@
  * Trusts: nothing in the command line.  Never: accepts a recipient it
  * has not classified; lets a client exceed the recipient limit.
  */
+#include <errno.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -125,14 +126,18 @@ mail_params(struct smtpd_session *s, const char *p)
 			return -1;
 		}
 		if (strncasecmp(param, "SIZE=", 5) == 0) {
-			char *end;
-			unsigned long long v = strtoull(param + 5, &end, 10);
-			if (*end != 0 || end == param + 5) {
+			/* RFC 1870: 1*20DIGIT, no sign, no space */
+			const char *d = param + 5;
+			size_t nd = strspn(d, "0123456789");
+			errno = 0;
+			unsigned long long v = strtoull(d, NULL, 10);
+			if (nd == 0 || nd > 20 || d[nd] != 0) {
 				reply_error(s, "501 5.5.4 Bad SIZE parameter: "
 					    "%s\r\n", param);
 				return -1;
 			}
-			if (v > (unsigned long long)cfg.message_size_limit) {
+			if (errno == ERANGE ||
+			    v > (unsigned long long)cfg.message_size_limit) {
 				io_printf(&s->io, "552 5.3.4 Message size "
 					  "exceeds fixed limit\r\n");
 				return -1;

@@ -175,9 +175,9 @@ smtpd_data(struct smtpd_session *s)
 	int saved_timeout = s->io.timeout_s;
 
 	if (!s->have_mail || s->nrcpt == 0) {
-		io_printf(&s->io, "503 5.5.1 Error: need %s command\r\n",
-			  s->have_mail ? "RCPT" : "MAIL");
-		smtpd_error(s);
+		if (!smtpd_error(s))
+			io_printf(&s->io, "503 5.5.1 Error: need %s "
+				  "command\r\n", s->have_mail ? "RCPT" : "MAIL");
 		return;
 	}
 	memset(&d, 0, sizeof(d));

@@ -6,10 +6,13 @@ Unit tests: bin/unit_tests (CUnit), counted by the line it ends with.
 Integration tests: tests/integration/test_*.py (unittest), each starting
 its own system in a temporary directory on a free port.
 Docs: every man page must be mandoc -Tlint clean.
+Fuzzing: each libFuzzer target replays its corpus (old crashes included)
+and runs for FUZZ_SECONDS (default 3) more; "make fuzz" runs longer.
 """
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -56,6 +59,32 @@ def run_integration(top):
     return result.testsRun - bad - skipped, bad
 
 
+def run_fuzz(top):
+    if os.environ.get("MTA_SAN_REPORTS"):
+        return 0, 0  # the sanitizer build replays the same suite
+    if shutil.which(os.environ.get("CLANG", "clang")) is None:
+        print("fuzz: clang not installed (make deps); not counted")
+        return 0, 0
+    secs = os.environ.get("FUZZ_SECONDS", "3")
+    p = subprocess.run(["sh", os.path.join(top, "tests", "fuzz", "run.sh"),
+                        secs], capture_output=True, text=True, cwd=top)
+    passed = failed = 0
+    summary = p.stdout.split("== summary", 1)[-1]
+    for line in summary.splitlines():
+        if not line.startswith("fuzz_"):
+            continue
+        print("fuzz: " + line)
+        if line.endswith(" ok"):
+            passed += 1
+        else:
+            failed += 1
+    if passed + failed == 0:
+        print("fuzz: no summary; counted as one failure")
+        sys.stdout.write(p.stdout[-2000:] + p.stderr[-2000:])
+        return 0, 1
+    return passed, failed
+
+
 def run_sanitizer_reports(top):
     """Under "make sanitize": every report a daemon wrote is a failure."""
     d = os.environ.get("MTA_SAN_REPORTS")
@@ -73,7 +102,8 @@ def main():
     top = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
     start = time.time()
     totals = [0, 0]
-    for step in (run_unit, run_man, run_integration, run_sanitizer_reports):
+    for step in (run_unit, run_man, run_fuzz, run_integration,
+                 run_sanitizer_reports):
         p, f = step(top)
         totals[0] += p
         totals[1] += f

@@ -1,7 +1,8 @@
 /*
  * main.c - the unit test runner: registers one CUnit suite per common/
- * module, runs them all with the basic interface and ends with the line
- * "unit: P passed, F failed" (counting tests) that the test driver reads.
+ * module and per program parser, runs them all with the basic interface
+ * and ends with the line "unit: P passed, F failed" (counting tests) that
+ * the test driver reads.
  *
  * Trusts: the suites to clean up their temporary directories.
  * Never: exits 0 when a test, a suite set-up or a registration failed.
@@ -13,8 +14,9 @@
 #include "suites.h"
 
 static CU_ErrorCode (*const suites[])(void) = {
-    suite_config,     suite_queue_id, suite_addr,   suite_ipc,
-    suite_queue_file, suite_db,	      suite_fsutil,
+    suite_config,	suite_queue_id, suite_addr,   suite_ipc,
+    suite_queue_file,	suite_db,	suite_fsutil, suite_cleanup_headers,
+    suite_mailbox_path, suite_smtpd,
 };
 
 int

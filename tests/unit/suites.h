@@ -24,6 +24,10 @@ CU_ErrorCode suite_queue_file(void);
 CU_ErrorCode suite_addr(void);
 CU_ErrorCode suite_db(void);
 CU_ErrorCode suite_fsutil(void);
+/* the parsers inside the programs, linked without their main() */
+CU_ErrorCode suite_cleanup_headers(void);
+CU_ErrorCode suite_mailbox_path(void);
+CU_ErrorCode suite_smtpd(void);
 
 /* unit_tmpdir - make a fresh private directory for a suite; 0 on success. */
 static inline int
