@@ -47,6 +47,8 @@ static const struct ckey keys[] = {
 	S(maillog_file, ""),
 	S(myhostname, ""),
 	S(mydestination, "localhost"),
+	S(virtual_mailbox_domains, ""),
+	S(relay_domains, ""),
 	S(mailbox_base, "/var/mail/vhosts"),
 	S(mailbox_template, "%d/%u/Maildir"),
 	S(recipient_delimiter, "+"),

@@ -16,6 +16,8 @@ struct config {
 	char *maillog_file;
 	char *myhostname;
 	char *mydestination; /* list */
+	char *virtual_mailbox_domains; /* list */
+	char *relay_domains;           /* list */
 	char *mailbox_base;
 	char *mailbox_template;
 	char *recipient_delimiter;

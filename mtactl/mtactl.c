@@ -27,25 +27,19 @@
 static void
 usage(void)
 {
-	fprintf(stderr,
-		"usage: mtactl [-c config] command [args]\n"
-		"commands:\n"
-		"  start [-f]       start the mail system (-f: foreground)\n"
-		"  stop             stop it (sessions in progress end)\n"
-		"  reload           re-read the configuration\n"
-		"  status           show the services and their processes\n"
-		"  queue [--json]   list the mail queue\n"
-		"  config [-n]      print the effective settings (-n: changed)\n"
-		"  check            check the configuration\n");
+	fprintf(stderr, "usage: mtactl [-c config] command [args]\n"
+			"commands:\n");
+	for (const struct mtactl_cmd *c = mtactl_commands; c->name; c++)
+		fprintf(stderr, "  %-28s %s\n", c->synopsis, c->help);
 	exit(EX_USAGE_);
 }
 
-static int
-cmd_start(int argc, char **argv, const char *conf)
+int
+cmd_start(int argc, char **argv)
 {
 	char path[4200];
 	int fg = argc > 1 && strcmp(argv[1], "-f") == 0;
-	char *args[] = {"master", "-c", (char *)conf, fg ? "-f" : NULL, NULL};
+	char *args[] = {"master", "-c", config_file, fg ? "-f" : NULL, NULL};
 
 	snprintf(path, sizeof(path), "%s/master", cfg.daemon_directory);
 	execv(path, args);
@@ -55,7 +49,7 @@ cmd_start(int argc, char **argv, const char *conf)
 }
 
 /* master_pid - the running master's pid, or 0 when none holds the lock */
-static pid_t
+pid_t
 master_pid(void)
 {
 	char path[4200], buf[32];
@@ -109,13 +103,42 @@ cmd_signal(int sig, const char *what)
 	return EX_SOFTWARE_;
 }
 
-static int
-cmd_status(void)
+int
+cmd_stop(int argc, char **argv)
+{
+	(void)argc, (void)argv; /* takes no arguments */
+	return cmd_signal(SIGTERM, "stop");
+}
+
+int
+cmd_reload(int argc, char **argv)
+{
+	(void)argc, (void)argv; /* takes no arguments */
+	return cmd_signal(SIGHUP, "reload");
+}
+
+int
+cmd_config(int argc, char **argv)
+{
+	fflush(stdout);
+	config_print(1, argc > 1 && strcmp(argv[1], "-n") == 0);
+	return 0;
+}
+
+int
+cmd_queue(int argc, char **argv)
+{
+	return queue_list(argc > 1 && strcmp(argv[1], "--json") == 0);
+}
+
+int
+cmd_status(int argc, char **argv)
 {
 	char path[4200];
 	struct attrs a;
 	int fd, rc = 0;
 
+	(void)argc, (void)argv; /* takes no arguments */
 	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
 	if (master_pid() == 0 || (fd = ipc_connect_unix(path)) < 0) {
 		printf("the mail system is not running\n");
@@ -165,32 +188,14 @@ main(int argc, char **argv)
 		usage();
 	log_open("mtactl", LOG_DEST_STDERR, NULL);
 	loaded = config_load(conf, err, sizeof(err)) == 0;
-	if (strcmp(argv[0], "check") == 0) {
+	for (const struct mtactl_cmd *c = mtactl_commands; c->name; c++) {
+		if (strcmp(argv[0], c->name) != 0)
+			continue;
 		if (!loaded) {
 			fprintf(stderr, "mtactl: %s\n", err);
 			return EX_CONFIG_;
 		}
-		printf("%s: ok\n", config_file);
-		return 0;
-	}
-	if (!loaded) {
-		fprintf(stderr, "mtactl: %s\n", err);
-		return EX_CONFIG_;
-	}
-	if (strcmp(argv[0], "start") == 0)
-		return cmd_start(argc, argv, config_file);
-	if (strcmp(argv[0], "stop") == 0)
-		return cmd_signal(SIGTERM, "stop");
-	if (strcmp(argv[0], "reload") == 0)
-		return cmd_signal(SIGHUP, "reload");
-	if (strcmp(argv[0], "status") == 0)
-		return cmd_status();
-	if (strcmp(argv[0], "queue") == 0)
-		return queue_list(argc > 1 && strcmp(argv[1], "--json") == 0);
-	if (strcmp(argv[0], "config") == 0) {
-		fflush(stdout);
-		config_print(1, argc > 1 && strcmp(argv[1], "-n") == 0);
-		return 0;
+		return c->run(argc, argv);
 	}
 	fprintf(stderr, "mtactl: unknown command \"%s\"\n", argv[0]);
 	usage();

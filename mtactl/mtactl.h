@@ -9,6 +9,27 @@
 #define EX_SOFTWARE_ 70
 #define EX_CONFIG_ 78
 
+#include <sys/types.h>
+
+/* one command: its name, its function (argv[0] is the name), a synopsis
+ * and one line of help for the usage text */
+struct mtactl_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis, *help;
+};
+extern const struct mtactl_cmd mtactl_commands[]; /* commands.c */
+
+/* mtactl.c */
+pid_t master_pid(void);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
 /* queue_list.c */
 int queue_list(int json);
 

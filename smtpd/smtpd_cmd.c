@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "addr_class.h"
 #include "config.h"
 #include "log.h"
 #include "smtpd.h"
@@ -239,7 +240,7 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 	if (addr_format(&a, rcpt, sizeof(rcpt)) != 0)
 		return reply_error(s, "501 5.1.3 Recipient address too long"
 				   "\r\n");
-	if (!config_list_has(cfg.mydestination, a.domain)) {
+	if (addr_domain_class(a.domain) == AC_REMOTE) {
 		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
 			 "denied", rcpt);
 		reject_log(s, "RCPT", reply, rcpt);

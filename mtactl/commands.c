@@ -1,0 +1,29 @@
+/*
+ * commands.c - the table of mtactl(8) commands: one line each, so that a
+ * new command lives in its own file and adds only its line here.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+#include "mtactl.h"
+
+int
+cmd_check(int argc, char **argv)
+{
+	(void)argc, (void)argv; /* main loaded the config or said why not */
+	printf("%s: ok\n", config_file);
+	return 0;
+}
+
+const struct mtactl_cmd mtactl_commands[] = {
+	{"start", cmd_start, "start [-f]", "start the mail system (-f: foreground)"},
+	{"stop", cmd_stop, "stop", "stop it (sessions in progress end)"},
+	{"reload", cmd_reload, "reload", "re-read the configuration"},
+	{"status", cmd_status, "status", "show the services and their processes"},
+	{"queue", cmd_queue, "queue [--json]", "list the mail queue"},
+	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
+	{"check", cmd_check, "check", "check the configuration"},
+	{NULL, NULL, NULL, NULL},
+};
