@@ -48,6 +48,30 @@ struct config {
 	long maildir_size_in_name;
 	long service_restart_delay;
 	long verbose;
+	char *remote_user;
+	char *resolver_user;
+	char *resolver_nameservers; /* list of addr[:port] */
+	long resolver_timeout;
+	long resolver_retries;
+	long resolver_cache_size;
+	long resolver_cache_max_ttl;
+	long resolver_negative_ttl_max;
+	long resolver_process_limit;
+	char *relayhost;
+	char *transport_maps;
+	char *smtp_helo_name;
+	long smtp_port;
+	long smtp_connect_timeout;
+	long smtp_helo_timeout;
+	long smtp_mail_timeout;
+	long smtp_rcpt_timeout;
+	long smtp_data_init_timeout;
+	long smtp_data_block_timeout;
+	long smtp_data_done_timeout;
+	long smtp_quit_timeout;
+	long smtp_recipient_limit;
+	long smtp_send_8bit_anyway;
+	long remote_process_limit;
 };
 
 extern struct config cfg;

@@ -1,0 +1,99 @@
+/*
+ * resolver_client.c - ask resolver(8) for DNS records (resolver_client.h).
+ *
+ * One connection per query: resolver processes then serve everyone in
+ * turn and no client holds one while it talks SMTP.
+ * Trusts: resolver's answer only up to RESOLVER_MAX_RR records.
+ * Never: talks DNS itself; blocks longer than RESOLVER_WAIT_MS.
+ */
+#include "resolver_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+static const char *const status_names[] = {"ok", "nodata", "nxdomain",
+					   "tempfail"};
+
+const char *
+dns_status_name(enum dns_status s)
+{
+	return (unsigned)s < 4 ? status_names[s] : "tempfail";
+}
+
+int
+dns_status_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < 4; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+fail(struct dns_answer *a, const char *why)
+{
+	a->status = DNS_TEMPFAIL;
+	snprintf(a->why, sizeof(a->why), "%s", why);
+}
+
+/* take_answer - copy the record's fields into a. */
+static void
+take_answer(const struct attrs *r, struct dns_answer *a)
+{
+	int ok, st = dns_status_parse(attrs_get(r, "status"));
+	const char *text = attrs_get(r, "text");
+
+	if (st < 0) {
+		fail(a, "malformed answer from resolver");
+		return;
+	}
+	a->status = (enum dns_status)st;
+	a->ad = attrs_get_long(r, "ad", &ok) == 1;
+	a->ttl = attrs_get_long(r, "ttl", &ok);
+	snprintf(a->why, sizeof(a->why), "%s", text ? text : "");
+	for (int i = 0; i < r->n && a->n < RESOLVER_MAX_RR; i++)
+		if (strcmp(r->a[i].name, "rr") == 0 &&
+		    (a->rr[a->n] = strdup(r->a[i].value)) != NULL)
+			a->n++;
+}
+
+void
+resolver_query(const char *type, const char *name, struct dns_answer *a)
+{
+	int fd = ipc_connect_unix(RESOLVER_SOCKET);
+	struct ipc *c;
+	struct attrs r;
+
+	memset(a, 0, sizeof(*a));
+	if (fd < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "cannot connect to resolver: %s",
+			 strerror(errno));
+		fail(a, why);
+		return;
+	}
+	c = ipc_new(fd, RESOLVER_WAIT_MS);
+	attrs_init(&r);
+	ipc_put_str(c, "req", "query");
+	ipc_put_str(c, "type", type);
+	ipc_put_str(c, "name", name);
+	if (ipc_end(c) != IPC_OK || ipc_read(c, &r) != IPC_OK)
+		fail(a, "lost connection with resolver");
+	else
+		take_answer(&r, a);
+	attrs_free(&r);
+	ipc_free(c);
+}
+
+void
+dns_answer_free(struct dns_answer *a)
+{
+	for (int i = 0; i < a->n; i++)
+		free(a->rr[i]);
+	a->n = 0;
+}

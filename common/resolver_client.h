@@ -1,0 +1,39 @@
+/*
+ * resolver_client.h - ask resolver(8) for DNS records over its socket.
+ *
+ * A request is one IPC record {req=query, type, name}; the answer is
+ * {status, ad, ttl, text, rr...}: status "ok", "nodata", "nxdomain" or
+ * "tempfail"; ad 1 when the nameserver vouched for the data (DNSSEC AD
+ * bit); one "rr" per record, as text: MX "PREF HOST", A/AAAA the address,
+ * PTR the name, TXT the joined strings, TLSA "USAGE SELECTOR TYPE HEX".
+ * Host names come without the final dot; the null MX target is ".".
+ * {req=stats} answers {hits, misses, entries}.
+ */
+#ifndef MTA_RESOLVER_CLIENT_H
+#define MTA_RESOLVER_CLIENT_H
+
+#define RESOLVER_SOCKET "private/resolver"
+#define RESOLVER_MAX_RR 64 /* records kept per answer */
+#define RESOLVER_WAIT_MS 60000
+
+enum dns_status { DNS_OK, DNS_NODATA, DNS_NXDOMAIN, DNS_TEMPFAIL };
+
+struct dns_answer {
+	enum dns_status status;
+	int ad;
+	long ttl;
+	int n;
+	char *rr[RESOLVER_MAX_RR];
+	char why[256]; /* for DNS_TEMPFAIL and the logs */
+};
+
+/* resolver_query - look up name/type ("MX", "A", ...); on a broken
+ * resolver connection the answer is DNS_TEMPFAIL with the reason. */
+void resolver_query(const char *type, const char *name, struct dns_answer *a);
+void dns_answer_free(struct dns_answer *a);
+/* dns_status_name - "ok", "nodata", "nxdomain", "tempfail" */
+const char *dns_status_name(enum dns_status s);
+/* dns_status_parse - the inverse; -1 for unknown text */
+int dns_status_parse(const char *s);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * remote.c - remote(8): the SMTP client that relays mail to other
+ * domains.
+ *
+ * qmgr sends {req=deliver, queue_id, sender, arrival, size, t_active,
+ * t_sent, nexthop, (idx, rcpt)...} with the queue file as an open
+ * read-only descriptor; every recipient is for that one nexthop.  remote
+ * finds the hosts (remote_route.c), tries each address of each host in
+ * order until one takes part in a session (remote_smtp.c), and answers
+ * {idx, code, dsn, text[, mta]} per recipient, then {done=1}.  A delivery
+ * line in the Postfix format is logged per recipient.
+ * Trusts: qmgr for the request's framing; nothing from DNS or peers.
+ * Never: opens a queue file by path; reports a recipient twice.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "ipc.h"
+#include "log.h"
+#include "remote.h"
+#include "service.h"
+
+#define REMOTE_IDLE_MS 600000 /* qmgr keeps connections; drop idle ones */
+
+struct request {
+	const char *id, *sender, *nexthop;
+	long arrival, t_active, t_sent; /* milliseconds */
+	long long t_start;              /* us */
+	char relay[LIM_HOSTNAME + 80];  /* host[addr]:port, or "none" */
+};
+
+void
+result_set(struct result *r, int code, const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->code = code;
+	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	r->mta[0] = 0;
+}
+
+/* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
+static const char *
+fmt_delay(char *buf, size_t len, double s)
+{
+	if (s < 0)
+		s = 0;
+	snprintf(buf, len, s >= 10 ? "%.0f" : "%.2f", s);
+	if (strchr(buf, '.')) {
+		char *e = buf + strlen(buf) - 1;
+		while (*e == '0')
+			*e-- = 0;
+		if (*e == '.')
+			*e = 0;
+	}
+	return buf;
+}
+
+static void
+log_delivery(const struct request *q, const struct delivery *d, int i)
+{
+	const struct result *r = &d->res[i];
+	long long now = now_us(), conn = d->t_conn ? d->t_conn : now;
+	double a = (q->t_active - q->arrival) / 1000.0;
+	double b = (q->t_sent - q->t_active) / 1000.0;
+	double c = (conn - q->t_start) / 1e6;
+	double dd = (now - conn) / 1e6;
+	double total = now / 1e6 - q->arrival / 1000.0;
+	const char *status = r->code == 2 ? "sent" :
+			     r->code == 4 ? "deferred" : "bounced";
+	char t0[32], t1[32], t2[32], t3[32], t4[32];
+
+	log_info("%s: to=<%s>, relay=%s, delay=%s, delays=%s/%s/%s/%s, "
+		 "dsn=%s, status=%s (%s)", q->id, d->rcpt[i], q->relay,
+		 fmt_delay(t0, sizeof(t0), total), fmt_delay(t1, sizeof(t1), a),
+		 fmt_delay(t2, sizeof(t2), b), fmt_delay(t3, sizeof(t3), c),
+		 fmt_delay(t4, sizeof(t4), dd), r->dsn, status, r->text);
+}
+
+/* fail_rest - every unfinished recipient gets r */
+static void
+fail_rest(struct delivery *d, const struct result *r)
+{
+	for (int i = 0; i < d->n; i++)
+		if (!d->done[i]) {
+			d->res[i] = *r;
+			d->done[i] = 1;
+		}
+}
+
+/* try_host - each address of one host; 0 once a session took place */
+static int
+try_host(struct request *q, struct delivery *d, const char *host,
+	 int literal, int port, struct result *last)
+{
+	char addrs[REMOTE_MAX_ADDRS][64], why[LIM_ERRTEXT];
+	struct smtp_conn *c = malloc(sizeof(*c));
+	int n, rc = -1;
+
+	if (c == NULL)
+		log_fatal("out of memory");
+	if (route_addrs(host, literal, addrs, REMOTE_MAX_ADDRS, &n, last)) {
+		free(c);
+		return -1;
+	}
+	for (int i = 0; i < n && rc != 0; i++) {
+		if (smtp_connect(c, host, addrs[i], port,
+				 cfg.smtp_connect_timeout) != 0) {
+			result_set(last, 4, "4.4.1", "%s", c->err);
+			log_info("%s: %s", q->id, c->err);
+			continue;
+		}
+		snprintf(q->relay, sizeof(q->relay), "%s[%s]:%d", host,
+			 addrs[i], port);
+		if ((rc = smtp_session(c, d, why, sizeof(why))) != 0) {
+			result_set(last, 4, "4.4.2", "%s", why);
+			log_info("%s: %s", q->id, why);
+		}
+		struct result lostr;
+		result_set(&lostr, 4, "4.4.2", "lost connection with %s[%s]: "
+			   "%s", host, addrs[i], c->err[0] ? c->err : "gone");
+		if (rc == 0)
+			fail_rest(d, &lostr);
+		smtp_close(c);
+	}
+	free(c);
+	return rc;
+}
+
+static void
+deliver(struct request *q, struct delivery *d)
+{
+	struct route rt;
+	struct result last;
+
+	snprintf(q->relay, sizeof(q->relay), "none");
+	if (route_lookup(q->nexthop, &rt, &last) != 0) {
+		fail_rest(d, &last);
+		return;
+	}
+	for (int h = 0; h < rt.n; h++)
+		if (try_host(q, d, rt.hosts[h].name, rt.literal, rt.port,
+			     &last) == 0)
+			return;
+	/* no host took part: the last reason, made temporary unless every
+	 * host of an implicit MX has no address at all */
+	if (last.code == 5 && !rt.implicit)
+		last.code = 4, last.dsn[0] = '4';
+	fail_rest(d, &last);
+}
+
+static int
+answer(struct ipc *c, const char *idx, const struct result *r)
+{
+	ipc_put_str(c, "idx", idx);
+	ipc_put_long(c, "code", r->code);
+	ipc_put_str(c, "dsn", r->dsn);
+	ipc_put_str(c, "text", r->text);
+	if (r->mta[0])
+		ipc_put_str(c, "mta", r->mta);
+	return ipc_end(c);
+}
+
+/* collect - the request's (idx, rcpt) pairs into d */
+static int
+collect(const struct attrs *a, const struct qf_envelope *e,
+	struct delivery *d, const char **idxs)
+{
+	int *qidx = (int *)d->qidx;
+
+	d->n = 0;
+	for (int i = 0; i + 1 < a->n && d->n < LIM_QF_RCPTS; i++) {
+		if (strcmp(a->a[i].name, "idx") != 0 ||
+		    strcmp(a->a[i + 1].name, "rcpt") != 0)
+			continue;
+		char *end;
+		long k = strtol(a->a[i].value, &end, 10);
+		idxs[d->n] = a->a[i].value;
+		d->rcpt[d->n] = a->a[i + 1].value;
+		qidx[d->n] = *end == 0 && k >= 0 && k < e->nrcpt ? (int)k : -1;
+		d->n++;
+	}
+	return d->n;
+}
+
+static int
+serve_request(struct ipc *c, const struct attrs *a)
+{
+	struct request q = {0};
+	struct qf_envelope e;
+	struct delivery d = {0};
+	char err[256];
+	int ok, fd = ipc_take_fd(c), rc = IPC_OK;
+	size_t cap = (size_t)a->n / 2 + 1;
+	const char **idxs = calloc(cap, sizeof(*idxs));
+
+	d.rcpt = calloc(cap, sizeof(*d.rcpt));
+	d.qidx = calloc(cap, sizeof(int));
+	d.res = calloc(cap, sizeof(*d.res));
+	d.done = calloc(cap, sizeof(int));
+	if (!idxs || !d.rcpt || !d.qidx || !d.res || !d.done)
+		log_fatal("out of memory");
+	q.id = attrs_get(a, "queue_id");
+	q.sender = attrs_get(a, "sender");
+	q.nexthop = attrs_get(a, "nexthop");
+	q.arrival = attrs_get_long(a, "arrival", &ok);
+	q.t_active = attrs_get_long(a, "t_active", &ok);
+	q.t_sent = attrs_get_long(a, "t_sent", &ok);
+	q.t_start = now_us();
+	memset(&e, 0, sizeof(e));
+	if (fd < 0 || q.id == NULL || q.sender == NULL || q.nexthop == NULL ||
+	    qf_read_envelope(fd, &e, err, sizeof(err)) != 0) {
+		log_warn("%s: malformed request from qmgr", q.id ? q.id : "?");
+		rc = IPC_BAD;
+	} else if (collect(a, &e, &d, idxs) > 0) {
+		d.id = q.id;
+		d.qfd = fd;
+		d.e = &e;
+		deliver(&q, &d);
+		for (int i = 0; i < d.n && rc == IPC_OK; i++) {
+			log_delivery(&q, &d, i);
+			rc = answer(c, idxs[i], &d.res[i]);
+		}
+	}
+	qf_envelope_free(&e);
+	if (fd >= 0)
+		close(fd);
+	free(idxs);
+	free(d.rcpt);
+	free((void *)d.qidx);
+	free(d.res);
+	free(d.done);
+	if (rc == IPC_OK) {
+		ipc_put_str(c, "done", "1");
+		rc = ipc_end(c);
+	}
+	return rc;
+}
+
+static void
+serve(int fd)
+{
+	struct ipc *c = ipc_new(fd, REMOTE_IDLE_MS);
+	struct attrs a;
+
+	attrs_init(&a);
+	while (!service_stop && ipc_read(c, &a) == IPC_OK) {
+		const char *req = attrs_get(&a, "req");
+		if (req == NULL || strcmp(req, "deliver") != 0 ||
+		    serve_request(c, &a) != IPC_OK)
+			break;
+	}
+	attrs_free(&a);
+	ipc_free(c);
+}
+
+int
+main(int argc, char **argv)
+{
+	service_init("remote", argc, argv);
+	service_loop(serve);
+	return 0;
+}

@@ -1,0 +1,122 @@
+/*
+ * remote.h - the parts of remote(8), the SMTP client: reply and EHLO
+ * parsing, the connection, routing to MX hosts, the SMTP dialogue.
+ */
+#ifndef MTA_REMOTE_H
+#define MTA_REMOTE_H
+
+#include <stddef.h>
+
+#include "mta_limits.h"
+#include "queue_file.h"
+
+#define SMTP_REPLY_TEXT 4096 /* bytes of one reply's text we keep */
+#define SMTP_REPLY_LINES 100 /* lines in one multi-line reply */
+#define SMTP_LINE_MAX 4096   /* longest reply line we accept */
+#define REMOTE_MAX_HOSTS 32  /* MX hosts tried per delivery */
+#define REMOTE_MAX_ADDRS 16  /* addresses tried per host */
+
+struct result {
+	int code;     /* 2, 4 or 5 */
+	char dsn[16]; /* e.g. "2.0.0" */
+	char text[LIM_ERRTEXT];
+	char mta[LIM_HOSTNAME]; /* the peer that said it, or "" */
+};
+void result_set(struct result *r, int code, const char *dsn, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
+
+/* smtp_reply.c - RFC 5321 4.2 replies, one line at a time */
+struct smtp_reply {
+	int code;  /* 100..599, 0 before the first line */
+	int nlines;
+	size_t len;
+	char text[SMTP_REPLY_TEXT]; /* lines after "NNN-", '\n' between */
+};
+void smtp_reply_init(struct smtp_reply *r);
+/* smtp_reply_line - feed one line without its CRLF: 1 when the reply is
+ * complete, 0 when more lines follow, -1 when the line is malformed. */
+int smtp_reply_line(struct smtp_reply *r, const char *line, size_t len);
+/* smtp_reply_dsn - the enhanced status code the reply starts with
+ * (RFC 3463, its class matching the reply's), else "C.0.0". */
+void smtp_reply_dsn(const struct smtp_reply *r, char *dsn, size_t len);
+/* smtp_reply_flat - "NNN text text" on one line, for logs and bounces. */
+void smtp_reply_flat(const struct smtp_reply *r, char *out, size_t len);
+
+/* smtp_ehlo.c - the extensions an EHLO reply offers */
+struct smtp_ext {
+	int pipelining, eightbitmime, smtputf8, dsn, starttls, size;
+	long long size_limit; /* 0: none given */
+};
+void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x);
+
+/* smtp_stuff - LF text to CRLF with dot-stuffing.  out holds 2n bytes or
+ * more; *bol carries "at the start of a line" between calls (start 1). */
+size_t smtp_stuff(const char *in, size_t n, char *out, int *bol);
+
+/* smtp_io.c - one connection with deadlines */
+struct smtp_conn {
+	int fd;
+	char host[LIM_HOSTNAME], addr[64];
+	int port;
+	char rbuf[8192];
+	size_t rpos, rlen;
+	char wbuf[65536];
+	size_t wlen;
+	char err[256]; /* why the last call failed */
+};
+int smtp_connect(struct smtp_conn *c, const char *host, const char *addr,
+		 int port, long timeout_s);
+void smtp_close(struct smtp_conn *c);
+int smtp_read_reply(struct smtp_conn *c, long timeout_s,
+		    struct smtp_reply *r);
+int smtp_printf(struct smtp_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int smtp_write(struct smtp_conn *c, const char *p, size_t n,
+	       long timeout_s);
+int smtp_flush(struct smtp_conn *c, long timeout_s);
+
+/* remote_route.c - where a nexthop's mail goes */
+struct mx_host {
+	char name[LIM_DOMAIN + 1];
+	int pref;
+};
+struct route {
+	int literal; /* [host]: no MX lookup */
+	int port;
+	int implicit; /* no MX: the domain itself */
+	int n;
+	struct mx_host hosts[REMOTE_MAX_HOSTS];
+};
+/* route_parse_mx - MX records ("PREF HOST") into rt, sorted, equal
+ * preferences shuffled; our own name drops itself and worse ones.
+ * 0, or -1 with the permanent failure in r (null MX, loop). */
+int route_parse_mx(const char *domain, char *const *rr, int n,
+		   const char *self, struct route *rt, struct result *r);
+/* route_lookup - the hosts for nexthop; -1 with the failure in r. */
+int route_lookup(const char *nexthop, struct route *rt, struct result *r);
+/* route_addrs - a host's addresses (IPv6 first); -1 with r on failure */
+int route_addrs(const char *host, int literal, char addrs[][64], int max,
+		int *n, struct result *r);
+
+/* remote_map.c - transport_maps lookups */
+int transport_lookup(const char *domain, char *out, size_t len);
+
+/* remote_smtp.c - one SMTP session */
+struct delivery {
+	const char *id;
+	int qfd;
+	const struct qf_envelope *e;
+	int n;
+	const char **rcpt;
+	const int *qidx;        /* index of each rcpt in e->rcpt, or -1 */
+	struct result *res;
+	int *done;             /* result final */
+	long long t_conn;      /* us: session set up (EHLO done) */
+};
+/* smtp_session - deliver d's unfinished recipients over c (connected):
+ * 0 when the peer took part (results set), -1 to try the next host
+ * (reason in why). */
+int smtp_session(struct smtp_conn *c, struct delivery *d, char *why,
+		 size_t whylen);
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * remote_smtp.c - one SMTP session with a peer that answered (RFC 5321):
+ * greeting, EHLO (HELO when EHLO is refused), then transactions of up to
+ * smtp_recipient_limit recipients each, MAIL/RCPT/DATA pipelined when
+ * the peer offers PIPELINING (RFC 2920), SIZE (RFC 1870), BODY=8BITMIME
+ * (RFC 6152), SMTPUTF8 (RFC 6531) and the DSN parameters (RFC 3461) when
+ * offered, the message dot-stuffed with CRLF line ends, then QUIT.
+ *
+ * Trusts: nothing the peer says beyond its reply codes and text.
+ * Never: reports a recipient delivered without the peer's 2xx after the
+ * data; sends a line longer than the peer must accept.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "remote.h"
+
+struct session {
+	struct smtp_conn *c;
+	struct delivery *d;
+	struct smtp_ext x;
+	int esmtp;
+};
+
+/* peer_said - a recipient's result from a reply, Postfix's wording */
+static void
+peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
+	  const char *cmd)
+{
+	char flat[LIM_ERRTEXT], dsn[16];
+
+	smtp_reply_flat(rep, flat, sizeof(flat));
+	smtp_reply_dsn(rep, dsn, sizeof(dsn));
+	if (rep->code / 100 == 2)
+		result_set(r, 2, dsn, "%s", flat);
+	else
+		result_set(r, rep->code / 100 == 5 ? 5 : 4, dsn,
+			   "host %s[%s] said: %s (in reply to %s command)",
+			   s->c->host, s->c->addr, flat, cmd);
+	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
+}
+
+/* lost - every unfinished recipient of the batch is deferred */
+static void
+lost(struct session *s, const int *batch, int nb, const char *during)
+{
+	for (int i = 0; i < nb; i++) {
+		struct result *r = &s->d->res[batch[i]];
+		if (s->d->done[batch[i]])
+			continue;
+		result_set(r, 4, "4.4.2", "lost connection with %s[%s] while "
+			   "%s: %s", s->c->host, s->c->addr, during, s->c->err);
+		s->d->done[batch[i]] = 1;
+	}
+}
+
+static int
+is_ascii(const char *p)
+{
+	for (; p && *p; p++)
+		if ((unsigned char)*p > 127)
+			return 0;
+	return 1;
+}
+
+static int
+hello(struct session *s, char *why, size_t whylen)
+{
+	struct smtp_reply rep;
+	const char *me = cfg.smtp_helo_name[0] ? cfg.smtp_helo_name :
+						  cfg.myhostname;
+	char flat[LIM_ERRTEXT];
+
+	if (smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
+		goto io;
+	if (rep.code / 100 != 2) {
+		smtp_reply_flat(&rep, flat, sizeof(flat));
+		snprintf(why, whylen, "host %s[%s] refused to talk to me: %s",
+			 s->c->host, s->c->addr, flat);
+		return -1;
+	}
+	if (smtp_printf(s->c, "EHLO %s\r\n", me) != 0 ||
+	    smtp_flush(s->c, cfg.smtp_helo_timeout) != 0 ||
+	    smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
+		goto io;
+	if (rep.code / 100 == 2) {
+		s->esmtp = 1;
+		smtp_ehlo_parse(&rep, &s->x);
+		return 0;
+	}
+	memset(&s->x, 0, sizeof(s->x));
+	if (smtp_printf(s->c, "HELO %s\r\n", me) != 0 ||
+	    smtp_flush(s->c, cfg.smtp_helo_timeout) != 0 ||
+	    smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
+		goto io;
+	if (rep.code / 100 == 2)
+		return 0;
+	smtp_reply_flat(&rep, flat, sizeof(flat));
+	snprintf(why, whylen, "host %s[%s] refused HELO: %s", s->c->host,
+		 s->c->addr, flat);
+	return -1;
+io:
+	snprintf(why, whylen, "%s with %s[%s] while receiving the initial "
+		 "server greeting", s->c->err, s->c->host, s->c->addr);
+	return -1;
+}
+
+/* precheck - failures known before MAIL: size, 8-bit, UTF-8 */
+static int
+precheck(struct session *s, struct result *r)
+{
+	const struct qf_envelope *e = s->d->e;
+	int utf8 = !is_ascii(e->sender);
+
+	for (int i = 0; i < s->d->n; i++)
+		utf8 |= !is_ascii(s->d->rcpt[i]);
+	if (s->x.size && s->x.size_limit > 0 &&
+	    e->msg_size > s->x.size_limit) {
+		result_set(r, 5, "5.3.4", "message size %lld exceeds size "
+			   "limit %lld of server %s[%s]", e->msg_size,
+			   s->x.size_limit, s->c->host, s->c->addr);
+		return -1;
+	}
+	if (utf8 && !s->x.smtputf8) {
+		result_set(r, 5, "5.6.7", "SMTPUTF8 is required, but was not "
+			   "offered by host %s[%s]", s->c->host, s->c->addr);
+		return -1;
+	}
+	if (e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
+	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
+		result_set(r, 5, "5.6.3", "8-bit message, but host %s[%s] "
+			   "does not offer 8BITMIME", s->c->host, s->c->addr);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+put_mail(struct session *s)
+{
+	const struct qf_envelope *e = s->d->e;
+	int utf8 = !is_ascii(e->sender);
+	int rc = smtp_printf(s->c, "MAIL FROM:<%s>", e->sender);
+
+	for (int i = 0; i < s->d->n; i++)
+		utf8 |= !is_ascii(s->d->rcpt[i]);
+	if (rc == 0 && s->x.size)
+		rc = smtp_printf(s->c, " SIZE=%lld", e->msg_size);
+	if (rc == 0 && s->x.eightbitmime && e->body_type &&
+	    strcasecmp(e->body_type, "7BIT") != 0)
+		rc = smtp_printf(s->c, " BODY=%s", e->body_type);
+	if (rc == 0 && utf8)
+		rc = smtp_printf(s->c, " SMTPUTF8");
+	if (rc == 0 && s->x.dsn && e->ret)
+		rc = smtp_printf(s->c, " RET=%s", e->ret);
+	if (rc == 0 && s->x.dsn && e->envid)
+		rc = smtp_printf(s->c, " ENVID=%s", e->envid);
+	return rc != 0 ? rc : smtp_printf(s->c, "\r\n");
+}
+
+static int
+put_rcpt(struct session *s, int i)
+{
+	int q = s->d->qidx[i];
+	const struct qf_rcpt *r = q >= 0 && q < s->d->e->nrcpt ?
+				  &s->d->e->rcpt[q] : NULL;
+	int rc = smtp_printf(s->c, "RCPT TO:<%s>", s->d->rcpt[i]);
+
+	if (rc == 0 && s->x.dsn && r && r->notify)
+		rc = smtp_printf(s->c, " NOTIFY=%s", r->notify);
+	if (rc == 0 && s->x.dsn && r && r->orcpt)
+		rc = smtp_printf(s->c, " ORCPT=%s", r->orcpt);
+	return rc != 0 ? rc : smtp_printf(s->c, "\r\n");
+}
+
+/* send_message - the queue file's message, CRLF and dot-stuffed */
+static int
+send_message(struct session *s)
+{
+	struct qf_reader rd;
+	char in[16384], out[2 * sizeof(in)];
+	int bol = 1;
+	ssize_t n;
+
+	qf_reader_init(&rd, s->d->qfd, s->d->e);
+	while ((n = qf_reader_read(&rd, in, sizeof(in))) > 0) {
+		size_t o = smtp_stuff(in, (size_t)n, out, &bol);
+		if (smtp_write(s->c, out, o, cfg.smtp_data_block_timeout) != 0)
+			return -1;
+	}
+	if (n < 0) {
+		snprintf(s->c->err, sizeof(s->c->err), "queue file read error");
+		return -1;
+	}
+	return smtp_write(s->c, bol ? ".\r\n" : "\r\n.\r\n", bol ? 3 : 5,
+			  cfg.smtp_data_block_timeout);
+}
+
+/* transaction - MAIL, RCPT for batch, DATA; results per recipient */
+static int
+transaction(struct session *s, const int *batch, int nb)
+{
+	struct smtp_reply rep;
+	struct result mail_r;
+	int accepted = 0, pipe = s->x.pipelining;
+	long t_rcpt = cfg.smtp_rcpt_timeout;
+
+	if (put_mail(s) != 0)
+		return lost(s, batch, nb, "sending MAIL FROM"), -1;
+	for (int i = 0; pipe && i < nb; i++)
+		if (put_rcpt(s, batch[i]) != 0)
+			return lost(s, batch, nb, "sending RCPT TO"), -1;
+	if (pipe && smtp_printf(s->c, "DATA\r\n") != 0)
+		return lost(s, batch, nb, "sending DATA"), -1;
+	if (smtp_flush(s->c, cfg.smtp_mail_timeout) != 0 ||
+	    smtp_read_reply(s->c, cfg.smtp_mail_timeout, &rep) != 0)
+		return lost(s, batch, nb, "sending MAIL FROM"), -1;
+	int mail_ok = rep.code / 100 == 2;
+	if (!mail_ok)
+		peer_said(s, &mail_r, &rep, "MAIL FROM");
+	for (int i = 0; i < nb; i++) {
+		struct result *r = &s->d->res[batch[i]];
+		if (!pipe && !mail_ok)
+			break;
+		if (!pipe && (put_rcpt(s, batch[i]) != 0 ||
+			      smtp_flush(s->c, t_rcpt) != 0))
+			return lost(s, batch, nb, "sending RCPT TO"), -1;
+		if (smtp_read_reply(s->c, t_rcpt, &rep) != 0)
+			return lost(s, batch, nb, "sending RCPT TO"), -1;
+		if (!mail_ok || rep.code / 100 == 2) {
+			accepted += mail_ok;
+			continue;
+		}
+		peer_said(s, r, &rep, "RCPT TO");
+		s->d->done[batch[i]] = 1;
+	}
+	if (!mail_ok) {
+		for (int i = 0; i < nb; i++) {
+			s->d->res[batch[i]] = mail_r;
+			s->d->done[batch[i]] = 1;
+		}
+	}
+	if (!pipe && accepted > 0 && (smtp_printf(s->c, "DATA\r\n") != 0 ||
+				      smtp_flush(s->c, t_rcpt) != 0))
+		return lost(s, batch, nb, "sending DATA"), -1;
+	if ((pipe || accepted > 0) &&
+	    smtp_read_reply(s->c, cfg.smtp_data_init_timeout, &rep) != 0)
+		return lost(s, batch, nb, "sending DATA"), -1;
+	if (accepted == 0) {
+		/* nothing to send: an early 354 still needs its end */
+		if (pipe && rep.code == 354 &&
+		    (smtp_write(s->c, ".\r\n", 3, t_rcpt) != 0 ||
+		     smtp_read_reply(s->c, cfg.smtp_data_done_timeout, &rep)))
+			return -1;
+		if (smtp_printf(s->c, "RSET\r\n") != 0 ||
+		    smtp_flush(s->c, cfg.smtp_mail_timeout) != 0 ||
+		    smtp_read_reply(s->c, cfg.smtp_mail_timeout, &rep) != 0)
+			return -1;
+		return 0;
+	}
+	if (rep.code != 354) {
+		for (int i = 0; i < nb; i++)
+			if (!s->d->done[batch[i]]) {
+				peer_said(s, &s->d->res[batch[i]], &rep, "DATA");
+				s->d->done[batch[i]] = 1;
+			}
+		return 0;
+	}
+	if (send_message(s) != 0 ||
+	    smtp_read_reply(s->c, cfg.smtp_data_done_timeout, &rep) != 0)
+		return lost(s, batch, nb, "sending message body"), -1;
+	for (int i = 0; i < nb; i++)
+		if (!s->d->done[batch[i]]) {
+			peer_said(s, &s->d->res[batch[i]], &rep,
+				  "end of DATA");
+			s->d->done[batch[i]] = 1;
+		}
+	return 0;
+}
+
+int
+smtp_session(struct smtp_conn *c, struct delivery *d, char *why,
+	     size_t whylen)
+{
+	struct session s = {.c = c, .d = d};
+	struct result pre;
+	int batch[1000], nb;
+
+	if (hello(&s, why, whylen) != 0)
+		return -1;
+	d->t_conn = now_us();
+	if (precheck(&s, &pre) != 0) {
+		snprintf(pre.mta, sizeof(pre.mta), "%s", c->host);
+		for (int i = 0; i < d->n; i++)
+			if (!d->done[i]) {
+				d->res[i] = pre;
+				d->done[i] = 1;
+			}
+	}
+	for (int i = 0; i < d->n;) {
+		for (nb = 0; i < d->n && nb < cfg.smtp_recipient_limit &&
+			     nb < (int)(sizeof(batch) / sizeof(batch[0])); i++)
+			if (!d->done[i])
+				batch[nb++] = i;
+		if (nb > 0 && transaction(&s, batch, nb) != 0)
+			return 0; /* the connection is gone */
+	}
+	struct smtp_reply rep;
+	if (smtp_printf(c, "QUIT\r\n") == 0 &&
+	    smtp_flush(c, cfg.smtp_quit_timeout) == 0 &&
+	    smtp_read_reply(c, cfg.smtp_quit_timeout, &rep) == 0)
+		return 0;
+	return 0; /* a lost QUIT changes nothing delivered */
+}

@@ -1,0 +1,85 @@
+/*
+ * smtp_ehlo.c - the service extensions an EHLO reply offers (RFC 5321
+ * 4.1.1.1): one keyword per line after the first, with parameters.
+ *
+ * Trusts: nothing; unknown keywords are ignored, a bad SIZE value means
+ * "no limit given".
+ * Never: reads past the reply's text.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "remote.h"
+
+/* keyword_is - whether the line [p, end) starts with word as a whole */
+static int
+keyword_is(const char *p, const char *end, const char *word)
+{
+	size_t n = strlen(word);
+
+	return (size_t)(end - p) >= n && strncasecmp(p, word, n) == 0 &&
+	       (p + n == end || p[n] == ' ' || p[n] == '=');
+}
+
+static void
+parse_size(const char *p, const char *end, struct smtp_ext *x)
+{
+	long long v = 0;
+
+	x->size = 1;
+	p += 4;
+	while (p < end && *p == ' ')
+		p++;
+	for (; p < end && isdigit((unsigned char)*p); p++) {
+		if (v > (1LL << 50))
+			return; /* absurd: no usable limit */
+		v = v * 10 + (*p - '0');
+	}
+	x->size_limit = p == end ? v : 0;
+}
+
+void
+smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x)
+{
+	const char *p = memchr(r->text, '\n', r->len);
+	const char *stop = r->text + r->len;
+
+	memset(x, 0, sizeof(*x));
+	while (p != NULL && p < stop) {
+		const char *line = p + 1;
+		const char *end = memchr(line, '\n', (size_t)(stop - line));
+		if (end == NULL)
+			end = stop;
+		if (keyword_is(line, end, "PIPELINING"))
+			x->pipelining = 1;
+		else if (keyword_is(line, end, "8BITMIME"))
+			x->eightbitmime = 1;
+		else if (keyword_is(line, end, "SMTPUTF8"))
+			x->smtputf8 = 1;
+		else if (keyword_is(line, end, "DSN"))
+			x->dsn = 1;
+		else if (keyword_is(line, end, "STARTTLS"))
+			x->starttls = 1;
+		else if (keyword_is(line, end, "SIZE"))
+			parse_size(line, end, x);
+		p = end < stop ? end : NULL;
+	}
+}
+
+size_t
+smtp_stuff(const char *in, size_t n, char *out, int *bol)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (*bol && in[i] == '.')
+			out[o++] = '.';
+		*bol = in[i] == '\n';
+		if (in[i] == '\n')
+			out[o++] = '\r';
+		out[o++] = in[i];
+	}
+	return o;
+}
