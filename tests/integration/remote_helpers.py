@@ -1,0 +1,347 @@
+"""remote_helpers.py - what the remote/resolver tests need beside mta.py:
+
+- DNSServer: a small authoritative DNS server on 127.0.0.1 (UDP and TCP
+  on one port) serving a zone given as a dict; names may be set to answer
+  SERVFAIL or to come truncated over UDP (so the client must retry over
+  TCP).  It counts the queries it gets.
+- SMTPSink: an SMTP server on one loopback address with scripted replies
+  (greeting, per-recipient codes, a slow greeting) that keeps what it got.
+- write_queue_file / remote_request / resolver_request: speak the queue
+  file format (mta-queue(5)) and the IPC records (common/ipc.h) so a test
+  can drive private/remote and private/resolver as qmgr and remote do.
+"""
+import array
+import os
+import socket
+import socketserver
+import struct
+import threading
+import time
+
+TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15,
+         "TXT": 16, "AAAA": 28}
+
+
+def _name(n):
+    out = b""
+    for label in n.rstrip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def _rdata(t, v):
+    if t == "A":
+        return socket.inet_pton(socket.AF_INET, v)
+    if t == "AAAA":
+        return socket.inet_pton(socket.AF_INET6, v)
+    if t == "MX":
+        pref, host = v.split()
+        return struct.pack(">H", int(pref)) + _name(host)
+    if t in ("CNAME", "PTR", "NS"):
+        return _name(v)
+    if t == "TXT":
+        return bytes([len(v)]) + v.encode()
+    if t == "SOA":
+        return (_name("ns.test") + _name("hostmaster.test") +
+                struct.pack(">IIIII", 1, 3600, 600, 86400, int(v)))
+    raise ValueError(t)
+
+
+def _rr(name, t, ttl, v):
+    rd = _rdata(t, v)
+    return _name(name) + struct.pack(">HHIH", TYPES[t], 1, ttl,
+                                     len(rd)) + rd
+
+
+class DNSServer:
+    """zone: {name: [(type, value, ttl), ...]}; servfail, truncate: sets
+    of names.  Negative answers carry an SOA whose minimum is neg_ttl."""
+
+    def __init__(self, zone, servfail=(), truncate=(), neg_ttl=60):
+        self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
+        self.servfail = set(servfail)
+        self.truncate = set(truncate)
+        self.neg_ttl = neg_ttl
+        self.queries = []
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for _ in range(50):
+            self.udp.bind(("127.0.0.1", 0))
+            self.port = self.udp.getsockname()[1]
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.udp.close()
+                self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.tcp.listen(16)
+        self.stopping = False
+        for f in (self._serve_udp, self._serve_tcp):
+            threading.Thread(target=f, daemon=True).start()
+
+    def stop(self):
+        self.stopping = True
+        self.udp.close()
+        self.tcp.close()
+
+    def count(self, name, qtype):
+        return sum(1 for q in self.queries if q == (name, qtype))
+
+    def answer(self, req, over_tcp):
+        qid, flags = struct.unpack(">HH", req[:4])
+        pos, labels = 12, []
+        while req[pos]:
+            labels.append(req[pos + 1:pos + 1 + req[pos]].decode())
+            pos += 1 + req[pos]
+        qtype = struct.unpack(">H", req[pos + 1:pos + 3])[0]
+        question = req[12:pos + 5]
+        name = ".".join(labels).lower()
+        tname = {v: k for k, v in TYPES.items()}.get(qtype, str(qtype))
+        self.queries.append((name, tname))
+        rcode, an, ns, tc = 0, [], [], 0
+        if name in self.servfail:
+            rcode = 2
+        elif name in self.truncate and not over_tcp:
+            tc = 1
+        elif name not in self.zone:
+            rcode = 3
+        else:
+            target = name
+            for _ in range(8):  # follow CNAMEs inside the zone
+                recs = self.zone.get(target, [])
+                cn = [r for r in recs if r[0] == "CNAME"]
+                if cn and tname != "CNAME":
+                    an.append(_rr(target, "CNAME", cn[0][2], cn[0][1]))
+                    target = cn[0][1].lower().rstrip(".")
+                    continue
+                an += [_rr(target, t, ttl, v) for t, v, ttl in recs
+                       if t == tname]
+                break
+        if rcode == 3 or (rcode == 0 and not an and not tc):
+            ns.append(_rr("test", "SOA", self.neg_ttl, str(self.neg_ttl)))
+        rflags = 0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode
+        rflags |= 0x0200 if tc else 0
+        head = struct.pack(">HHHHHH", qid, rflags, 1, len(an), len(ns), 0)
+        return head + question + b"".join(an) + b"".join(ns)
+
+    def _serve_udp(self):
+        while not self.stopping:
+            try:
+                req, peer = self.udp.recvfrom(4096)
+                self.udp.sendto(self.answer(req, False), peer)
+            except OSError:
+                return
+            except Exception:  # a bad packet: no answer
+                continue
+
+    def _serve_tcp(self):
+        while not self.stopping:
+            try:
+                s, _ = self.tcp.accept()
+            except OSError:
+                return
+            try:
+                s.settimeout(5)
+                ln = struct.unpack(">H", _recv_exact(s, 2))[0]
+                out = self.answer(_recv_exact(s, ln), True)
+                s.sendall(struct.pack(">H", len(out)) + out)
+            except Exception:
+                pass
+            finally:
+                s.close()
+
+
+def _recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        got = s.recv(n - len(b))
+        if not got:
+            raise EOFError
+        b += got
+    return b
+
+
+class SMTPSink:
+    """An SMTP server on (addr, port).  greeting: the first reply;
+    ehlo: extension lines; rcpt_reply(addr) -> reply or None for 250;
+    mail_reply, data_reply: fixed replies; greet_delay: seconds before
+    the greeting.  Messages land in self.messages as dicts."""
+
+    def __init__(self, addr, port, greeting="220 sink ESMTP",
+                 ehlo=("PIPELINING", "SIZE 10000000", "8BITMIME", "DSN",
+                       "SMTPUTF8"), rcpt_reply=None, mail_reply=None,
+                 data_reply="250 2.0.0 Ok: queued as SINK1", greet_delay=0,
+                 refuse_ehlo=False):
+        self.messages, self.commands, self.sessions = [], [], 0
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, text):
+                self.wfile.write(text.encode() + b"\r\n")
+                self.wfile.flush()
+
+            def handle(self):
+                sink.sessions += 1
+                if greet_delay:
+                    time.sleep(greet_delay)
+                self.reply(greeting)
+                if not greeting.startswith("2"):
+                    return
+                env = {"rcpt": []}
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    cmd = line.decode("utf-8", "replace").rstrip("\r\n")
+                    sink.commands.append(cmd)
+                    verb = cmd[:4].upper()
+                    if verb == "EHLO":
+                        if refuse_ehlo:
+                            self.reply("502 5.5.2 no EHLO here")
+                            continue
+                        lines = ["sink"] + list(ehlo)
+                        for i, l in enumerate(lines):
+                            sep = " " if i == len(lines) - 1 else "-"
+                            self.reply("250" + sep + l)
+                    elif verb == "HELO":
+                        self.reply("250 sink")
+                    elif verb == "MAIL":
+                        env = {"mail": cmd, "rcpt": []}
+                        self.reply(mail_reply or "250 2.1.0 Ok")
+                    elif verb == "RCPT":
+                        addr = cmd[cmd.index("<") + 1:cmd.index(">")]
+                        r = rcpt_reply(addr) if rcpt_reply else None
+                        if r is None:
+                            env["rcpt"].append(addr)
+                        self.reply(r or "250 2.1.5 Ok")
+                    elif verb == "DATA":
+                        if not env["rcpt"]:
+                            self.reply("554 5.5.1 no valid recipients")
+                            continue
+                        self.reply("354 go ahead")
+                        data = b""
+                        while True:
+                            l = self.rfile.readline()
+                            if not l or l == b".\r\n":
+                                break
+                            data += l
+                        env["data"] = data
+                        sink.messages.append(env)
+                        self.reply(data_reply)
+                    elif verb == "RSET":
+                        self.reply("250 2.0.0 Ok")
+                    elif verb == "QUIT":
+                        self.reply("221 2.0.0 Bye")
+                        return
+                    else:
+                        self.reply("502 5.5.2 unknown")
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server((addr, port), Handler)
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# -- queue files and IPC ----------------------------------------------
+def write_queue_file(path, qid, sender, rcpts, body, body_type="7BIT",
+                     dsn=None):
+    """rcpts: list of addresses; dsn: {index: (orcpt, notify)}."""
+    def rec(t, payload):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        return t.encode() + struct.pack(">I", len(payload)) + payload
+    out = b"MTAQ" + rec("V", "1") + rec("I", qid)
+    out += rec("T", "%d.000000" % int(time.time())) + rec("S", sender)
+    for i, r in enumerate(rcpts):
+        out += rec("R", r)
+        if dsn and i in dsn:
+            out += rec("O", dsn[i][0]) + rec("N", dsn[i][1])
+    out += rec("B", body_type) + rec("M", b"")
+    out += rec("D", body) + rec("X", str(len(body)))
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def ipc_encode(pairs):
+    out = b""
+    for k, v in pairs:
+        if isinstance(v, str):
+            v = v.encode()
+        out += bytes([len(k)]) + k.encode() + struct.pack(">I", len(v)) + v
+    return out + b"\0"
+
+
+def ipc_read(sock, buf):
+    """One record from sock: (list of (name, value), rest of buffer)."""
+    while True:
+        pos, pairs = 0, []
+        try:
+            while True:
+                n = buf[pos]
+                if n == 0:
+                    return pairs, buf[pos + 1:]
+                name = buf[pos + 1:pos + 1 + n].decode()
+                ln = struct.unpack(">I", buf[pos + 1 + n:pos + 5 + n])[0]
+                if pos + 5 + n + ln > len(buf):
+                    raise IndexError
+                pairs.append((name, buf[pos + 5 + n:pos + 5 + n + ln]
+                              .decode("utf-8", "replace")))
+                pos += 5 + n + ln
+        except (IndexError, struct.error):
+            got = sock.recv(65536)
+            if not got:
+                raise EOFError("connection closed")
+            buf += got
+
+
+def remote_request(mta, qfile, qid, sender, rcpts, nexthop, timeout=60):
+    """Drive private/remote as qmgr does; returns {idx: dict(answer)}."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(os.path.join(mta.dir, "queue", "private", "remote"))
+    now = int(time.time() * 1000)
+    pairs = [("req", "deliver"), ("queue_id", qid), ("sender", sender),
+             ("arrival", str(now)), ("size", "0"), ("t_active", str(now)),
+             ("t_sent", str(now)), ("nexthop", nexthop)]
+    for i, r in enumerate(rcpts):
+        pairs += [("idx", str(i)), ("rcpt", r)]
+    fd = os.open(qfile, os.O_RDONLY)
+    data = ipc_encode(pairs)
+    s.sendmsg([data[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                            array.array("i", [fd]))])
+    s.sendall(data[1:])
+    os.close(fd)
+    answers, buf = {}, b""
+    while True:
+        rec, buf = ipc_read(s, buf)
+        d = dict(rec)
+        if "done" in d:
+            break
+        answers[int(d["idx"])] = d
+    s.close()
+    return answers
+
+
+def resolver_request(mta, pairs, timeout=30):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(os.path.join(mta.dir, "queue", "private", "resolver"))
+    s.sendall(ipc_encode(pairs))
+    rec, _ = ipc_read(s, b"")
+    s.close()
+    out = {}
+    for k, v in rec:
+        if k == "rr":
+            out.setdefault("rr", []).append(v)
+        else:
+            out[k] = v
+    return out

@@ -1,0 +1,292 @@
+"""test_remote.py - relaying to other domains: resolver(8) and remote(8).
+
+A DNS server on loopback (remote_helpers.DNSServer) serves the zones; the
+peers are SMTP sinks with scripted replies, or a second instance of this
+system, on 127.0.0.x addresses sharing one port (smtp_port).  Each test
+hands remote a request as qmgr does and checks the answers per
+recipient, what the peer received and the log lines.
+"""
+import os
+import re
+import socket
+import unittest
+
+from mta import MTA, free_port, wait_for
+from remote_helpers import (DNSServer, SMTPSink, remote_request,
+                            resolver_request, write_queue_file)
+
+ZONE = {
+    # preference 10 is down, 20 answers
+    "fallback.test": [("MX", "10 down.fallback.test", 300),
+                      ("MX", "20 up.fallback.test", 300)],
+    "down.fallback.test": [("A", "127.0.0.2", 300)],
+    "up.fallback.test": [("A", "127.0.0.3", 300)],
+    # no MX: the A record is the implicit MX
+    "implicit.test": [("A", "127.0.0.3", 300)],
+    "nullmx.test": [("MX", "0 .", 300)],
+    "loop.test": [("MX", "10 mx.test.example", 300)],
+    "cname.test": [("MX", "10 alias.cname.test", 300)],
+    "alias.cname.test": [("CNAME", "real.cname.test", 300)],
+    "real.cname.test": [("A", "127.0.0.3", 300)],
+    "tcp.test": [("MX", "10 up.fallback.test", 300)],
+    "greet421.test": [("MX", "10 busy.greet421.test", 300),
+                      ("MX", "20 up.fallback.test", 300)],
+    "busy.greet421.test": [("A", "127.0.0.4", 300)],
+    "picky.test": [("MX", "10 picky.picky.test", 300)],
+    "picky.picky.test": [("A", "127.0.0.5", 300)],
+    "tempmail.test": [("MX", "10 tm.tempmail.test", 300)],
+    "tm.tempmail.test": [("A", "127.0.0.6", 300)],
+    "slow.test": [("MX", "10 slow.slow.test", 300)],
+    "slow.slow.test": [("A", "127.0.0.7", 300)],
+    "helo.test": [("MX", "10 old.helo.test", 300)],
+    "old.helo.test": [("A", "127.0.0.8", 300)],
+    "dest.test": [("MX", "10 mx.dest.test", 300)],
+    "mx.dest.test": [("A", "127.0.0.9", 300)],
+    "txt.test": [("TXT", "v=spf1 -all", 300), ("AAAA", "::1", 60)],
+}
+
+BODY = (b"Subject: relay test\nFrom: <a@here.test>\n\nline one\n"
+        b".leading dot\n..two dots\nlast\n")
+
+
+class RemoteTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = DNSServer(ZONE, servfail={"servfail.test"},
+                            truncate={"tcp.test"})
+        cls.port = free_port()
+        cls.sinks = {
+            "127.0.0.3": SMTPSink("127.0.0.3", cls.port),
+            "127.0.0.4": SMTPSink("127.0.0.4", cls.port,
+                                  greeting="421 4.3.2 busy, try later"),
+            "127.0.0.5": SMTPSink(
+                "127.0.0.5", cls.port,
+                rcpt_reply=lambda a: "550 5.1.1 <%s>: no such user" % a
+                if a.startswith("bad") else None),
+            "127.0.0.6": SMTPSink("127.0.0.6", cls.port,
+                                  mail_reply="451 4.3.0 try again later"),
+            "127.0.0.7": SMTPSink("127.0.0.7", cls.port, greet_delay=3),
+            "127.0.0.8": SMTPSink("127.0.0.8", cls.port, refuse_ehlo=True,
+                                  ehlo=()),
+        }
+        cls.mta = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
+                      smtp_port=str(cls.port), smtp_helo_timeout="1s",
+                      smtp_connect_timeout="2s", resolver_timeout="1s",
+                      resolver_retries="0").start()
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mta.cleanup()
+        for s in cls.sinks.values():
+            s.stop()
+        cls.dns.stop()
+
+    def send(self, rcpts, nexthop, body=BODY, sender="a@here.test",
+             **kw):
+        RemoteTest.n += 1
+        qid = "TQ%04d" % RemoteTest.n
+        path = os.path.join(self.mta.dir, qid)
+        write_queue_file(path, qid, sender, rcpts, body, **kw)
+        return qid, remote_request(self.mta, path, qid, sender, rcpts,
+                                   nexthop)
+
+    def line(self, qid, rcpt):
+        m = self.mta.wait_log(r"%s: to=<%s>, relay=[^\n]*" %
+                              (qid, re.escape(rcpt)))
+        return m.group(0)
+
+    def test_second_mx_when_first_is_down(self):
+        sink = self.sinks["127.0.0.3"]
+        before = len(sink.messages)
+        qid, ans = self.send(["bob@fallback.test"], "fallback.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertEqual(ans[0]["dsn"], "2.0.0")
+        self.assertIn("250 2.0.0 Ok: queued as SINK1", ans[0]["text"])
+        self.assertEqual(ans[0]["mta"], "up.fallback.test")
+        msg = sink.messages[before]
+        # CRLF line ends, dot-stuffed on the wire (the sink keeps it raw)
+        self.assertIn(b"\r\n..leading dot\r\n...two dots\r\nlast\r\n",
+                      msg["data"])
+        self.assertEqual(msg["rcpt"], ["bob@fallback.test"])
+        log = self.line(qid, "bob@fallback.test")
+        self.assertIn("relay=up.fallback.test[127.0.0.3]:%d" % self.port,
+                      log)
+        self.assertRegex(log, r"delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, "
+                         r"dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok")
+        self.assertRegex(self.mta.log_text(), qid + r": connect to "
+                         r"down\.fallback\.test\[127\.0\.0\.2\]")
+
+    def test_implicit_mx(self):
+        qid, ans = self.send(["c@implicit.test"], "implicit.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("relay=implicit.test[127.0.0.3]",
+                      self.line(qid, "c@implicit.test"))
+
+    def test_null_mx_bounces_at_once(self):
+        qid, ans = self.send(["x@nullmx.test"], "nullmx.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.1.10"))
+        self.assertIn("does not accept mail (nullMX)", ans[0]["text"])
+        self.assertIn("relay=none", self.line(qid, "x@nullmx.test"))
+        self.assertIn("status=bounced", self.line(qid, "x@nullmx.test"))
+
+    def test_nxdomain_bounces(self):
+        qid, ans = self.send(["x@nowhere.test"], "nowhere.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.1.2"))
+        self.assertIn("Host or domain name not found", ans[0]["text"])
+
+    def test_servfail_defers(self):
+        qid, ans = self.send(["x@servfail.test"], "servfail.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("4", "4.4.3"))
+        self.assertIn("SERVFAIL", ans[0]["text"])
+        self.assertIn("status=deferred", self.line(qid, "x@servfail.test"))
+
+    def test_mx_pointing_at_us_is_a_loop(self):
+        qid, ans = self.send(["x@loop.test"], "loop.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.4.6"))
+        self.assertIn("loops back to myself", ans[0]["text"])
+
+    def test_cname_mx_target(self):
+        qid, ans = self.send(["x@cname.test"], "cname.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("relay=alias.cname.test[127.0.0.3]",
+                      self.line(qid, "x@cname.test"))
+
+    def test_truncated_answer_retried_over_tcp(self):
+        qid, ans = self.send(["x@tcp.test"], "tcp.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertGreaterEqual(self.dns.count("tcp.test", "MX"), 2)
+
+    def test_421_greeting_tries_next_mx(self):
+        qid, ans = self.send(["x@greet421.test"], "greet421.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertGreaterEqual(self.sinks["127.0.0.4"].sessions, 1)
+        self.assertRegex(self.mta.log_text(), qid + r": host busy\.greet421"
+                         r"\.test\[127\.0\.0\.4\] refused to talk to me: "
+                         r"421 4\.3\.2 busy")
+
+    def test_per_recipient_results_and_dsn(self):
+        rcpts = ["good@picky.test", "bad@picky.test", "also@picky.test"]
+        qid, ans = self.send(rcpts, "picky.test", dsn={
+            0: ("rfc822;good@picky.test", "SUCCESS,FAILURE")})
+        self.assertEqual([ans[i]["code"] for i in range(3)],
+                         ["2", "5", "2"], ans)
+        self.assertEqual(ans[1]["dsn"], "5.1.1")
+        self.assertIn("host picky.picky.test[127.0.0.5] said: 550 5.1.1 "
+                      "<bad@picky.test>: no such user (in reply to RCPT TO "
+                      "command)", ans[1]["text"])
+        self.assertIn("status=bounced", self.line(qid, "bad@picky.test"))
+        sink = self.sinks["127.0.0.5"]
+        self.assertIn("RCPT TO:<good@picky.test> NOTIFY=SUCCESS,FAILURE "
+                      "ORCPT=rfc822;good@picky.test", sink.commands)
+        self.assertTrue(any(c.startswith("MAIL FROM:<a@here.test> SIZE=")
+                            for c in sink.commands))
+
+    def test_more_than_fifty_recipients_split(self):
+        sink = self.sinks["127.0.0.5"]
+        before = len(sink.messages)
+        rcpts = ["u%d@picky.test" % i for i in range(120)]
+        qid, ans = self.send(rcpts, "picky.test")
+        self.assertEqual(sorted(set(a["code"] for a in ans.values())), ["2"])
+        self.assertEqual([len(m["rcpt"]) for m in sink.messages[before:]],
+                         [50, 50, 20])
+
+    def test_4xx_mail_from_defers_with_peer_text(self):
+        qid, ans = self.send(["a@tempmail.test", "b@tempmail.test"],
+                             "tempmail.test")
+        for i in (0, 1):
+            self.assertEqual((ans[i]["code"], ans[i]["dsn"]), ("4", "4.3.0"))
+            self.assertIn("451 4.3.0 try again later (in reply to MAIL "
+                          "FROM command)", ans[i]["text"])
+
+    def test_slow_greeting_times_out_and_defers(self):
+        qid, ans = self.send(["x@slow.test"], "slow.test")
+        self.assertEqual(ans[0]["code"], "4", ans)
+        self.assertIn("conversation timed out", ans[0]["text"])
+
+    def test_helo_fallback(self):
+        sink = self.sinks["127.0.0.8"]
+        qid, ans = self.send(["x@helo.test"], "helo.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("HELO mx.test.example", sink.commands)
+        # no extensions offered: plain MAIL FROM
+        self.assertIn("MAIL FROM:<a@here.test>", sink.commands)
+
+    def test_literal_route_skips_mx(self):
+        qid, ans = self.send(["x@whatever.test"], "[127.0.0.3]:%d" %
+                             self.port)
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("relay=127.0.0.3[127.0.0.3]:%d" % self.port,
+                      self.line(qid, "x@whatever.test"))
+
+    def test_resolver_answers_and_cache(self):
+        r = resolver_request(self.mta, [("req", "query"), ("type", "TXT"),
+                                        ("name", "txt.test")])
+        self.assertEqual((r["status"], r["rr"]), ("ok", ["v=spf1 -all"]))
+        r = resolver_request(self.mta, [("req", "query"), ("type", "AAAA"),
+                                        ("name", "TXT.test")])
+        self.assertEqual(r["rr"], ["::1"])
+        self.assertEqual(r["ttl"], "60")
+        r = resolver_request(self.mta, [("req", "query"), ("type", "MX"),
+                                        ("name", "txt.test")])
+        self.assertEqual(r["status"], "nodata")
+        r = resolver_request(self.mta, [("req", "query"), ("type", "A"),
+                                        ("name", "none.test")])
+        self.assertEqual(r["status"], "nxdomain")
+        n = self.dns.count("txt.test", "TXT")
+        before = resolver_request(self.mta, [("req", "stats")])
+        for _ in range(3):
+            r = resolver_request(self.mta, [("req", "query"),
+                                            ("type", "TXT"),
+                                            ("name", "txt.test")])
+            self.assertEqual(r["status"], "ok")
+        after = resolver_request(self.mta, [("req", "stats")])
+        # one resolver process in this test: its cache took all three
+        self.assertEqual(self.dns.count("txt.test", "TXT"), n)
+        self.assertEqual(int(after["hits"]) - int(before["hits"]), 3)
+
+
+class RelayToSecondInstance(unittest.TestCase):
+    """remote delivers to another instance of this system, found by MX."""
+
+    def test_relay_to_second_instance(self):
+        dns = DNSServer(ZONE)
+        port = free_port()
+        dest = MTA(smtpd_listen="127.0.0.9:%d" % port,
+                   mydestination="dest.test", myhostname="mx.dest.test")
+        dest.port = port
+        src = MTA(resolver_nameservers="127.0.0.1:%d" % dns.port,
+                  smtp_port=str(port))
+        try:
+            dest.ctl("start")
+            wait_for(lambda: _accepting("127.0.0.9", port),
+                     what="second instance")
+            src.start()
+            path = os.path.join(src.dir, "q1")
+            write_queue_file(path, "RQ1", "a@here.test", ["carol@dest.test"],
+                             BODY)
+            ans = remote_request(src, path, "RQ1", "a@here.test",
+                                 ["carol@dest.test"], "dest.test")
+            self.assertEqual(ans[0]["code"], "2", ans)
+            msgs = dest.wait_messages("carol", 1, domain="dest.test")
+            self.assertIn(b"\n.leading dot\n..two dots\nlast\n", msgs[0])
+            self.assertIn(b"Subject: relay test", msgs[0])
+            src.wait_log(r"RQ1: to=<carol@dest\.test>, relay=mx\.dest\.test"
+                         r"\[127\.0\.0\.9\]:%d, .*status=sent \(250 2\.0\.0"
+                         % port)
+        finally:
+            src.cleanup()
+            dest.cleanup()
+            dns.stop()
+
+
+def _accepting(addr, port):
+    try:
+        socket.create_connection((addr, port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    unittest.main()
