@@ -52,9 +52,12 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o)
+UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
+	remote/remote_route.o remote/remote_map.o remote/remote_result.o \
+	resolver/dns_cache.o resolver/dns_lookup.o)
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit -lldns
 
 deps:
 	@sh tests/deps.sh $(BUILD_DEBS) $(TEST_DEBS)

@@ -12,7 +12,7 @@
  * Trusts: qmgr for the request's framing; nothing from DNS or peers.
  * Never: opens a queue file by path; reports a recipient twice.
  */
-#include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +33,6 @@ struct request {
 	long long t_start;              /* us */
 	char relay[LIM_HOSTNAME + 80];  /* host[addr]:port, or "none" */
 };
-
-void
-result_set(struct result *r, int code, const char *dsn, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->code = code;
-	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
-	va_start(ap, fmt);
-	vsnprintf(r->text, sizeof(r->text), fmt, ap);
-	va_end(ap);
-	r->mta[0] = 0;
-}
 
 /* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
 static const char *
@@ -114,18 +101,18 @@ try_host(struct request *q, struct delivery *d, const char *host,
 	for (int i = 0; i < n && rc != 0; i++) {
 		if (smtp_connect(c, host, addrs[i], port,
 				 cfg.smtp_connect_timeout) != 0) {
-			result_set(last, 4, "4.4.1", "%s", c->err);
+			remote_result(last, 4, "4.4.1", "%s", c->err);
 			log_info("%s: %s", q->id, c->err);
 			continue;
 		}
 		snprintf(q->relay, sizeof(q->relay), "%s[%s]:%d", host,
 			 addrs[i], port);
 		if ((rc = smtp_session(c, d, why, sizeof(why))) != 0) {
-			result_set(last, 4, "4.4.2", "%s", why);
+			remote_result(last, 4, "4.4.2", "%s", why);
 			log_info("%s: %s", q->id, why);
 		}
 		struct result lostr;
-		result_set(&lostr, 4, "4.4.2", "lost connection with %s[%s]: "
+		remote_result(&lostr, 4, "4.4.2", "lost connection with %s[%s]: "
 			   "%s", host, addrs[i], c->err[0] ? c->err : "gone");
 		if (rc == 0)
 			fail_rest(d, &lostr);
@@ -265,6 +252,11 @@ serve(int fd)
 int
 main(int argc, char **argv)
 {
+	/* MX shuffling draws from libsodium: set it up before the chroot */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "remote: sodium_init failed\n");
+		return 1;
+	}
 	service_init("remote", argc, argv);
 	service_loop(serve);
 	return 0;

@@ -22,7 +22,7 @@ struct result {
 	char text[LIM_ERRTEXT];
 	char mta[LIM_HOSTNAME]; /* the peer that said it, or "" */
 };
-void result_set(struct result *r, int code, const char *dsn, const char *fmt,
+void remote_result(struct result *r, int code, const char *dsn, const char *fmt,
 		...) __attribute__((format(printf, 4, 5)));
 
 /* smtp_reply.c - RFC 5321 4.2 replies, one line at a time */

@@ -69,12 +69,12 @@ route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
 		rt->hosts[rt->n++].pref = pref;
 	}
 	if (null_mx && rt->n == 0) {
-		result_set(r, 5, "5.1.10", "Domain %s does not accept mail "
+		remote_result(r, 5, "5.1.10", "Domain %s does not accept mail "
 			   "(nullMX)", domain);
 		return -1;
 	}
 	if (rt->n == 0) {
-		result_set(r, 4, "4.4.3", "Host or domain name not found. "
+		remote_result(r, 4, "4.4.3", "Host or domain name not found. "
 			   "Name service error for name=%s type=MX: "
 			   "malformed MX records", domain);
 		return -1;
@@ -86,7 +86,7 @@ route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
 				rt->hosts[k++] = rt->hosts[i];
 		rt->n = k;
 		if (k == 0) {
-			result_set(r, 5, "5.4.6", "mail for %s loops back to "
+			remote_result(r, 5, "5.4.6", "mail for %s loops back to "
 				   "myself", domain);
 			return -1;
 		}
@@ -133,11 +133,11 @@ dns_failure(struct result *r, const char *name, const char *type,
 	    const struct dns_answer *a)
 {
 	if (a->status == DNS_NXDOMAIN)
-		result_set(r, 5, "5.1.2", "Host or domain name not found. "
+		remote_result(r, 5, "5.1.2", "Host or domain name not found. "
 			   "Name service error for name=%s type=%s: Host not "
 			   "found", name, type);
 	else
-		result_set(r, 4, "4.4.3", "Host or domain name not found. "
+		remote_result(r, 4, "4.4.3", "Host or domain name not found. "
 			   "Name service error for name=%s type=%s: %s", name,
 			   type, a->why[0] ? a->why : "Host not found, try "
 			   "again");
@@ -161,7 +161,7 @@ route_lookup(const char *nexthop, struct route *rt, struct result *r)
 			text = cfg.relayhost;
 	}
 	if (parse_nexthop(text, rt, host, sizeof(host)) != 0) {
-		result_set(r, 4, "4.3.5", "bad route \"%s\" for %s", text,
+		remote_result(r, 4, "4.3.5", "bad route \"%s\" for %s", text,
 			   nexthop);
 		return -1;
 	}

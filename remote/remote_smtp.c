@@ -35,9 +35,9 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 	smtp_reply_flat(rep, flat, sizeof(flat));
 	smtp_reply_dsn(rep, dsn, sizeof(dsn));
 	if (rep->code / 100 == 2)
-		result_set(r, 2, dsn, "%s", flat);
+		remote_result(r, 2, dsn, "%s", flat);
 	else
-		result_set(r, rep->code / 100 == 5 ? 5 : 4, dsn,
+		remote_result(r, rep->code / 100 == 5 ? 5 : 4, dsn,
 			   "host %s[%s] said: %s (in reply to %s command)",
 			   s->c->host, s->c->addr, flat, cmd);
 	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
@@ -51,7 +51,7 @@ lost(struct session *s, const int *batch, int nb, const char *during)
 		struct result *r = &s->d->res[batch[i]];
 		if (s->d->done[batch[i]])
 			continue;
-		result_set(r, 4, "4.4.2", "lost connection with %s[%s] while "
+		remote_result(r, 4, "4.4.2", "lost connection with %s[%s] while "
 			   "%s: %s", s->c->host, s->c->addr, during, s->c->err);
 		s->d->done[batch[i]] = 1;
 	}
@@ -119,19 +119,19 @@ precheck(struct session *s, struct result *r)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
 	if (s->x.size && s->x.size_limit > 0 &&
 	    e->msg_size > s->x.size_limit) {
-		result_set(r, 5, "5.3.4", "message size %lld exceeds size "
+		remote_result(r, 5, "5.3.4", "message size %lld exceeds size "
 			   "limit %lld of server %s[%s]", e->msg_size,
 			   s->x.size_limit, s->c->host, s->c->addr);
 		return -1;
 	}
 	if (utf8 && !s->x.smtputf8) {
-		result_set(r, 5, "5.6.7", "SMTPUTF8 is required, but was not "
+		remote_result(r, 5, "5.6.7", "SMTPUTF8 is required, but was not "
 			   "offered by host %s[%s]", s->c->host, s->c->addr);
 		return -1;
 	}
 	if (e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
 	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
-		result_set(r, 5, "5.6.3", "8-bit message, but host %s[%s] "
+		remote_result(r, 5, "5.6.3", "8-bit message, but host %s[%s] "
 			   "does not offer 8BITMIME", s->c->host, s->c->addr);
 		return -1;
 	}

@@ -28,6 +28,8 @@ CU_ErrorCode suite_fsutil(void);
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
 CU_ErrorCode suite_smtpd(void);
+CU_ErrorCode suite_remote(void);
+CU_ErrorCode suite_resolver(void);
 
 /* unit_tmpdir - make a fresh private directory for a suite; 0 on success. */
 static inline int

@@ -517,17 +517,18 @@ count_lines(const char *s)
 static int
 lines_well_formed(const char *s)
 {
-	char seen[64][64];
+	char seen[256][64];
 	int n = 0;
 
 	while (*s) {
 		const char *nl = strchr(s, '\n'), *sp = strstr(s, " = ");
 		size_t kl = sp ? (size_t)(sp - s) : 0;
 		if (nl == NULL || sp == NULL || sp > nl || kl == 0 ||
-		    kl >= sizeof(seen[0]) || n == 64)
+		    kl >= sizeof(seen[0]) || n == 256)
 			return -1;
 		for (size_t i = 0; i < kl; i++)
-			if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z')))
+			if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') ||
+			      (s[i] >= '0' && s[i] <= '9')))
 				return -1;
 		memcpy(seen[n], s, kl);
 		seen[n][kl] = 0;
