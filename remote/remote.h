@@ -27,7 +27,7 @@ void remote_result(struct result *r, int code, const char *dsn, const char *fmt,
 
 /* smtp_reply.c - RFC 5321 4.2 replies, one line at a time */
 struct smtp_reply {
-	int code;  /* 100..599, 0 before the first line */
+	int code;  /* 200..599, 0 before the first line */
 	int nlines;
 	size_t len;
 	char text[SMTP_REPLY_TEXT]; /* lines after "NNN-", '\n' between */

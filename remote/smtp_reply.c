@@ -41,7 +41,7 @@ smtp_reply_line(struct smtp_reply *r, const char *line, size_t len)
 
 	if (len < 3 || !isdigit((unsigned char)line[0]) ||
 	    !isdigit((unsigned char)line[1]) ||
-	    !isdigit((unsigned char)line[2]) || line[0] < '1' ||
+	    !isdigit((unsigned char)line[2]) || line[0] < '2' ||
 	    line[0] > '5')
 		return -1;
 	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');

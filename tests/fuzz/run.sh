@@ -24,7 +24,7 @@ cd "$top" || exit 2
 cc=${CLANG:-clang}
 out=build-fuzz
 max_len=${FUZZ_MAX_LEN:-65536}
-targets=${FUZZ_TARGETS:-"fuzz_addr fuzz_ipc fuzz_queue_file fuzz_cleanup_headers fuzz_smtpd"}
+targets=${FUZZ_TARGETS:-"fuzz_addr fuzz_ipc fuzz_queue_file fuzz_cleanup_headers fuzz_smtpd fuzz_smtp_reply"}
 
 # every UBSan report is a crash
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -43,13 +43,14 @@ prog_src() {
 	case $1 in
 	fuzz_cleanup_headers) echo cleanup/cleanup_headers.c ;;
 	fuzz_smtpd) echo smtpd/smtpd_cmd.c smtpd/smtpd_io.c smtpd/smtpd_data.c ;;
+	fuzz_smtp_reply) echo remote/smtp_reply.c remote/smtp_ehlo.c ;;
 	esac
 }
 
 # obj SRC - compile SRC (instrumented for the fuzzer) unless up to date
 obj() {
 	o=$objdir/$(echo "$1" | sed 's/\.c$/.o/')
-	if [ ! -f "$o" ] || [ -n "$(find "$1" common cleanup smtpd \
+	if [ ! -f "$o" ] || [ -n "$(find "$1" common cleanup smtpd remote \
 	    -name '*.[ch]' -newer "$o" 2>/dev/null | head -1)" ]; then
 		mkdir -p "$(dirname "$o")"
 		case $1 in tests/fuzz/*) w=$warn ;; *) w="" ;; esac

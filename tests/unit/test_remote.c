@@ -56,6 +56,7 @@ test_reply(void)
 		{"25", -1, 0, NULL, NULL},
 		{"abc hello", -1, 0, NULL, NULL},
 		{"650 six", -1, 0, NULL, NULL},
+		{"125 no 1yz replies in SMTP", -1, 0, NULL, NULL},
 		{"250_x", -1, 0, NULL, NULL},
 		{"250-only continuation", 0, 250, NULL, NULL},
 		{"250 bell\a", 1, 250, "2.0.0", "250 bell?"},
