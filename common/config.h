@@ -39,6 +39,12 @@ struct config {
 	long local_concurrency_limit;
 	long qmgr_message_active_limit;
 	long qmgr_recipient_limit;
+	long remote_concurrency_limit;
+	long initial_destination_concurrency;
+	long default_destination_concurrency_limit;
+	long destination_dead_limit;
+	long delay_warning_time;
+	long maximal_queue_lifetime;
 	long max_use;
 	long max_idle;
 	long minimal_backoff_time;

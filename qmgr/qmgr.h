@@ -16,12 +16,32 @@
 #define QMGR_RCPT_KEY_LEN QINDEX_RCPT_KEY_LEN
 #define QMGR_DUE_KEY_LEN QINDEX_DUE_KEY_LEN
 
+#define QMGR_DEST_MAX 100000 /* destinations remembered at once */
+
+/* a transport and next hop: the unit of concurrency (qmgr_dest.c) */
+struct dest {
+	char transport[8];
+	char nexthop[256];
+	int local;         /* the local transport: no feedback */
+	int window;        /* deliveries allowed at once now */
+	int active;        /* requests in flight */
+	int failures;      /* failed requests in a row */
+	long long dead_until; /* seconds; 0 when alive */
+	char last_error[256];
+	struct dest *next;
+};
+
 struct qmsg {
 	char id[QUEUE_ID_LEN + 1];
 	struct qf_envelope env;
 	int fd;
+	uint32_t flags;          /* MF_* of its index entry */
 	unsigned char *status;   /* per recipient: enum rcpt_status */
 	unsigned char *sent_out; /* per recipient: in a request now */
+	unsigned char *rflags;   /* per recipient: RF_* */
+	char **text;             /* per recipient: last result, or NULL */
+	char **mta;              /* per recipient: the remote MTA, or NULL */
+	int round_failed;        /* recipients failed in this round */
 	int inflight;            /* requests outstanding */
 	int npending;            /* recipients not yet final */
 	uint32_t attempts;
@@ -44,7 +64,10 @@ void index_add_message(const struct qf_envelope *e, long long next_try);
 void index_set_rcpt(const char *id, unsigned idx, const char *addr,
 		    int status, uint32_t attempts, const char *text);
 void index_set_next_try(const char *id, const struct qf_envelope *e,
-			long long next_try, uint32_t attempts);
+			long long next_try, uint32_t attempts, uint32_t flags);
+void index_set_rcpt_flags(const char *id, unsigned idx, const char *addr,
+			  int status, uint32_t attempts, uint32_t flags,
+			  const char *text);
 void index_drop_message(const char *id, unsigned nrcpt);
 int index_get_msg(MDB_txn *txn, const char *id, struct msg_rec *r);
 
@@ -61,9 +84,35 @@ extern struct qmsg *active_list;
 void active_schedule(long long *next_wake);
 void active_after_commit(void);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
-		   const char *text);
+		   const char *text, const char *mta);
 void active_request_done(struct qmsg *m);
 int active_untried(const struct qmsg *m);
+
+/* qmgr_dest.c */
+struct dest *dest_of(const char *rcpt);
+int dest_dead(struct dest *d);
+int dest_has_room(const struct dest *d);
+void dest_feedback(struct dest *d, int answered, const char *why);
+void dest_revive_all(void);
+
+/* qmgr_submit.c: a message of our own through cleanup */
+struct submit {
+	struct ipc *c;
+	char chunk[16384];
+	size_t len;
+	int failed;
+};
+struct submit *submit_open(const char *sender, const char *rcpt, char *id,
+			   size_t idlen);
+void submit_write(struct submit *s, const char *p, size_t n);
+void submit_printf(struct submit *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int submit_close(struct submit *s, const char *id);
+void submit_abort(struct submit *s);
+
+/* qmgr_bounce.c: what the sender is told */
+int notify_round(struct qmsg *m);
+int notify_delay(struct qmsg *m);
 
 /* qmgr_deliver.c */
 void deliver_dispatch(void);

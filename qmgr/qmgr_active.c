@@ -32,9 +32,16 @@ msg_free(struct qmsg *m)
 {
 	if (m->fd >= 0 && close(m->fd) != 0)
 		log_warn("%s: close: %m", m->id);
+	for (int i = 0; i < m->env.nrcpt; i++) {
+		free(m->text[i]);
+		free(m->mta[i]);
+	}
 	qf_envelope_free(&m->env);
 	free(m->status);
 	free(m->sent_out);
+	free(m->rflags);
+	free(m->text);
+	free(m->mta);
 	free(m);
 }
 
@@ -64,6 +71,12 @@ load_status(MDB_txn *txn, struct qmsg *m)
 		    v.mv_size >= sizeof(r)) {
 			memcpy(&r, v.mv_data, sizeof(r));
 			m->status[i] = (unsigned char)r.status;
+			m->rflags[i] = (unsigned char)r.flags;
+			if (r.text_len && sizeof(r) + r.addr_len + r.text_len <=
+					      v.mv_size)
+				m->text[i] = strndup((char *)v.mv_data +
+						     sizeof(r) + r.addr_len,
+						     r.text_len);
 		}
 		/* deferred last time: tried again in this round */
 		if (m->status[i] == RS_DEFERRED)
@@ -93,11 +106,16 @@ activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
 		msg_free(m);
 		return NULL;
 	}
-	m->status = calloc((size_t)m->env.nrcpt, 1);
-	m->sent_out = calloc((size_t)m->env.nrcpt, 1);
-	if (m->status == NULL || m->sent_out == NULL)
+	size_t n = (size_t)m->env.nrcpt;
+	m->status = calloc(n, 1);
+	m->sent_out = calloc(n, 1);
+	m->rflags = calloc(n, 1);
+	m->text = calloc(n, sizeof(char *));
+	m->mta = calloc(n, sizeof(char *));
+	if (!m->status || !m->sent_out || !m->rflags || !m->text || !m->mta)
 		log_fatal("out of memory");
 	m->attempts = r->attempts;
+	m->flags = r->flags;
 	m->t_active = now_us();
 	load_status(txn, m);
 	return m;
@@ -139,14 +157,14 @@ active_schedule(long long *next_wake)
 		struct qmsg *m = activate(txn, id, &r);
 		if (m == NULL)
 			continue;
-		index_set_next_try(id, &m->env, 0, m->attempts);
+		index_set_next_try(id, &m->env, 0, m->attempts, m->flags);
 		log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)",
 			 id, m->env.sender, m->env.msg_size, m->env.nrcpt);
 		m->next = active_list;
 		active_list = m;
 		active_count++;
-		if (m->npending == 0)
-			m->finished = 1; /* all done before a restart */
+		if (m->npending == 0) /* all done before a restart */
+			m->inflight++, active_request_done(m);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
@@ -154,7 +172,7 @@ active_schedule(long long *next_wake)
 
 void
 active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
-	      const char *text)
+	      const char *text, const char *mta)
 {
 	int st = code == 2 ? RS_SENT : code == 5 ? RS_FAILED : RS_DEFERRED;
 	char full[LIM_ERRTEXT];
@@ -163,6 +181,12 @@ active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 	    m->status[idx] == RS_FAILED)
 		return; /* a duplicate or bogus answer changes nothing */
 	snprintf(full, sizeof(full), "%s %s", dsn, text);
+	free(m->text[idx]);
+	free(m->mta[idx]);
+	m->text[idx] = strdup(full);
+	m->mta[idx] = mta && mta[0] ? strndup(mta, LIM_HOSTNAME) : NULL;
+	if (m->text[idx] == NULL)
+		log_fatal("out of memory");
 	m->status[idx] = (unsigned char)st;
 	if (st != RS_DEFERRED)
 		m->npending--;
@@ -197,22 +221,69 @@ active_untried(const struct qmsg *m)
 	return 0;
 }
 
+/* expire - past maximal_queue_lifetime: what still waits has failed. */
+static void
+expire(struct qmsg *m)
+{
+	for (int i = 0; i < m->env.nrcpt; i++) {
+		if (m->status[i] == RS_SENT || m->status[i] == RS_FAILED)
+			continue;
+		char why[LIM_ERRTEXT];
+		const char *last = m->text[i] ? strchr(m->text[i], ' ') : NULL;
+		snprintf(why, sizeof(why), "message expired after %ld days%s%s",
+			 cfg.maximal_queue_lifetime / 86400,
+			 last ? "; last error:" : "", last ? last : "");
+		m->status[i] = RS_PENDING; /* let the result count it */
+		active_result(m, (unsigned)i, 5, "4.4.7", why, NULL);
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=4.4.7, "
+			 "status=expired (%s)", m->id, m->env.rcpt[i].addr,
+			 (long long)time(NULL) - m->env.arrival, why);
+	}
+}
+
+/* defer - the round is over with recipients still waiting. */
+static void
+defer(struct qmsg *m, long long delay)
+{
+	m->attempts++;
+	long long next = (long long)time(NULL) + delay;
+	index_set_next_try(m->id, &m->env, next, m->attempts, m->flags);
+	log_debug("%s: deferred until %lld", m->id, next);
+	unlink_active(m);
+	msg_free(m);
+}
+
+/* round_end - every recipient was tried once: tell the sender what the
+ * round owes, then finish the message or wait for the next try. */
+static void
+round_end(struct qmsg *m)
+{
+	long long age = (long long)time(NULL) - m->env.arrival;
+
+	if (m->npending > 0 && age >= cfg.maximal_queue_lifetime)
+		expire(m);
+	if (notify_round(m) != 0) {
+		/* the notice is owed still: keep the message, try later */
+		defer(m, cfg.minimal_backoff_time);
+		return;
+	}
+	if (m->npending == 0) {
+		m->finished = 1;
+		return;
+	}
+	if (!(m->flags & MF_WARNED) && cfg.delay_warning_time > 0 &&
+	    age >= cfg.delay_warning_time && notify_delay(m) == 0)
+		m->flags |= MF_WARNED;
+	defer(m, backoff(m->attempts + 1));
+}
+
 void
 active_request_done(struct qmsg *m)
 {
 	m->inflight--;
 	if (m->inflight > 0 || active_untried(m))
 		return; /* the round is not over */
-	if (m->npending == 0) {
-		m->finished = 1;
-		return;
-	}
-	m->attempts++;
-	long long next = (long long)time(NULL) + backoff(m->attempts);
-	index_set_next_try(m->id, &m->env, next, m->attempts);
-	log_debug("%s: deferred until %lld", m->id, next);
-	unlink_active(m);
-	msg_free(m);
+	round_end(m);
 }
 
 /* active_after_commit - finished messages: unlink, then drop entries. */
@@ -221,7 +292,6 @@ active_after_commit(void)
 {
 	struct qmsg **pp = &active_list;
 	char path[64], dir[16];
-	int any = 0;
 
 	while (*pp) {
 		struct qmsg *m = *pp;
@@ -238,10 +308,8 @@ active_after_commit(void)
 			log_warn("fsync %s: %m", dir);
 		index_drop_message(m->id, (unsigned)m->env.nrcpt);
 		log_info("%s: removed", m->id);
-		any = 1;
 		*pp = m->next;
 		active_count--;
 		msg_free(m);
 	}
-	(void)any;
 }

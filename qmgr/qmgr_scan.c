@@ -192,7 +192,7 @@ check_entries(long long now)
 			index_del(T_DUE, dk, sizeof(dk));
 			continue;
 		}
-		if (r.next_try == 0) {
+		if (r.next_try == 0 && !(r.flags & MF_HOLD)) {
 			/* active when we stopped: due again now */
 			struct msg_rec n = r;
 			n.next_try = now;
