@@ -26,6 +26,7 @@ struct config {
 	char *mail_owner;
 	char *smtpd_user;
 	char *local_user;
+	char *remote_user;
 	long message_size_limit;
 	long header_size_limit;
 	long hop_count_limit;
@@ -36,6 +37,7 @@ struct config {
 	long smtpd_process_limit;
 	long cleanup_process_limit;
 	long local_process_limit;
+	long remote_process_limit;
 	long local_concurrency_limit;
 	long qmgr_message_active_limit;
 	long qmgr_recipient_limit;
