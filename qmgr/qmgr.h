@@ -41,7 +41,7 @@ struct qmsg {
 	unsigned char *rflags;   /* per recipient: RF_* */
 	char **text;             /* per recipient: last result, or NULL */
 	char **mta;              /* per recipient: the remote MTA, or NULL */
-	int round_failed;        /* recipients failed in this round */
+	int deleted;             /* by the administrator: no notices */
 	int inflight;            /* requests outstanding */
 	int npending;            /* recipients not yet final */
 	uint32_t attempts;
@@ -113,6 +113,10 @@ void submit_abort(struct submit *s);
 /* qmgr_bounce.c: what the sender is told */
 int notify_round(struct qmsg *m);
 int notify_delay(struct qmsg *m);
+
+/* qmgr_admin.c */
+int admin_allowed(int fd);
+int admin_request(struct ipc *c, const char *op, const struct attrs *a);
 
 /* qmgr_deliver.c */
 void deliver_dispatch(void);

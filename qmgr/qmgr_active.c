@@ -163,11 +163,16 @@ active_schedule(long long *next_wake)
 		m->next = active_list;
 		active_list = m;
 		active_count++;
-		if (m->npending == 0) /* all done before a restart */
-			m->inflight++, active_request_done(m);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	/* all done before a restart: only the notices may be owed (after
+	 * the read transaction, as they commit) */
+	for (struct qmsg *m = active_list, *next; m; m = next) {
+		next = m->next;
+		if (m->npending == 0 && !m->finished && m->inflight == 0)
+			m->inflight++, active_request_done(m);
+	}
 }
 
 void
@@ -213,7 +218,7 @@ backoff(uint32_t n)
 int
 active_untried(const struct qmsg *m)
 {
-	if (m->finished)
+	if (m->finished || m->deleted)
 		return 0;
 	for (int i = 0; i < m->env.nrcpt; i++)
 		if (m->status[i] == RS_PENDING && !m->sent_out[i])
@@ -246,7 +251,9 @@ static void
 defer(struct qmsg *m, long long delay)
 {
 	m->attempts++;
-	long long next = (long long)time(NULL) + delay;
+	/* held mail gets no due entry until it is released */
+	long long next = (m->flags & MF_HOLD) ? 0
+					       : (long long)time(NULL) + delay;
 	index_set_next_try(m->id, &m->env, next, m->attempts, m->flags);
 	log_debug("%s: deferred until %lld", m->id, next);
 	unlink_active(m);
@@ -260,6 +267,10 @@ round_end(struct qmsg *m)
 {
 	long long age = (long long)time(NULL) - m->env.arrival;
 
+	if (m->deleted) {
+		m->finished = 1; /* the administrator's word: no notices */
+		return;
+	}
 	if (m->npending > 0 && age >= cfg.maximal_queue_lifetime)
 		expire(m);
 	if (notify_round(m) != 0) {
@@ -272,8 +283,16 @@ round_end(struct qmsg *m)
 		return;
 	}
 	if (!(m->flags & MF_WARNED) && cfg.delay_warning_time > 0 &&
-	    age >= cfg.delay_warning_time && notify_delay(m) == 0)
+	    age >= cfg.delay_warning_time) {
+		/* recorded before it is sent: a crash loses the warning
+		 * rather than sending it twice */
 		m->flags |= MF_WARNED;
+		index_set_next_try(m->id, &m->env, 0, m->attempts, m->flags);
+		if (index_commit() != 0)
+			log_fatal("queue index commit failed");
+		if (notify_delay(m) != 0)
+			m->flags &= ~(uint32_t)MF_WARNED; /* next round */
+	}
 	defer(m, backoff(m->attempts + 1));
 }
 
@@ -307,7 +326,8 @@ active_after_commit(void)
 		if (fsync_dir(dir) != 0)
 			log_warn("fsync %s: %m", dir);
 		index_drop_message(m->id, (unsigned)m->env.nrcpt);
-		log_info("%s: removed", m->id);
+		if (!m->deleted) /* that one was logged when asked */
+			log_info("%s: removed", m->id);
 		*pp = m->next;
 		active_count--;
 		msg_free(m);

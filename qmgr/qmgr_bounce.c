@@ -9,7 +9,9 @@
  * double-bounce address; a failed postmaster report is only logged, so
  * notifications never loop.  A recipient is marked notified in the index
  * only after cleanup has queued the notice (at worst a crash in between
- * sends it twice; it is never lost).
+ * sends it twice; it is never lost); the index is committed at once.
+ * A delay warning is the other way round (marked, committed, then sent:
+ * never twice, at worst lost to a crash).
  * Trusts: the queue file's envelope (cleanup wrote it).  Never: includes
  * more of the original than its header (RET=FULL: the whole message).
  */
@@ -272,6 +274,9 @@ mark_notified(struct qmsg *m, const int *list, int n)
 				     m->status[i], m->attempts + 1, m->rflags[i],
 				     m->text[i] ? m->text[i] : "");
 	}
+	/* at once: a crash now must not send the notice again */
+	if (index_commit() != 0)
+		log_fatal("queue index commit failed");
 }
 
 /* collect - recipients in state st, not yet notified, that want k. */
