@@ -25,7 +25,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize fuzz
+.PHONY: all deps run test clean lint sanitize fuzz bench
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
@@ -53,6 +53,15 @@ UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+
+# benchmark helpers (make bench)
+$(BIN)/mkqueue: $(B)/tests/bench/mkqueue.o $(LIBMTA)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# speed and memory, measured (never asserted in make test)
+bench: all $(BIN)/mkqueue
+	@sh tests/bench/run.sh
 
 deps:
 	@sh tests/deps.sh $(BUILD_DEBS) $(TEST_DEBS)

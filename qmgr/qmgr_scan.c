@@ -243,7 +243,9 @@ check_files(void)
 void
 scan_startup(void)
 {
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), t0 = now_us();
+	MDB_txn *txn;
+	MDB_stat st;
 
 	check_entries(now);
 	check_files();
@@ -251,4 +253,10 @@ scan_startup(void)
 	if (index_commit() != 0)
 		log_fatal("queue index: start-up commit failed");
 	scan_moves();
+	if (db_begin(&qdb, 1, &txn) != 0 ||
+	    mdb_stat(txn, qdb.dbi[T_MSG], &st) != 0)
+		log_fatal("queue index: cannot read");
+	mdb_txn_abort(txn);
+	log_info("queue reconciled in %.2fs: %zu messages", (double)(now_us() -
+		 t0) / 1e6, st.ms_entries);
 }
