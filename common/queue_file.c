@@ -148,6 +148,14 @@ bad(char *err, size_t errlen, const char *what, off_t at)
 	return -1;
 }
 
+/* short - the file ends early: still being written, or its writer died */
+static int
+short_file(char *err, size_t errlen, const char *what, off_t at)
+{
+	bad(err, errlen, what, at);
+	return QF_INCOMPLETE;
+}
+
 /* env_slot - where an envelope record's string goes, or NULL. */
 static char **
 env_slot(struct qf_envelope *e, int type)
@@ -247,11 +255,15 @@ walk_message(int fd, off_t pos, off_t fsize, struct qf_envelope *e,
 	e->msg_offset = pos;
 	for (;;) {
 		if (pos + 5 > fsize || read_exact(fd, h, 5, pos) != 0)
-			return bad(err, errlen, "no END record (incomplete)", pos);
+			return short_file(err, errlen, "no END record "
+					  "(incomplete)", pos);
 		size_t len = (size_t)h[1] << 24 | (size_t)h[2] << 16 |
 			     (size_t)h[3] << 8 | h[4];
-		if (len > LIM_QF_RECORD || pos + 5 + (off_t)len > fsize)
+		if (len > LIM_QF_RECORD)
 			return bad(err, errlen, "record past end of file", pos);
+		if (pos + 5 + (off_t)len > fsize)
+			return short_file(err, errlen, "record past end of "
+					  "file", pos);
 		if (h[0] == QF_END) {
 			if (len >= sizeof(num) || read_exact(fd, num, len,
 							     pos + 5) != 0)
@@ -286,15 +298,21 @@ qf_read_envelope(int fd, struct qf_envelope *e, char *err, size_t errlen)
 	memset(e, 0, sizeof(*e));
 	if (fstat(fd, &st) != 0)
 		return snprintf(err, errlen, "fstat: %s", strerror(errno)), -1;
+	if (st.st_size < 4)
+		return short_file(err, errlen, "no magic (incomplete)", 0);
 	if (read_exact(fd, magic, 4, 0) != 0 || memcmp(magic, QF_MAGIC, 4))
 		return bad(err, errlen, "not a queue file", 0);
 	for (;;) {
 		if (pos + 5 > st.st_size || read_exact(fd, h, 5, pos) != 0)
-			return bad(err, errlen, "no END record (incomplete)", pos);
+			return short_file(err, errlen, "no END record "
+					  "(incomplete)", pos);
 		size_t len = (size_t)h[1] << 24 | (size_t)h[2] << 16 |
 			     (size_t)h[3] << 8 | h[4];
-		if (len > LIM_QF_RECORD || pos + 5 + (off_t)len > st.st_size)
+		if (len > LIM_QF_RECORD)
 			return bad(err, errlen, "record past end of file", pos);
+		if (pos + 5 + (off_t)len > st.st_size)
+			return short_file(err, errlen, "record past end of "
+					  "file", pos);
 		if (h[0] == QF_MESSAGE) {
 			if (len != 0)
 				return bad(err, errlen, "MESSAGE record with a payload", pos);

@@ -18,6 +18,19 @@
 
 #define QMGR_DEST_MAX 100000 /* destinations remembered at once */
 
+struct qmsg;
+struct dest;
+
+/* a message's recipients for one destination, queued at it (qmgr_dest.c) */
+struct job {
+	struct qmsg *m;
+	struct dest *d;
+	int *idx, n;  /* recipient numbers */
+	int pos;      /* the first not yet handed out */
+	int queued;   /* in d's queue */
+	struct job *dprev, *dnext;
+};
+
 /* a transport and next hop: the unit of concurrency (qmgr_dest.c) */
 struct dest {
 	char transport[8];
@@ -28,7 +41,10 @@ struct dest {
 	int failures;      /* failed requests in a row */
 	long long dead_until; /* seconds; 0 when alive */
 	char last_error[256];
-	struct dest *next;
+	struct job *qhead, *qtail; /* jobs waiting, oldest first */
+	int ready;                 /* on the ready list */
+	struct dest *rnext;        /* ready list */
+	struct dest *next;         /* hash chain */
 };
 
 struct qmsg {
@@ -47,7 +63,9 @@ struct qmsg {
 	uint32_t attempts;
 	long long t_active;      /* microseconds */
 	int finished;            /* waiting for its results to commit */
-	struct qmsg *next;
+	struct job **jobs;       /* one per destination of this round */
+	int njobs;
+	struct qmsg *prev, *next;
 };
 
 /* qmgr_index.c: the batch of index writes, committed once per loop */
@@ -79,8 +97,10 @@ int queue_new_file(const char *id);
 void msg_path(char *out, size_t len, const char *id);
 
 /* qmgr_active.c */
-extern int active_count;
-extern struct qmsg *active_list;
+extern int active_count;              /* active and finished */
+extern struct qmsg *active_list;      /* in delivery */
+extern struct qmsg *finished_list;    /* waiting for the commit */
+void active_finish(struct qmsg *m);
 void active_schedule(long long *next_wake);
 void active_after_commit(void);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
@@ -94,6 +114,12 @@ int dest_dead(struct dest *d);
 int dest_has_room(const struct dest *d);
 void dest_feedback(struct dest *d, int answered, const char *why);
 void dest_revive_all(void);
+void jobs_build(struct qmsg *m);
+void jobs_drop(struct qmsg *m);
+void job_dequeue(struct job *j);
+struct dest *dest_ready_first(void);
+struct dest *dest_ready_next(struct dest *d);
+void dest_ready_prune(void);
 
 /* qmgr_submit.c: a message of our own through cleanup */
 struct submit {

@@ -26,10 +26,12 @@
 
 int active_count;
 struct qmsg *active_list;
+struct qmsg *finished_list;
 
 static void
 msg_free(struct qmsg *m)
 {
+	jobs_drop(m);
 	if (m->fd >= 0 && close(m->fd) != 0)
 		log_warn("%s: close: %m", m->id);
 	for (int i = 0; i < m->env.nrcpt; i++) {
@@ -45,15 +47,47 @@ msg_free(struct qmsg *m)
 	free(m);
 }
 
+/* list_remove / list_push - the active and finished lists. */
+static void
+list_remove(struct qmsg **head, struct qmsg *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		*head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	m->prev = m->next = NULL;
+}
+
+static void
+list_push(struct qmsg **head, struct qmsg *m)
+{
+	m->prev = NULL;
+	m->next = *head;
+	if (*head)
+		(*head)->prev = m;
+	*head = m;
+}
+
 static void
 unlink_active(struct qmsg *m)
 {
-	for (struct qmsg **pp = &active_list; *pp; pp = &(*pp)->next)
-		if (*pp == m) {
-			*pp = m->next;
-			active_count--;
-			return;
-		}
+	list_remove(&active_list, m);
+	active_count--;
+}
+
+/* active_finish - every recipient is final (or the message was deleted):
+ * it waits on the finished list for the commit that makes removal safe. */
+void
+active_finish(struct qmsg *m)
+{
+	if (m->finished)
+		return;
+	m->finished = 1;
+	jobs_drop(m);
+	list_remove(&active_list, m);
+	list_push(&finished_list, m);
 }
 
 /* load_status - each recipient's state from the index. */
@@ -130,6 +164,7 @@ active_schedule(long long *next_wake)
 	MDB_val k, v;
 	long long now = (long long)time(NULL);
 	char id[QUEUE_ID_LEN + 1];
+	struct qmsg *fresh = NULL; /* taken in this call, in a chain */
 	int rc;
 
 	if (active_count >= cfg.qmgr_message_active_limit)
@@ -160,17 +195,20 @@ active_schedule(long long *next_wake)
 		index_set_next_try(id, &m->env, 0, m->attempts, m->flags);
 		log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)",
 			 id, m->env.sender, m->env.msg_size, m->env.nrcpt);
-		m->next = active_list;
-		active_list = m;
+		m->prev = fresh; /* a chain of this call's messages */
+		fresh = m;
 		active_count++;
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	/* all done before a restart: only the notices may be owed (after
-	 * the read transaction, as they commit) */
-	for (struct qmsg *m = active_list, *next; m; m = next) {
-		next = m->next;
-		if (m->npending == 0 && !m->finished && m->inflight == 0)
+	/* after the read transaction, as notices commit */
+	while (fresh) {
+		struct qmsg *m = fresh;
+		fresh = m->prev;
+		list_push(&active_list, m);
+		jobs_build(m);
+		/* all done before a restart: only notices may be owed */
+		if (m->npending == 0)
 			m->inflight++, active_request_done(m);
 	}
 }
@@ -268,7 +306,7 @@ round_end(struct qmsg *m)
 	long long age = (long long)time(NULL) - m->env.arrival;
 
 	if (m->deleted) {
-		m->finished = 1; /* the administrator's word: no notices */
+		active_finish(m); /* the administrator's word: no notices */
 		return;
 	}
 	if (m->npending > 0 && age >= cfg.maximal_queue_lifetime)
@@ -279,7 +317,7 @@ round_end(struct qmsg *m)
 		return;
 	}
 	if (m->npending == 0) {
-		m->finished = 1;
+		active_finish(m);
 		return;
 	}
 	if (!(m->flags & MF_WARNED) && cfg.delay_warning_time > 0 &&
@@ -305,31 +343,35 @@ active_request_done(struct qmsg *m)
 	round_end(m);
 }
 
-/* active_after_commit - finished messages: unlink, then drop entries. */
+/* active_after_commit - finished messages: unlink, then drop entries;
+ * each directory is fsynced once for all of its removals. */
 void
 active_after_commit(void)
 {
-	struct qmsg **pp = &active_list;
-	char path[64], dir[16];
+	static const char letters[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	char path[64], dir[16], touched[sizeof(letters)] = {0};
 
-	while (*pp) {
-		struct qmsg *m = *pp;
-		if (!m->finished) {
-			pp = &m->next;
-			continue;
-		}
+	while (finished_list) {
+		struct qmsg *m = finished_list;
 		msg_path(path, sizeof(path), m->id);
-		if (unlink(path) != 0) {
+		if (unlink(path) != 0)
 			log_warn("%s: unlink %s: %m", m->id, path);
-		}
-		snprintf(dir, sizeof(dir), "msg/%c", queue_id_hash(m->id));
-		if (fsync_dir(dir) != 0)
-			log_warn("fsync %s: %m", dir);
+		const char *l = strchr(letters, queue_id_hash(m->id));
+		if (l)
+			touched[l - letters] = 1;
 		index_drop_message(m->id, (unsigned)m->env.nrcpt);
 		if (!m->deleted) /* that one was logged when asked */
 			log_info("%s: removed", m->id);
-		*pp = m->next;
+		list_remove(&finished_list, m);
 		active_count--;
 		msg_free(m);
+	}
+	/* the unlinks durable before the entries go (next commit) */
+	for (size_t i = 0; i + 1 < sizeof(letters); i++) {
+		if (!touched[i])
+			continue;
+		snprintf(dir, sizeof(dir), "msg/%c", letters[i]);
+		if (fsync_dir(dir) != 0)
+			log_warn("fsync %s: %m", dir);
 	}
 }

@@ -49,6 +49,9 @@ find_active(const char *id)
 	for (struct qmsg *m = active_list; m; m = m->next)
 		if (strcmp(m->id, id) == 0)
 			return m;
+	for (struct qmsg *m = finished_list; m; m = m->next)
+		if (strcmp(m->id, id) == 0)
+			return m;
 	return NULL;
 }
 
@@ -123,7 +126,7 @@ apply(MDB_txn *txn, const char *op, const char *id)
 		if (m) {
 			m->deleted = 1;
 			if (m->inflight == 0)
-				m->finished = 1;
+				active_finish(m);
 		} else if (!remove_waiting(txn, id))
 			return 0;
 		log_info("%s: removed (deleted by the administrator)", id);
@@ -268,6 +271,9 @@ admin_request(struct ipc *c, const char *op, const struct attrs *a)
 	if (strcmp(op, "flush") == 0 && attrs_get(a, "queue_id") == NULL)
 		dest_revive_all();
 	free(l.id);
+	/* the answer promises the change: durable before it is given */
+	if (index_commit() != 0)
+		log_fatal("queue index commit failed");
 	ipc_put_str(c, "status", "0");
 	ipc_put_long(c, "count", n);
 	return ipc_end(c) == IPC_OK ? 0 : -1;

@@ -136,10 +136,12 @@ conn_idle(const char *transport, int *down)
 	return d;
 }
 
-/* send_request - m's untried recipients for dest on d. */
+/* send_request - the next recipients of job j on connection d. */
 static int
-send_request(struct dconn *d, struct qmsg *m, struct dest *dest)
+send_request(struct dconn *d, struct job *j)
 {
+	struct qmsg *m = j->m;
+	struct dest *dest = j->d;
 	long long now = now_us();
 
 	d->n = 0;
@@ -154,10 +156,9 @@ send_request(struct dconn *d, struct qmsg *m, struct dest *dest)
 	ipc_put_long(d->c, "t_active", (long)(m->t_active / 1000));
 	ipc_put_long(d->c, "t_sent", (long)(now / 1000));
 	ipc_put_str(d->c, "nexthop", dest->nexthop);
-	for (int i = 0; i < m->env.nrcpt && d->n < cfg.qmgr_recipient_limit;
-	     i++) {
-		if (m->status[i] != RS_PENDING || m->sent_out[i] ||
-		    dest_of(m->env.rcpt[i].addr) != dest)
+	for (; j->pos < j->n && d->n < cfg.qmgr_recipient_limit; j->pos++) {
+		int i = j->idx[j->pos];
+		if (m->status[i] != RS_PENDING || m->sent_out[i])
 			continue;
 		char num[16];
 		snprintf(num, sizeof(num), "%d", i);
@@ -167,6 +168,8 @@ send_request(struct dconn *d, struct qmsg *m, struct dest *dest)
 		d->answered[d->n++] = 0;
 		m->sent_out[i] = 1;
 	}
+	if (j->pos >= j->n)
+		job_dequeue(j);
 	ipc_attach_fd(d->c, m->fd);
 	d->m = m;
 	d->started = now;
@@ -174,56 +177,66 @@ send_request(struct dconn *d, struct qmsg *m, struct dest *dest)
 	return ipc_end(d->c) == IPC_OK ? 0 : -1;
 }
 
-/* defer_dest - a destination's recipients wait without a try. */
+/* defer_job - the job's recipients wait without a try (m may go). */
 static void
-defer_dest(struct qmsg *m, struct dest *dest, const char *dsn,
-	   const char *why)
+defer_job(struct job *j, const char *dsn, const char *why)
 {
+	struct qmsg *m = j->m;
+
+	job_dequeue(j);
 	m->inflight++; /* the round must not end between recipients */
-	for (int i = 0; i < m->env.nrcpt; i++)
-		if (m->status[i] == RS_PENDING && !m->sent_out[i] &&
-		    dest_of(m->env.rcpt[i].addr) == dest) {
+	for (; j->pos < j->n; j->pos++) {
+		int i = j->idx[j->pos];
+		if (m->status[i] == RS_PENDING && !m->sent_out[i]) {
 			m->sent_out[i] = 1;
 			active_result(m, (unsigned)i, 4, dsn, why, NULL);
 		}
+	}
 	active_request_done(m);
 }
 
-/* dispatch_message - requests for m's untried recipients, one per
- * destination that has room; returns when m is done or must wait. */
+/* defer_all - every job queued at dest waits without a try. */
 static void
-dispatch_message(struct qmsg *m)
+defer_all(struct dest *dest, const char *dsn, const char *why)
 {
-	for (int i = 0; i < m->env.nrcpt && !m->finished; i++) {
-		if (m->status[i] != RS_PENDING || m->sent_out[i])
+	while (dest->qhead)
+		defer_job(dest->qhead, dsn, why);
+}
+
+/* dispatch_dest - requests for dest's jobs while it and its transport
+ * have room; *full is set when the transport's pool is. */
+static void
+dispatch_dest(struct dest *dest, int *full)
+{
+	char why[400];
+
+	if (dest_dead(dest)) {
+		snprintf(why, sizeof(why), "delivery temporarily suspended: %s",
+			 dest->last_error[0] ? dest->last_error
+					     : "destination dead");
+		defer_all(dest, "4.4.1", why);
+		return;
+	}
+	while (dest->qhead && dest_has_room(dest) && !*full) {
+		struct job *j = dest->qhead;
+		if (j->m->deleted || j->m->finished) {
+			job_dequeue(j);
 			continue;
-		struct dest *dest = dest_of(m->env.rcpt[i].addr);
-		char why[400];
-		if (dest_dead(dest)) {
-			snprintf(why, sizeof(why), "delivery temporarily "
-				 "suspended: %s", dest->last_error[0] ?
-				 dest->last_error : "destination dead");
-			defer_dest(m, dest, "4.4.1", why); /* may free m */
-			return;
 		}
-		if (!dest_has_room(dest))
-			continue;
 		int down = 0;
 		struct dconn *d = conn_idle(dest->transport, &down);
 		if (d == NULL && down) {
 			snprintf(why, sizeof(why), "mail transport %s is "
 				 "unavailable", dest->transport);
-			defer_dest(m, dest, "4.3.0", why); /* may free m */
+			defer_all(dest, "4.3.0", why);
 			return;
 		}
-		if (d == NULL)
-			continue;
-		if (send_request(d, m, dest) != 0) {
-			/* m may be freed: go on with the next one */
+		if (d == NULL) {
+			*full = 1;
+			return;
+		}
+		if (send_request(d, j) != 0)
 			conn_close(d, "cannot send to delivery agent");
-			return;
-		}
-		i = -1; /* recipients of other destinations may remain */
 	}
 }
 
@@ -231,16 +244,20 @@ void
 deliver_dispatch(void)
 {
 	long long now = now_us();
+	int full_local = 0, full_remote = 0;
 
 	for (struct dconn *d = conns, *next; d; d = next) {
 		next = d->next;
 		if (d->m && now - d->started > DELIVER_TIMEOUT_US)
 			conn_close(d, "delivery agent timed out");
 	}
-	for (struct qmsg *m = active_list, *next; m; m = next) {
-		next = m->next; /* m may go away when a request fails */
-		dispatch_message(m);
+	for (struct dest *dest = dest_ready_first(); dest;
+	     dest = dest_ready_next(dest)) {
+		if (full_local && full_remote)
+			break;
+		dispatch_dest(dest, dest->local ? &full_local : &full_remote);
 	}
+	dest_ready_prune();
 }
 
 int

@@ -10,6 +10,11 @@
  * failures (4.4.x); after destination_dead_limit such requests in a row
  * the destination is dead for minimal_backoff_time: its mail is deferred
  * without a try, then one probe delivery decides.
+ *
+ * Each destination keeps a queue of jobs (a message's recipients for
+ * it, oldest first); destinations with jobs are on the ready list, so
+ * handing out deliveries costs a step per destination that can take one,
+ * not a walk over every active message.
  * Trusts: addresses as cleanup wrote them.  Never: keeps more than
  * QMGR_DEST_MAX destinations (idle ones are forgotten first).
  */
@@ -28,6 +33,7 @@
 
 static struct dest *buckets[DEST_BUCKETS];
 static int ndest;
+static struct dest *ready_head;
 
 static unsigned
 hash(const char *transport, const char *nexthop)
@@ -49,7 +55,8 @@ forget_idle(void)
 	for (int b = 0; b < DEST_BUCKETS; b++)
 		for (struct dest **pp = &buckets[b]; *pp;) {
 			struct dest *d = *pp;
-			if (d->active == 0 && d->dead_until <= now) {
+			if (d->active == 0 && d->dead_until <= now &&
+			    d->qhead == NULL && !d->ready) {
 				*pp = d->next;
 				free(d);
 				ndest--;
@@ -154,4 +161,116 @@ dest_revive_all(void)
 				d->failures = 0;
 				d->window = 1;
 			}
+}
+
+/* job_enqueue - at the tail of its destination's queue. */
+static void
+job_enqueue(struct job *j)
+{
+	struct dest *d = j->d;
+
+	j->dnext = NULL;
+	j->dprev = d->qtail;
+	if (d->qtail)
+		d->qtail->dnext = j;
+	else
+		d->qhead = j;
+	d->qtail = j;
+	j->queued = 1;
+	if (!d->ready) {
+		d->ready = 1;
+		d->rnext = ready_head;
+		ready_head = d;
+	}
+}
+
+void
+job_dequeue(struct job *j)
+{
+	struct dest *d = j->d;
+
+	if (!j->queued)
+		return;
+	if (j->dprev)
+		j->dprev->dnext = j->dnext;
+	else
+		d->qhead = j->dnext;
+	if (j->dnext)
+		j->dnext->dprev = j->dprev;
+	else
+		d->qtail = j->dprev;
+	j->queued = 0;
+	j->dprev = j->dnext = NULL;
+}
+
+/* jobs_build - group m's untried recipients by destination and queue
+ * them; called once per delivery round. */
+void
+jobs_build(struct qmsg *m)
+{
+	for (int i = 0; i < m->env.nrcpt; i++) {
+		if (m->status[i] != RS_PENDING || m->sent_out[i])
+			continue;
+		struct dest *d = dest_of(m->env.rcpt[i].addr);
+		struct job *j = NULL;
+		for (int k = 0; k < m->njobs && j == NULL; k++)
+			if (m->jobs[k]->d == d)
+				j = m->jobs[k];
+		if (j == NULL) {
+			struct job **grown = realloc(m->jobs, (size_t)(m->njobs
+						+ 1) * sizeof(*grown));
+			if (grown == NULL || (j = calloc(1, sizeof(*j))) == NULL ||
+			    (j->idx = calloc((size_t)m->env.nrcpt,
+					     sizeof(int))) == NULL)
+				log_fatal("out of memory");
+			m->jobs = grown;
+			m->jobs[m->njobs++] = j;
+			j->m = m;
+			j->d = d;
+		}
+		j->idx[j->n++] = i;
+	}
+	for (int k = 0; k < m->njobs; k++)
+		job_enqueue(m->jobs[k]);
+}
+
+void
+jobs_drop(struct qmsg *m)
+{
+	for (int k = 0; k < m->njobs; k++) {
+		job_dequeue(m->jobs[k]);
+		free(m->jobs[k]->idx);
+		free(m->jobs[k]);
+	}
+	free(m->jobs);
+	m->jobs = NULL;
+	m->njobs = 0;
+}
+
+struct dest *
+dest_ready_first(void)
+{
+	return ready_head;
+}
+
+struct dest *
+dest_ready_next(struct dest *d)
+{
+	return d->rnext;
+}
+
+/* dest_ready_prune - drop destinations whose queues ran empty (only
+ * here, so that a walk of the ready list is never cut short). */
+void
+dest_ready_prune(void)
+{
+	for (struct dest **pp = &ready_head; *pp;) {
+		struct dest *d = *pp;
+		if (d->qhead == NULL) {
+			*pp = d->rnext;
+			d->ready = 0;
+			d->rnext = NULL;
+		} else
+			pp = &d->rnext;
+	}
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "qmgr.h"
 
 #define TMP_MAX_AGE 86400 /* seconds before an orphan .tmp is removed */
+#define INCOMPLETE_GRACE 60 /* seconds an unlocked short file may be young */
 
 void
 msg_path(char *out, size_t len, const char *id)
@@ -43,6 +45,34 @@ to_corrupt(const char *path, const char *id, const char *why)
 		log_warn("rename %s %s: %m", path, dst);
 }
 
+/*
+ * incomplete - a file that ends early.  cleanup holds a lock on a file
+ * until it is complete, so a short file nobody locks was left by a
+ * writer that died before it answered 250: nobody was promised its
+ * delivery.  It is removed once it is INCOMPLETE_GRACE old (a writer
+ * may not have taken its lock yet when the file is brand new).
+ */
+static int
+incomplete(const char *path, const char *id, const char *why)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	int writing = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	int young = fstat(fd, &st) != 0 ||
+		    st.st_mtime > time(NULL) - INCOMPLETE_GRACE;
+	if (close(fd) != 0)
+		log_warn("close %s: %m", path);
+	if (writing || young || strncmp(path, "incoming/", 9) != 0)
+		return -1;
+	log_info("%s: removing abandoned incomplete %s (%s)", id, path, why);
+	if (unlink(path) != 0)
+		log_warn("unlink %s: %m", path);
+	return -1;
+}
+
 /* index_file - read a queue file's envelope and queue index entries. */
 static int
 index_file(const char *path, const char *id)
@@ -57,6 +87,10 @@ index_file(const char *path, const char *id)
 	}
 	int rc = qf_read_envelope(fd, &e, err, sizeof(err));
 	close(fd);
+	if (rc == QF_INCOMPLETE) {
+		qf_envelope_free(&e);
+		return incomplete(path, id, err);
+	}
 	if (rc != 0 || strcmp(e.id, id) != 0) {
 		to_corrupt(path, id, rc != 0 ? err : "ID does not match name");
 		qf_envelope_free(&e);
