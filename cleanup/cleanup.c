@@ -111,27 +111,44 @@ commit(struct cleanup_msg *m, int fd)
 	return 0;
 }
 
-/* notify_qmgr - tell qmgr about the new file; its scan finds it anyway. */
+/* notify_once - one notification on the kept connection; 0 if acked. */
+static int
+notify_once(struct ipc **qc, const char *id)
+{
+	struct attrs a;
+	int rc;
+
+	if (*qc == NULL) {
+		int fd = ipc_connect_unix("private/qmgr");
+		if (fd < 0)
+			return -1;
+		*qc = ipc_new(fd, QMGR_TIMEOUT_MS);
+	}
+	attrs_init(&a);
+	ipc_put_str(*qc, "req", "new");
+	ipc_put_str(*qc, "queue_id", id);
+	rc = ipc_end(*qc) == IPC_OK && ipc_read(*qc, &a) == IPC_OK ? 0 : -1;
+	attrs_free(&a);
+	if (rc != 0) {
+		ipc_free(*qc);
+		*qc = NULL;
+	}
+	return rc;
+}
+
+/*
+ * notify_qmgr - tell qmgr about the new file; its scan finds it anyway.
+ * The connection is kept for the next message of this process (qmgr
+ * may have restarted since: then one retry on a fresh connection).
+ */
 static void
 notify_qmgr(const char *id)
 {
-	int fd = ipc_connect_unix("private/qmgr");
-	struct attrs a;
+	static struct ipc *qc;
 
-	if (fd < 0) {
-		log_warn("%s: connect to private/qmgr: %m (the queue scan will "
-			 "find the message)", id);
-		return;
-	}
-	struct ipc *c = ipc_new(fd, QMGR_TIMEOUT_MS);
-	attrs_init(&a);
-	ipc_put_str(c, "req", "new");
-	ipc_put_str(c, "queue_id", id);
-	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK)
-		log_warn("%s: qmgr did not acknowledge (the queue scan will "
-			 "find the message)", id);
-	attrs_free(&a);
-	ipc_free(c);
+	if (notify_once(&qc, id) != 0 && notify_once(&qc, id) != 0)
+		log_warn("%s: qmgr did not acknowledge: %m (the queue scan "
+			 "will find the message)", id);
 }
 
 static void
