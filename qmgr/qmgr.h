@@ -75,6 +75,7 @@ void index_put(int table, const void *k, size_t kl, const void *v, size_t vl);
 void index_del(int table, const void *k, size_t kl);
 /* index_commit - one durable transaction for everything batched */
 int index_commit(void);
+int index_commit_durable(void);
 int index_pending(void);
 void rcpt_key(unsigned char *k, const char *id, unsigned idx);
 void due_key(unsigned char *k, long long t, const char *id);
@@ -101,6 +102,7 @@ extern int active_count;              /* active and finished */
 extern struct qmsg *active_list;      /* in delivery */
 extern struct qmsg *finished_list;    /* waiting for the commit */
 void active_finish(struct qmsg *m);
+int active_adopt(const char *id, int fd, struct qf_envelope *e);
 void active_schedule(long long *next_wake);
 void active_after_commit(void);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,

@@ -34,7 +34,7 @@ msg_free(struct qmsg *m)
 	jobs_drop(m);
 	if (m->fd >= 0 && close(m->fd) != 0)
 		log_warn("%s: close: %m", m->id);
-	for (int i = 0; i < m->env.nrcpt; i++) {
+	for (int i = 0; m->text && m->mta && i < m->env.nrcpt; i++) {
 		free(m->text[i]);
 		free(m->mta[i]);
 	}
@@ -120,6 +120,21 @@ load_status(MDB_txn *txn, struct qmsg *m)
 	}
 }
 
+/* alloc_state - the per-recipient arrays of a message just read. */
+static void
+alloc_state(struct qmsg *m)
+{
+	size_t n = (size_t)m->env.nrcpt;
+	m->status = calloc(n, 1);
+	m->sent_out = calloc(n, 1);
+	m->rflags = calloc(n, 1);
+	m->text = calloc(n, sizeof(char *));
+	m->mta = calloc(n, sizeof(char *));
+	if (!m->status || !m->sent_out || !m->rflags || !m->text || !m->mta)
+		log_fatal("out of memory");
+	m->t_active = now_us();
+}
+
 /* activate - open a due message; NULL if its file is unusable. */
 static struct qmsg *
 activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
@@ -140,19 +155,39 @@ activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
 		msg_free(m);
 		return NULL;
 	}
-	size_t n = (size_t)m->env.nrcpt;
-	m->status = calloc(n, 1);
-	m->sent_out = calloc(n, 1);
-	m->rflags = calloc(n, 1);
-	m->text = calloc(n, sizeof(char *));
-	m->mta = calloc(n, sizeof(char *));
-	if (!m->status || !m->sent_out || !m->rflags || !m->text || !m->mta)
-		log_fatal("out of memory");
+	alloc_state(m);
 	m->attempts = r->attempts;
 	m->flags = r->flags;
-	m->t_active = now_us();
 	load_status(txn, m);
 	return m;
+}
+
+/*
+ * active_adopt - a new message straight from its notification: indexed
+ * as active in the same batch, delivered without a trip through the due
+ * table.  Takes fd and e.  0, or -1 when there is no room (the caller
+ * schedules it through the due table then).
+ */
+int
+active_adopt(const char *id, int fd, struct qf_envelope *e)
+{
+	if (active_count >= cfg.qmgr_message_active_limit)
+		return -1;
+	struct qmsg *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		log_fatal("out of memory");
+	memcpy(m->id, id, QUEUE_ID_LEN + 1);
+	m->fd = fd;
+	m->env = *e;
+	memset(e, 0, sizeof(*e));
+	alloc_state(m);
+	m->npending = m->env.nrcpt; /* all pending: nothing tried yet */
+	log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)", id,
+		 m->env.sender, m->env.msg_size, m->env.nrcpt);
+	list_push(&active_list, m);
+	active_count++;
+	jobs_build(m);
+	return 0;
 }
 
 /* active_schedule - take due messages while there is room. */
@@ -326,7 +361,7 @@ round_end(struct qmsg *m)
 		 * rather than sending it twice */
 		m->flags |= MF_WARNED;
 		index_set_next_try(m->id, &m->env, 0, m->attempts, m->flags);
-		if (index_commit() != 0)
+		if (index_commit_durable() != 0)
 			log_fatal("queue index commit failed");
 		if (notify_delay(m) != 0)
 			m->flags &= ~(uint32_t)MF_WARNED; /* next round */

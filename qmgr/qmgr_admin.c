@@ -272,7 +272,7 @@ admin_request(struct ipc *c, const char *op, const struct attrs *a)
 		dest_revive_all();
 	free(l.id);
 	/* the answer promises the change: durable before it is given */
-	if (index_commit() != 0)
+	if (index_commit_durable() != 0)
 		log_fatal("queue index commit failed");
 	ipc_put_str(c, "status", "0");
 	ipc_put_long(c, "count", n);

@@ -275,7 +275,7 @@ mark_notified(struct qmsg *m, const int *list, int n)
 				     m->text[i] ? m->text[i] : "");
 	}
 	/* at once: a crash now must not send the notice again */
-	if (index_commit() != 0)
+	if (index_commit_durable() != 0)
 		log_fatal("queue index commit failed");
 }
 

@@ -37,8 +37,11 @@ index_open(void)
 	static const char *const tables[T_COUNT] = QINDEX_TABLES;
 	char err[512];
 
-	if (db_open(&qdb, "db", tables, T_COUNT, (size_t)cfg.lmdb_map_size, 0,
-		    err, sizeof(err)) != 0) {
+	/* lazy meta flush: a power cut may undo the last commit, which the
+	 * start-up reconciliation repairs like any crash before a commit;
+	 * what was promised to someone goes through index_commit_durable */
+	if (db_open(&qdb, "db", tables, T_COUNT, (size_t)cfg.lmdb_map_size,
+		    DB_LAZY_META, err, sizeof(err)) != 0) {
 		log_error("open queue index: %s", err);
 		return -1;
 	}
@@ -133,6 +136,17 @@ index_commit(void)
 	return 0;
 }
 
+/* index_commit_durable - commit, and make every commit so far durable:
+ * for what was promised (an administrator's answer, a notice sent). */
+int
+index_commit_durable(void)
+{
+	int rc = index_commit();
+	if (rc == 0 && (rc = db_sync(&qdb)) != 0)
+		log_error("queue index sync: %s", mdb_strerror(rc));
+	return rc;
+}
+
 void
 rcpt_key(unsigned char *k, const char *id, unsigned idx)
 {
@@ -207,8 +221,10 @@ index_add_message(const struct qf_envelope *e, long long next_try)
 	for (int i = 0; i < e->nrcpt; i++)
 		index_set_rcpt(e->id, (unsigned)i, e->rcpt[i].addr, RS_PENDING,
 			       0, "");
-	due_key(k, next_try, e->id);
-	index_put(T_DUE, k, sizeof(k), "", 0);
+	if (next_try > 0) { /* 0: active at once, no place in the schedule */
+		due_key(k, next_try, e->id);
+		index_put(T_DUE, k, sizeof(k), "", 0);
+	}
 }
 
 /* index_set_next_try - 0 marks the message active (no due entry). */

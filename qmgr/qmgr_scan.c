@@ -86,17 +86,23 @@ index_file(const char *path, const char *id)
 		return -1;
 	}
 	int rc = qf_read_envelope(fd, &e, err, sizeof(err));
-	close(fd);
-	if (rc == QF_INCOMPLETE) {
-		qf_envelope_free(&e);
-		return incomplete(path, id, err);
-	}
 	if (rc != 0 || strcmp(e.id, id) != 0) {
-		to_corrupt(path, id, rc != 0 ? err : "ID does not match name");
+		if (close(fd) != 0)
+			log_warn("close %s: %m", path);
 		qf_envelope_free(&e);
+		if (rc == QF_INCOMPLETE)
+			return incomplete(path, id, err);
+		to_corrupt(path, id, rc != 0 ? err : "ID does not match name");
 		return -1;
 	}
-	index_add_message(&e, (long long)time(NULL));
+	/* straight into delivery when there is room (indexed as active,
+	 * next_try 0); else due now in the schedule */
+	index_add_message(&e, 0);
+	if (active_adopt(id, fd, &e) == 0)
+		return 0;
+	index_set_next_try(id, &e, (long long)time(NULL), 0, 0);
+	if (close(fd) != 0)
+		log_warn("close %s: %m", path);
 	qf_envelope_free(&e);
 	return 0;
 }
@@ -154,6 +160,11 @@ queue_new_file(const char *id)
 	char path[64];
 
 	snprintf(path, sizeof(path), "incoming/%s", id);
+	/* indexed in this batch already (the scan and the notification
+	 * both saw it): once is enough */
+	for (size_t i = 0; i < nmoves; i++)
+		if (strcmp(moves[i], id) == 0)
+			return 0;
 	if (!is_indexed(id) && index_file(path, id) != 0)
 		return -1;
 	move_later(id);
