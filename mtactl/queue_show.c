@@ -205,9 +205,14 @@ cmd_show(int argc, char **argv)
 		return EX_UNAVAILABLE_;
 	}
 	MDB_val k = {QUEUE_ID_LEN, (void *)id}, v;
-	if (db_begin(&d, 1, &txn) != 0 ||
-	    mdb_get(txn, d.dbi[T_MSG], &k, &v) != 0 || v.mv_size < sizeof(r)) {
+	if (db_begin(&d, 1, &txn) != 0) {
+		fprintf(stderr, "mtactl: cannot read the queue index\n");
+		db_close(&d);
+		return EX_UNAVAILABLE_;
+	}
+	if (mdb_get(txn, d.dbi[T_MSG], &k, &v) != 0 || v.mv_size < sizeof(r)) {
 		fprintf(stderr, "mtactl: %s: no such message in the queue\n", id);
+		mdb_txn_abort(txn);
 		db_close(&d);
 		return EX_NOINPUT_;
 	}
