@@ -18,6 +18,7 @@
  * Trusts: addresses as cleanup wrote them.  Never: keeps more than
  * QMGR_DEST_MAX destinations (idle ones are forgotten first).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,8 @@ hash(const char *transport, const char *nexthop)
 	unsigned h = 5381;
 	for (const char *p = transport; *p; p++)
 		h = h * 33 + (unsigned char)*p;
-	for (const char *p = nexthop; *p; p++)
-		h = h * 33 + (unsigned char)*p;
+	for (const char *p = nexthop; *p; p++) /* domains: any case */
+		h = h * 33 + (unsigned char)tolower((unsigned char)*p);
 	return h % DEST_BUCKETS;
 }
 

@@ -28,6 +28,7 @@ CU_ErrorCode suite_fsutil(void);
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
 CU_ErrorCode suite_smtpd(void);
+CU_ErrorCode suite_qmgr_dest(void);
 
 /* unit_tmpdir - make a fresh private directory for a suite; 0 on success. */
 static inline int
