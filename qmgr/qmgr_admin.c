@@ -23,6 +23,7 @@
 #include "qmgr.h"
 
 #define ADMIN_IDS_MAX 10000000 /* messages one request may select */
+#define ADMIN_CHUNK 1000      /* messages changed per index commit */
 
 struct idlist {
 	char (*id)[QUEUE_ID_LEN + 1];
@@ -90,6 +91,30 @@ rewrite_msg(MDB_txn *txn, const char *id, long long next_try, uint32_t set,
 	return 0;
 }
 
+/* the msg/ directories a chunk of deletions changed: fsynced once each,
+ * before the chunk's index changes are committed */
+static char touched[64][16];
+static int ntouched;
+
+static void
+dir_touched(const char *dir)
+{
+	for (int i = 0; i < ntouched; i++)
+		if (strcmp(touched[i], dir) == 0)
+			return;
+	if (ntouched < 64)
+		snprintf(touched[ntouched++], sizeof(touched[0]), "%s", dir);
+}
+
+static void
+sync_touched(void)
+{
+	for (int i = 0; i < ntouched; i++)
+		if (fsync_dir(touched[i]) != 0)
+			log_warn("fsync %s: %m", touched[i]);
+	ntouched = 0;
+}
+
 /* remove_waiting - a waiting message deleted: file first, entry after;
  * 0 when there was no such message. */
 static int
@@ -104,8 +129,7 @@ remove_waiting(MDB_txn *txn, const char *id)
 	if (unlink(path) != 0)
 		log_warn("%s: unlink %s: %m", id, path);
 	snprintf(dir, sizeof(dir), "msg/%c", queue_id_hash(id));
-	if (fsync_dir(dir) != 0)
-		log_warn("fsync %s: %m", dir);
+	dir_touched(dir);
 	if (r.next_try > 0) {
 		unsigned char dk[QMGR_DUE_KEY_LEN];
 		due_key(dk, r.next_try, id);
@@ -265,9 +289,21 @@ admin_request(struct ipc *c, const char *op, const struct attrs *a)
 	if (db_begin(&qdb, 1, &txn) != 0)
 		log_fatal("queue index: cannot begin a read transaction");
 	select_ids(txn, a, &l);
-	for (size_t i = 0; i < l.n; i++)
-		n += apply(txn, op, l.id[i]);
 	mdb_txn_abort(txn);
+	/* in chunks, each read in its own transaction and committed: no
+	 * read transaction stays open while a big batch commits (and may
+	 * have to grow the map) */
+	for (size_t i = 0; i < l.n; i += ADMIN_CHUNK) {
+		if (db_begin(&qdb, 1, &txn) != 0)
+			log_fatal("queue index: cannot begin a read "
+				  "transaction");
+		for (size_t k = i; k < l.n && k < i + ADMIN_CHUNK; k++)
+			n += apply(txn, op, l.id[k]);
+		mdb_txn_abort(txn);
+		sync_touched(); /* the unlinks durable before the entries go */
+		if (index_commit() != 0)
+			log_fatal("queue index commit failed");
+	}
 	if (strcmp(op, "flush") == 0 && attrs_get(a, "queue_id") == NULL)
 		dest_revive_all();
 	free(l.id);

@@ -74,7 +74,11 @@ def main():
         print("queue_scale: mtactl queue: first message after %.3f s, %d "
               "lines in %.1f s, peak RSS %d KB" %
               (first or -1, lines, time.time() - t, ru.ru_maxrss))
-        return 0 if status == 0 else 1
+        t = time.time()
+        p = m.ctl("delete", "--all", check=False)
+        print("queue_scale: mtactl delete --all: %s in %.1f s" %
+              (p.stdout.strip() or p.stderr.strip(), time.time() - t))
+        return 0 if status == 0 and p.returncode == 0 else 1
     finally:
         m.cleanup()
 
