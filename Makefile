@@ -14,7 +14,7 @@ LDLIBS   = $(PKG_LIBS)
 # Debian packages: what building needs, and what the tests need beside it.
 BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
              libcunit1-dev
-TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 clang \
+TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 pflogsumm clang \
              libclang-rt-14-dev
 
 # B and BIN let a second build (the sanitizer one) live beside the first
