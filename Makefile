@@ -14,7 +14,7 @@ LDLIBS   = $(PKG_LIBS)
 # Debian packages: what building needs, and what the tests need beside it.
 BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
              libcunit1-dev
-TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 clang \
+TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 pflogsumm clang \
              libclang-rt-14-dev
 
 # B and BIN let a second build (the sanitizer one) live beside the first
@@ -25,7 +25,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize fuzz
+.PHONY: all deps run test clean lint sanitize fuzz bench
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
@@ -51,13 +51,22 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
 # the parsers of the programs, tested without their main()
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
-	smtpd/smtpd_io.o smtpd/smtpd_data.o)
+	smtpd/smtpd_io.o smtpd/smtpd_data.o qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \
 	resolver/dns_cache.o resolver/dns_lookup.o)
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit -lldns
+
+# benchmark helpers (make bench)
+$(BIN)/mkqueue: $(B)/tests/bench/mkqueue.o $(LIBMTA)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# speed and memory, measured (never asserted in make test)
+bench: all $(BIN)/mkqueue
+	@sh tests/bench/run.sh
 
 deps:
 	@sh tests/deps.sh $(BUILD_DEBS) $(TEST_DEBS)

@@ -3,17 +3,18 @@
  *
  * Reads the envelope and the message from smtpd (or another submitter)
  * over private/cleanup, normalises headers (cleanup_headers.c), writes
- * incoming/ID.tmp, fsyncs it, renames it to incoming/ID, fsyncs the
- * directory, and only then answers "250"; then it tells qmgr(8).
+ * incoming/ID under an exclusive lock, fsyncs it and the directory, and
+ * only then answers "250"; then it tells qmgr(8).
  * Trusts: the submitter for framing only; every envelope value is checked.
  * Never: answers 250 before the file and its name are on disk; leaves a
- * temporary file behind for a message it did not accept.
+ * file behind for a message it did not accept.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,47 +93,62 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	return qf_begin_message(&m->w);
 }
 
-/* commit - make the file durable under its final name. */
+/*
+ * commit - make the file durable.  It was created under its final name:
+ * fsync of the file also makes its directory entry durable on a
+ * journaling file system, so the directory fsync that POSIX asks for
+ * then costs no second journal commit.  Readers know a file is complete
+ * by its END record, and that it is still being written by our lock.
+ */
 static int
-commit(struct cleanup_msg *m, int fd, const char *tmp)
+commit(struct cleanup_msg *m, int fd)
 {
-	char final[64];
-
-	snprintf(final, sizeof(final), "incoming/%s", m->id);
-	if (qf_finish(&m->w) != 0 || fsync(fd) != 0) {
-		log_warn("%s: write queue file: %m", m->id);
-		return -1;
-	}
-	/* NOREPLACE: an ID collision must fail, never replace a message */
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) != 0 ||
+	if (qf_finish(&m->w) != 0 || fsync(fd) != 0 ||
 	    fsync_dir("incoming") != 0) {
-		log_warn("%s: commit queue file: %m", m->id);
+		log_warn("%s: write queue file: %m", m->id);
 		return -1;
 	}
 	return 0;
 }
 
-/* notify_qmgr - tell qmgr about the new file; its scan finds it anyway. */
+/* notify_once - one notification on the kept connection; 0 if acked. */
+static int
+notify_once(struct ipc **qc, const char *id)
+{
+	struct attrs a;
+	int rc;
+
+	if (*qc == NULL) {
+		int fd = ipc_connect_unix("private/qmgr");
+		if (fd < 0)
+			return -1;
+		*qc = ipc_new(fd, QMGR_TIMEOUT_MS);
+	}
+	attrs_init(&a);
+	ipc_put_str(*qc, "req", "new");
+	ipc_put_str(*qc, "queue_id", id);
+	rc = ipc_end(*qc) == IPC_OK && ipc_read(*qc, &a) == IPC_OK ? 0 : -1;
+	attrs_free(&a);
+	if (rc != 0) {
+		ipc_free(*qc);
+		*qc = NULL;
+	}
+	return rc;
+}
+
+/*
+ * notify_qmgr - tell qmgr about the new file; its scan finds it anyway.
+ * The connection is kept for the next message of this process (qmgr
+ * may have restarted since: then one retry on a fresh connection).
+ */
 static void
 notify_qmgr(const char *id)
 {
-	int fd = ipc_connect_unix("private/qmgr");
-	struct attrs a;
+	static struct ipc *qc;
 
-	if (fd < 0) {
-		log_warn("%s: connect to private/qmgr: %m (the queue scan will "
-			 "find the message)", id);
-		return;
-	}
-	struct ipc *c = ipc_new(fd, QMGR_TIMEOUT_MS);
-	attrs_init(&a);
-	ipc_put_str(c, "req", "new");
-	ipc_put_str(c, "queue_id", id);
-	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK)
-		log_warn("%s: qmgr did not acknowledge (the queue scan will "
-			 "find the message)", id);
-	attrs_free(&a);
-	ipc_free(c);
+	if (notify_once(&qc, id) != 0 && notify_once(&qc, id) != 0)
+		log_warn("%s: qmgr did not acknowledge: %m (the queue scan "
+			 "will find the message)", id);
 }
 
 static void
@@ -171,17 +187,23 @@ static void
 serve_message(struct ipc *c, struct attrs *a)
 {
 	struct cleanup_msg m;
-	char tmp[64];
+	char path[64];
 	int fd, done;
 
 	memset(&m, 0, sizeof(m));
-	queue_id_new(m.id);
 	m.arrival_us = now_us();
 	m.arrival = (long)(m.arrival_us / 1000000);
-	snprintf(tmp, sizeof(tmp), "incoming/%s.tmp", m.id);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		log_warn("create %s: %m", tmp);
+	/* O_EXCL: an ID collision must fail, never reuse a message's file */
+	do {
+		queue_id_new(m.id);
+		snprintf(path, sizeof(path), "incoming/%s", m.id);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	} while (fd < 0 && errno == EEXIST);
+	/* held until the file is complete: qmgr's scan leaves it alone */
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		log_warn("create %s: %m", path);
+		if (fd >= 0 && (unlink(path) != 0 || close(fd) != 0))
+			log_warn("remove %s: %m", path);
 		reply(c, 451, "4.3.0 Error: queue file write error");
 		return;
 	}
@@ -197,8 +219,9 @@ serve_message(struct ipc *c, struct attrs *a)
 	}
 	if (done && !m.bad && headers_end(&m) != 0)
 		m.bad = 451;
-	if (done && !m.bad && commit(&m, fd, tmp) == 0) {
-		close(fd);
+	if (done && !m.bad && commit(&m, fd) == 0) {
+		if (close(fd) != 0)
+			log_warn("%s: close: %m", m.id);
 		log_info("%s: message-id=%s", m.id, m.message_id);
 		reply(c, 250, NULL);
 		notify_qmgr(m.id);
@@ -214,9 +237,11 @@ serve_message(struct ipc *c, struct attrs *a)
 		log_info("%s: reject: %d %s", m.id, m.bad, m.bad_text);
 		reply(c, m.bad, m.bad_text);
 	}
-	close(fd);
-	if (unlink(tmp) != 0)
-		log_warn("unlink %s: %m", tmp);
+	/* unlinked while still locked: no reader ever sees it unlocked */
+	if (unlink(path) != 0)
+		log_warn("unlink %s: %m", path);
+	if (close(fd) != 0)
+		log_warn("%s: close: %m", m.id);
 	strbuf_free(&m.hdr);
 }
 

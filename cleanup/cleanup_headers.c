@@ -67,7 +67,14 @@ emit_received(struct cleanup_msg *m)
 	int n;
 
 	rfc2822_date(m->arrival, date, sizeof(date));
-	n = snprintf(buf, sizeof(buf),
+	if (strcmp(m->protocol, "local") == 0) /* made here: no client */
+		n = snprintf(buf, sizeof(buf), "Received: by %s (mta) id %s"
+			     "%s%s%s;\n\t%s\n", cfg.myhostname, m->id,
+			     m->single_rcpt[0] ? "\n\tfor <" : "",
+			     m->single_rcpt, m->single_rcpt[0] ? ">" : "",
+			     date);
+	else
+		n = snprintf(buf, sizeof(buf),
 		     "Received: from %s (%s [%s])\n\tby %s (mta) with %s id %s"
 		     "%s%s%s;\n\t%s\n",
 		     m->helo, m->client_name, m->client_addr, cfg.myhostname,

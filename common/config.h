@@ -26,6 +26,7 @@ struct config {
 	char *mail_owner;
 	char *smtpd_user;
 	char *local_user;
+	char *remote_user;
 	long message_size_limit;
 	long header_size_limit;
 	long hop_count_limit;
@@ -36,9 +37,16 @@ struct config {
 	long smtpd_process_limit;
 	long cleanup_process_limit;
 	long local_process_limit;
+	long remote_process_limit;
 	long local_concurrency_limit;
 	long qmgr_message_active_limit;
 	long qmgr_recipient_limit;
+	long remote_concurrency_limit;
+	long initial_destination_concurrency;
+	long default_destination_concurrency_limit;
+	long destination_dead_limit;
+	long delay_warning_time;
+	long maximal_queue_lifetime;
 	long max_use;
 	long max_idle;
 	long minimal_backoff_time;
@@ -48,7 +56,6 @@ struct config {
 	long maildir_size_in_name;
 	long service_restart_delay;
 	long verbose;
-	char *remote_user;
 	char *resolver_user;
 	char *resolver_nameservers; /* list of addr[:port] */
 	long resolver_timeout;
@@ -71,7 +78,6 @@ struct config {
 	long smtp_quit_timeout;
 	long smtp_recipient_limit;
 	long smtp_send_8bit_anyway;
-	long remote_process_limit;
 };
 
 extern struct config cfg;

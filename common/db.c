@@ -19,6 +19,9 @@ db_open(struct db *d, const char *dir, const char *const *tables,
 	MDB_txn *txn;
 	int rc;
 
+	unsigned lazy = (readonly & DB_LAZY_META) ? MDB_NOMETASYNC : 0;
+
+	readonly &= DB_RDONLY;
 	memset(d, 0, sizeof(*d));
 	d->readonly = readonly;
 	d->mapsize = mapsize;
@@ -28,8 +31,8 @@ db_open(struct db *d, const char *dir, const char *const *tables,
 	    (rc = mdb_env_set_mapsize(d->env, mapsize)) != 0)
 		goto fail;
 	/* NOTLS: a batch may commit while a read cursor is open */
-	rc = mdb_env_open(d->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0),
-			  0660);
+	rc = mdb_env_open(d->env, dir, MDB_NOTLS | lazy |
+			  (readonly ? MDB_RDONLY : 0), 0660);
 	if (rc != 0)
 		goto fail;
 	/* the file may have been grown by a writer before us */
@@ -56,6 +59,12 @@ fail:
 		mdb_env_close(d->env);
 	d->env = NULL;
 	return rc;
+}
+
+int
+db_sync(struct db *d)
+{
+	return mdb_env_sync(d->env, 1);
 }
 
 void

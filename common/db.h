@@ -18,6 +18,13 @@ struct db {
 	int readonly;
 };
 
+/* db_open flags (the "readonly" argument) */
+#define DB_RDONLY 1
+/* DB_LAZY_META - one flush per commit instead of two (MDB_NOMETASYNC): a
+ * power cut may undo the last commit, never corrupt the file; db_sync
+ * makes everything committed so far durable. */
+#define DB_LAZY_META 2
+
 /*
  * db_open - open (creating when writable) the environment in dir with the
  * given table names.  Returns 0, or an LMDB/errno code; err gets text.
@@ -26,6 +33,8 @@ int db_open(struct db *d, const char *dir, const char *const *tables,
 	    int ntables, size_t mapsize, int readonly, char *err,
 	    size_t errlen);
 void db_close(struct db *d);
+/* db_sync - flush what lazy commits left; 0 or an LMDB/errno code. */
+int db_sync(struct db *d);
 /* db_begin - start a transaction, adopting a map another process grew. */
 int db_begin(struct db *d, int readonly, MDB_txn **txn);
 /* db_grow - double the map after MDB_MAP_FULL (no transaction open). */

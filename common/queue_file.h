@@ -67,8 +67,10 @@ struct qf_envelope {
 /*
  * qf_read_envelope - read and check a whole queue file: envelope records,
  * every data record's framing, and the END record.  On failure, returns
- * -1 with the reason in err.
+ * -1 with the reason in err, or QF_INCOMPLETE when the file only ends
+ * early (its writer is still at work, or died).
  */
+#define QF_INCOMPLETE (-2)
 int qf_read_envelope(int fd, struct qf_envelope *env, char *err,
 		     size_t errlen);
 void qf_envelope_free(struct qf_envelope *env);

@@ -19,19 +19,27 @@ enum { T_MSG, T_RCPT, T_DUE, T_COUNT };
 enum rcpt_status { RS_PENDING = 0, RS_SENT = 1, RS_FAILED = 2,
 		   RS_DEFERRED = 3 };
 
+/* msg_rec.flags */
+#define MF_HOLD 0x1   /* on hold: no due entry until released */
+#define MF_WARNED 0x2 /* the delay warning was sent */
+
 struct msg_rec {
 	int64_t arrival;  /* seconds */
-	int64_t next_try; /* seconds; 0 while the message is active */
+	int64_t next_try; /* seconds; 0 while active or on hold */
 	int64_t size;
 	uint32_t nrcpt;
 	uint32_t attempts;
-	uint32_t flags;
+	uint32_t flags;   /* MF_* */
 	uint32_t sender_len;
 };
+
+/* rcpt_rec.flags */
+#define RF_NOTIFIED 0x1 /* the sender was told of the final status */
 
 struct rcpt_rec {
 	uint32_t status; /* enum rcpt_status */
 	uint32_t attempts;
+	uint32_t flags;  /* RF_* */
 	uint32_t addr_len;
 	uint32_t text_len;
 };

@@ -35,10 +35,10 @@ static struct service_def table[] = {
 	 NULL},
 	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, &cfg.local_user,
 	 &cfg.local_process_limit},
+	{"remote", SERVICE_UNIX, "private/remote", 0600, 1, 0, &cfg.remote_user,
+	 &cfg.remote_process_limit},
 	{"resolver", SERVICE_UNIX, "private/resolver", 0666, 1, 0,
 	 &cfg.resolver_user, &cfg.resolver_process_limit},
-	{"remote", SERVICE_UNIX, "private/remote", 0600, 1, 0,
-	 &cfg.remote_user, &cfg.remote_process_limit},
 };
 
 const struct service_def *

@@ -5,8 +5,11 @@
 #define MTACTL_H
 
 #define EX_USAGE_ 64
+#define EX_DATAERR_ 65
+#define EX_NOINPUT_ 66
 #define EX_UNAVAILABLE_ 69
 #define EX_SOFTWARE_ 70
+#define EX_NOPERM_ 77
 #define EX_CONFIG_ 78
 
 #include <sys/types.h>
@@ -32,5 +35,16 @@ int cmd_check(int argc, char **argv);
 
 /* queue_list.c */
 int queue_list(int json);
+void json_str(const char *p, size_t n);
+
+/* queue_admin.c: requests to qmgr */
+int cmd_flush(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_requeue(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+
+/* queue_show.c */
+int cmd_show(int argc, char **argv);
 
 #endif

@@ -18,7 +18,7 @@
 #include "mtactl.h"
 #include "queue_index.h"
 
-static void
+void
 json_str(const char *p, size_t n)
 {
 	putchar('"');
@@ -56,6 +56,12 @@ print_rcpts(MDB_txn *txn, MDB_dbi dbi, const char *id, int json)
 			continue;
 		const char *addr = (char *)v.mv_data + sizeof(r);
 		const char *text = addr + r.addr_len;
+		/* the index keeps "dsn text"; mailq shows the text */
+		const char *sp = memchr(text, ' ', r.text_len);
+		if (sp) {
+			r.text_len -= (uint32_t)(sp + 1 - text);
+			text = sp + 1;
+		}
 		if (r.status == RS_SENT || r.status == RS_FAILED)
 			continue; /* final: not waiting any more */
 		if (json) {
@@ -95,15 +101,17 @@ print_msg(MDB_txn *txn, struct db *d, const MDB_val *k, const MDB_val *v,
 	if (json) {
 		printf("{\"queue_id\":\"%s\",\"queue_name\":\"%s\","
 		       "\"arrival_time\":%lld,\"message_size\":%lld,"
-		       "\"sender\":", id, r.next_try == 0 ? "active" :
-		       "deferred", (long long)r.arrival, (long long)r.size);
+		       "\"sender\":", id, (r.flags & MF_HOLD) ? "hold" :
+		       r.next_try == 0 ? "active" : "deferred", (long long)r.arrival, (long long)r.size);
 		json_str(sender, r.sender_len);
 		printf(",\"recipients\":[");
 		print_rcpts(txn, d->dbi[T_RCPT], id, 1);
 		printf("]}\n");
 		return;
 	}
-	printf("%s%c %8lld %-20s %.*s\n", id, r.next_try == 0 ? '*' : ' ',
+	/* as mailq marks them: '*' in delivery, '!' on hold */
+	printf("%s%c %8lld %-20s %.*s\n", id, (r.flags & MF_HOLD) ? '!' :
+	       r.next_try == 0 ? '*' : ' ',
 	       (long long)r.size, when, (int)r.sender_len,
 	       r.sender_len ? sender : "MAILER-DAEMON");
 	print_rcpts(txn, d->dbi[T_RCPT], id, 0);

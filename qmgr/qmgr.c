@@ -52,13 +52,37 @@ client_accept(void)
 		log_fatal("accept: %m");
 }
 
-/* client_request - {req=new, queue_id=ID}: a file is in incoming/. */
+static int
+is_admin_op(const char *req)
+{
+	static const char *ops[] = {"flush", "hold", "release", "delete",
+				    "requeue", NULL};
+	for (int i = 0; req && ops[i]; i++)
+		if (strcmp(req, ops[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* client_request - {req=new, queue_id=ID}: a file is in incoming/;
+ * or an administrator's request (qmgr_admin.c). */
 static void
 client_request(struct ipc *c, const struct attrs *a)
 {
 	const char *req = attrs_get(a, "req");
 	const char *id = attrs_get(a, "queue_id");
 
+	if (is_admin_op(req)) {
+		if (!admin_allowed(c->fd)) {
+			log_warn("%s request refused: peer is not an "
+				 "administrator", req);
+			ipc_put_str(c, "status", "1");
+			ipc_put_str(c, "text", "permission denied");
+			if (ipc_end(c) != IPC_OK)
+				log_debug("client went away before the answer");
+		} else if (admin_request(c, req, a) != 0)
+			log_debug("client went away before the answer");
+		return;
+	}
 	if (req && strcmp(req, "new") == 0 && queue_id_valid(id)) {
 		queue_new_file(id);
 		ipc_put_str(c, "status", "0");

@@ -26,27 +26,68 @@
 
 int active_count;
 struct qmsg *active_list;
+struct qmsg *finished_list;
 
 static void
 msg_free(struct qmsg *m)
 {
+	jobs_drop(m);
 	if (m->fd >= 0 && close(m->fd) != 0)
 		log_warn("%s: close: %m", m->id);
+	for (int i = 0; m->text && m->mta && i < m->env.nrcpt; i++) {
+		free(m->text[i]);
+		free(m->mta[i]);
+	}
 	qf_envelope_free(&m->env);
 	free(m->status);
 	free(m->sent_out);
+	free(m->rflags);
+	free(m->text);
+	free(m->mta);
 	free(m);
+}
+
+/* list_remove / list_push - the active and finished lists. */
+static void
+list_remove(struct qmsg **head, struct qmsg *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		*head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	m->prev = m->next = NULL;
+}
+
+static void
+list_push(struct qmsg **head, struct qmsg *m)
+{
+	m->prev = NULL;
+	m->next = *head;
+	if (*head)
+		(*head)->prev = m;
+	*head = m;
 }
 
 static void
 unlink_active(struct qmsg *m)
 {
-	for (struct qmsg **pp = &active_list; *pp; pp = &(*pp)->next)
-		if (*pp == m) {
-			*pp = m->next;
-			active_count--;
-			return;
-		}
+	list_remove(&active_list, m);
+	active_count--;
+}
+
+/* active_finish - every recipient is final (or the message was deleted):
+ * it waits on the finished list for the commit that makes removal safe. */
+void
+active_finish(struct qmsg *m)
+{
+	if (m->finished)
+		return;
+	m->finished = 1;
+	jobs_drop(m);
+	list_remove(&active_list, m);
+	list_push(&finished_list, m);
 }
 
 /* load_status - each recipient's state from the index. */
@@ -64,6 +105,12 @@ load_status(MDB_txn *txn, struct qmsg *m)
 		    v.mv_size >= sizeof(r)) {
 			memcpy(&r, v.mv_data, sizeof(r));
 			m->status[i] = (unsigned char)r.status;
+			m->rflags[i] = (unsigned char)r.flags;
+			if (r.text_len && sizeof(r) + r.addr_len + r.text_len <=
+					      v.mv_size)
+				m->text[i] = strndup((char *)v.mv_data +
+						     sizeof(r) + r.addr_len,
+						     r.text_len);
 		}
 		/* deferred last time: tried again in this round */
 		if (m->status[i] == RS_DEFERRED)
@@ -71,6 +118,21 @@ load_status(MDB_txn *txn, struct qmsg *m)
 		if (m->status[i] != RS_SENT && m->status[i] != RS_FAILED)
 			m->npending++;
 	}
+}
+
+/* alloc_state - the per-recipient arrays of a message just read. */
+static void
+alloc_state(struct qmsg *m)
+{
+	size_t n = (size_t)m->env.nrcpt;
+	m->status = calloc(n, 1);
+	m->sent_out = calloc(n, 1);
+	m->rflags = calloc(n, 1);
+	m->text = calloc(n, sizeof(char *));
+	m->mta = calloc(n, sizeof(char *));
+	if (!m->status || !m->sent_out || !m->rflags || !m->text || !m->mta)
+		log_fatal("out of memory");
+	m->t_active = now_us();
 }
 
 /* activate - open a due message; NULL if its file is unusable. */
@@ -93,14 +155,39 @@ activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
 		msg_free(m);
 		return NULL;
 	}
-	m->status = calloc((size_t)m->env.nrcpt, 1);
-	m->sent_out = calloc((size_t)m->env.nrcpt, 1);
-	if (m->status == NULL || m->sent_out == NULL)
-		log_fatal("out of memory");
+	alloc_state(m);
 	m->attempts = r->attempts;
-	m->t_active = now_us();
+	m->flags = r->flags;
 	load_status(txn, m);
 	return m;
+}
+
+/*
+ * active_adopt - a new message straight from its notification: indexed
+ * as active in the same batch, delivered without a trip through the due
+ * table.  Takes fd and e.  0, or -1 when there is no room (the caller
+ * schedules it through the due table then).
+ */
+int
+active_adopt(const char *id, int fd, struct qf_envelope *e)
+{
+	if (active_count >= cfg.qmgr_message_active_limit)
+		return -1;
+	struct qmsg *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		log_fatal("out of memory");
+	memcpy(m->id, id, QUEUE_ID_LEN + 1);
+	m->fd = fd;
+	m->env = *e;
+	memset(e, 0, sizeof(*e));
+	alloc_state(m);
+	m->npending = m->env.nrcpt; /* all pending: nothing tried yet */
+	log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)", id,
+		 m->env.sender, m->env.msg_size, m->env.nrcpt);
+	list_push(&active_list, m);
+	active_count++;
+	jobs_build(m);
+	return 0;
 }
 
 /* active_schedule - take due messages while there is room. */
@@ -112,6 +199,7 @@ active_schedule(long long *next_wake)
 	MDB_val k, v;
 	long long now = (long long)time(NULL);
 	char id[QUEUE_ID_LEN + 1];
+	struct qmsg *fresh = NULL; /* taken in this call, in a chain */
 	int rc;
 
 	if (active_count >= cfg.qmgr_message_active_limit)
@@ -139,22 +227,30 @@ active_schedule(long long *next_wake)
 		struct qmsg *m = activate(txn, id, &r);
 		if (m == NULL)
 			continue;
-		index_set_next_try(id, &m->env, 0, m->attempts);
+		index_set_next_try(id, &m->env, 0, m->attempts, m->flags);
 		log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)",
 			 id, m->env.sender, m->env.msg_size, m->env.nrcpt);
-		m->next = active_list;
-		active_list = m;
+		m->prev = fresh; /* a chain of this call's messages */
+		fresh = m;
 		active_count++;
-		if (m->npending == 0)
-			m->finished = 1; /* all done before a restart */
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	/* after the read transaction, as notices commit */
+	while (fresh) {
+		struct qmsg *m = fresh;
+		fresh = m->prev;
+		list_push(&active_list, m);
+		jobs_build(m);
+		/* all done before a restart: only notices may be owed */
+		if (m->npending == 0)
+			m->inflight++, active_request_done(m);
+	}
 }
 
 void
 active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
-	      const char *text)
+	      const char *text, const char *mta)
 {
 	int st = code == 2 ? RS_SENT : code == 5 ? RS_FAILED : RS_DEFERRED;
 	char full[LIM_ERRTEXT];
@@ -163,6 +259,12 @@ active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 	    m->status[idx] == RS_FAILED)
 		return; /* a duplicate or bogus answer changes nothing */
 	snprintf(full, sizeof(full), "%s %s", dsn, text);
+	free(m->text[idx]);
+	free(m->mta[idx]);
+	m->text[idx] = strdup(full);
+	m->mta[idx] = mta && mta[0] ? strndup(mta, LIM_HOSTNAME) : NULL;
+	if (m->text[idx] == NULL)
+		log_fatal("out of memory");
 	m->status[idx] = (unsigned char)st;
 	if (st != RS_DEFERRED)
 		m->npending--;
@@ -189,12 +291,82 @@ backoff(uint32_t n)
 int
 active_untried(const struct qmsg *m)
 {
-	if (m->finished)
+	if (m->finished || m->deleted)
 		return 0;
 	for (int i = 0; i < m->env.nrcpt; i++)
 		if (m->status[i] == RS_PENDING && !m->sent_out[i])
 			return 1;
 	return 0;
+}
+
+/* expire - past maximal_queue_lifetime: what still waits has failed. */
+static void
+expire(struct qmsg *m)
+{
+	for (int i = 0; i < m->env.nrcpt; i++) {
+		if (m->status[i] == RS_SENT || m->status[i] == RS_FAILED)
+			continue;
+		char why[LIM_ERRTEXT];
+		const char *last = m->text[i] ? strchr(m->text[i], ' ') : NULL;
+		snprintf(why, sizeof(why), "message expired after %ld days%s%s",
+			 cfg.maximal_queue_lifetime / 86400,
+			 last ? "; last error:" : "", last ? last : "");
+		m->status[i] = RS_PENDING; /* let the result count it */
+		active_result(m, (unsigned)i, 5, "4.4.7", why, NULL);
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=4.4.7, "
+			 "status=expired (%s)", m->id, m->env.rcpt[i].addr,
+			 (long long)time(NULL) - m->env.arrival, why);
+	}
+}
+
+/* defer - the round is over with recipients still waiting. */
+static void
+defer(struct qmsg *m, long long delay)
+{
+	m->attempts++;
+	/* held mail gets no due entry until it is released */
+	long long next = (m->flags & MF_HOLD) ? 0
+					       : (long long)time(NULL) + delay;
+	index_set_next_try(m->id, &m->env, next, m->attempts, m->flags);
+	log_debug("%s: deferred until %lld", m->id, next);
+	unlink_active(m);
+	msg_free(m);
+}
+
+/* round_end - every recipient was tried once: tell the sender what the
+ * round owes, then finish the message or wait for the next try. */
+static void
+round_end(struct qmsg *m)
+{
+	long long age = (long long)time(NULL) - m->env.arrival;
+
+	if (m->deleted) {
+		active_finish(m); /* the administrator's word: no notices */
+		return;
+	}
+	if (m->npending > 0 && age >= cfg.maximal_queue_lifetime)
+		expire(m);
+	if (notify_round(m) != 0) {
+		/* the notice is owed still: keep the message, try later */
+		defer(m, cfg.minimal_backoff_time);
+		return;
+	}
+	if (m->npending == 0) {
+		active_finish(m);
+		return;
+	}
+	if (!(m->flags & MF_WARNED) && cfg.delay_warning_time > 0 &&
+	    age >= cfg.delay_warning_time) {
+		/* recorded before it is sent: a crash loses the warning
+		 * rather than sending it twice */
+		m->flags |= MF_WARNED;
+		index_set_next_try(m->id, &m->env, 0, m->attempts, m->flags);
+		if (index_commit_durable() != 0)
+			log_fatal("queue index commit failed");
+		if (notify_delay(m) != 0)
+			m->flags &= ~(uint32_t)MF_WARNED; /* next round */
+	}
+	defer(m, backoff(m->attempts + 1));
 }
 
 void
@@ -203,45 +375,38 @@ active_request_done(struct qmsg *m)
 	m->inflight--;
 	if (m->inflight > 0 || active_untried(m))
 		return; /* the round is not over */
-	if (m->npending == 0) {
-		m->finished = 1;
-		return;
-	}
-	m->attempts++;
-	long long next = (long long)time(NULL) + backoff(m->attempts);
-	index_set_next_try(m->id, &m->env, next, m->attempts);
-	log_debug("%s: deferred until %lld", m->id, next);
-	unlink_active(m);
-	msg_free(m);
+	round_end(m);
 }
 
-/* active_after_commit - finished messages: unlink, then drop entries. */
+/* active_after_commit - finished messages: unlink, then drop entries;
+ * each directory is fsynced once for all of its removals. */
 void
 active_after_commit(void)
 {
-	struct qmsg **pp = &active_list;
-	char path[64], dir[16];
-	int any = 0;
+	static const char letters[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	char path[64], dir[16], touched[sizeof(letters)] = {0};
 
-	while (*pp) {
-		struct qmsg *m = *pp;
-		if (!m->finished) {
-			pp = &m->next;
-			continue;
-		}
+	while (finished_list) {
+		struct qmsg *m = finished_list;
 		msg_path(path, sizeof(path), m->id);
-		if (unlink(path) != 0) {
+		if (unlink(path) != 0)
 			log_warn("%s: unlink %s: %m", m->id, path);
-		}
-		snprintf(dir, sizeof(dir), "msg/%c", queue_id_hash(m->id));
-		if (fsync_dir(dir) != 0)
-			log_warn("fsync %s: %m", dir);
+		const char *l = strchr(letters, queue_id_hash(m->id));
+		if (l)
+			touched[l - letters] = 1;
 		index_drop_message(m->id, (unsigned)m->env.nrcpt);
-		log_info("%s: removed", m->id);
-		any = 1;
-		*pp = m->next;
+		if (!m->deleted) /* that one was logged when asked */
+			log_info("%s: removed", m->id);
+		list_remove(&finished_list, m);
 		active_count--;
 		msg_free(m);
 	}
-	(void)any;
+	/* the unlinks durable before the entries go (next commit) */
+	for (size_t i = 0; i + 1 < sizeof(letters); i++) {
+		if (!touched[i])
+			continue;
+		snprintf(dir, sizeof(dir), "msg/%c", letters[i]);
+		if (fsync_dir(dir) != 0)
+			log_warn("fsync %s: %m", dir);
+	}
 }

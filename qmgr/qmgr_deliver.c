@@ -2,11 +2,15 @@
  * qmgr_deliver.c - hand recipients to the delivery agent and collect its
  * answers.
  *
- * qmgr keeps up to local_concurrency_limit connections to private/local.
- * A request carries the open, read-only queue file (SCM_RIGHTS), the
- * sender and up to qmgr_recipient_limit recipients; the agent answers one
- * record per recipient and a final {done}.  A connection that breaks or
- * times out defers every recipient it did not answer.
+ * qmgr keeps a pool of connections per transport: up to
+ * local_concurrency_limit to private/local and remote_concurrency_limit
+ * to private/remote.  A request carries the open, read-only queue file
+ * (SCM_RIGHTS), the sender, the next hop and up to qmgr_recipient_limit
+ * recipients of one destination; the agent answers one record per
+ * recipient (idx, code, dsn, text, and mta for a remote peer) and a final
+ * {done}.  A connection that breaks or times out defers every recipient
+ * it did not answer.  Each finished request feeds the destination's
+ * concurrency window (qmgr_dest.c).
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
@@ -25,6 +29,9 @@
 
 struct dconn {
 	struct ipc *c;
+	char transport[8];
+	struct dest *dest;   /* destination of the request in progress */
+	int peer_answered;   /* an answer that was not a 4.4.x failure */
 	struct qmsg *m;      /* message of the request in progress, or NULL */
 	unsigned *idx;       /* recipients of that request */
 	unsigned char *answered;
@@ -36,18 +43,31 @@ struct dconn {
 static struct dconn *conns;
 static int nconns;
 
-static struct dconn *
-conn_new(void)
+/* pool_size - connections open to a transport's service. */
+static int
+pool_size(const char *transport)
 {
-	int fd = ipc_connect_unix("private/local");
+	int n = 0;
+	for (struct dconn *d = conns; d; d = d->next)
+		n += strcmp(d->transport, transport) == 0;
+	return n;
+}
+
+static struct dconn *
+conn_new(const char *transport)
+{
+	char path[32];
+	int fd;
 	struct dconn *d;
 
-	if (fd < 0) {
-		log_warn("connect to private/local: %m");
+	snprintf(path, sizeof(path), "private/%s", transport);
+	if ((fd = ipc_connect_unix(path)) < 0) {
+		log_warn("connect to %s: %m", path);
 		return NULL;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		log_fatal("out of memory");
+	snprintf(d->transport, sizeof(d->transport), "%s", transport);
 	d->c = ipc_new(fd, DELIVER_WRITE_MS);
 	d->idx = calloc((size_t)cfg.qmgr_recipient_limit, sizeof(*d->idx));
 	d->answered = calloc((size_t)cfg.qmgr_recipient_limit, 1);
@@ -67,9 +87,15 @@ finish_request(struct dconn *d, const char *why)
 
 	if (m == NULL)
 		return;
+	int all = 1;
 	for (int i = 0; i < d->n; i++)
-		if (!d->answered[i])
-			active_result(m, d->idx[i], 4, "4.3.0", why);
+		if (!d->answered[i]) {
+			active_result(m, d->idx[i], 4, "4.3.0", why, NULL);
+			all = 0;
+		}
+	d->dest->active--;
+	dest_feedback(d->dest, d->peer_answered, all ? NULL : why);
+	d->dest = NULL;
 	d->m = NULL;
 	d->n = 0;
 	active_request_done(m);
@@ -91,22 +117,37 @@ conn_close(struct dconn *d, const char *why)
 	free(d);
 }
 
+/* conn_idle - a free connection to transport; NULL when the pool is
+ * full, or (with *down set) when the service cannot be reached. */
 static struct dconn *
-conn_idle(void)
+conn_idle(const char *transport, int *down)
 {
+	int local = strcmp(transport, "local") == 0;
+	long limit = local ? cfg.local_concurrency_limit
+			   : cfg.remote_concurrency_limit;
+
 	for (struct dconn *d = conns; d; d = d->next)
-		if (d->m == NULL)
+		if (d->m == NULL && strcmp(d->transport, transport) == 0)
 			return d;
-	return nconns < cfg.local_concurrency_limit ? conn_new() : NULL;
+	if (pool_size(transport) >= limit)
+		return NULL;
+	struct dconn *d = conn_new(transport);
+	*down = d == NULL;
+	return d;
 }
 
-/* send_request - the next batch of m's untried recipients on d. */
+/* send_request - the next recipients of job j on connection d. */
 static int
-send_request(struct dconn *d, struct qmsg *m)
+send_request(struct dconn *d, struct job *j)
 {
+	struct qmsg *m = j->m;
+	struct dest *dest = j->d;
 	long long now = now_us();
 
 	d->n = 0;
+	d->dest = dest;
+	d->peer_answered = 0;
+	dest->active++;
 	ipc_put_str(d->c, "req", "deliver");
 	ipc_put_str(d->c, "queue_id", m->id);
 	ipc_put_str(d->c, "sender", m->env.sender);
@@ -114,8 +155,9 @@ send_request(struct dconn *d, struct qmsg *m)
 	ipc_put_long(d->c, "size", (long)m->env.msg_size);
 	ipc_put_long(d->c, "t_active", (long)(m->t_active / 1000));
 	ipc_put_long(d->c, "t_sent", (long)(now / 1000));
-	for (int i = 0; i < m->env.nrcpt && d->n < cfg.qmgr_recipient_limit;
-	     i++) {
+	ipc_put_str(d->c, "nexthop", dest->nexthop);
+	for (; j->pos < j->n && d->n < cfg.qmgr_recipient_limit; j->pos++) {
+		int i = j->idx[j->pos];
 		if (m->status[i] != RS_PENDING || m->sent_out[i])
 			continue;
 		char num[16];
@@ -126,6 +168,8 @@ send_request(struct dconn *d, struct qmsg *m)
 		d->answered[d->n++] = 0;
 		m->sent_out[i] = 1;
 	}
+	if (j->pos >= j->n)
+		job_dequeue(j);
 	ipc_attach_fd(d->c, m->fd);
 	d->m = m;
 	d->started = now;
@@ -133,29 +177,87 @@ send_request(struct dconn *d, struct qmsg *m)
 	return ipc_end(d->c) == IPC_OK ? 0 : -1;
 }
 
+/* defer_job - the job's recipients wait without a try (m may go). */
+static void
+defer_job(struct job *j, const char *dsn, const char *why)
+{
+	struct qmsg *m = j->m;
+
+	job_dequeue(j);
+	m->inflight++; /* the round must not end between recipients */
+	for (; j->pos < j->n; j->pos++) {
+		int i = j->idx[j->pos];
+		if (m->status[i] == RS_PENDING && !m->sent_out[i]) {
+			m->sent_out[i] = 1;
+			active_result(m, (unsigned)i, 4, dsn, why, NULL);
+		}
+	}
+	active_request_done(m);
+}
+
+/* defer_all - every job queued at dest waits without a try. */
+static void
+defer_all(struct dest *dest, const char *dsn, const char *why)
+{
+	while (dest->qhead)
+		defer_job(dest->qhead, dsn, why);
+}
+
+/* dispatch_dest - requests for dest's jobs while it and its transport
+ * have room; *full is set when the transport's pool is. */
+static void
+dispatch_dest(struct dest *dest, int *full)
+{
+	char why[400];
+
+	if (dest_dead(dest)) {
+		snprintf(why, sizeof(why), "delivery temporarily suspended: %s",
+			 dest->last_error[0] ? dest->last_error
+					     : "destination dead");
+		defer_all(dest, "4.4.1", why);
+		return;
+	}
+	while (dest->qhead && dest_has_room(dest) && !*full) {
+		struct job *j = dest->qhead;
+		if (j->m->deleted || j->m->finished) {
+			job_dequeue(j);
+			continue;
+		}
+		int down = 0;
+		struct dconn *d = conn_idle(dest->transport, &down);
+		if (d == NULL && down) {
+			snprintf(why, sizeof(why), "mail transport %s is "
+				 "unavailable", dest->transport);
+			defer_all(dest, "4.3.0", why);
+			return;
+		}
+		if (d == NULL) {
+			*full = 1;
+			return;
+		}
+		if (send_request(d, j) != 0)
+			conn_close(d, "cannot send to delivery agent");
+	}
+}
+
 void
 deliver_dispatch(void)
 {
 	long long now = now_us();
+	int full_local = 0, full_remote = 0;
 
 	for (struct dconn *d = conns, *next; d; d = next) {
 		next = d->next;
 		if (d->m && now - d->started > DELIVER_TIMEOUT_US)
 			conn_close(d, "delivery agent timed out");
 	}
-	for (struct qmsg *m = active_list, *next; m; m = next) {
-		next = m->next; /* m may go away when a request fails */
-		while (active_untried(m)) {
-			struct dconn *d = conn_idle();
-			if (d == NULL)
-				return;
-			if (send_request(d, m) != 0) {
-				/* m may be freed: go on with the next one */
-				conn_close(d, "cannot send to delivery agent");
-				break;
-			}
-		}
+	for (struct dest *dest = dest_ready_first(); dest;
+	     dest = dest_ready_next(dest)) {
+		if (full_local && full_remote)
+			break;
+		dispatch_dest(dest, dest->local ? &full_local : &full_remote);
 	}
+	dest_ready_prune();
 }
 
 int
@@ -184,7 +286,14 @@ one_answer(struct dconn *d, const struct attrs *a)
 	for (int i = 0; i < d->n; i++)
 		if (d->idx[i] == (unsigned)idx && !d->answered[i]) {
 			d->answered[i] = 1;
-			active_result(d->m, (unsigned)idx, (int)code, dsn, text);
+			if (code != 4 || strncmp(dsn, "4.4.", 4) != 0)
+				d->peer_answered = 1;
+			else
+				snprintf(d->dest->last_error,
+					 sizeof(d->dest->last_error), "%s",
+					 text);
+			active_result(d->m, (unsigned)idx, (int)code, dsn, text,
+				      attrs_get(a, "mta"));
 			return 0;
 		}
 	return -1;

@@ -37,8 +37,11 @@ index_open(void)
 	static const char *const tables[T_COUNT] = QINDEX_TABLES;
 	char err[512];
 
-	if (db_open(&qdb, "db", tables, T_COUNT, (size_t)cfg.lmdb_map_size, 0,
-		    err, sizeof(err)) != 0) {
+	/* lazy meta flush: a power cut may undo the last commit, which the
+	 * start-up reconciliation repairs like any crash before a commit;
+	 * what was promised to someone goes through index_commit_durable */
+	if (db_open(&qdb, "db", tables, T_COUNT, (size_t)cfg.lmdb_map_size,
+		    DB_LAZY_META, err, sizeof(err)) != 0) {
 		log_error("open queue index: %s", err);
 		return -1;
 	}
@@ -133,6 +136,17 @@ index_commit(void)
 	return 0;
 }
 
+/* index_commit_durable - commit, and make every commit so far durable:
+ * for what was promised (an administrator's answer, a notice sent). */
+int
+index_commit_durable(void)
+{
+	int rc = index_commit();
+	if (rc == 0 && (rc = db_sync(&qdb)) != 0)
+		log_error("queue index sync: %s", mdb_strerror(rc));
+	return rc;
+}
+
 void
 rcpt_key(unsigned char *k, const char *id, unsigned idx)
 {
@@ -150,11 +164,12 @@ due_key(unsigned char *k, long long t, const char *id)
 }
 
 static void
-put_msg(const struct qf_envelope *e, long long next_try, uint32_t attempts)
+put_msg(const struct qf_envelope *e, long long next_try, uint32_t attempts,
+	uint32_t flags)
 {
 	struct msg_rec r = {.arrival = e->arrival, .next_try = next_try,
 			    .size = e->msg_size, .nrcpt = (uint32_t)e->nrcpt,
-			    .attempts = attempts,
+			    .attempts = attempts, .flags = flags,
 			    .sender_len = (uint32_t)strlen(e->sender)};
 	size_t n = sizeof(r) + r.sender_len;
 	unsigned char *v = malloc(n);
@@ -171,7 +186,16 @@ void
 index_set_rcpt(const char *id, unsigned idx, const char *addr, int status,
 	       uint32_t attempts, const char *text)
 {
+	index_set_rcpt_flags(id, idx, addr, status, attempts, 0, text);
+}
+
+void
+index_set_rcpt_flags(const char *id, unsigned idx, const char *addr,
+		     int status, uint32_t attempts, uint32_t flags,
+		     const char *text)
+{
 	struct rcpt_rec r = {.status = (uint32_t)status, .attempts = attempts,
+			     .flags = flags,
 			     .addr_len = (uint32_t)strlen(addr),
 			     .text_len = (uint32_t)strlen(text)};
 	unsigned char k[QMGR_RCPT_KEY_LEN];
@@ -193,22 +217,24 @@ index_add_message(const struct qf_envelope *e, long long next_try)
 {
 	unsigned char k[QMGR_DUE_KEY_LEN];
 
-	put_msg(e, next_try, 0);
+	put_msg(e, next_try, 0, 0);
 	for (int i = 0; i < e->nrcpt; i++)
 		index_set_rcpt(e->id, (unsigned)i, e->rcpt[i].addr, RS_PENDING,
 			       0, "");
-	due_key(k, next_try, e->id);
-	index_put(T_DUE, k, sizeof(k), "", 0);
+	if (next_try > 0) { /* 0: active at once, no place in the schedule */
+		due_key(k, next_try, e->id);
+		index_put(T_DUE, k, sizeof(k), "", 0);
+	}
 }
 
 /* index_set_next_try - 0 marks the message active (no due entry). */
 void
 index_set_next_try(const char *id, const struct qf_envelope *e,
-		   long long next_try, uint32_t attempts)
+		   long long next_try, uint32_t attempts, uint32_t flags)
 {
 	unsigned char k[QMGR_DUE_KEY_LEN];
 
-	put_msg(e, next_try, attempts);
+	put_msg(e, next_try, attempts, flags);
 	if (next_try > 0) {
 		due_key(k, next_try, id);
 		index_put(T_DUE, k, sizeof(k), "", 0);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "qmgr.h"
 
 #define TMP_MAX_AGE 86400 /* seconds before an orphan .tmp is removed */
+#define INCOMPLETE_GRACE 60 /* seconds an unlocked short file may be young */
 
 void
 msg_path(char *out, size_t len, const char *id)
@@ -43,6 +45,34 @@ to_corrupt(const char *path, const char *id, const char *why)
 		log_warn("rename %s %s: %m", path, dst);
 }
 
+/*
+ * incomplete - a file that ends early.  cleanup holds a lock on a file
+ * until it is complete, so a short file nobody locks was left by a
+ * writer that died before it answered 250: nobody was promised its
+ * delivery.  It is removed once it is INCOMPLETE_GRACE old (a writer
+ * may not have taken its lock yet when the file is brand new).
+ */
+static int
+incomplete(const char *path, const char *id, const char *why)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	int writing = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	int young = fstat(fd, &st) != 0 ||
+		    st.st_mtime > time(NULL) - INCOMPLETE_GRACE;
+	if (close(fd) != 0)
+		log_warn("close %s: %m", path);
+	if (writing || young || strncmp(path, "incoming/", 9) != 0)
+		return -1;
+	log_info("%s: removing abandoned incomplete %s (%s)", id, path, why);
+	if (unlink(path) != 0)
+		log_warn("unlink %s: %m", path);
+	return -1;
+}
+
 /* index_file - read a queue file's envelope and queue index entries. */
 static int
 index_file(const char *path, const char *id)
@@ -56,13 +86,23 @@ index_file(const char *path, const char *id)
 		return -1;
 	}
 	int rc = qf_read_envelope(fd, &e, err, sizeof(err));
-	close(fd);
 	if (rc != 0 || strcmp(e.id, id) != 0) {
-		to_corrupt(path, id, rc != 0 ? err : "ID does not match name");
+		if (close(fd) != 0)
+			log_warn("close %s: %m", path);
 		qf_envelope_free(&e);
+		if (rc == QF_INCOMPLETE)
+			return incomplete(path, id, err);
+		to_corrupt(path, id, rc != 0 ? err : "ID does not match name");
 		return -1;
 	}
-	index_add_message(&e, (long long)time(NULL));
+	/* straight into delivery when there is room (indexed as active,
+	 * next_try 0); else due now in the schedule */
+	index_add_message(&e, 0);
+	if (active_adopt(id, fd, &e) == 0)
+		return 0;
+	index_set_next_try(id, &e, (long long)time(NULL), 0, 0);
+	if (close(fd) != 0)
+		log_warn("close %s: %m", path);
 	qf_envelope_free(&e);
 	return 0;
 }
@@ -120,6 +160,11 @@ queue_new_file(const char *id)
 	char path[64];
 
 	snprintf(path, sizeof(path), "incoming/%s", id);
+	/* indexed in this batch already (the scan and the notification
+	 * both saw it): once is enough */
+	for (size_t i = 0; i < nmoves; i++)
+		if (strcmp(moves[i], id) == 0)
+			return 0;
 	if (!is_indexed(id) && index_file(path, id) != 0)
 		return -1;
 	move_later(id);
@@ -192,7 +237,7 @@ check_entries(long long now)
 			index_del(T_DUE, dk, sizeof(dk));
 			continue;
 		}
-		if (r.next_try == 0) {
+		if (r.next_try == 0 && !(r.flags & MF_HOLD)) {
 			/* active when we stopped: due again now */
 			struct msg_rec n = r;
 			n.next_try = now;
@@ -243,7 +288,9 @@ check_files(void)
 void
 scan_startup(void)
 {
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), t0 = now_us();
+	MDB_txn *txn;
+	MDB_stat st;
 
 	check_entries(now);
 	check_files();
@@ -251,4 +298,10 @@ scan_startup(void)
 	if (index_commit() != 0)
 		log_fatal("queue index: start-up commit failed");
 	scan_moves();
+	if (db_begin(&qdb, 1, &txn) != 0 ||
+	    mdb_stat(txn, qdb.dbi[T_MSG], &st) != 0)
+		log_fatal("queue index: cannot read");
+	mdb_txn_abort(txn);
+	log_info("queue reconciled in %.2fs: %zu messages", (double)(now_us() -
+		 t0) / 1e6, st.ms_entries);
 }

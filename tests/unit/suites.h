@@ -30,6 +30,7 @@ CU_ErrorCode suite_mailbox_path(void);
 CU_ErrorCode suite_smtpd(void);
 CU_ErrorCode suite_remote(void);
 CU_ErrorCode suite_resolver(void);
+CU_ErrorCode suite_qmgr_dest(void);
 
 /* unit_tmpdir - make a fresh private directory for a suite; 0 on success. */
 static inline int

@@ -265,6 +265,32 @@ test_map_grown_elsewhere(void)
 	db_close(&d);
 }
 
+/* DB_LAZY_META: commits still land; db_sync flushes; read back. */
+static void
+test_lazy_meta_and_sync(void)
+{
+	char dir[512], err[256];
+	struct db d;
+	MDB_txn *txn;
+	MDB_val k = {3, "key"}, v = {5, "value"}, got;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(envdir(dir, sizeof(dir), "lazy"));
+	CU_ASSERT_EQUAL_FATAL(db_open(&d, dir, tables, 2, MB, DB_LAZY_META,
+				      err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(db_begin(&d, 0, &txn), 0);
+	CU_ASSERT_EQUAL(mdb_put(txn, d.dbi[0], &k, &v, 0), 0);
+	CU_ASSERT_EQUAL(mdb_txn_commit(txn), 0);
+	CU_ASSERT_EQUAL(db_sync(&d), 0);
+	db_close(&d);
+	CU_ASSERT_EQUAL_FATAL(db_open(&d, dir, tables, 2, MB, DB_RDONLY, err,
+				      sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(db_begin(&d, 1, &txn), 0);
+	CU_ASSERT_EQUAL(mdb_get(txn, d.dbi[0], &k, &got), 0);
+	CU_ASSERT(got.mv_size == 5 && memcmp(got.mv_data, "value", 5) == 0);
+	mdb_txn_abort(txn);
+	db_close(&d);
+}
+
 static void
 test_open_errors(void)
 {
@@ -396,6 +422,8 @@ suite_db(void)
 	    !CU_add_test(s, "map grown by another process",
 			 test_map_grown_elsewhere) ||
 	    !CU_add_test(s, "open errors", test_open_errors) ||
+	    !CU_add_test(s, "lazy meta flush and db_sync",
+			 test_lazy_meta_and_sync) ||
 	    !CU_add_test(s, "db_put_be64/db_get_be64", test_be64) ||
 	    !CU_add_test(s, "big-endian keys sort in LMDB", test_be64_in_lmdb))
 		return CU_get_error();
