@@ -49,7 +49,7 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
 # the parsers of the programs, tested without their main()
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
-	smtpd/smtpd_io.o smtpd/smtpd_data.o)
+	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_body.o)
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit

@@ -79,6 +79,12 @@ static const struct ckey keys[] = {
 	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
 	N(service_restart_delay, C_TIME, "1s", 0, 3600),
 	N(verbose, C_BOOL, "no", 0, 1),
+	S(mynetworks, "127.0.0.0/8, ::1/128"),
+	S(smtpd_bare_lf, "normalize"),
+	N(smtpd_pregreet_wait_ms, C_INT, "300", 0, 10000),
+	N(smtpd_line_limit, C_INT, "512", 512, 4096),
+	N(smtpd_client_connection_count_limit, C_INT, "50", 0, 100000),
+	N(smtpd_client_connection_rate_limit, C_INT, "300", 0, 1000000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

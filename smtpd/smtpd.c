@@ -8,17 +8,36 @@
  * to cleanup(8); holds more input than its fixed buffers.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "log.h"
 #include "service.h"
 #include "smtpd.h"
+
+static struct cidr_list mynetworks;
+
+/* the session counters are not shared yet: see BUGS in smtpd(8) */
+static void
+anvil_init(void)
+{
+}
+
+static int
+session_limited(struct smtpd_session *s, const char *client)
+{
+	(void)s;
+	(void)client;
+	return 0;
+}
 
 static void
 client_address(struct smtpd_session *s, int fd)
@@ -69,15 +88,17 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 	enum io_line rc = io_read_line(&s->io, line, cap, &len);
 
 	if (rc == LINE_PART) {
-		/* discard the rest of an overlong line, answer once */
+		/* answer once, at once, then discard the rest of the line
+		 * in pieces: memory stays bounded however long it is */
 		char junk[256];
+		if (smtpd_error(s))
+			return -1;
+		io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
 		while ((rc = io_read_line(&s->io, junk, sizeof(junk), &len)) ==
 		       LINE_PART)
 			;
 		if (rc != LINE_OK)
 			return -1;
-		if (!smtpd_error(s))
-			io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
 		line[0] = 0;
 		s->answered = 1;
 		return 0;
@@ -98,19 +119,50 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 	return 0;
 }
 
+/*
+ * pregreet - an untrusted client that talks before our greeting is a
+ * bot that does not wait for the server (RFC 5321 3.1 says to wait):
+ * wait smtpd_pregreet_wait_ms for its first bytes, and refuse it.
+ */
+static int
+pregreet(struct smtpd_session *s, const char *client)
+{
+	struct pollfd p = {.fd = s->io.fd, .events = POLLIN};
+	char c;
+	int n;
+
+	if (s->trusted || cfg.smtpd_pregreet_wait_ms == 0)
+		return 0;
+	while ((n = poll(&p, 1, (int)cfg.smtpd_pregreet_wait_ms)) < 0 &&
+	       errno == EINTR)
+		;
+	if (n <= 0 || recv(s->io.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+		return 0;
+	io_printf(&s->io, "554 5.5.0 %s Error: talking before the greeting"
+		  "\r\n", cfg.myhostname);
+	log_info("reject: pregreet from %s", client);
+	return 1;
+}
+
 static void
 serve(int fd)
 {
 	struct smtpd_session s;
-	char line[LIM_SMTP_LINE_EXT + 2], client[400];
+	char line[SMTPD_CMD_BUF], client[400];
 
 	memset(&s, 0, sizeof(s));
 	io_init(&s.io, fd, (int)cfg.smtpd_timeout);
 	client_address(&s, fd);
+	s.trusted = cidr_match(&mynetworks, s.client_addr);
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));
 	log_info("connect from %s", client);
-	io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname, cfg.smtpd_banner);
+	if (pregreet(&s, client) || session_limited(&s, client)) {
+		s.quit = 1;
+	} else {
+		io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname,
+			  cfg.smtpd_banner);
+	}
 	while (!s.quit && !s.io.error) {
 		if (read_command(&s, line, sizeof(line)) != 0)
 			break;
@@ -133,7 +185,16 @@ serve(int fd)
 int
 main(int argc, char **argv)
 {
+	char err[256];
+
 	service_init("smtpd", argc, argv);
+	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
+		log_fatal("mynetworks: %s", err);
+	if (strcmp(cfg.smtpd_bare_lf, "normalize") != 0 &&
+	    strcmp(cfg.smtpd_bare_lf, "reject") != 0)
+		log_fatal("smtpd_bare_lf: \"%s\": expected normalize or reject",
+			  cfg.smtpd_bare_lf);
+	anvil_init();
 	service_loop(serve);
 	return 0;
 }

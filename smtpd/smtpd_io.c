@@ -80,8 +80,18 @@ io_printf(struct smtpd_io *io, const char *fmt, ...)
 	log_warn("reply longer than %d bytes dropped", SMTPD_OUT_BUF);
 }
 
+int
+io_input_ready(struct smtpd_io *io)
+{
+	struct pollfd p = {.fd = io->fd, .events = POLLIN};
+
+	if (io->pos < io->len)
+		return 1;
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 /* io_fill - read more input, flushing replies first if we would block. */
-static int
+int
 io_fill(struct smtpd_io *io)
 {
 	if (io->pos > 0) {
