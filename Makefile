@@ -1,6 +1,6 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
-PROGRAMS = master smtpd cleanup qmgr local mtactl
+PROGRAMS = master smtpd cleanup qmgr local mtactl anvil
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g

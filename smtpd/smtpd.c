@@ -19,24 +19,90 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "ipc.h"
 #include "log.h"
 #include "service.h"
 #include "smtpd.h"
 
 static struct cidr_list mynetworks;
 
-/* the session counters are not shared yet: see BUGS in smtpd(8) */
+#define ANVIL_TIMEOUT_MS 1000
+
+/*
+ * The connection limits are counted by anvil(8), one process for all of
+ * smtpd: each session of an untrusted client holds one connection to it,
+ * and its closing (even by a crash) gives the slot back.  When anvil
+ * cannot be reached the session goes on: a missing counter must not stop
+ * mail.
+ */
+static struct ipc *anvil;
+
 static void
 anvil_init(void)
 {
 }
 
+static void
+anvil_done(void)
+{
+	if (anvil != NULL)
+		ipc_free(anvil);
+	anvil = NULL;
+}
+
+/* anvil_ask - this session's count and rate; -1 when anvil is away. */
+static int
+anvil_ask(const char *addr, long *count, long *rate)
+{
+	struct attrs a;
+	int fd = ipc_connect_unix("private/anvil"), ok1 = 0, ok2 = 0;
+
+	if (fd < 0) {
+		log_warn("connect to private/anvil: %m (session not counted)");
+		return -1;
+	}
+	anvil = ipc_new(fd, ANVIL_TIMEOUT_MS);
+	ipc_put_str(anvil, "req", "connect");
+	ipc_put_str(anvil, "addr", addr);
+	attrs_init(&a);
+	if (ipc_end(anvil) == IPC_OK && ipc_read(anvil, &a) == IPC_OK) {
+		*count = attrs_get_long(&a, "count", &ok1);
+		*rate = attrs_get_long(&a, "rate", &ok2);
+	}
+	attrs_free(&a);
+	if (!ok1 || !ok2) {
+		log_warn("no answer from anvil (session not counted)");
+		anvil_done();
+		return -1;
+	}
+	return 0;
+}
+
+/* session_limited - over a per-client connection limit: 421 given. */
 static int
 session_limited(struct smtpd_session *s, const char *client)
 {
-	(void)s;
-	(void)client;
-	return 0;
+	long count = 0, rate = 0;
+	const char *what;
+
+	if (s->trusted || (cfg.smtpd_client_connection_count_limit == 0 &&
+			   cfg.smtpd_client_connection_rate_limit == 0))
+		return 0;
+	if (anvil_ask(s->client_addr, &count, &rate) != 0)
+		return 0;
+	if (cfg.smtpd_client_connection_count_limit > 0 &&
+	    count > cfg.smtpd_client_connection_count_limit)
+		what = "count";
+	else if (cfg.smtpd_client_connection_rate_limit > 0 &&
+		 rate > cfg.smtpd_client_connection_rate_limit)
+		what = "rate";
+	else
+		return 0;
+	io_printf(&s->io, "421 4.7.0 %s Error: too many connections from %s"
+		  "\r\n", cfg.myhostname, s->client_addr);
+	log_warn("connection %s limit exceeded: %ld from %s for service "
+		 "smtpd", what, what[0] == 'c' ? count : rate, client);
+	return 1;
 }
 
 static void
@@ -176,6 +242,7 @@ serve(int fd)
 		smtpd_command(&s, line);
 	}
 	io_flush(&s.io);
+	anvil_done();
 	log_disconnect(&s);
 	smtpd_reset(&s);
 	if (close(fd) != 0)

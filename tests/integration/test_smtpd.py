@@ -327,3 +327,52 @@ class Swaks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConnectionLimits(unittest.TestCase):
+    """anvil(8) counts sessions per client address for all smtpd
+    processes; loopback is untrusted here so the limits apply."""
+
+    def start(self, **kw):
+        self.mta = MTA(mynetworks="192.0.2.0/24",
+                       smtpd_pregreet_wait_ms="0", **kw).start()
+        self.addCleanup(self.mta.cleanup)
+
+    def test_count_limit(self):
+        self.start(smtpd_client_connection_count_limit="2",
+                   smtpd_client_connection_rate_limit="0")
+        a, b = Client(self.mta.port), Client(self.mta.port)
+        c = Client(self.mta.port, greet=False)
+        self.assertEqual(c.reply()[:2], (421, "4.7.0"))
+        self.assertTrue(c.closed())
+        self.mta.wait_log(r"connection count limit exceeded: 3 from "
+                          r"unknown\[127\.0\.0\.1\] for service smtpd")
+        self.assertEqual(a.cmd(b"QUIT")[0], 221)
+        a.close()
+
+        def greeted():  # the slot comes back once the session is gone
+            d = Client(self.mta.port, greet=False)
+            try:
+                return d.reply()[0] == 220 and d
+            finally:
+                d.close()
+        from mta import wait_for
+        wait_for(greeted, what="a slot after QUIT")
+        self.assertEqual(b.cmd(b"NOOP")[0], 250)
+        b.close()
+
+    def test_rate_limit(self):
+        # start() itself probes the port, and each probe is a session
+        # too: count sessions in the log, not in the test
+        self.start(smtpd_client_connection_rate_limit="5")
+        for _ in range(10):
+            c = Client(self.mta.port, greet=False)
+            code, enh, text = c.reply()
+            c.close()
+            if code != 220:
+                break
+        self.assertEqual((code, enh), (421, "4.7.0"), text)
+        self.assertIn("too many connections from 127.0.0.1", text)
+        self.mta.wait_log(r"connection rate limit exceeded: 6 from")
+        self.assertEqual(len(re.findall(r"(?<!dis)connect from unknown\[127\.0\.0"
+                                        r"\.1\]", self.mta.log_text())), 6)
