@@ -25,7 +25,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize fuzz
+.PHONY: all deps run test clean lint sanitize fuzz bench
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
@@ -80,6 +80,11 @@ lint:
 FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# benchmarks: make bench [BENCH_SESSIONS=1000]
+BENCH_SESSIONS ?= 1000
+bench: all
+	MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/bench/bench_smtpd.py $(BENCH_SESSIONS)
 
 clean:
 	rm -rf build bin build-san bin-san build-fuzz
