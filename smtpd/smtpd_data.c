@@ -321,6 +321,14 @@ smtpd_bdat(struct smtpd_session *s, const char *arg)
 		s->quit = 1;
 		return;
 	}
+	if (size > cfg.message_size_limit) {
+		/* reading a chunk this large just to drop it would let a
+		 * client hold the session for as long as it likes */
+		io_printf(&s->io, "552 5.3.4 Error: chunk larger than "
+			  "message_size_limit\r\n");
+		s->quit = 1;
+		return;
+	}
 	if (!s->have_mail || s->nrcpt == 0) {
 		if (bdat_read(s, NULL, size) == 0 && !smtpd_error(s))
 			io_printf(&s->io, "503 5.5.1 Error: need %s command"

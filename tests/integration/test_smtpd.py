@@ -233,11 +233,22 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.c.reply()[:2], (250, "2.0.0"))
         self.c.cmd(b"MAIL FROM:<a@example.org>")
         self.c.cmd(b"RCPT TO:<onechunk@localhost>")
-        big = b"y" * 30000
+        big = b"y" * 15000
+        self.c.send(b"BDAT %d\r\n" % len(big) + big)
+        self.assertEqual(self.c.reply()[:2], (250, "2.0.0"))
         self.c.send(b"BDAT %d LAST\r\n" % len(big) + big)
         self.assertEqual(self.c.reply()[:2], (552, "5.3.4"))
         self.expect(b"NOOP", 250, "2.0.0")
         self.assertEqual(len(self.mta.wait_messages("onechunk", 1)), 1)
+
+    def test_bdat_chunk_over_limit_closes(self):
+        self.c.cmd(b"EHLO client.example")
+        self.c.cmd(b"MAIL FROM:<a@example.org>")
+        self.c.cmd(b"RCPT TO:<hugechunk@localhost>")
+        self.c.send(b"BDAT 99999999999 LAST\r\nxxxx")
+        code, enh, text = self.c.reply()
+        self.assertEqual((code, enh), (552, "5.3.4"), text)
+        self.assertTrue(self.c.closed())
 
 
 class DSNAndTrust(unittest.TestCase):
@@ -327,6 +338,35 @@ class Swaks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Timeouts(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mta = MTA(smtpd_timeout="1s", smtpd_data_timeout="1s").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mta.cleanup()
+
+    def test_command_timeout(self):
+        c = Client(self.mta.port)
+        c.send(b"NOOP")  # half a command, then silence
+        code, enh, text = c.reply()
+        self.assertEqual((code, enh), (421, "4.4.2"), text)
+        self.assertIn("timeout exceeded", text)
+        self.assertTrue(c.closed())
+
+    def test_data_timeout(self):
+        c = Client(self.mta.port)
+        c.cmd(b"EHLO client.example")
+        c.cmd(b"MAIL FROM:<a@example.org>")
+        c.cmd(b"RCPT TO:<slow@localhost>")
+        self.assertEqual(c.cmd(b"DATA")[0], 354)
+        c.send(b"Subject: slow\r\n\r\npart of a lin")
+        self.assertEqual(c.reply()[:2], (421, "4.4.2"))
+        self.assertTrue(c.closed())
+        self.assertEqual(self.mta.messages("slow"), [])
 
 
 class ConnectionLimits(unittest.TestCase):
