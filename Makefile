@@ -25,7 +25,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize fuzz bench
+.PHONY: all deps run test clean lint sanitize fuzz bench-smtpd
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
@@ -81,9 +81,9 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# benchmarks: make bench [BENCH_SESSIONS=1000]
+# smtpd's section of the benchmarks: make bench-smtpd [BENCH_SESSIONS=1000]
 BENCH_SESSIONS ?= 1000
-bench: all
+bench-smtpd: all
 	MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/bench/bench_smtpd.py $(BENCH_SESSIONS)
 
 clean:
