@@ -25,7 +25,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize fuzz bench-smtpd
+.PHONY: all deps run test clean lint sanitize fuzz
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
