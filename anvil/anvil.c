@@ -32,14 +32,14 @@
 #define ANVIL_CLIENTS_MAX 8192 /* sessions counted at once */
 #define ANVIL_ADDRS_MAX 8192   /* client addresses remembered */
 #define ANVIL_ADDR_LEN 64
-#define ANVIL_WINDOW 60        /* seconds of the rate window */
+#define ANVIL_WINDOW 60 /* seconds of the rate window */
 #define ANVIL_CLIENT_MS 1000
 
 struct addr_entry {
 	char addr[ANVIL_ADDR_LEN];
-	int count;         /* connections open now */
-	int rate;          /* connects in the window */
-	time_t window;     /* when the window started */
+	int count;     /* connections open now */
+	int rate;      /* connects in the window */
+	time_t window; /* when the window started */
 };
 
 struct client {
@@ -142,7 +142,8 @@ client_accept(void)
 		if (nclients == ANVIL_CLIENTS_MAX) {
 			/* smtpd lets the session go on unlimited */
 			log_warn("more than %d sessions on private/anvil; "
-				 "refusing one", ANVIL_CLIENTS_MAX);
+				 "refusing one",
+				 ANVIL_CLIENTS_MAX);
 			close(fd);
 			continue;
 		}
@@ -166,8 +167,8 @@ main(int argc, char **argv)
 		int n = 0;
 
 		service_stop = 0; /* SIGHUP: nothing to reload */
-		p[n++] = (struct pollfd){.fd = SERVICE_LISTEN_FD,
-					 .events = POLLIN};
+		p[n++] =
+		    (struct pollfd){.fd = SERVICE_LISTEN_FD, .events = POLLIN};
 		for (int i = 0; i < nclients; i++)
 			p[n++] = (struct pollfd){.fd = clients[i].c->fd,
 						 .events = POLLIN};

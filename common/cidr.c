@@ -98,7 +98,7 @@ int
 cidr_match(const struct cidr_list *l, const char *a)
 {
 	unsigned char v4[4], v6[16];
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
 	int is4 = inet_pton(AF_INET, a, v4) == 1;
 

@@ -10,9 +10,9 @@
 #define CIDR_MAX 64 /* entries in one list (CONFIG_LIST_MAX) */
 
 struct cidr {
-	int family;               /* AF_INET or AF_INET6 */
-	unsigned char addr[16];   /* network, host bits cleared */
-	int bits;                 /* prefix length */
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network, host bits cleared */
+	int bits;		/* prefix length */
 };
 
 struct cidr_list {

@@ -15,16 +15,15 @@
 
 enum {
 	S_BOL_CRLF, /* line start after CRLF (or data start): "." may end */
-	S_BOL,      /* line start after a bare LF: a dot is only stuffing */
-	S_MID,      /* inside a line */
-	S_CR,       /* a CR held until we see what follows it */
-	S_DOT,      /* S_BOL_CRLF then "." */
+	S_BOL,	    /* line start after a bare LF: a dot is only stuffing */
+	S_MID,	    /* inside a line */
+	S_CR,	    /* a CR held until we see what follows it */
+	S_DOT,	    /* S_BOL_CRLF then "." */
 	S_DOT_CR,   /* S_BOL_CRLF then ".\r" */
 };
 
 void
-body_init(struct body_filter *f, enum body_mode mode, body_sink sink,
-	  void *ctx)
+body_init(struct body_filter *f, enum body_mode mode, body_sink sink, void *ctx)
 {
 	memset(f, 0, sizeof(*f));
 	f->mode = mode;
