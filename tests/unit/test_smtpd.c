@@ -6,8 +6,13 @@
  * out for each) run through smtpd_command over a socketpair: EHLO/HELO,
  * MAIL with its path and SIZE/BODY parameters, RCPT against mydestination
  * (relay refused, postmaster, the recipient limit, unsafe mailbox names),
- * the order of commands (503), RSET, NOOP, HELP, VRFY, QUIT, unknown
+ * DSN parameters (RET, ENVID, NOTIFY, ORCPT and their xtext), SMTPUTF8
+ * and 8-bit addresses, bytes commands may not hold, the order of
+ * commands (503), RSET, NOOP, HELP, VRFY, EXPN, VERB, QUIT, unknown
  * verbs and smtpd_error_limit; every reply must be one well-formed reply.
+ * The body filter (smtpd_body.c): dot removal, the one end of data,
+ * smuggling variants, bare LF and CR, BDAT mode, fed whole and byte by
+ * byte.
  * The EHLO text, the stored sender and recipients.  io_read_line: lines
  * split across writes, pipelined lines, lines longer than the caller's
  * buffer or the input buffer (LINE_PART pieces), EOF, one timeout, and
