@@ -85,6 +85,7 @@ static const struct ckey keys[] = {
 	N(smtpd_line_limit, C_INT, "512", 512, 4096),
 	N(smtpd_client_connection_count_limit, C_INT, "50", 0, 100000),
 	N(smtpd_client_connection_rate_limit, C_INT, "300", 0, 1000000),
+	N(smtpd_verb_trusted, C_BOOL, "no", 0, 1),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

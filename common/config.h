@@ -55,6 +55,7 @@ struct config {
 	long smtpd_line_limit;
 	long smtpd_client_connection_count_limit;
 	long smtpd_client_connection_rate_limit;
+	long smtpd_verb_trusted;
 };
 
 extern struct config cfg;

@@ -42,6 +42,7 @@ struct smtpd_session {
 	char helo[LIM_HOSTNAME];
 	int esmtp;
 	int trusted;   /* client in mynetworks: may relay */
+	int verbose;   /* VERB was accepted: every recipient NOTIFY=all */
 	int have_mail;
 	char sender[LIM_PATH + 1];
 	char body_type[16];

@@ -617,6 +617,10 @@ cmd_other(struct smtpd_session *s, const char *verb, const char *arg)
 			  "accept message and attempt delivery\r\n");
 	} else if (strcasecmp(verb, "EXPN") == 0) {
 		reply_error(s, "502 5.5.1 Error: EXPN is disabled\r\n");
+	} else if (cfg.smtpd_verb_trusted && s->trusted) {
+		/* the trace is qmgr's delivery status notification */
+		s->verbose = 1;
+		io_printf(&s->io, "250 2.0.0 Verbose mode\r\n");
 	} else {
 		reply_error(s, "502 5.5.1 Error: VERB is disabled\r\n");
 	}

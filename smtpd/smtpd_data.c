@@ -25,6 +25,8 @@
 #include "smtpd.h"
 
 #define CLEANUP_TIMEOUT_MS 300000 /* for the final, fsync'ing reply */
+/* VERB: a report to the sender whatever becomes of each recipient */
+#define SMTPD_VERB_NOTIFY "SUCCESS,FAILURE,DELAY"
 
 struct data_state {
 	struct ipc *c;
@@ -63,7 +65,9 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 		ipc_put_str(c, "rcpt", s->rcpts[i]);
 		if (s->orcpts[i])
 			ipc_put_str(c, "orcpt", s->orcpts[i]);
-		if (s->notify[i])
+		if (s->verbose)
+			ipc_put_str(c, "notify", SMTPD_VERB_NOTIFY);
+		else if (s->notify[i])
 			ipc_put_str(c, "notify", s->notify[i]);
 	}
 	ipc_put_str(c, "client_addr", s->client_addr);

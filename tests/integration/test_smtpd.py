@@ -258,11 +258,33 @@ class DSNAndTrust(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.mta = MTA().start()
+        cls.mta = MTA(smtpd_verb_trusted="yes").start()
 
     @classmethod
     def tearDownClass(cls):
         cls.mta.cleanup()
+
+    def queued(self, c, body=b"Subject: t\r\n\r\nx\r\n"):
+        """DATA with body; the queue file of the accepted message."""
+        self.assertEqual(c.cmd(b"DATA")[0], 354)
+        c.send(body + b".\r\n")
+        code, _, text = c.reply()
+        self.assertEqual(code, 250, text)
+        qid = re.search(r"queued as (\w+)", text).group(1)
+        files = queue_files(os.path.join(self.mta.dir, "queue"))
+        self.assertIn(qid, files)
+        return files[qid]
+
+    def test_verb_asks_for_every_notice(self):
+        c = Client(self.mta.port)
+        c.cmd(b"EHLO client.example")
+        self.assertEqual(c.cmd(b"VERB")[:2], (250, "2.0.0"))
+        c.cmd(b"MAIL FROM:<a@example.org>")
+        c.cmd(b"RCPT TO:<far@remote.example> NOTIFY=NEVER")
+        qf = self.queued(c)
+        c.close()
+        self.assertIn(b"N\x00\x00\x00\x15SUCCESS,FAILURE,DELAY", qf)
+        self.assertNotIn(b"NEVER", qf)
 
     def test_trusted_relay_and_dsn_records(self):
         c = Client(self.mta.port)
