@@ -38,11 +38,6 @@ static struct cidr_list mynetworks;
 static struct ipc *anvil;
 
 static void
-anvil_init(void)
-{
-}
-
-static void
 anvil_done(void)
 {
 	if (anvil != NULL)
@@ -261,7 +256,6 @@ main(int argc, char **argv)
 	    strcmp(cfg.smtpd_bare_lf, "reject") != 0)
 		log_fatal("smtpd_bare_lf: \"%s\": expected normalize or reject",
 			  cfg.smtpd_bare_lf);
-	anvil_init();
 	service_loop(serve);
 	return 0;
 }

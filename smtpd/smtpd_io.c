@@ -83,11 +83,12 @@ io_printf(struct smtpd_io *io, const char *fmt, ...)
 int
 io_input_ready(struct smtpd_io *io)
 {
-	struct pollfd p = {.fd = io->fd, .events = POLLIN};
+	char c;
 
 	if (io->pos < io->len)
 		return 1;
-	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+	/* bytes, not the end of input: a client may close after QUIT */
+	return recv(io->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
 /* io_fill - read more input, flushing replies first if we would block. */

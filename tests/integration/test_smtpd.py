@@ -173,6 +173,12 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.c.reply()[:2], (554, "5.5.0"))
         self.assertTrue(self.c.closed())
 
+    def test_quit_then_close_is_no_abuse(self):
+        import socket
+        self.c.send(b"QUIT\r\n")
+        self.c.s.shutdown(socket.SHUT_WR)  # the end of input is not input
+        self.assertEqual(self.c.reply()[:2], (221, "2.0.0"))
+
     def test_pipelined_group_accepted(self):
         self.c.send(b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n"
                     b"RCPT TO:<piped@localhost>\r\nDATA\r\n")
