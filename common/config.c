@@ -9,6 +9,7 @@
  * Never: accepts an unknown key or a value out of bounds silently.
  */
 #include "config.h"
+#include "cidr.h"
 #include "mta_limits.h"
 
 #include <ctype.h>
@@ -198,6 +199,27 @@ key_assign(const struct ckey *k, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* value_check - string keys whose values have a syntax of their own. */
+static int
+value_check(const char *key, const char *value, char *err, size_t errlen)
+{
+	char why[256];
+	struct cidr_list l;
+
+	if (strcmp(key, "mynetworks") == 0 &&
+	    cidr_list_parse(value, &l, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	if (strcmp(key, "smtpd_bare_lf") == 0 &&
+	    strcmp(value, "normalize") != 0 && strcmp(value, "reject") != 0) {
+		snprintf(err, errlen, "%s: bad value \"%s\": expected "
+			 "normalize or reject", key, value);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_set(const char *key, const char *value, char *err, size_t errlen)
 {
@@ -207,6 +229,8 @@ config_set(const char *key, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown key \"%s\"", key);
 		return -1;
 	}
+	if (value_check(key, value, err, errlen) != 0)
+		return -1;
 	return key_assign(k, value, err, errlen);
 }
 

@@ -252,10 +252,6 @@ main(int argc, char **argv)
 	service_init("smtpd", argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
 		log_fatal("mynetworks: %s", err);
-	if (strcmp(cfg.smtpd_bare_lf, "normalize") != 0 &&
-	    strcmp(cfg.smtpd_bare_lf, "reject") != 0)
-		log_fatal("smtpd_bare_lf: \"%s\": expected normalize or reject",
-			  cfg.smtpd_bare_lf);
 	service_loop(serve);
 	return 0;
 }

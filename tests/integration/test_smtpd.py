@@ -368,6 +368,29 @@ if __name__ == "__main__":
     unittest.main()
 
 
+class Config(unittest.TestCase):
+    def test_bad_mynetworks_names_file_and_line(self):
+        m = MTA(mynetworks="127.0.0.0/8, 10.1.2.3/8")
+        try:
+            p = m.ctl("check", check=False)
+            self.assertEqual(p.returncode, 78)
+            self.assertRegex(p.stderr, re.escape(m.conf) + r":\d+: "
+                             r"mynetworks: \"10\.1\.2\.3/8\": host bits "
+                             r"set beyond the prefix length")
+        finally:
+            m.cleanup()
+
+    def test_bad_bare_lf_setting(self):
+        m = MTA(smtpd_bare_lf="sometimes")
+        try:
+            p = m.ctl("check", check=False)
+            self.assertEqual(p.returncode, 78)
+            self.assertIn("smtpd_bare_lf: bad value \"sometimes\": expected "
+                          "normalize or reject", p.stderr)
+        finally:
+            m.cleanup()
+
+
 class Timeouts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -1,12 +1,14 @@
 /*
  * test_cidr.c - unit tests for common/cidr.c: parsing CIDR entries and
  * lists (mynetworks), and matching IPv4, IPv6 and IPv4-mapped addresses.
- * Trusts: nothing.  Never: touches cfg.
+ * Also the syntax checks of mynetworks and smtpd_bare_lf in config_set.
+ * Trusts: nothing.  Never: leaves cfg changed (defaults restored).
  */
 #include <CUnit/CUnit.h>
 #include <string.h>
 
 #include "cidr.h"
+#include "config.h"
 #include "suites.h"
 
 static const struct {
@@ -98,6 +100,27 @@ test_list_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "host bits"));
 }
 
+/* the config keys whose syntax cidr.c and smtpd define */
+static void
+test_config_keys(void)
+{
+	char err[256];
+
+	CU_ASSERT_EQUAL(config_set("mynetworks", "10.0.0.0/8, bogus", err,
+				   sizeof(err)),
+			-1);
+	CU_ASSERT_STRING_EQUAL(err, "mynetworks: \"bogus\": bad address");
+	CU_ASSERT_EQUAL(config_set("mynetworks", "10.0.0.0/8 ::1", err,
+				   sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(config_set("smtpd_bare_lf", "maybe", err, sizeof(err)),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "expected normalize or reject"));
+	CU_ASSERT_EQUAL(config_set("smtpd_bare_lf", "reject", err, sizeof(err)),
+			0);
+	config_defaults();
+}
+
 CU_ErrorCode
 suite_cidr(void)
 {
@@ -105,7 +128,8 @@ suite_cidr(void)
 
 	if (su == NULL || !CU_add_test(su, "parse entries", test_parse) ||
 	    !CU_add_test(su, "match addresses", test_match) ||
-	    !CU_add_test(su, "list errors", test_list_errors))
+	    !CU_add_test(su, "list errors", test_list_errors) ||
+	    !CU_add_test(su, "config keys", test_config_keys))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
