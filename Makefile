@@ -46,10 +46,12 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 # Unit tests: one CUnit binary holding a suite per module.
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
+# smtpd's message body filter, linked like the parsers below
+UNIT_OBJ += $(B)/smtpd/smtpd_body.o
 # the parsers of the programs, tested without their main()
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
-	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_body.o)
+	smtpd/smtpd_io.o smtpd/smtpd_data.o)
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
