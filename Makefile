@@ -1,6 +1,6 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
-PROGRAMS = master smtpd cleanup qmgr local mtactl resolver remote
+PROGRAMS = master smtpd cleanup qmgr local mtactl anvil resolver remote
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -48,6 +48,8 @@ $(BIN)/resolver: LDLIBS += -lldns
 # Unit tests: one CUnit binary holding a suite per module.
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
+# smtpd's message body filter, linked like the parsers below
+UNIT_OBJ += $(B)/smtpd/smtpd_body.o
 # the parsers of the programs, tested without their main()
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
@@ -94,6 +96,11 @@ lint:
 FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# smtpd's section of the benchmarks: make bench-smtpd [BENCH_SESSIONS=1000]
+BENCH_SESSIONS ?= 1000
+bench-smtpd: all
+	MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/bench/bench_smtpd.py $(BENCH_SESSIONS)
 
 clean:
 	rm -rf build bin build-san bin-san build-fuzz

@@ -28,6 +28,7 @@
 
 #define CLEANUP_TIMEOUT_MS 600000 /* between records from the submitter */
 #define QMGR_TIMEOUT_MS 10000
+#define LIM_DSN_VALUE 1024 /* ORCPT, NOTIFY, ENVID values (smtpd: 500) */
 
 /* value_ok - an envelope value: bounded, no control characters. */
 static int
@@ -50,6 +51,25 @@ get_or(const struct attrs *a, const char *name, const char *dflt)
 	return (v && value_ok(v, LIM_HOSTNAME)) ? v : dflt;
 }
 
+/* dsn_envelope - ENVID and RET (RFC 3461) when the submitter gave them. */
+static int
+dsn_envelope(struct cleanup_msg *m, const struct attrs *a)
+{
+	const char *envid = attrs_get(a, "envid"), *ret = attrs_get(a, "ret");
+
+	if (envid != NULL) {
+		if (!value_ok(envid, LIM_DSN_VALUE) || envid[0] == 0)
+			return -1;
+		qf_put_str(&m->w, QF_ENVID, envid);
+	}
+	if (ret != NULL) {
+		if (strcmp(ret, "FULL") != 0 && strcmp(ret, "HDRS") != 0)
+			return -1;
+		qf_put_str(&m->w, QF_RET, ret);
+	}
+	return 0;
+}
+
 /* write_envelope - the records before the message; -1 on a bad request. */
 static int
 write_envelope(struct cleanup_msg *m, const struct attrs *a)
@@ -66,16 +86,28 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	qf_put_str(&m->w, QF_ARRIVAL, num);
 	qf_put_str(&m->w, QF_SENDER, sender);
 	for (int i = 0; i < a->n; i++) {
-		if (strcmp(a->a[i].name, "rcpt") != 0)
+		const char *name = a->a[i].name, *v = a->a[i].value;
+		if (strcmp(name, "orcpt") == 0 || strcmp(name, "notify") == 0) {
+			/* DSN parameters of the recipient just written */
+			if (nrcpt == 0 || !value_ok(v, LIM_DSN_VALUE) ||
+			    v[0] == 0)
+				return -1;
+			qf_put_str(&m->w, name[0] == 'o' ? QF_ORCPT : QF_NOTIFY,
+				   v);
 			continue;
-		if (!value_ok(a->a[i].value, LIM_PATH) || a->a[i].value[0] == 0 ||
+		}
+		if (strcmp(name, "rcpt") != 0)
+			continue;
+		if (!value_ok(v, LIM_PATH) || v[0] == 0 ||
 		    ++nrcpt > LIM_QF_RCPTS)
 			return -1;
-		qf_put_str(&m->w, QF_RCPT, a->a[i].value);
+		qf_put_str(&m->w, QF_RCPT, v);
 		snprintf(m->single_rcpt, sizeof(m->single_rcpt), "%s",
-			 nrcpt == 1 ? a->a[i].value : "");
+			 nrcpt == 1 ? v : "");
 	}
 	if (nrcpt == 0)
+		return -1;
+	if (dsn_envelope(m, a) != 0)
 		return -1;
 	/* copies: the request's attributes are reused for data records */
 	snprintf(m->client_addr, sizeof(m->client_addr), "%s",

@@ -9,6 +9,7 @@
  * Never: accepts an unknown key or a value out of bounds silently.
  */
 #include "config.h"
+#include "cidr.h"
 #include "mta_limits.h"
 
 #include <ctype.h>
@@ -87,6 +88,13 @@ static const struct ckey keys[] = {
 	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
 	N(service_restart_delay, C_TIME, "1s", 0, 3600),
 	N(verbose, C_BOOL, "no", 0, 1),
+	S(mynetworks, "127.0.0.0/8, ::1/128"),
+	S(smtpd_bare_lf, "normalize"),
+	N(smtpd_pregreet_wait_ms, C_INT, "300", 0, 10000),
+	N(smtpd_line_limit, C_INT, "512", 512, 4096),
+	N(smtpd_client_connection_count_limit, C_INT, "50", 0, 100000),
+	N(smtpd_client_connection_rate_limit, C_INT, "300", 0, 1000000),
+	N(smtpd_verb_trusted, C_BOOL, "no", 0, 1),
 	S(resolver_user, "mta-dns"),
 	S(resolver_nameservers, ""),
 	N(resolver_timeout, C_TIME, "5s", 1, 300),
@@ -221,6 +229,27 @@ key_assign(const struct ckey *k, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* value_check - string keys whose values have a syntax of their own. */
+static int
+value_check(const char *key, const char *value, char *err, size_t errlen)
+{
+	char why[256];
+	struct cidr_list l;
+
+	if (strcmp(key, "mynetworks") == 0 &&
+	    cidr_list_parse(value, &l, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	if (strcmp(key, "smtpd_bare_lf") == 0 &&
+	    strcmp(value, "normalize") != 0 && strcmp(value, "reject") != 0) {
+		snprintf(err, errlen, "%s: bad value \"%s\": expected "
+			 "normalize or reject", key, value);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_set(const char *key, const char *value, char *err, size_t errlen)
 {
@@ -230,6 +259,8 @@ config_set(const char *key, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown key \"%s\"", key);
 		return -1;
 	}
+	if (value_check(key, value, err, errlen) != 0)
+		return -1;
 	return key_assign(k, value, err, errlen);
 }
 

@@ -56,6 +56,14 @@ struct config {
 	long maildir_size_in_name;
 	long service_restart_delay;
 	long verbose;
+	/* smtpd(8) */
+	char *mynetworks;       /* CIDR list of trusted clients */
+	char *smtpd_bare_lf;    /* normalize | reject */
+	long smtpd_pregreet_wait_ms;
+	long smtpd_line_limit;
+	long smtpd_client_connection_count_limit;
+	long smtpd_client_connection_rate_limit;
+	long smtpd_verb_trusted;
 	char *resolver_user;
 	char *resolver_nameservers; /* list of addr[:port] */
 	long resolver_timeout;

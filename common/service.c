@@ -29,6 +29,8 @@ static long use_count;
 static struct service_def table[] = {
 	{"smtpd", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
 	 &cfg.smtpd_process_limit},
+	{"anvil", SERVICE_UNIX, "private/anvil", 0660, 0, 1, &cfg.mail_owner,
+	 NULL},
 	{"cleanup", SERVICE_UNIX, "private/cleanup", 0660, 0, 0, &cfg.mail_owner,
 	 &cfg.cleanup_process_limit},
 	{"qmgr", SERVICE_UNIX, "private/qmgr", 0660, 0, 1, &cfg.mail_owner,

@@ -8,17 +8,97 @@
  * to cleanup(8); holds more input than its fixed buffers.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
+#include "ipc.h"
 #include "log.h"
 #include "service.h"
 #include "smtpd.h"
+
+static struct cidr_list mynetworks;
+
+#define ANVIL_TIMEOUT_MS 1000
+
+/*
+ * The connection limits are counted by anvil(8), one process for all of
+ * smtpd: each session of an untrusted client holds one connection to it,
+ * and its closing (even by a crash) gives the slot back.  When anvil
+ * cannot be reached the session goes on: a missing counter must not stop
+ * mail.
+ */
+static struct ipc *anvil;
+
+static void
+anvil_done(void)
+{
+	if (anvil != NULL)
+		ipc_free(anvil);
+	anvil = NULL;
+}
+
+/* anvil_ask - this session's count and rate; -1 when anvil is away. */
+static int
+anvil_ask(const char *addr, long *count, long *rate)
+{
+	struct attrs a;
+	int fd = ipc_connect_unix("private/anvil"), ok1 = 0, ok2 = 0;
+
+	if (fd < 0) {
+		log_warn("connect to private/anvil: %m (session not counted)");
+		return -1;
+	}
+	anvil = ipc_new(fd, ANVIL_TIMEOUT_MS);
+	ipc_put_str(anvil, "req", "connect");
+	ipc_put_str(anvil, "addr", addr);
+	attrs_init(&a);
+	if (ipc_end(anvil) == IPC_OK && ipc_read(anvil, &a) == IPC_OK) {
+		*count = attrs_get_long(&a, "count", &ok1);
+		*rate = attrs_get_long(&a, "rate", &ok2);
+	}
+	attrs_free(&a);
+	if (!ok1 || !ok2) {
+		log_warn("no answer from anvil (session not counted)");
+		anvil_done();
+		return -1;
+	}
+	return 0;
+}
+
+/* session_limited - over a per-client connection limit: 421 given. */
+static int
+session_limited(struct smtpd_session *s, const char *client)
+{
+	long count = 0, rate = 0;
+	const char *what;
+
+	if (s->trusted || (cfg.smtpd_client_connection_count_limit == 0 &&
+			   cfg.smtpd_client_connection_rate_limit == 0))
+		return 0;
+	if (anvil_ask(s->client_addr, &count, &rate) != 0)
+		return 0;
+	if (cfg.smtpd_client_connection_count_limit > 0 &&
+	    count > cfg.smtpd_client_connection_count_limit)
+		what = "count";
+	else if (cfg.smtpd_client_connection_rate_limit > 0 &&
+		 rate > cfg.smtpd_client_connection_rate_limit)
+		what = "rate";
+	else
+		return 0;
+	io_printf(&s->io, "421 4.7.0 %s Error: too many connections from %s"
+		  "\r\n", cfg.myhostname, s->client_addr);
+	log_warn("connection %s limit exceeded: %ld from %s for service "
+		 "smtpd", what, what[0] == 'c' ? count : rate, client);
+	return 1;
+}
 
 static void
 client_address(struct smtpd_session *s, int fd)
@@ -69,15 +149,17 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 	enum io_line rc = io_read_line(&s->io, line, cap, &len);
 
 	if (rc == LINE_PART) {
-		/* discard the rest of an overlong line, answer once */
+		/* answer once, at once, then discard the rest of the line
+		 * in pieces: memory stays bounded however long it is */
 		char junk[256];
+		if (smtpd_error(s))
+			return -1;
+		io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
 		while ((rc = io_read_line(&s->io, junk, sizeof(junk), &len)) ==
 		       LINE_PART)
 			;
 		if (rc != LINE_OK)
 			return -1;
-		if (!smtpd_error(s))
-			io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
 		line[0] = 0;
 		s->answered = 1;
 		return 0;
@@ -98,19 +180,50 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 	return 0;
 }
 
+/*
+ * pregreet - an untrusted client that talks before our greeting is a
+ * bot that does not wait for the server (RFC 5321 3.1 says to wait):
+ * wait smtpd_pregreet_wait_ms for its first bytes, and refuse it.
+ */
+static int
+pregreet(struct smtpd_session *s, const char *client)
+{
+	struct pollfd p = {.fd = s->io.fd, .events = POLLIN};
+	char c;
+	int n;
+
+	if (s->trusted || cfg.smtpd_pregreet_wait_ms == 0)
+		return 0;
+	while ((n = poll(&p, 1, (int)cfg.smtpd_pregreet_wait_ms)) < 0 &&
+	       errno == EINTR)
+		;
+	if (n <= 0 || recv(s->io.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+		return 0;
+	io_printf(&s->io, "554 5.5.0 %s Error: talking before the greeting"
+		  "\r\n", cfg.myhostname);
+	log_info("reject: pregreet from %s", client);
+	return 1;
+}
+
 static void
 serve(int fd)
 {
 	struct smtpd_session s;
-	char line[LIM_SMTP_LINE_EXT + 2], client[400];
+	char line[SMTPD_CMD_BUF], client[400];
 
 	memset(&s, 0, sizeof(s));
 	io_init(&s.io, fd, (int)cfg.smtpd_timeout);
 	client_address(&s, fd);
+	s.trusted = cidr_match(&mynetworks, s.client_addr);
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));
 	log_info("connect from %s", client);
-	io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname, cfg.smtpd_banner);
+	if (pregreet(&s, client) || session_limited(&s, client)) {
+		s.quit = 1;
+	} else {
+		io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname,
+			  cfg.smtpd_banner);
+	}
 	while (!s.quit && !s.io.error) {
 		if (read_command(&s, line, sizeof(line)) != 0)
 			break;
@@ -124,6 +237,7 @@ serve(int fd)
 		smtpd_command(&s, line);
 	}
 	io_flush(&s.io);
+	anvil_done();
 	log_disconnect(&s);
 	smtpd_reset(&s);
 	if (close(fd) != 0)
@@ -133,7 +247,11 @@ serve(int fd)
 int
 main(int argc, char **argv)
 {
+	char err[256];
+
 	service_init("smtpd", argc, argv);
+	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
+		log_fatal("mynetworks: %s", err);
 	service_loop(serve);
 	return 0;
 }

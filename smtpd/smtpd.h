@@ -13,6 +13,15 @@
 #define SMTPD_IN_BUF 16384   /* client input buffer */
 #define SMTPD_OUT_BUF 8192   /* replies waiting for a flush */
 #define SMTPD_DATA_CHUNK 16384 /* message bytes per record to cleanup */
+/* the longest command line read at all: AUTH's 12288 (RFC 4954), CRLF */
+#define SMTPD_CMD_BUF (12288 + 2)
+/* what advertised extensions add to smtpd_line_limit (RFC 1870, 6152,
+ * 6531, 3461): SIZE=, BODY=, SMTPUTF8, RET= and ENVID= on MAIL; ORCPT=
+ * and NOTIFY= on RCPT */
+#define SMTPD_MAIL_EXTRA 162
+#define SMTPD_RCPT_EXTRA 522
+#define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
+#define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 
 struct smtpd_io {
 	int fd;
@@ -32,11 +41,19 @@ struct smtpd_session {
 	char client_name[LIM_HOSTNAME];
 	char helo[LIM_HOSTNAME];
 	int esmtp;
+	int trusted;   /* client in mynetworks: may relay */
+	int verbose;   /* VERB was accepted: every recipient NOTIFY=all */
 	int have_mail;
 	char sender[LIM_PATH + 1];
 	char body_type[16];
+	int smtputf8;  /* MAIL had SMTPUTF8 */
+	char ret[8];   /* DSN RET=: "", FULL or HDRS */
+	char envid[SMTPD_ENVID_MAX + 1]; /* DSN ENVID=, xtext-decoded */
 	char **rcpts;
+	char **orcpts; /* DSN ORCPT= per recipient, decoded; may be NULL */
+	char **notify; /* DSN NOTIFY= per recipient; may be NULL */
 	int nrcpt;
+	struct smtpd_bdat *bdat; /* a BDAT transaction in progress */
 	int errors;
 	int quit;
 	int answered; /* read_command already replied to this line */
@@ -47,6 +64,9 @@ struct smtpd_session {
 
 /* smtpd_io.c */
 void io_init(struct smtpd_io *io, int fd, int timeout_s);
+int io_fill(struct smtpd_io *io);
+/* io_input_ready - bytes buffered, or readable on the socket now */
+int io_input_ready(struct smtpd_io *io);
 enum io_line io_read_line(struct smtpd_io *io, char *buf, size_t cap,
 			  size_t *len);
 void io_printf(struct smtpd_io *io, const char *fmt, ...)
@@ -63,5 +83,36 @@ void smtpd_client_label(const struct smtpd_session *s, char *out,
 
 /* smtpd_data.c */
 void smtpd_data(struct smtpd_session *s);
+void smtpd_bdat(struct smtpd_session *s, const char *arg);
+/* smtpd_bdat_abort - end a BDAT transaction (RSET, QUIT, errors) */
+void smtpd_bdat_abort(struct smtpd_session *s);
+
+/*
+ * smtpd_body.c - message bytes as the client sends them, to message
+ * lines as cleanup(8) takes them (LF line ends).  DATA mode: only
+ * CRLF "." CRLF ends the data; a bare LF ends a body line, never the
+ * data; a leading dot is removed (RFC 5321 4.5.2).  BDAT mode: no dots
+ * and no end marker.  Both: CRLF becomes LF, a CR not before LF becomes
+ * a space, so nothing passed on holds a bare CR.
+ */
+enum body_mode { BODY_DATA, BODY_BDAT };
+typedef void (*body_sink)(void *ctx, const char *p, size_t n);
+struct body_filter {
+	enum body_mode mode;
+	int state;
+	int done;       /* DATA: CRLF.CRLF seen */
+	long bare_lf;   /* bare LFs seen (normalized to line ends) */
+	long bare_cr;   /* bare CRs seen (replaced by spaces) */
+	body_sink sink;
+	void *ctx;
+	char out[4096];
+	size_t olen;
+};
+void body_init(struct body_filter *f, enum body_mode mode, body_sink sink,
+	       void *ctx);
+/* body_feed - take bytes until the end of data; returns how many. */
+size_t body_feed(struct body_filter *f, const char *p, size_t n);
+/* body_finish - BDAT LAST: settle a held CR and flush. */
+void body_finish(struct body_filter *f);
 
 #endif

@@ -1,11 +1,14 @@
 /*
- * smtpd_cmd.c - the SMTP commands of smtpd(8) other than DATA.
+ * smtpd_cmd.c - the SMTP commands of smtpd(8) other than DATA and BDAT.
  *
  * Every command has one defined answer with an enhanced status code
- * (RFC 3463).  Recipients are checked here, at RCPT time, so mail we
- * cannot deliver is refused in the session, never bounced later.
+ * (RFC 3463); smtpd(8) lists them all.  Recipients are checked here, at
+ * RCPT time, so mail we cannot deliver is refused in the session, never
+ * bounced later.  ESMTP parameters: SIZE, BODY (RFC 1870, 6152),
+ * SMTPUTF8 (RFC 6531), RET, ENVID, NOTIFY, ORCPT (RFC 3461).
  * Trusts: nothing in the command line.  Never: accepts a recipient it
- * has not classified; lets a client exceed the recipient limit.
+ * has not classified; lets a client exceed the recipient limit; accepts
+ * an 8-bit address without SMTPUTF8.
  */
 #include <errno.h>
 #include <ctype.h>
@@ -30,13 +33,22 @@ smtpd_client_label(const struct smtpd_session *s, char *out, size_t len)
 void
 smtpd_reset(struct smtpd_session *s)
 {
-	for (int i = 0; i < s->nrcpt; i++)
+	smtpd_bdat_abort(s);
+	for (int i = 0; i < s->nrcpt; i++) {
 		free(s->rcpts[i]);
+		free(s->orcpts[i]);
+		free(s->notify[i]);
+	}
 	free(s->rcpts);
-	s->rcpts = NULL;
+	free(s->orcpts);
+	free(s->notify);
+	s->rcpts = s->orcpts = s->notify = NULL;
 	s->nrcpt = 0;
 	s->have_mail = 0;
 	s->sender[0] = 0;
+	s->smtputf8 = 0;
+	s->ret[0] = 0;
+	s->envid[0] = 0;
 	snprintf(s->body_type, sizeof(s->body_type), "7BIT");
 }
 
@@ -59,7 +71,7 @@ static void reply_error(struct smtpd_session *s, const char *fmt, ...)
 static void
 reply_error(struct smtpd_session *s, const char *fmt, ...)
 {
-	char buf[LIM_SMTP_LINE_EXT + 128];
+	char buf[SMTPD_CMD_BUF + 128];
 	va_list ap;
 
 	if (smtpd_error(s))
@@ -103,15 +115,118 @@ cmd_helo(struct smtpd_session *s, char *arg, int esmtp)
 		return;
 	}
 	io_printf(&s->io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %ld\r\n"
-		  "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
+		  "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
+		  "250-DSN\r\n250 ENHANCEDSTATUSCODES\r\n",
 		  cfg.myhostname, cfg.message_size_limit);
 }
 
-/* mail_params - SIZE= and BODY=; 0, or -1 after a reply was given. */
+/*
+ * xtext_decode - RFC 3461 4: "+XX" (upper-case hex) stands for one octet;
+ * other characters are printable ASCII but "+" and "=".  The decoded
+ * text must be printable ASCII too (it goes into a bounce's headers).
+ * -1 on bad syntax or when it does not fit in max octets.
+ */
 static int
-mail_params(struct smtpd_session *s, const char *p)
+xtext_decode(const char *in, char *out, size_t max)
 {
-	char param[LIM_SMTP_LINE_EXT];
+	size_t n = 0;
+
+	for (const char *p = in; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '+') {
+			const char *hex = "0123456789ABCDEF";
+			const char *h = p[1] ? strchr(hex, p[1]) : NULL;
+			const char *l = h && p[2] ? strchr(hex, p[2]) : NULL;
+			if (l == NULL)
+				return -1;
+			c = (unsigned char)((h - hex) * 16 + (l - hex));
+			p += 2;
+		} else if (c < 33 || c > 126 || c == '=') {
+			return -1;
+		}
+		if (c < 32 || c > 126 || n >= max)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = 0;
+	return 0;
+}
+
+/* size_param - SIZE=; 0, or -1 after a reply was given. */
+static int
+size_param(struct smtpd_session *s, const char *param, const char *d)
+{
+	/* RFC 1870: 1*20DIGIT, no sign, no space */
+	size_t nd = strspn(d, "0123456789");
+	errno = 0;
+	unsigned long long v = strtoull(d, NULL, 10);
+
+	if (nd == 0 || nd > 20 || d[nd] != 0) {
+		reply_error(s, "501 5.5.4 Bad SIZE parameter: %s\r\n", param);
+		return -1;
+	}
+	if (errno == ERANGE ||
+	    v > (unsigned long long)cfg.message_size_limit) {
+		io_printf(&s->io, "552 5.3.4 Message size exceeds fixed "
+			  "limit\r\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* mail_param - one MAIL parameter; 0, or -1 after a reply was given. */
+static int
+mail_param(struct smtpd_session *s, const char *param)
+{
+	const char *eq = strchr(param, '=');
+	const char *v = eq ? eq + 1 : "";
+	size_t kn = eq ? (size_t)(eq - param) : strlen(param);
+
+#define KEY(k) (kn == sizeof(k) - 1 && strncasecmp(param, k, kn) == 0)
+	if (KEY("SIZE"))
+		return size_param(s, param, v);
+	if (KEY("BODY")) {
+		if (strcasecmp(v, "7BIT") != 0 && strcasecmp(v, "8BITMIME") != 0)
+			goto bad;
+		snprintf(s->body_type, sizeof(s->body_type), "%s", v);
+		for (char *p = s->body_type; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		return 0;
+	}
+	if (KEY("SMTPUTF8") && eq == NULL) {
+		s->smtputf8 = 1;
+		return 0;
+	}
+	if (KEY("RET")) {
+		if (s->ret[0] ||
+		    (strcasecmp(v, "FULL") != 0 && strcasecmp(v, "HDRS") != 0))
+			goto bad;
+		snprintf(s->ret, sizeof(s->ret), "%s",
+			 toupper((unsigned char)v[0]) == 'F' ? "FULL" : "HDRS");
+		return 0;
+	}
+	if (KEY("ENVID")) {
+		if (s->envid[0] || *v == 0 ||
+		    xtext_decode(v, s->envid, SMTPD_ENVID_MAX) != 0) {
+			s->envid[0] = 0;
+			goto bad;
+		}
+		return 0;
+	}
+#undef KEY
+	reply_error(s, "555 5.5.4 Unsupported option: %s\r\n", param);
+	return -1;
+bad:
+	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", param);
+	return -1;
+}
+
+/* each_param - call fn for each space-separated parameter in p. */
+static int
+each_param(struct smtpd_session *s, const char *p,
+	   int (*fn)(struct smtpd_session *, const char *, void *), void *ctx)
+{
+	char param[SMTPD_CMD_BUF];
 
 	while (*p) {
 		while (*p == ' ')
@@ -126,39 +241,17 @@ mail_params(struct smtpd_session *s, const char *p)
 				    param);
 			return -1;
 		}
-		if (strncasecmp(param, "SIZE=", 5) == 0) {
-			/* RFC 1870: 1*20DIGIT, no sign, no space */
-			const char *d = param + 5;
-			size_t nd = strspn(d, "0123456789");
-			errno = 0;
-			unsigned long long v = strtoull(d, NULL, 10);
-			if (nd == 0 || nd > 20 || d[nd] != 0) {
-				reply_error(s, "501 5.5.4 Bad SIZE parameter: "
-					    "%s\r\n", param);
-				return -1;
-			}
-			if (errno == ERANGE ||
-			    v > (unsigned long long)cfg.message_size_limit) {
-				io_printf(&s->io, "552 5.3.4 Message size "
-					  "exceeds fixed limit\r\n");
-				return -1;
-			}
-		} else if (strncasecmp(param, "BODY=", 5) == 0) {
-			if (strcasecmp(param + 5, "7BIT") != 0 &&
-			    strcasecmp(param + 5, "8BITMIME") != 0) {
-				reply_error(s, "501 5.5.4 Bad BODY parameter: "
-					    "%s\r\n", param);
-				return -1;
-			}
-			snprintf(s->body_type, sizeof(s->body_type), "%.15s",
-				 param + 5);
-		} else {
-			reply_error(s, "555 5.5.4 Unsupported option: %s\r\n",
-				    param);
+		if (fn(s, param, ctx) != 0)
 			return -1;
-		}
 	}
 	return 0;
+}
+
+static int
+mail_param_cb(struct smtpd_session *s, const char *param, void *ctx)
+{
+	(void)ctx;
+	return mail_param(s, param);
 }
 
 /* path_arg - the text after "FROM:" / "TO:", or NULL. */
@@ -177,6 +270,48 @@ path_arg(const char *arg, const char *word)
 	return arg;
 }
 
+/* utf8_valid - well-formed UTF-8 (RFC 3629), no overlongs/surrogates. */
+static int
+utf8_valid(const unsigned char *p)
+{
+	while (*p) {
+		int n;
+		unsigned c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		unsigned v = c & (0x3f >> n);
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			v = (v << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
+		    (n == 3 && (v < 0x10000 || v > 0x10ffff)))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+static int
+has_8bit(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	return 0;
+}
+
 static void
 cmd_mail(struct smtpd_session *s, char *arg)
 {
@@ -192,15 +327,29 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (p == NULL)
 		return reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>"
 				   "\r\n");
-	if (addr_parse_path(p, ADDR_ALLOW_NULL, &a, &rest, &why) != 0)
+	if (addr_parse_path(p, ADDR_ALLOW_NULL | ADDR_ALLOW_UTF8, &a, &rest,
+			    &why) != 0)
 		return reply_error(s, "501 5.1.7 Bad sender address syntax: "
 				   "%s\r\n", why);
-	snprintf(s->body_type, sizeof(s->body_type), "7BIT");
-	if (mail_params(s, rest) != 0)
+	if (!utf8_valid((const unsigned char *)p))
+		return reply_error(s, "501 5.1.7 Bad sender address syntax: "
+				   "not UTF-8\r\n");
+	smtpd_reset(s);
+	if (each_param(s, rest, mail_param_cb, NULL) != 0) {
+		smtpd_reset(s);
 		return;
-	if (addr_format(&a, s->sender, sizeof(s->sender)) != 0)
-		return reply_error(s, "501 5.1.7 Sender address too long%s\r\n",
-				   "");
+	}
+	if (has_8bit(a.local) || has_8bit(a.domain)) {
+		if (!s->smtputf8) {
+			smtpd_reset(s);
+			return reply_error(s, "553 5.6.7 Must declare SMTPUTF8 "
+					   "to send a UTF-8 address\r\n");
+		}
+	}
+	if (addr_format(&a, s->sender, sizeof(s->sender)) != 0) {
+		smtpd_reset(s);
+		return reply_error(s, "501 5.1.7 Sender address too long\r\n");
+	}
 	s->have_mail = 1;
 	io_printf(&s->io, "250 2.1.0 Ok\r\n");
 }
@@ -213,63 +362,269 @@ first_destination(char *out, size_t len)
 		snprintf(out, len, "%s", cfg.myhostname);
 }
 
+struct rcpt_dsn {
+	char notify[40];
+	char orcpt[SMTPD_ORCPT_MAX + 1];
+};
+
+/* notify_param - NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY. */
+static int
+notify_param(const char *v, char *out, size_t len)
+{
+	char item[16];
+	int seen = 0, never = 0;
+	const char *names[] = {"SUCCESS", "FAILURE", "DELAY"};
+
+	out[0] = 0;
+	while (*v) {
+		size_t n = strcspn(v, ",");
+		if (n == 0 || n >= sizeof(item))
+			return -1;
+		snprintf(item, sizeof(item), "%.*s", (int)n, v);
+		v += n + (v[n] == ',');
+		if (strcasecmp(item, "NEVER") == 0) {
+			never = 1;
+			seen |= 8;
+			continue;
+		}
+		int i = 0;
+		while (i < 3 && strcasecmp(item, names[i]) != 0)
+			i++;
+		if (i == 3 || (seen & (1 << i)))
+			return -1;
+		seen |= 1 << i;
+	}
+	if (seen == 0 || (never && seen != 8))
+		return -1;
+	if (never)
+		return snprintf(out, len, "NEVER"), 0;
+	for (int i = 0; i < 3; i++)
+		if (seen & (1 << i))
+			snprintf(out + strlen(out), len - strlen(out), "%s%s",
+				 out[0] ? "," : "", names[i]);
+	return 0;
+}
+
+/* orcpt_param - "addr-type;xtext"; out: "type;decoded". */
+static int
+orcpt_param(const char *v, char *out, size_t len)
+{
+	const char *semi = strchr(v, ';');
+	char dec[SMTPD_ORCPT_MAX + 1];
+	size_t tn = semi ? (size_t)(semi - v) : 0;
+
+	if (tn == 0 || tn > 20 || semi[1] == 0)
+		return -1;
+	for (size_t i = 0; i < tn; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-')
+			return -1;
+	if (xtext_decode(semi + 1, dec, sizeof(dec) - 1) != 0)
+		return -1;
+	int n = snprintf(out, len, "%.*s;%s", (int)tn, v, dec);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int
+rcpt_param_cb(struct smtpd_session *s, const char *param, void *ctx)
+{
+	struct rcpt_dsn *d = ctx;
+
+	if (strncasecmp(param, "NOTIFY=", 7) == 0) {
+		if (d->notify[0] == 0 &&
+		    notify_param(param + 7, d->notify, sizeof(d->notify)) == 0)
+			return 0;
+	} else if (strncasecmp(param, "ORCPT=", 6) == 0) {
+		if (d->orcpt[0] == 0 &&
+		    orcpt_param(param + 6, d->orcpt, sizeof(d->orcpt)) == 0)
+			return 0;
+	} else {
+		reply_error(s, "555 5.5.4 Unsupported option: %s\r\n", param);
+		return -1;
+	}
+	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", param);
+	return -1;
+}
+
+/* rcpt_refuse - the recipient cannot be accepted: the reply, or NULL. */
+static const char *
+rcpt_refuse(struct smtpd_session *s, struct addr *a, const char *rcpt,
+	    char *reply, size_t len)
+{
+	char user[sizeof(a->local)];
+
+	if (addr_domain_class(a->domain) == AC_REMOTE && !s->trusted) {
+		snprintf(reply, len, "554 5.7.1 <%s>: Relay access denied",
+			 rcpt);
+		return reply;
+	}
+	if (addr_domain_class(a->domain) != AC_REMOTE &&
+	    addr_mailbox_user(a->local, cfg.recipient_delimiter[0], user,
+			      sizeof(user)) != 0) {
+		snprintf(reply, len, "550 5.1.3 <%s>: Recipient address "
+			 "rejected: not a valid mailbox name", rcpt);
+		return reply;
+	}
+	return NULL;
+}
+
+/* rcpt_add - keep an accepted recipient; -1 when out of memory. */
+static int
+rcpt_add(struct smtpd_session *s, const char *rcpt, const struct rcpt_dsn *d)
+{
+	size_t n = (size_t)s->nrcpt + 1;
+	char **r = realloc(s->rcpts, n * sizeof(char *));
+
+	if (r != NULL)
+		s->rcpts = r;
+	char **o = realloc(s->orcpts, n * sizeof(char *));
+	if (o != NULL)
+		s->orcpts = o;
+	char **t = realloc(s->notify, n * sizeof(char *));
+	if (t != NULL)
+		s->notify = t;
+	if (r == NULL || o == NULL || t == NULL)
+		return -1;
+	r[s->nrcpt] = strdup(rcpt);
+	o[s->nrcpt] = d->orcpt[0] ? strdup(d->orcpt) : NULL;
+	t[s->nrcpt] = d->notify[0] ? strdup(d->notify) : NULL;
+	if (r[s->nrcpt] == NULL || (d->orcpt[0] && o[s->nrcpt] == NULL) ||
+	    (d->notify[0] && t[s->nrcpt] == NULL)) {
+		free(r[s->nrcpt]);
+		free(o[s->nrcpt]);
+		free(t[s->nrcpt]);
+		return -1;
+	}
+	s->nrcpt++;
+	return 0;
+}
+
 static void
 cmd_rcpt(struct smtpd_session *s, char *arg)
 {
-	const char *p = path_arg(arg, "TO:"), *rest, *why;
+	const char *p = path_arg(arg, "TO:"), *rest, *why, *no;
 	char rcpt[LIM_PATH + 1], reply[LIM_PATH + 128];
 	struct addr a;
-	char **grown;
+	struct rcpt_dsn d;
 
 	if (!s->have_mail)
-		return reply_error(s, "503 5.5.1 Error: need MAIL command%s\r\n",
-				   "");
+		return reply_error(s, "503 5.5.1 Error: need MAIL command\r\n");
+	if (s->bdat != NULL)
+		return reply_error(s, "503 5.5.1 Error: RCPT during BDAT\r\n");
 	if (p == NULL)
 		return reply_error(s, "501 5.5.4 Syntax: RCPT TO:<address>"
 				   "\r\n");
-	if (addr_parse_path(p, ADDR_ALLOW_NODOMAIN, &a, &rest, &why) != 0)
+	if (addr_parse_path(p, ADDR_ALLOW_NODOMAIN | ADDR_ALLOW_UTF8, &a,
+			    &rest, &why) != 0)
 		return reply_error(s, "501 5.1.3 Bad recipient address "
 				   "syntax: %s\r\n", why);
-	while (*rest == ' ')
-		rest++;
-	if (*rest)
-		return reply_error(s, "555 5.5.4 Unsupported option: %s\r\n",
-				   rest);
+	if (!utf8_valid((const unsigned char *)p))
+		return reply_error(s, "501 5.1.3 Bad recipient address "
+				   "syntax: not UTF-8\r\n");
+	if ((has_8bit(a.local) || has_8bit(a.domain)) && !s->smtputf8)
+		return reply_error(s, "553 5.6.7 Must declare SMTPUTF8 to "
+				   "send a UTF-8 address\r\n");
+	memset(&d, 0, sizeof(d));
+	if (each_param(s, rest, rcpt_param_cb, &d) != 0)
+		return;
 	if (a.domain[0] == 0)
 		first_destination(a.domain, sizeof(a.domain));
 	if (addr_format(&a, rcpt, sizeof(rcpt)) != 0)
 		return reply_error(s, "501 5.1.3 Recipient address too long"
 				   "\r\n");
-	if (addr_domain_class(a.domain) == AC_REMOTE) {
-		snprintf(reply, sizeof(reply), "554 5.7.1 <%s>: Relay access "
-			 "denied", rcpt);
-		reject_log(s, "RCPT", reply, rcpt);
-		return reply_error(s, "%s\r\n", reply);
-	}
-	char user[sizeof(a.local)];
-	if (addr_mailbox_user(a.local, cfg.recipient_delimiter[0], user,
-			      sizeof(user)) != 0) {
-		snprintf(reply, sizeof(reply), "550 5.1.3 <%s>: Recipient "
-			 "address rejected: not a valid mailbox name", rcpt);
-		reject_log(s, "RCPT", reply, rcpt);
-		return reply_error(s, "%s\r\n", reply);
+	if ((no = rcpt_refuse(s, &a, rcpt, reply, sizeof(reply))) != NULL) {
+		reject_log(s, "RCPT", no, rcpt);
+		return reply_error(s, "%s\r\n", no);
 	}
 	if (s->nrcpt >= cfg.smtpd_recipient_limit) {
 		io_printf(&s->io, "452 4.5.3 Error: too many recipients\r\n");
 		return;
 	}
-	grown = realloc(s->rcpts, (size_t)(s->nrcpt + 1) * sizeof(char *));
-	if (grown == NULL || (grown[s->nrcpt] = strdup(rcpt)) == NULL) {
-		if (grown)
-			s->rcpts = grown;
+	if (rcpt_add(s, rcpt, &d) != 0) {
 		io_printf(&s->io, "451 4.3.0 Error: out of memory\r\n");
 		return;
 	}
-	s->rcpts = grown;
-	s->nrcpt++;
 	io_printf(&s->io, "250 2.1.5 Ok\r\n");
 }
 
+/* line_limit - the longest line (CRLF included) this verb may use. */
+static size_t
+line_limit(const char *verb)
+{
+	size_t n = (size_t)cfg.smtpd_line_limit;
+
+	if (strcasecmp(verb, "MAIL") == 0)
+		return n + SMTPD_MAIL_EXTRA;
+	if (strcasecmp(verb, "RCPT") == 0)
+		return n + SMTPD_RCPT_EXTRA;
+	return n;
+}
+
+/* line_refused - length and bytes every command must respect. */
+static int
+line_refused(struct smtpd_session *s, const char *verb, const char *line)
+{
+	size_t len = strlen(line);
+	int addr_cmd = strcasecmp(verb, "MAIL") == 0 ||
+		       strcasecmp(verb, "RCPT") == 0;
+
+	if (len + 2 > line_limit(verb)) {
+		reply_error(s, "500 5.5.2 Error: line too long\r\n");
+		return 1;
+	}
+	for (const char *p = line; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((c < 32 && c != '\t') || c == 127 ||
+		    (c >= 0x80 && !addr_cmd)) {
+			reply_error(s, "500 5.5.2 Error: bad character in "
+				    "command\r\n");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* pipelining_abuse - bytes after a command that must end a group. */
+static int
+pipelining_abuse(struct smtpd_session *s, const char *verb)
+{
+	char client[400];
+
+	if (!io_input_ready(&s->io))
+		return 0;
+	io_printf(&s->io, "554 5.5.0 Error: improper command pipelining "
+		  "after %s\r\n", verb);
+	smtpd_client_label(s, client, sizeof(client));
+	log_info("improper command pipelining after %s from %s", verb,
+		 client);
+	s->quit = 1;
+	return 1;
+}
+
+static void
+cmd_other(struct smtpd_session *s, const char *verb, const char *arg)
+{
+	s->n_other++;
+	if (strcasecmp(verb, "NOOP") == 0) {
+		io_printf(&s->io, "250 2.0.0 Ok\r\n");
+	} else if (strcasecmp(verb, "HELP") == 0) {
+		io_printf(&s->io, "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
+			  "DATA BDAT RSET NOOP QUIT HELP VRFY\r\n");
+	} else if (strcasecmp(verb, "VRFY") == 0) {
+		if (*arg == 0)
+			return reply_error(s, "501 5.5.4 Syntax: VRFY "
+					   "address\r\n");
+		io_printf(&s->io, "252 2.5.2 Cannot VRFY user, but will "
+			  "accept message and attempt delivery\r\n");
+	} else if (strcasecmp(verb, "EXPN") == 0) {
+		reply_error(s, "502 5.5.1 Error: EXPN is disabled\r\n");
+	} else if (cfg.smtpd_verb_trusted && s->trusted) {
+		/* the trace is qmgr's delivery status notification */
+		s->verbose = 1;
+		io_printf(&s->io, "250 2.0.0 Verbose mode\r\n");
+	} else {
+		reply_error(s, "502 5.5.1 Error: VERB is disabled\r\n");
+	}
+}
 
 void
 smtpd_command(struct smtpd_session *s, char *line)
@@ -280,6 +635,8 @@ smtpd_command(struct smtpd_session *s, char *line)
 
 	snprintf(verb, sizeof(verb), "%.*s", (int)(n < 15 ? n : 15), line);
 	arg = line + n;
+	if (line_refused(s, verb, line))
+		return;
 	s->n_commands++;
 	if (strcasecmp(verb, "EHLO") == 0) {
 		s->n_ehlo++;
@@ -297,27 +654,32 @@ smtpd_command(struct smtpd_session *s, char *line)
 		s->n_data++;
 		if (*arg)
 			reply_error(s, "501 5.5.4 Syntax: DATA\r\n");
+		else if (s->bdat != NULL)
+			reply_error(s, "503 5.5.1 Error: DATA during BDAT\r\n");
+		else if (s->have_mail && s->nrcpt > 0 &&
+			 pipelining_abuse(s, "DATA"))
+			return;
 		else
 			smtpd_data(s);
+	} else if (strcasecmp(verb, "BDAT") == 0) {
+		s->n_data++;
+		smtpd_bdat(s, arg);
 	} else if (strcasecmp(verb, "RSET") == 0) {
 		s->n_rset++;
 		smtpd_reset(s);
 		io_printf(&s->io, "250 2.0.0 Ok\r\n");
-	} else if (strcasecmp(verb, "NOOP") == 0) {
-		s->n_other++;
-		io_printf(&s->io, "250 2.0.0 Ok\r\n");
 	} else if (strcasecmp(verb, "QUIT") == 0) {
 		s->n_quit++;
+		if (pipelining_abuse(s, "QUIT"))
+			return;
 		io_printf(&s->io, "221 2.0.0 Bye\r\n");
 		s->quit = 1;
-	} else if (strcasecmp(verb, "HELP") == 0) {
-		s->n_other++;
-		io_printf(&s->io, "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
-			  "DATA RSET NOOP QUIT HELP VRFY\r\n");
-	} else if (strcasecmp(verb, "VRFY") == 0) {
-		s->n_other++;
-		io_printf(&s->io, "252 2.5.2 Cannot VRFY user, but will "
-			  "accept message and attempt delivery\r\n");
+	} else if (strcasecmp(verb, "NOOP") == 0 ||
+		   strcasecmp(verb, "HELP") == 0 ||
+		   strcasecmp(verb, "VRFY") == 0 ||
+		   strcasecmp(verb, "EXPN") == 0 ||
+		   strcasecmp(verb, "VERB") == 0) {
+		cmd_other(s, verb, arg);
 	} else {
 		s->n_commands--;
 		reply_error(s, "500 5.5.2 Error: command not recognized\r\n");

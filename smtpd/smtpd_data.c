@@ -1,18 +1,22 @@
 /*
- * smtpd_data.c - DATA: stream the message to cleanup(8) as it arrives.
+ * smtpd_data.c - DATA and BDAT: stream the message to cleanup(8) as it
+ * arrives.
  *
- * Only CRLF "." CRLF ends the data (RFC 5321 4.1.1.4); a line that ends in
- * a bare LF is refused and the session closed, so no smuggled command
- * hidden behind one is ever read as SMTP (the CVE-2023-51764 class).
- * Leading dots are removed (4.5.2), CRLF becomes LF, everything else,
- * 8-bit bytes and long lines included, passes intact.  The 250 reply is
- * sent only after cleanup reports the queue file durable.
+ * The bytes pass through the body filter (smtpd_body.c), which alone
+ * decides where DATA ends (only CRLF "." CRLF) and hands cleanup clean
+ * LF-terminated lines.  smtpd_bare_lf = reject refuses, at the end of
+ * the data, a message from an untrusted client that held a bare LF
+ * (550 5.5.2).  BDAT (RFC 3030) reads exactly the announced octets, even
+ * when it refuses the chunk, so the command stream stays in step.  The
+ * 250 reply is sent only after cleanup reports the queue file durable.
  * Trusts: nothing the client sends; cleanup's replies for their framing.
  * Never: buffers a whole message; answers 250 before cleanup did.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,13 +25,22 @@
 #include "smtpd.h"
 
 #define CLEANUP_TIMEOUT_MS 300000 /* for the final, fsync'ing reply */
+/* VERB: a report to the sender whatever becomes of each recipient */
+#define SMTPD_VERB_NOTIFY "SUCCESS,FAILURE,DELAY"
 
 struct data_state {
 	struct ipc *c;
+	char id[LIM_QUEUE_ID + 4];
 	char chunk[SMTPD_DATA_CHUNK];
 	size_t clen;
 	long long size;
-	int too_big, bare_lf, failed;
+	int too_big, failed;
+	struct body_filter f;
+};
+
+/* a BDAT transaction: the cleanup connection stays open between chunks */
+struct smtpd_bdat {
+	struct data_state d;
 };
 
 /* cleanup_open - connect and send the envelope; NULL after a reply. */
@@ -47,13 +60,26 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 	c = ipc_new(fd, CLEANUP_TIMEOUT_MS);
 	ipc_put_str(c, "req", "submit");
 	ipc_put_str(c, "sender", s->sender);
-	for (int i = 0; i < s->nrcpt; i++)
+	/* each recipient's DSN attributes follow it (mta-queue(5) order) */
+	for (int i = 0; i < s->nrcpt; i++) {
 		ipc_put_str(c, "rcpt", s->rcpts[i]);
+		if (s->orcpts[i])
+			ipc_put_str(c, "orcpt", s->orcpts[i]);
+		if (s->verbose)
+			ipc_put_str(c, "notify", SMTPD_VERB_NOTIFY);
+		else if (s->notify[i])
+			ipc_put_str(c, "notify", s->notify[i]);
+	}
 	ipc_put_str(c, "client_addr", s->client_addr);
 	ipc_put_str(c, "client_name", s->client_name);
 	ipc_put_str(c, "helo", s->helo);
-	ipc_put_str(c, "protocol", s->esmtp ? "ESMTP" : "SMTP");
+	ipc_put_str(c, "protocol", s->smtputf8 ? "UTF8SMTP"
+				   : s->esmtp ? "ESMTP" : "SMTP");
 	ipc_put_str(c, "body_type", s->body_type);
+	if (s->envid[0])
+		ipc_put_str(c, "envid", s->envid);
+	if (s->ret[0])
+		ipc_put_str(c, "ret", s->ret);
 	attrs_init(&a);
 	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK ||
 	    (qid = attrs_get(&a, "queue_id")) == NULL) {
@@ -79,9 +105,12 @@ chunk_flush(struct data_state *d)
 	d->clen = 0;
 }
 
+/* chunk_add - the body filter's sink: clean bytes on their way out. */
 static void
-chunk_add(struct data_state *d, const char *p, size_t n)
+chunk_add(void *ctx, const char *p, size_t n)
 {
+	struct data_state *d = ctx;
+
 	d->size += (long long)n;
 	if (d->size > cfg.message_size_limit)
 		d->too_big = 1;
@@ -99,67 +128,62 @@ chunk_add(struct data_state *d, const char *p, size_t n)
 	}
 }
 
-/* read_body - until CRLF.CRLF; 0 at the dot, -1 when the session ends. */
+/* timeout_reply - a read failed: say why when the client can hear it. */
+static void
+timeout_reply(struct smtpd_session *s, int rc)
+{
+	if (rc == LINE_TIMEOUT)
+		io_printf(&s->io, "421 4.4.2 %s Error: timeout exceeded\r\n",
+			  cfg.myhostname);
+	s->quit = 1;
+}
+
+/* read_body - DATA until CRLF.CRLF; 0 at the end, -1 when it ends. */
 static int
 read_body(struct smtpd_session *s, struct data_state *d)
 {
-	char buf[8192];
-	size_t len;
-	int line_start = 1, held_cr = 0;
+	struct smtpd_io *io = &s->io;
 
-	for (;;) {
-		enum io_line rc = io_read_line(&s->io, buf, sizeof(buf), &len);
-		if (rc == LINE_EOF || rc == LINE_TIMEOUT) {
-			if (rc == LINE_TIMEOUT)
-				io_printf(&s->io, "421 4.4.2 %s Error: timeout "
-					  "exceeded\r\n", cfg.myhostname);
-			return -1;
-		}
-		char *p = buf;
-		if (line_start && strcmp(p, ".\r\n") == 0)
-			return 0;
-		if (line_start && *p == '.') {
-			p++;
-			len--;
-		}
-		/* a CR held back from the end of the previous piece */
-		if (held_cr && !(rc == LINE_OK && len == 1))
-			chunk_add(d, "\r", 1);
-		int was_held = held_cr;
-		held_cr = 0;
-		line_start = rc == LINE_OK;
-		if (rc == LINE_PART && len > 0 && p[len - 1] == '\r') {
-			held_cr = 1;
-			len--;
-		} else if (rc == LINE_OK) {
-			if (len >= 2 && p[len - 2] == '\r') {
-				p[len - 2] = '\n';
-				len--;
-			} else if (!(was_held && len == 1)) {
-				d->bare_lf = 1;
+	while (!d->f.done) {
+		if (io->pos == io->len) {
+			int rc = io_fill(io);
+			if (rc != LINE_OK) {
+				timeout_reply(s, rc);
 				return -1;
 			}
 		}
-		chunk_add(d, p, len);
+		io->pos += body_feed(&d->f, io->in + io->pos,
+				     io->len - io->pos);
 	}
+	return 0;
 }
 
 /* finish - tell cleanup the message is complete and relay its answer. */
 static void
-finish(struct smtpd_session *s, struct data_state *d, const char *id)
+finish(struct smtpd_session *s, struct data_state *d)
 {
 	struct attrs a;
 	const char *status, *text;
+	char client[400];
 
+	smtpd_client_label(s, client, sizeof(client));
+	if (d->too_big) {
+		io_printf(&s->io, "552 5.3.4 Error: message file too big\r\n");
+		log_info("%s: reject: message size %lld over "
+			 "message_size_limit %ld from %s", d->id, d->size,
+			 cfg.message_size_limit, client);
+		return;
+	}
 	chunk_flush(d);
 	attrs_init(&a);
 	ipc_put_str(d->c, "end", "1");
-	if (d->failed || ipc_end(d->c) != IPC_OK || ipc_read(d->c, &a) != IPC_OK ||
+	if (d->failed || ipc_end(d->c) != IPC_OK ||
+	    ipc_read(d->c, &a) != IPC_OK ||
 	    (status = attrs_get(&a, "status")) == NULL) {
-		log_warn("%s: no answer from cleanup", id);
+		log_warn("%s: no answer from cleanup", d->id);
 		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
 	} else if (strcmp(status, "250") == 0) {
-		io_printf(&s->io, "250 2.0.0 Ok: queued as %s\r\n", id);
+		io_printf(&s->io, "250 2.0.0 Ok: queued as %s\r\n", d->id);
 	} else {
 		text = attrs_get(&a, "text");
 		io_printf(&s->io, "%s %s\r\n", status, text ? text : "Error");
@@ -167,11 +191,41 @@ finish(struct smtpd_session *s, struct data_state *d, const char *id)
 	attrs_free(&a);
 }
 
+/* bare_lf_refused - smtpd_bare_lf = reject, for an untrusted client. */
+static int
+bare_lf_refused(struct smtpd_session *s, struct data_state *d)
+{
+	char client[400];
+
+	if (d->f.bare_lf == 0 || s->trusted ||
+	    strcmp(cfg.smtpd_bare_lf, "reject") != 0)
+		return 0;
+	smtpd_client_label(s, client, sizeof(client));
+	io_printf(&s->io, "550 5.5.2 Error: bare <LF> received\r\n");
+	log_info("%s: reject: bare <LF> received from %s", d->id, client);
+	return 1;
+}
+
+/* data_begin - open cleanup for the transaction; -1 after a reply. */
+static int
+data_begin(struct smtpd_session *s, struct data_state *d,
+	   enum body_mode mode)
+{
+	char client[400];
+
+	memset(d, 0, sizeof(*d));
+	if ((d->c = cleanup_open(s, d->id, sizeof(d->id))) == NULL)
+		return -1;
+	body_init(&d->f, mode, chunk_add, d);
+	smtpd_client_label(s, client, sizeof(client));
+	log_info("%s: client=%s", d->id, client);
+	return 0;
+}
+
 void
 smtpd_data(struct smtpd_session *s)
 {
-	struct data_state d;
-	char id[LIM_QUEUE_ID + 4], client[400];
+	struct data_state *d;
 	int saved_timeout = s->io.timeout_s;
 
 	if (!s->have_mail || s->nrcpt == 0) {
@@ -180,31 +234,137 @@ smtpd_data(struct smtpd_session *s)
 				  "command\r\n", s->have_mail ? "RCPT" : "MAIL");
 		return;
 	}
-	memset(&d, 0, sizeof(d));
-	if ((d.c = cleanup_open(s, id, sizeof(id))) == NULL)
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		io_printf(&s->io, "451 4.3.0 Error: out of memory\r\n");
 		return;
-	smtpd_client_label(s, client, sizeof(client));
-	log_info("%s: client=%s", id, client);
+	}
+	if (data_begin(s, d, BODY_DATA) != 0) {
+		free(d);
+		return;
+	}
 	io_printf(&s->io, "354 End data with <CR><LF>.<CR><LF>\r\n");
 	s->io.timeout_s = (int)cfg.smtpd_data_timeout;
-	int rc = read_body(s, &d);
+	int rc = read_body(s, d);
 	s->io.timeout_s = saved_timeout;
-	if (rc != 0) {
-		if (d.bare_lf) {
-			io_printf(&s->io, "521 5.5.2 %s Error: bare <LF> "
-				  "received\r\n", cfg.myhostname);
-			log_info("%s: reject: bare <LF> received from %s", id,
-				 client);
-		}
-		s->quit = 1; /* cleanup sees EOF and discards the file */
-	} else if (d.too_big) {
-		io_printf(&s->io, "552 5.3.4 Error: message file too big\r\n");
-		log_info("%s: reject: message size %lld over "
-			 "message_size_limit %ld from %s", id, d.size,
-			 cfg.message_size_limit, client);
-	} else {
-		finish(s, &d, id);
+	if (rc == 0 && !bare_lf_refused(s, d))
+		finish(s, d);
+	/* without "end", cleanup sees EOF and discards the file */
+	ipc_free(d->c);
+	free(d);
+	smtpd_reset(s);
+}
+
+void
+smtpd_bdat_abort(struct smtpd_session *s)
+{
+	if (s->bdat == NULL)
+		return;
+	ipc_free(s->bdat->d.c);
+	free(s->bdat);
+	s->bdat = NULL;
+}
+
+/* bdat_read - take exactly n octets into f (NULL: discard); -1 on EOF. */
+static int
+bdat_read(struct smtpd_session *s, struct body_filter *f, long long n)
+{
+	struct smtpd_io *io = &s->io;
+	int saved = io->timeout_s, rc = 0;
+
+	io->timeout_s = (int)cfg.smtpd_data_timeout;
+	while (n > 0) {
+		if (io->pos == io->len && (rc = io_fill(io)) != LINE_OK)
+			break;
+		size_t k = io->len - io->pos;
+		if ((long long)k > n)
+			k = (size_t)n;
+		if (f != NULL)
+			body_feed(f, io->in + io->pos, k);
+		io->pos += k;
+		n -= (long long)k;
 	}
-	ipc_free(d.c);
+	io->timeout_s = saved;
+	if (n > 0) {
+		timeout_reply(s, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* bdat_args - "size [LAST]"; -1 when they cannot be parsed. */
+static int
+bdat_args(const char *arg, long long *size, int *last)
+{
+	char *end;
+
+	while (*arg == ' ')
+		arg++;
+	size_t nd = strspn(arg, "0123456789");
+	if (nd == 0 || nd > 18)
+		return -1;
+	*size = strtoll(arg, &end, 10);
+	while (*end == ' ')
+		end++;
+	*last = 0;
+	if (strcasecmp(end, "LAST") == 0)
+		*last = 1;
+	else if (*end != 0)
+		return -1;
+	return 0;
+}
+
+void
+smtpd_bdat(struct smtpd_session *s, const char *arg)
+{
+	long long size;
+	int last;
+
+	if (bdat_args(arg, &size, &last) != 0) {
+		/* the chunk's length is unknown: we cannot stay in step */
+		io_printf(&s->io, "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+		s->quit = 1;
+		return;
+	}
+	if (size > cfg.message_size_limit) {
+		/* reading a chunk this large just to drop it would let a
+		 * client hold the session for as long as it likes */
+		io_printf(&s->io, "552 5.3.4 Error: chunk larger than "
+			  "message_size_limit\r\n");
+		s->quit = 1;
+		return;
+	}
+	if (!s->have_mail || s->nrcpt == 0) {
+		if (bdat_read(s, NULL, size) == 0 && !smtpd_error(s))
+			io_printf(&s->io, "503 5.5.1 Error: need %s command"
+				  "\r\n", s->have_mail ? "RCPT" : "MAIL");
+		return;
+	}
+	if (s->bdat == NULL) {
+		if ((s->bdat = calloc(1, sizeof(*s->bdat))) == NULL ||
+		    data_begin(s, &s->bdat->d, BODY_BDAT) != 0) {
+			if (s->bdat == NULL)
+				io_printf(&s->io, "451 4.3.0 Error: out of "
+					  "memory\r\n");
+			free(s->bdat);
+			s->bdat = NULL;
+			if (bdat_read(s, NULL, size) == 0)
+				smtpd_reset(s); /* the reply was given */
+			return;
+		}
+	}
+	struct data_state *d = &s->bdat->d;
+	if (bdat_read(s, &d->f, size) != 0)
+		return smtpd_reset(s);
+	if (d->too_big) {
+		finish(s, d); /* 552, and the transaction is over */
+		return smtpd_reset(s);
+	}
+	if (!last) {
+		io_printf(&s->io, "250 2.0.0 Ok: %lld octets received\r\n",
+			  size);
+		return;
+	}
+	body_finish(&d->f);
+	finish(s, d);
 	smtpd_reset(s);
 }

@@ -80,8 +80,19 @@ io_printf(struct smtpd_io *io, const char *fmt, ...)
 	log_warn("reply longer than %d bytes dropped", SMTPD_OUT_BUF);
 }
 
+int
+io_input_ready(struct smtpd_io *io)
+{
+	char c;
+
+	if (io->pos < io->len)
+		return 1;
+	/* bytes, not the end of input: a client may close after QUIT */
+	return recv(io->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
 /* io_fill - read more input, flushing replies first if we would block. */
-static int
+int
 io_fill(struct smtpd_io *io)
 {
 	if (io->pos > 0) {

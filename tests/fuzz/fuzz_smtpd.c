@@ -7,7 +7,11 @@
  * stripped, at most LIM_SMTP_LINE_EXT + 1 bytes, no NUL, not empty; a
  * line read_command would refuse (too long, NUL) or an empty line counts
  * an error with smtpd_error as serve() does.  Lines whose verb is DATA or
- * BDAT are skipped: DATA connects to cleanup(8), which is not here.
+ * BDAT are skipped: DATA connects to cleanup(8), which is not here;
+ * instead the whole input also goes through the body filter
+ * (smtpd_body.c) in DATA and BDAT mode, split at a point the input
+ * chooses, and the output must hold no CR, and DATA must end exactly
+ * after the first CRLF.CRLF.
  * Replies go through io_flush to a socketpair that is drained after every
  * command, so the session never blocks.  The session must keep its
  * limits: at most smtpd_recipient_limit recipients, each a non-empty
@@ -97,11 +101,11 @@ check_session(void)
 static void
 one_line(char *line, size_t len, int client)
 {
-	/* read_command's buffer holds LIM_SMTP_LINE_EXT + 1 bytes, LF
+	/* read_command's buffer holds SMTPD_CMD_BUF - 1 bytes, LF
 	 * included; a last line without LF is taken as if it had one */
 	size_t wire = len + (len == 0 || line[len - 1] != '\n');
 	int refused =
-	    wire > LIM_SMTP_LINE_EXT + 1 || memchr(line, 0, len) != NULL;
+	    wire > SMTPD_CMD_BUF - 1 || memchr(line, 0, len) != NULL;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = 0;
@@ -116,6 +120,43 @@ one_line(char *line, size_t len, int client)
 	drain(client);
 }
 
+static void
+body_sink_check(void *ctx, const char *p, size_t n)
+{
+	size_t *total = ctx;
+
+	check(memchr(p, '\r', n) == NULL);
+	*total += n;
+}
+
+/* body_check - the body filter over the input, in two pieces. */
+static void
+body_check(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data;
+	const char *end = memmem(p, size, "\r\n.\r\n", 5);
+	size_t split = size ? data[0] % (size + 1) : 0, used, total = 0;
+	struct body_filter f;
+
+	/* DATA: the end is the first CRLF.CRLF, or one at the very start */
+	body_init(&f, BODY_DATA, body_sink_check, &total);
+	used = body_feed(&f, p, split);
+	if (!f.done)
+		used += body_feed(&f, p + split, size - split);
+	if (size >= 3 && memcmp(p, ".\r\n", 3) == 0)
+		check(f.done && used == 3);
+	else if (end != NULL)
+		check(f.done && used == (size_t)(end - p) + 5);
+	else
+		check(!f.done && used == size);
+	/* BDAT: everything is taken, nothing ends it */
+	body_init(&f, BODY_BDAT, body_sink_check, &total);
+	check(body_feed(&f, p, split) == split);
+	check(body_feed(&f, p + split, size - split) == size - split);
+	body_finish(&f);
+	check(!f.done);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,6 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > sizeof(line) - 1)
 		return -1;
+	body_check(data, size);
 	check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	check(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
 	memset(&s, 0, sizeof(s));

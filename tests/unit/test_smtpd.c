@@ -6,8 +6,13 @@
  * out for each) run through smtpd_command over a socketpair: EHLO/HELO,
  * MAIL with its path and SIZE/BODY parameters, RCPT against mydestination
  * (relay refused, postmaster, the recipient limit, unsafe mailbox names),
- * the order of commands (503), RSET, NOOP, HELP, VRFY, QUIT, unknown
+ * DSN parameters (RET, ENVID, NOTIFY, ORCPT and their xtext), SMTPUTF8
+ * and 8-bit addresses, bytes commands may not hold, the order of
+ * commands (503), RSET, NOOP, HELP, VRFY, EXPN, VERB, QUIT, unknown
  * verbs and smtpd_error_limit; every reply must be one well-formed reply.
+ * The body filter (smtpd_body.c): dot removal, the one end of data,
+ * smuggling variants, bare LF and CR, BDAT mode, fed whole and byte by
+ * byte.
  * The EHLO text, the stored sender and recipients.  io_read_line: lines
  * split across writes, pipelined lines, lines longer than the caller's
  * buffer or the input buffer (LINE_PART pieces), EOF, one timeout, and
@@ -189,7 +194,7 @@ static const struct session_case sessions[] = {
 	  {"MAIL FROM:<postmaster>", "501 5.1.7 "},
 	  {"MAIL FROM:", "501 5.1.7 "}}, 0, 0, 0},
 	{"unknown parameter", {{E, "250"},
-	  {M " FOO=BAR", "555 5.5.4 "}, {M " SMTPUTF8", "555 5.5.4 "},
+	  {M " FOO=BAR", "555 5.5.4 "}, {M " SMTPUTF8=yes", "555 5.5.4 "},
 	  {M, "250 2.1.0 "}}, 0, 0, 0},
 	{"parameters need EHLO", {{"HELO client.example", "250"},
 	  {M " SIZE=100", "555 5.5.4 "}, {M " BODY=8BITMIME", "555 5.5.4 "},
@@ -237,7 +242,36 @@ static const struct session_case sessions[] = {
 	{"RCPT syntax", {{E, "250"}, {M, "250"},
 	  {"RCPT FROM:<alice@localhost>", "501 5.5.4 "},
 	  {"RCPT", "501 5.5.4 "},
-	  {R " NOTIFY=NEVER", "555 5.5.4 "}}, 0, 0, 0},
+	  {R " FOO=1", "555 5.5.4 "}}, 0, 0, 0},
+	/* DSN (RFC 3461) */
+	{"DSN parameters", {{E, "250"},
+	  {M " RET=HDRS ENVID=QQ+2B1", "250 2.1.0 "},
+	  {R " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+40b", "250 2.1.5 "},
+	  {R " NOTIFY=NEVER", "250 2.1.5 "},
+	  {R " NOTIFY=NEVER,DELAY", "501 5.5.4 "},
+	  {R " NOTIFY=SOMETIMES", "501 5.5.4 "},
+	  {R " ORCPT=rfc822;a+4", "501 5.5.4 "},
+	  {R " ORCPT=a@b", "501 5.5.4 "}}, 0, 2, 0},
+	{"bad DSN MAIL parameters", {{E, "250"},
+	  {M " RET=ALL", "501 5.5.4 "}, {M " RET=FULL RET=HDRS", "501 5.5.4 "},
+	  {M " ENVID=a+zz", "501 5.5.4 "}, {M " ENVID=", "501 5.5.4 "},
+	  {M " RET=full", "250 2.1.0 "}}, 0, 0, 0},
+	/* SMTPUTF8 (RFC 6531) */
+	{"UTF-8 needs SMTPUTF8", {{E, "250"},
+	  {"MAIL FROM:<j\xc3\xb6rg@b.example>", "553 5.6.7 "},
+	  {"MAIL FROM:<j\xc3\xb6rg@b.example> SMTPUTF8", "250 2.1.0 "},
+	  {"RCPT TO:<m\xc3\xa4x@localhost>", "250 2.1.5 "}}, 0, 1, 0},
+	{"UTF-8 without SMTPUTF8 at RCPT", {{E, "250"}, {M, "250"},
+	  {"RCPT TO:<m\xc3\xa4x@localhost>", "553 5.6.7 "}}, 0, 0, 0},
+	{"not UTF-8", {{E, "250"},
+	  {"MAIL FROM:<j\xc3rg@b.example> SMTPUTF8", "501 5.1.7 "},
+	  {"MAIL FROM:<j\xc0\xafrg@b.example> SMTPUTF8", "501 5.1.7 "}},
+	 0, 0, 0},
+	/* bytes commands may not hold; line lengths */
+	{"8-bit and control bytes", {{"NOOP \xff", "500 5.5.2 "},
+	  {"HELO a\x01z", "500 5.5.2 "}, {"NOOP", "250 2.0.0 "}}, 0, 0, 0},
+	{"EXPN and VERB", {{"EXPN staff", "502 5.5.1 "},
+	  {"VERB", "502 5.5.1 "}, {"VRFY", "501 5.5.4 "}}, 0, 0, 0},
 	{"unsafe mailbox name", {{E, "250"}, {M, "250"},
 	  {"RCPT TO:<\"../x\"@localhost>", "550 5.1.3 "},
 	  {"RCPT TO:<\"a/b\"@localhost>", "550 5.1.3 "},
@@ -352,14 +386,88 @@ test_ehlo_text(void)
 			       "250-PIPELINING\r\n"
 			       "250-SIZE " SIZE_LIMIT "\r\n"
 			       "250-8BITMIME\r\n"
+			       "250-SMTPUTF8\r\n"
+			       "250-CHUNKING\r\n"
+			       "250-DSN\r\n"
 			       "250 ENHANCEDSTATUSCODES\r\n");
 	CU_ASSERT_STRING_EQUAL(s.helo, "client.example");
 	CU_ASSERT_EQUAL(s.esmtp, 1);
 	/* the name goes into headers and logs: no control characters */
-	CU_ASSERT_STRING_EQUAL(command("HELO a\x01z\x7f"), "250 " HOST "\r\n");
-	CU_ASSERT_STRING_EQUAL(s.helo, "a?z?");
-	CU_ASSERT_EQUAL(s.esmtp, 0);
+	CU_ASSERT_STRING_EQUAL(command("HELO a\x01z\x7f"),
+			       "500 5.5.2 Error: bad character in command\r\n");
+	CU_ASSERT_STRING_EQUAL(s.helo, "client.example");
 	session_close();
+}
+
+/* body filter: bytes in, what cleanup gets, where DATA ends */
+struct body_case {
+	const char *in;
+	enum body_mode mode;
+	const char *out; /* what the sink received */
+	int done;        /* the end of data was found */
+	size_t used;     /* bytes consumed; 0: all */
+	long bare_lf, bare_cr;
+};
+
+static const struct body_case body_cases[] = {
+	{"a\r\nb\r\n.\r\n", BODY_DATA, "a\nb\n", 1, 0, 0, 0},
+	{".\r\n", BODY_DATA, "", 1, 0, 0, 0},
+	{"..x\r\n.\r\nMAIL", BODY_DATA, ".x\n", 1, 8, 0, 0},
+	/* smuggling: none of these ends the data */
+	{"a\n.\nMAIL FROM:<x@y>\r\n", BODY_DATA, "a\n\nMAIL FROM:<x@y>\n",
+	 0, 0, 2, 0},
+	{"a\r.\rMAIL FROM:<x@y>\r\n", BODY_DATA, "a . MAIL FROM:<x@y>\n", 0,
+	 0, 0, 2},
+	{"a\n.\r\nMAIL\r\n", BODY_DATA, "a\n\nMAIL\n", 0, 0, 1, 0},
+	{"a\r\n.\rMAIL\r\n", BODY_DATA, "a\n MAIL\n", 0, 0, 0, 1},
+	{"a\r\n.\r\r\n", BODY_DATA, "a\n \n", 0, 0, 0, 1},
+	{"x\r\r\n", BODY_DATA, "x \n", 0, 0, 0, 1},
+	/* BDAT: no dots, no end */
+	{"a\r\n.\r\nb\rc\n", BODY_BDAT, "a\n.\nb c\n", 0, 0, 1, 1},
+};
+
+static void
+body_collect(void *ctx, const char *p, size_t n)
+{
+	strncat(ctx, p, n);
+}
+
+static void
+test_body_filter(void)
+{
+	for (size_t i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]);
+	     i++) {
+		const struct body_case *c = &body_cases[i];
+		static char got[256];
+		struct body_filter f;
+		size_t used = 0, n = strlen(c->in);
+
+		got[0] = 0;
+		body_init(&f, c->mode, body_collect, got);
+		/* one byte at a time: every state survives a split */
+		for (size_t k = 0; k < n && !f.done; k++)
+			used += body_feed(&f, c->in + k, 1);
+		if (c->mode == BODY_BDAT)
+			body_finish(&f);
+		if (strcmp(got, c->out) != 0 || f.done != c->done ||
+		    used != (c->used ? c->used : n) ||
+		    f.bare_lf != c->bare_lf || f.bare_cr != c->bare_cr)
+			fprintf(stderr, "body case %zu: got \"%s\" done %d "
+				"used %zu lf %ld cr %ld\n", i, got, f.done, used,
+				f.bare_lf, f.bare_cr);
+		CU_ASSERT_STRING_EQUAL(got, c->out);
+		CU_ASSERT_EQUAL(f.done, c->done);
+		CU_ASSERT_EQUAL(used, c->used ? c->used : n);
+		CU_ASSERT_EQUAL(f.bare_lf, c->bare_lf);
+		CU_ASSERT_EQUAL(f.bare_cr, c->bare_cr);
+		/* and all at once */
+		got[0] = 0;
+		body_init(&f, c->mode, body_collect, got);
+		CU_ASSERT_EQUAL(body_feed(&f, c->in, n), c->used ? c->used : n);
+		if (c->mode == BODY_BDAT)
+			body_finish(&f);
+		CU_ASSERT_STRING_EQUAL(got, c->out);
+	}
 }
 
 /* what MAIL and RCPT store for the transaction */
@@ -595,6 +703,7 @@ suite_smtpd(void)
 	    !CU_add_test(su, "one reply at the error limit",
 			 test_limit_reply) ||
 	    !CU_add_test(su, "EHLO and HELO", test_ehlo_text) ||
+	    !CU_add_test(su, "body filter", test_body_filter) ||
 	    !CU_add_test(su, "sender and recipients kept", test_stored) ||
 	    !CU_add_test(su, "io_read_line: split writes", test_read_split) ||
 	    !CU_add_test(su, "io_read_line: pipelining", test_read_pipelined) ||

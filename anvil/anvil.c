@@ -1,0 +1,186 @@
+/*
+ * anvil.c - anvil(8): counts SMTP sessions per client address, for the
+ * connection limits of smtpd(8).
+ *
+ * One long-lived process (master keeps it running).  Each smtpd session
+ * from an untrusted client opens one connection to private/anvil, sends
+ * {req=connect, addr=ADDRESS} and keeps the connection open for as long
+ * as the session lasts; anvil answers with {count=N, rate=M}: the
+ * sessions that address holds now (this one included) and the ones it
+ * opened in the current minute.  When the connection closes - session
+ * over, or its smtpd process crashed - the kernel tells us with EOF and
+ * the count goes down, so a slot can never leak.
+ * Trusts: smtpd for framing only; addresses are bounded strings.
+ * Never: blocks on one client (every socket is non-blocking); holds more
+ * than ANVIL_CLIENTS_MAX connections or ANVIL_ADDRS_MAX addresses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "service.h"
+
+#define ANVIL_CLIENTS_MAX 8192 /* sessions counted at once */
+#define ANVIL_ADDRS_MAX 8192   /* client addresses remembered */
+#define ANVIL_ADDR_LEN 64
+#define ANVIL_WINDOW 60 /* seconds of the rate window */
+#define ANVIL_CLIENT_MS 1000
+
+struct addr_entry {
+	char addr[ANVIL_ADDR_LEN];
+	int count;     /* connections open now */
+	int rate;      /* connects in the window */
+	time_t window; /* when the window started */
+};
+
+struct client {
+	struct ipc *c;
+	int slot; /* addr_entry index once connected, else -1 */
+};
+
+static struct addr_entry addrs[ANVIL_ADDRS_MAX];
+static int naddrs;
+static struct client clients[ANVIL_CLIENTS_MAX];
+static int nclients;
+
+/* addr_slot - the entry of addr, made if needed; -1 when full. */
+static int
+addr_slot(const char *addr, time_t now)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < naddrs; i++) {
+		if (strcmp(addrs[i].addr, addr) == 0)
+			return i;
+		/* an entry without sessions whose window passed is free */
+		if (free_slot < 0 && addrs[i].count == 0 &&
+		    now - addrs[i].window >= ANVIL_WINDOW)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		if (naddrs == ANVIL_ADDRS_MAX)
+			return -1;
+		free_slot = naddrs++;
+	}
+	memset(&addrs[free_slot], 0, sizeof(addrs[free_slot]));
+	snprintf(addrs[free_slot].addr, ANVIL_ADDR_LEN, "%s", addr);
+	addrs[free_slot].window = now;
+	return free_slot;
+}
+
+static void
+client_request(struct client *cl, const struct attrs *a)
+{
+	const char *req = attrs_get(a, "req"), *addr = attrs_get(a, "addr");
+	time_t now = time(NULL);
+	int i;
+
+	if (cl->slot >= 0 || req == NULL || strcmp(req, "connect") != 0 ||
+	    addr == NULL || strlen(addr) >= ANVIL_ADDR_LEN ||
+	    (i = addr_slot(addr, now)) < 0) {
+		ipc_put_long(cl->c, "count", 0);
+		ipc_put_long(cl->c, "rate", 0);
+		if (ipc_end(cl->c) != IPC_OK)
+			log_debug("anvil client went away");
+		return;
+	}
+	struct addr_entry *e = &addrs[i];
+	if (now - e->window >= ANVIL_WINDOW) {
+		e->window = now;
+		e->rate = 0;
+	}
+	e->count++;
+	e->rate++;
+	cl->slot = i;
+	ipc_put_long(cl->c, "count", e->count);
+	ipc_put_long(cl->c, "rate", e->rate);
+	if (ipc_end(cl->c) != IPC_OK)
+		log_debug("anvil client went away");
+}
+
+/* client_event - 1 when the connection closed. */
+static int
+client_event(struct client *cl)
+{
+	struct attrs a;
+	int rc = ipc_fill(cl->c), prc;
+
+	if (rc == IPC_AGAIN)
+		return 0;
+	attrs_init(&a);
+	while ((prc = ipc_parse(cl->c, &a)) == IPC_OK)
+		client_request(cl, &a);
+	attrs_free(&a);
+	return rc < 0 || prc == IPC_BAD;
+}
+
+static void
+client_close(int i)
+{
+	if (clients[i].slot >= 0 && addrs[clients[i].slot].count > 0)
+		addrs[clients[i].slot].count--;
+	ipc_free(clients[i].c);
+	clients[i] = clients[--nclients];
+}
+
+static void
+client_accept(void)
+{
+	int fd;
+
+	while ((fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (nclients == ANVIL_CLIENTS_MAX) {
+			/* smtpd lets the session go on unlimited */
+			log_warn("more than %d sessions on private/anvil; "
+				 "refusing one",
+				 ANVIL_CLIENTS_MAX);
+			close(fd);
+			continue;
+		}
+		clients[nclients++] =
+		    (struct client){ipc_new(fd, ANVIL_CLIENT_MS), -1};
+	}
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		log_fatal("accept: %m");
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct pollfd p[ANVIL_CLIENTS_MAX + 1];
+
+	service_init("anvil", argc, argv);
+	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
+		log_fatal("listening socket: %m");
+	service_report(SERVICE_BUSY);
+	for (;;) {
+		int n = 0;
+
+		service_stop = 0; /* SIGHUP: nothing to reload */
+		p[n++] =
+		    (struct pollfd){.fd = SERVICE_LISTEN_FD, .events = POLLIN};
+		for (int i = 0; i < nclients; i++)
+			p[n++] = (struct pollfd){.fd = clients[i].c->fd,
+						 .events = POLLIN};
+		if (poll(p, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatal("poll: %m");
+		}
+		for (int i = nclients - 1; i >= 0; i--)
+			if (p[1 + i].revents && client_event(&clients[i]))
+				client_close(i);
+		if (p[0].revents & POLLIN)
+			client_accept();
+	}
+}

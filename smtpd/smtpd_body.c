@@ -1,0 +1,135 @@
+/*
+ * smtpd_body.c - the message byte filter of smtpd(8) (see smtpd.h).
+ *
+ * This is where SMTP smuggling (CVE-2023-51764 class) is stopped: the end
+ * of data is recognised in exactly one form, CR LF "." CR LF, counted from
+ * the CR LF that ended the previous line, so "\n.\n", "\r.\r", "\n.\r\n"
+ * and "\r\n.\r" are body text.  Output never holds a CR: CRLF and a bare
+ * LF both end a line (LF), a stray CR becomes a space.
+ * Trusts: nothing in the bytes.  Never: holds more than its fixed
+ * output buffer; reads past the end-of-data marker.
+ */
+#include <string.h>
+
+#include "smtpd.h"
+
+enum {
+	S_BOL_CRLF, /* line start after CRLF (or data start): "." may end */
+	S_BOL,	    /* line start after a bare LF: a dot is only stuffing */
+	S_MID,	    /* inside a line */
+	S_CR,	    /* a CR held until we see what follows it */
+	S_DOT,	    /* S_BOL_CRLF then "." */
+	S_DOT_CR,   /* S_BOL_CRLF then ".\r" */
+};
+
+void
+body_init(struct body_filter *f, enum body_mode mode, body_sink sink, void *ctx)
+{
+	memset(f, 0, sizeof(*f));
+	f->mode = mode;
+	f->state = mode == BODY_DATA ? S_BOL_CRLF : S_MID;
+	f->sink = sink;
+	f->ctx = ctx;
+}
+
+static void
+out_flush(struct body_filter *f)
+{
+	if (f->olen > 0 && f->sink != NULL)
+		f->sink(f->ctx, f->out, f->olen);
+	f->olen = 0;
+}
+
+static void
+out_byte(struct body_filter *f, char c)
+{
+	if (f->olen == sizeof(f->out))
+		out_flush(f);
+	f->out[f->olen++] = c;
+}
+
+/* mid - one byte inside a line. */
+static void
+mid(struct body_filter *f, char c)
+{
+	if (c == '\r') {
+		f->state = S_CR;
+	} else if (c == '\n') {
+		out_byte(f, '\n');
+		f->bare_lf++;
+		f->state = f->mode == BODY_DATA ? S_BOL : S_MID;
+	} else {
+		out_byte(f, c);
+		f->state = S_MID;
+	}
+}
+
+/* step - one byte in any state. */
+static void
+step(struct body_filter *f, char c)
+{
+	switch (f->state) {
+	case S_BOL_CRLF:
+		if (c == '.')
+			f->state = S_DOT;
+		else
+			mid(f, c);
+		break;
+	case S_BOL:
+		if (c == '.')
+			f->state = S_MID; /* dot-stuffing removed */
+		else
+			mid(f, c);
+		break;
+	case S_CR:
+		if (c == '\n') {
+			out_byte(f, '\n');
+			f->state = f->mode == BODY_DATA ? S_BOL_CRLF : S_MID;
+			break;
+		}
+		out_byte(f, ' ');
+		f->bare_cr++;
+		mid(f, c);
+		break;
+	case S_DOT:
+		if (c == '\r')
+			f->state = S_DOT_CR;
+		else
+			mid(f, c); /* the dot was stuffing */
+		break;
+	case S_DOT_CR:
+		if (c == '\n') {
+			f->done = 1;
+			break;
+		}
+		out_byte(f, ' '); /* ".\r" then not LF: a stray CR */
+		f->bare_cr++;
+		mid(f, c);
+		break;
+	default:
+		mid(f, c);
+		break;
+	}
+}
+
+size_t
+body_feed(struct body_filter *f, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !f->done)
+		step(f, p[i++]);
+	out_flush(f);
+	return i;
+}
+
+void
+body_finish(struct body_filter *f)
+{
+	if (f->state == S_CR || f->state == S_DOT_CR) {
+		out_byte(f, ' ');
+		f->bare_cr++;
+	}
+	f->state = S_MID;
+	out_flush(f);
+}
