@@ -138,6 +138,23 @@ precheck(struct session *s, struct result *r)
 	return 0;
 }
 
+/* xtext - RFC 3461 4: '+', '=' and bytes outside 33..126 as "+XX";
+ * the queue file keeps ENVID and ORCPT decoded */
+static void
+xtext(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 4 < len; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (ch < 33 || ch > 126 || ch == '+' || ch == '=')
+			o += (size_t)snprintf(out + o, len - o, "+%02X", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = 0;
+}
+
 static int
 put_mail(struct session *s)
 {
@@ -156,8 +173,11 @@ put_mail(struct session *s)
 		rc = smtp_printf(s->c, " SMTPUTF8");
 	if (rc == 0 && s->x.dsn && e->ret)
 		rc = smtp_printf(s->c, " RET=%s", e->ret);
-	if (rc == 0 && s->x.dsn && e->envid)
-		rc = smtp_printf(s->c, " ENVID=%s", e->envid);
+	if (rc == 0 && s->x.dsn && e->envid) {
+		char x[512];
+		xtext(e->envid, x, sizeof(x));
+		rc = smtp_printf(s->c, " ENVID=%s", x);
+	}
 	return rc != 0 ? rc : smtp_printf(s->c, "\r\n");
 }
 
@@ -171,8 +191,14 @@ put_rcpt(struct session *s, int i)
 
 	if (rc == 0 && s->x.dsn && r && r->notify)
 		rc = smtp_printf(s->c, " NOTIFY=%s", r->notify);
-	if (rc == 0 && s->x.dsn && r && r->orcpt)
-		rc = smtp_printf(s->c, " ORCPT=%s", r->orcpt);
+	if (rc == 0 && s->x.dsn && r && r->orcpt && strchr(r->orcpt, ';')) {
+		/* "type;address": the address part travels as xtext */
+		const char *semi = strchr(r->orcpt, ';');
+		char x[1024];
+		xtext(semi + 1, x, sizeof(x));
+		rc = smtp_printf(s->c, " ORCPT=%.*s;%s", (int)(semi - r->orcpt),
+				 r->orcpt, x);
+	}
 	return rc != 0 ? rc : smtp_printf(s->c, "\r\n");
 }
 

@@ -168,7 +168,7 @@ class RemoteTest(unittest.TestCase):
     def test_per_recipient_results_and_dsn(self):
         rcpts = ["good@picky.test", "bad@picky.test", "also@picky.test"]
         qid, ans = self.send(rcpts, "picky.test", dsn={
-            0: ("rfc822;good@picky.test", "SUCCESS,FAILURE")})
+            0: ("rfc822;good+x=y@picky.test", "SUCCESS,FAILURE")})
         self.assertEqual([ans[i]["code"] for i in range(3)],
                          ["2", "5", "2"], ans)
         self.assertEqual(ans[1]["dsn"], "5.1.1")
@@ -178,7 +178,7 @@ class RemoteTest(unittest.TestCase):
         self.assertIn("status=bounced", self.line(qid, "bad@picky.test"))
         sink = self.sinks["127.0.0.5"]
         self.assertIn("RCPT TO:<good@picky.test> NOTIFY=SUCCESS,FAILURE "
-                      "ORCPT=rfc822;good@picky.test", sink.commands)
+                      "ORCPT=rfc822;good+2Bx+3Dy@picky.test", sink.commands)
         self.assertTrue(any(c.startswith("MAIL FROM:<a@here.test> SIZE=")
                             for c in sink.commands))
 
