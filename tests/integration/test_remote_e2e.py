@@ -1,0 +1,76 @@
+"""test_remote_e2e.py - the whole relay path: a client hands mail to
+smtpd on one instance, qmgr routes the non-local recipient to remote,
+remote finds the MX through the DNS server on loopback and delivers to a
+second instance of this system; and a null MX comes back to the sender as
+a bounce.  Both instances run unprivileged on 127.0.0.x addresses."""
+import os
+import socket
+import unittest
+
+from mta import MTA, free_port, wait_for
+from remote_helpers import DNSServer
+
+ZONE = {
+    "dest.test": [("MX", "10 mx.dest.test", 300)],
+    "mx.dest.test": [("A", "127.0.0.9", 300)],
+    "nullmx.test": [("MX", "0 .", 300)],
+}
+
+
+def accepting(addr, port):
+    try:
+        socket.create_connection((addr, port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+class RelayEndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = DNSServer(ZONE)
+        cls.port = free_port()
+        cls.dest = MTA(smtpd_listen="127.0.0.9:%d" % cls.port,
+                       mydestination="dest.test", myhostname="mx.dest.test")
+        cls.src = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
+                      smtp_port=str(cls.port))
+        cls.dest.ctl("start")
+        wait_for(lambda: accepting("127.0.0.9", cls.port),
+                 what="the second instance")
+        cls.src.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.src.cleanup()
+        cls.dest.cleanup()
+        cls.dns.stop()
+
+    def test_client_to_smtpd_to_remote_mx(self):
+        body = (b"From: alice@localhost\r\nTo: carol@dest.test\r\n"
+                b"Subject: across\r\n\r\n.dot line\r\nbye\r\n")
+        with self.src.smtp() as s:
+            s.sendmail("alice@localhost", ["carol@dest.test"], body)
+        msg = self.dest.wait_messages("carol", 1, domain="dest.test")[0]
+        self.assertIn(b"Subject: across\n", msg)
+        self.assertTrue(msg.endswith(b"\n.dot line\nbye\n"))
+        # two Received: lines, one per hop
+        self.assertEqual(msg.count(b"Received: "), 2)
+        self.src.wait_log(r"to=<carol@dest\.test>, relay=mx\.dest\.test"
+                          r"\[127\.0\.0\.9\]:%d, delay=[\d.]+, delays=[\d./]+"
+                          r", dsn=2\.0\.0, status=sent \(250 2\.0\.0 "
+                          % self.port)
+
+    def test_null_mx_bounces_to_sender(self):
+        with self.src.smtp() as s:
+            s.sendmail("bob@localhost", ["nobody@nullmx.test"],
+                       b"Subject: void\r\n\r\nhello\r\n")
+        self.src.wait_log(r"to=<nobody@nullmx\.test>, relay=none, .*"
+                          r"dsn=5\.1\.10, status=bounced \(Domain "
+                          r"nullmx\.test does not accept mail \(nullMX\)\)")
+        bounce = self.src.wait_messages("bob", 1)[0]
+        self.assertIn(b"5.1.10", bounce)
+        self.assertIn(b"nobody@nullmx.test", bounce)
+
+
+if __name__ == "__main__":
+    unittest.main()
