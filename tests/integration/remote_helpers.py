@@ -58,7 +58,7 @@ class DNSServer:
     """zone: {name: [(type, value, ttl), ...]}; servfail, truncate: sets
     of names.  Negative answers carry an SOA whose minimum is neg_ttl."""
 
-    def __init__(self, zone, servfail=(), truncate=(), neg_ttl=60):
+    def __init__(self, zone, servfail=(), truncate=(), neg_ttl=60, port=0):
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
         self.servfail = set(servfail)
         self.truncate = set(truncate)
@@ -68,7 +68,7 @@ class DNSServer:
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         for _ in range(50):
-            self.udp.bind(("127.0.0.1", 0))
+            self.udp.bind(("127.0.0.1", port))
             self.port = self.udp.getsockname()[1]
             try:
                 self.tcp.bind(("127.0.0.1", self.port))
@@ -345,3 +345,40 @@ def resolver_request(mta, pairs, timeout=30):
         else:
             out[k] = v
     return out
+
+
+
+def _main(argv):
+    """For trying relaying by hand (README):
+         remote_helpers.py dns PORT DOMAIN=ADDR...  DOMAIN: MX 10 mx.DOMAIN,
+                                                     mx.DOMAIN: A ADDR
+         remote_helpers.py sink ADDR PORT           print what arrives"""
+    if len(argv) >= 3 and argv[0] == "dns":
+        zone = {}
+        for spec in argv[2:]:
+            dom, addr = spec.split("=")
+            zone[dom] = [("MX", "10 mx.%s" % dom, 60)]
+            zone["mx." + dom] = [("A", addr, 60)]
+        srv = DNSServer(zone, port=int(argv[1]))
+        print("DNS on 127.0.0.1:%d (UDP and TCP) for %s" %
+              (srv.port, ", ".join(a.split("=")[0] for a in argv[2:])),
+              flush=True)
+        while True:
+            time.sleep(3600)
+    if len(argv) == 3 and argv[0] == "sink":
+        sink = SMTPSink(argv[1], int(argv[2]))
+        print("SMTP sink on %s:%s" % (argv[1], argv[2]), flush=True)
+        seen = 0
+        while True:
+            time.sleep(0.2)
+            for m in sink.messages[seen:]:
+                print("--- %s %s\n%s" % (m["mail"], m["rcpt"],
+                      m["data"].decode("utf-8", "replace")), flush=True)
+            seen = len(sink.messages)
+    print(_main.__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_main(sys.argv[1:]))
