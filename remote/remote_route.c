@@ -136,6 +136,10 @@ dns_failure(struct result *r, const char *name, const char *type,
 		remote_result(r, 5, "5.1.2", "Host or domain name not found. "
 			   "Name service error for name=%s type=%s: Host not "
 			   "found", name, type);
+	else if (a->status == DNS_NODATA)
+		remote_result(r, 5, "5.4.4", "Host or domain name not found. "
+			   "Name service error for name=%s type=%s: Host found "
+			   "but no data record of requested type", name, type);
 	else
 		remote_result(r, 4, "4.4.3", "Host or domain name not found. "
 			   "Name service error for name=%s type=%s: %s", name,

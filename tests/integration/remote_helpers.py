@@ -55,11 +55,14 @@ def _rr(name, t, ttl, v):
 
 
 class DNSServer:
-    """zone: {name: [(type, value, ttl), ...]}; servfail, truncate: sets
+    """zone: {name: [(type, value, ttl), ...]}; servfail, truncate,
+    secure (answered with the AD bit, as a validating resolver would): sets
     of names.  Negative answers carry an SOA whose minimum is neg_ttl."""
 
-    def __init__(self, zone, servfail=(), truncate=(), neg_ttl=60, port=0):
+    def __init__(self, zone, servfail=(), truncate=(), neg_ttl=60, port=0,
+                 secure=()):
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
+        self.secure = set(secure)  # names answered with the AD bit
         self.servfail = set(servfail)
         self.truncate = set(truncate)
         self.neg_ttl = neg_ttl
@@ -123,6 +126,7 @@ class DNSServer:
             ns.append(_rr("test", "SOA", self.neg_ttl, str(self.neg_ttl)))
         rflags = 0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode
         rflags |= 0x0200 if tc else 0
+        rflags |= 0x0020 if name in self.secure else 0
         head = struct.pack(">HHHHHH", qid, rflags, 1, len(an), len(ns), 0)
         return head + question + b"".join(an) + b"".join(ns)
 

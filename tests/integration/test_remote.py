@@ -42,6 +42,7 @@ ZONE = {
     "old.helo.test": [("A", "127.0.0.8", 300)],
     "dest.test": [("MX", "10 mx.dest.test", 300)],
     "mx.dest.test": [("A", "127.0.0.9", 300)],
+    "noaddr.test": [("TXT", "exists, but no MX and no address", 300)],
     "txt.test": [("TXT", "v=spf1 -all", 300), ("AAAA", "::1", 60)],
 }
 
@@ -53,7 +54,7 @@ class RemoteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dns = DNSServer(ZONE, servfail={"servfail.test"},
-                            truncate={"tcp.test"})
+                            truncate={"tcp.test"}, secure={"txt.test"})
         cls.port = free_port()
         cls.sinks = {
             "127.0.0.3": SMTPSink("127.0.0.3", cls.port),
@@ -134,6 +135,11 @@ class RemoteTest(unittest.TestCase):
         qid, ans = self.send(["x@nowhere.test"], "nowhere.test")
         self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.1.2"))
         self.assertIn("Host or domain name not found", ans[0]["text"])
+
+    def test_no_mx_and_no_address_bounces(self):
+        qid, ans = self.send(["x@noaddr.test"], "noaddr.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.4.4"))
+        self.assertIn("type=A: Host found but no data record", ans[0]["text"])
 
     def test_servfail_defers(self):
         qid, ans = self.send(["x@servfail.test"], "servfail.test")
@@ -223,6 +229,7 @@ class RemoteTest(unittest.TestCase):
         r = resolver_request(self.mta, [("req", "query"), ("type", "TXT"),
                                         ("name", "txt.test")])
         self.assertEqual((r["status"], r["rr"]), ("ok", ["v=spf1 -all"]))
+        self.assertEqual(r["ad"], "1")
         r = resolver_request(self.mta, [("req", "query"), ("type", "AAAA"),
                                         ("name", "TXT.test")])
         self.assertEqual(r["rr"], ["::1"])
@@ -232,7 +239,7 @@ class RemoteTest(unittest.TestCase):
         self.assertEqual(r["status"], "nodata")
         r = resolver_request(self.mta, [("req", "query"), ("type", "A"),
                                         ("name", "none.test")])
-        self.assertEqual(r["status"], "nxdomain")
+        self.assertEqual((r["status"], r["ad"]), ("nxdomain", "0"))
         n = self.dns.count("txt.test", "TXT")
         before = resolver_request(self.mta, [("req", "stats")])
         for _ in range(3):
