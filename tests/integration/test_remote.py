@@ -8,7 +8,10 @@ recipient, what the peer received and the log lines.
 """
 import os
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import unittest
 
 from mta import MTA, free_port, wait_for
@@ -42,6 +45,8 @@ ZONE = {
     "old.helo.test": [("A", "127.0.0.8", 300)],
     "dest.test": [("MX", "10 mx.dest.test", 300)],
     "mx.dest.test": [("A", "127.0.0.9", 300)],
+    "small.test": [("MX", "10 mx.small.test", 300)],
+    "mx.small.test": [("A", "127.0.0.10", 300)],
     "noaddr.test": [("TXT", "exists, but no MX and no address", 300)],
     "txt.test": [("TXT", "v=spf1 -all", 300), ("AAAA", "::1", 60)],
 }
@@ -69,11 +74,20 @@ class RemoteTest(unittest.TestCase):
             "127.0.0.7": SMTPSink("127.0.0.7", cls.port, greet_delay=3),
             "127.0.0.8": SMTPSink("127.0.0.8", cls.port, refuse_ehlo=True,
                                   ehlo=()),
+            "127.0.0.10": SMTPSink("127.0.0.10", cls.port,
+                                   ehlo=("SIZE 100", "PIPELINING")),
         }
+        # transport map: mapped.test goes to a fixed host, no MX lookup
+        cls.mapdir = tempfile.mkdtemp(prefix="mta-map-")
+        cls.map = os.path.join(cls.mapdir, "transport")
+        subprocess.run(["mdb_load", "-n", "-T", "-f", "/dev/stdin",
+                        cls.map], check=True,
+                       input="mapped.test\n[127.0.0.3]:%d\n" % cls.port,
+                       text=True)
         cls.mta = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
                       smtp_port=str(cls.port), smtp_helo_timeout="1s",
                       smtp_connect_timeout="2s", resolver_timeout="1s",
-                      resolver_retries="0").start()
+                      resolver_retries="0", transport_maps=cls.map).start()
         cls.n = 0
 
     @classmethod
@@ -82,6 +96,7 @@ class RemoteTest(unittest.TestCase):
         for s in cls.sinks.values():
             s.stop()
         cls.dns.stop()
+        shutil.rmtree(cls.mapdir, ignore_errors=True)
 
     def send(self, rcpts, nexthop, body=BODY, sender="a@here.test",
              **kw):
@@ -224,6 +239,29 @@ class RemoteTest(unittest.TestCase):
         self.assertEqual(ans[0]["code"], "2", ans)
         self.assertIn("relay=127.0.0.3[127.0.0.3]:%d" % self.port,
                       self.line(qid, "x@whatever.test"))
+
+    def test_transport_map_route(self):
+        qid, ans = self.send(["x@mapped.test"], "mapped.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("relay=127.0.0.3[127.0.0.3]:%d" % self.port,
+                      self.line(qid, "x@mapped.test"))
+        self.assertEqual(self.dns.count("mapped.test", "MX"), 0)
+
+    def test_size_over_peer_limit_bounces_before_mail(self):
+        sink = self.sinks["127.0.0.10"]
+        qid, ans = self.send(["x@small.test"], "small.test", body=BODY * 2)
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.3.4"))
+        self.assertIn("exceeds size limit 100", ans[0]["text"])
+        self.assertFalse(any(c.startswith("MAIL") for c in sink.commands))
+
+    def test_utf8_address_needs_smtputf8(self):
+        qid, ans = self.send(["j\u00fcrgen@helo.test"], "helo.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.6.7"))
+        rcpt = "j\u00fcrgen@picky.test"
+        qid, ans = self.send([rcpt], "picky.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d SMTPUTF8" % len(BODY),
+                      self.sinks["127.0.0.5"].commands)
 
     def test_resolver_answers_and_cache(self):
         r = resolver_request(self.mta, [("req", "query"), ("type", "TXT"),

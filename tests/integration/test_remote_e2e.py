@@ -8,12 +8,16 @@ import socket
 import unittest
 
 from mta import MTA, free_port, wait_for
-from remote_helpers import DNSServer
+from remote_helpers import DNSServer, SMTPSink
 
 ZONE = {
     "dest.test": [("MX", "10 mx.dest.test", 300)],
     "mx.dest.test": [("A", "127.0.0.9", 300)],
     "nullmx.test": [("MX", "0 .", 300)],
+    "picky.test": [("MX", "10 mx.picky.test", 300)],
+    "mx.picky.test": [("A", "127.0.0.5", 300)],
+    "later.test": [("MX", "10 mx.later.test", 300)],
+    "mx.later.test": [("A", "127.0.0.6", 300)],
 }
 
 
@@ -34,6 +38,12 @@ class RelayEndToEnd(unittest.TestCase):
                        mydestination="dest.test", myhostname="mx.dest.test")
         cls.src = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
                       smtp_port=str(cls.port))
+        cls.picky = SMTPSink(
+            "127.0.0.5", cls.port,
+            rcpt_reply=lambda a: "550 5.1.1 <%s>: unknown user" % a
+            if a.startswith("bad") else None)
+        cls.later = SMTPSink("127.0.0.6", cls.port,
+                             mail_reply="451 4.7.1 greylisted, come back")
         cls.dest.ctl("start")
         wait_for(lambda: accepting("127.0.0.9", cls.port),
                  what="the second instance")
@@ -43,6 +53,8 @@ class RelayEndToEnd(unittest.TestCase):
     def tearDownClass(cls):
         cls.src.cleanup()
         cls.dest.cleanup()
+        cls.picky.stop()
+        cls.later.stop()
         cls.dns.stop()
 
     def test_client_to_smtpd_to_remote_mx(self):
@@ -70,6 +82,31 @@ class RelayEndToEnd(unittest.TestCase):
         bounce = self.src.wait_messages("bob", 1)[0]
         self.assertIn(b"5.1.10", bounce)
         self.assertIn(b"nobody@nullmx.test", bounce)
+
+    def test_peer_rejects_one_recipient_bounce_names_remote_mta(self):
+        with self.src.smtp() as s:
+            s.sendmail("dave@localhost", ["good@picky.test", "bad@picky.test"],
+                       b"Subject: half\r\n\r\nhello\r\n")
+        bounce = self.src.wait_messages("dave", 1)[0]
+        self.assertIn(b"Remote-MTA: dns; mx.picky.test", bounce)
+        self.assertIn(b"550 5.1.1 <bad@picky.test>: unknown user", bounce)
+        self.assertIn(b"bad@picky.test", bounce)
+        self.assertNotIn(b"Final-Recipient: rfc822; good@picky.test", bounce)
+        wait_for(lambda: any(m["rcpt"] == ["good@picky.test"]
+                             for m in self.picky.messages),
+                 what="the good recipient at the peer")
+
+    def test_peer_4xx_leaves_mail_deferred_in_queue(self):
+        with self.src.smtp() as s:
+            s.sendmail("erin@localhost", ["x@later.test"],
+                       b"Subject: grey\r\n\r\nhello\r\n")
+        self.src.wait_log(r"to=<x@later\.test>, relay=mx\.later\.test"
+                          r"\[127\.0\.0\.6\]:\d+, .*dsn=4\.7\.1, "
+                          r"status=deferred \(host mx\.later\.test"
+                          r"\[127\.0\.0\.6\] said: 451 4\.7\.1 greylisted")
+        q = self.src.ctl("queue").stdout
+        self.assertIn("x@later.test", q)
+        self.assertEqual(self.src.messages("erin"), [])
 
 
 if __name__ == "__main__":
