@@ -55,13 +55,39 @@ now_sec(void)
 	return (long)ts.tv_sec;
 }
 
+/* reverse_name - for PTR, an address becomes its in-addr.arpa or
+ * ip6.arpa name; anything else is left as it is. */
+static const char *
+reverse_name(const char *name, char *out, size_t len)
+{
+	ldns_rdf *a = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A, name);
+	ldns_rdf *rev = NULL;
+	char *s = NULL;
+
+	if (a == NULL)
+		a = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_AAAA, name);
+	if (a != NULL && (rev = ldns_rdf_address_reverse(a)) != NULL &&
+	    (s = ldns_rdf2str(rev)) != NULL) {
+		snprintf(out, len, "%s", s);
+		name = out;
+	}
+	free(s);
+	ldns_rdf_deep_free(rev);
+	ldns_rdf_deep_free(a);
+	return name;
+}
+
 /* answer_query - from the cache or the nameservers. */
 static void
 answer_query(const char *type, const char *name, struct dns_answer *a)
 {
-	char key[DNS_KEY_MAX], lname[LIM_DOMAIN + 1];
+	char key[DNS_KEY_MAX], lname[LIM_DOMAIN + 1], rev[LIM_DOMAIN + 1];
 	ldns_rr_type t = dns_type_parse(type);
-	size_t len = name ? strlen(name) : 0;
+	size_t len;
+
+	if (t == LDNS_RR_TYPE_PTR && name != NULL)
+		name = reverse_name(name, rev, sizeof(rev));
+	len = name ? strlen(name) : 0;
 
 	if (t == 0 || len == 0 || len > LIM_DOMAIN) {
 		memset(a, 0, sizeof(*a));

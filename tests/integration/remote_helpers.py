@@ -245,6 +245,8 @@ class SMTPSink:
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+            address_family = (socket.AF_INET6 if ":" in addr
+                              else socket.AF_INET)
 
         self.server = Server((addr, port), Handler)
         threading.Thread(target=self.server.serve_forever,

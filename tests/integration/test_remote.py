@@ -47,6 +47,12 @@ ZONE = {
     "mx.dest.test": [("A", "127.0.0.9", 300)],
     "small.test": [("MX", "10 mx.small.test", 300)],
     "mx.small.test": [("A", "127.0.0.10", 300)],
+    # both families: IPv6 is tried first, and refused here, then IPv4
+    "dual.test": [("MX", "10 mx.dual.test", 300)],
+    "mx.dual.test": [("AAAA", "::1", 300), ("A", "127.0.0.3", 300)],
+    "six.test": [("MX", "10 mx.six.test", 300)],
+    "mx.six.test": [("AAAA", "::1", 300)],
+    "3.0.0.127.in-addr.arpa": [("PTR", "up.fallback.test", 300)],
     "noaddr.test": [("TXT", "exists, but no MX and no address", 300)],
     "txt.test": [("TXT", "v=spf1 -all", 300), ("AAAA", "::1", 60)],
 }
@@ -263,6 +269,30 @@ class RemoteTest(unittest.TestCase):
         self.assertIn("MAIL FROM:<a@here.test> SIZE=%d SMTPUTF8" % len(BODY),
                       self.sinks["127.0.0.5"].commands)
 
+    def test_ipv6_then_ipv4(self):
+        # nothing listens on [::1]:port yet: IPv6 fails, IPv4 delivers
+        qid, ans = self.send(["x@dual.test"], "dual.test")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertRegex(self.mta.log_text(), qid + r": connect to "
+                         r"mx\.dual\.test\[::1\]:\d+: Connection refused")
+        self.assertIn("relay=mx.dual.test[127.0.0.3]",
+                      self.line(qid, "x@dual.test"))
+
+    @unittest.skipUnless(socket.has_ipv6, "no IPv6")
+    def test_ipv6_peer(self):
+        try:
+            sink = SMTPSink("::1", self.port)
+        except OSError as e:
+            self.skipTest("cannot listen on [::1]: %s" % e)
+        try:
+            qid, ans = self.send(["x@six.test"], "six.test")
+            self.assertEqual(ans[0]["code"], "2", ans)
+            self.assertEqual(len(sink.messages), 1)
+            self.assertIn("relay=mx.six.test[::1]:%d" % self.port,
+                          self.line(qid, "x@six.test"))
+        finally:
+            sink.stop()
+
     def test_resolver_answers_and_cache(self):
         r = resolver_request(self.mta, [("req", "query"), ("type", "TXT"),
                                         ("name", "txt.test")])
@@ -278,6 +308,12 @@ class RemoteTest(unittest.TestCase):
         r = resolver_request(self.mta, [("req", "query"), ("type", "A"),
                                         ("name", "none.test")])
         self.assertEqual((r["status"], r["ad"]), ("nxdomain", "0"))
+        r = resolver_request(self.mta, [("req", "query"), ("type", "PTR"),
+                                        ("name", "127.0.0.3")])
+        self.assertEqual(r["rr"], ["up.fallback.test"])
+        r = resolver_request(self.mta, [("req", "query"), ("type", "SPF"),
+                                        ("name", "txt.test")])
+        self.assertEqual((r["status"], r["text"]), ("tempfail", "bad query"))
         n = self.dns.count("txt.test", "TXT")
         before = resolver_request(self.mta, [("req", "stats")])
         for _ in range(3):
