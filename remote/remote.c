@@ -30,8 +30,8 @@
 struct request {
 	const char *id, *sender, *nexthop;
 	long arrival, t_active, t_sent; /* milliseconds */
-	long long t_start;              /* us */
-	char relay[LIM_HOSTNAME + 80];  /* host[addr]:port, or "none" */
+	long long t_start;		/* us */
+	char relay[LIM_HOSTNAME + 80];	/* host[addr]:port, or "none" */
 };
 
 /* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
@@ -61,15 +61,17 @@ log_delivery(const struct request *q, const struct delivery *d, int i)
 	double c = (conn - q->t_start) / 1e6;
 	double dd = (now - conn) / 1e6;
 	double total = now / 1e6 - q->arrival / 1000.0;
-	const char *status = r->code == 2 ? "sent" :
-			     r->code == 4 ? "deferred" : "bounced";
+	const char *status = r->code == 2   ? "sent"
+			     : r->code == 4 ? "deferred"
+					    : "bounced";
 	char t0[32], t1[32], t2[32], t3[32], t4[32];
 
 	log_info("%s: to=<%s>, relay=%s, delay=%s, delays=%s/%s/%s/%s, "
-		 "dsn=%s, status=%s (%s)", q->id, d->rcpt[i], q->relay,
-		 fmt_delay(t0, sizeof(t0), total), fmt_delay(t1, sizeof(t1), a),
-		 fmt_delay(t2, sizeof(t2), b), fmt_delay(t3, sizeof(t3), c),
-		 fmt_delay(t4, sizeof(t4), dd), r->dsn, status, r->text);
+		 "dsn=%s, status=%s (%s)",
+		 q->id, d->rcpt[i], q->relay, fmt_delay(t0, sizeof(t0), total),
+		 fmt_delay(t1, sizeof(t1), a), fmt_delay(t2, sizeof(t2), b),
+		 fmt_delay(t3, sizeof(t3), c), fmt_delay(t4, sizeof(t4), dd),
+		 r->dsn, status, r->text);
 }
 
 /* fail_rest - every unfinished recipient gets r */
@@ -85,8 +87,8 @@ fail_rest(struct delivery *d, const struct result *r)
 
 /* try_host - each address of one host; 0 once a session took place */
 static int
-try_host(struct request *q, struct delivery *d, const char *host,
-	 int literal, int port, struct result *last)
+try_host(struct request *q, struct delivery *d, const char *host, int literal,
+	 int port, struct result *last)
 {
 	char addrs[REMOTE_MAX_ADDRS][64], why[LIM_ERRTEXT];
 	struct smtp_conn *c = malloc(sizeof(*c));
@@ -112,8 +114,10 @@ try_host(struct request *q, struct delivery *d, const char *host,
 			log_info("%s: %s", q->id, why);
 		}
 		struct result lostr;
-		remote_result(&lostr, 4, "4.4.2", "lost connection with %s[%s]: "
-			   "%s", host, addrs[i], c->err[0] ? c->err : "gone");
+		remote_result(&lostr, 4, "4.4.2",
+			      "lost connection with %s[%s]: "
+			      "%s",
+			      host, addrs[i], c->err[0] ? c->err : "gone");
 		if (rc == 0)
 			fail_rest(d, &lostr);
 		smtp_close(c);
@@ -158,8 +162,8 @@ answer(struct ipc *c, const char *idx, const struct result *r)
 
 /* collect - the request's (idx, rcpt) pairs into d */
 static int
-collect(const struct attrs *a, const struct qf_envelope *e,
-	struct delivery *d, const char **idxs)
+collect(const struct attrs *a, const struct qf_envelope *e, struct delivery *d,
+	const char **idxs)
 {
 	int *qidx = (int *)d->qidx;
 

@@ -23,11 +23,11 @@ struct result {
 	char mta[LIM_HOSTNAME]; /* the peer that said it, or "" */
 };
 void remote_result(struct result *r, int code, const char *dsn, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
+		   ...) __attribute__((format(printf, 4, 5)));
 
 /* smtp_reply.c - RFC 5321 4.2 replies, one line at a time */
 struct smtp_reply {
-	int code;  /* 200..599, 0 before the first line */
+	int code; /* 200..599, 0 before the first line */
 	int nlines;
 	size_t len;
 	char text[SMTP_REPLY_TEXT]; /* lines after "NNN-", '\n' between */
@@ -67,12 +67,10 @@ struct smtp_conn {
 int smtp_connect(struct smtp_conn *c, const char *host, const char *addr,
 		 int port, long timeout_s);
 void smtp_close(struct smtp_conn *c);
-int smtp_read_reply(struct smtp_conn *c, long timeout_s,
-		    struct smtp_reply *r);
+int smtp_read_reply(struct smtp_conn *c, long timeout_s, struct smtp_reply *r);
 int smtp_printf(struct smtp_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-int smtp_write(struct smtp_conn *c, const char *p, size_t n,
-	       long timeout_s);
+    __attribute__((format(printf, 2, 3)));
+int smtp_write(struct smtp_conn *c, const char *p, size_t n, long timeout_s);
 int smtp_flush(struct smtp_conn *c, long timeout_s);
 
 /* remote_route.c - where a nexthop's mail goes */
@@ -90,8 +88,8 @@ struct route {
 /* route_parse_mx - MX records ("PREF HOST") into rt, sorted, equal
  * preferences shuffled; our own name drops itself and worse ones.
  * 0, or -1 with the permanent failure in r (null MX, loop). */
-int route_parse_mx(const char *domain, char *const *rr, int n,
-		   const char *self, struct route *rt, struct result *r);
+int route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
+		   struct route *rt, struct result *r);
 /* route_lookup - the hosts for nexthop; -1 with the failure in r. */
 int route_lookup(const char *nexthop, struct route *rt, struct result *r);
 /* route_addrs - a host's addresses (IPv6 first); -1 with r on failure */
@@ -108,10 +106,10 @@ struct delivery {
 	const struct qf_envelope *e;
 	int n;
 	const char **rcpt;
-	const int *qidx;        /* index of each rcpt in e->rcpt, or -1 */
+	const int *qidx; /* index of each rcpt in e->rcpt, or -1 */
 	struct result *res;
-	int *done;             /* result final */
-	long long t_conn;      /* us: session set up (EHLO done) */
+	int *done;	  /* result final */
+	long long t_conn; /* us: session set up (EHLO done) */
 };
 /* smtp_session - deliver d's unfinished recipients over c (connected):
  * 0 when the peer took part (results set), -1 to try the next host

@@ -29,8 +29,9 @@ map_get(const char *path, const char *key, char *out, size_t len)
 	int rc;
 
 	if ((rc = mdb_env_create(&env)) == 0 &&
-	    (rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR |
-			       MDB_NOLOCK, 0644)) == 0 &&
+	    (rc = mdb_env_open(env, path,
+			       MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0644)) ==
+		0 &&
 	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0 &&
 	    (rc = mdb_dbi_open(txn, NULL, 0, &dbi)) == 0)
 		rc = mdb_get(txn, dbi, &k, &v);

@@ -10,15 +10,15 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sodium.h>
 
 #include "config.h"
-#include "resolver_client.h"
 #include "remote.h"
+#include "resolver_client.h"
 
 static int
 cmp_pref(const void *a, const void *b)
@@ -32,11 +32,12 @@ static void
 shuffle_equal(struct route *rt)
 {
 	for (int s = 0, e; s < rt->n; s = e) {
-		for (e = s + 1; e < rt->n && rt->hosts[e].pref ==
-			     rt->hosts[s].pref; e++)
+		for (e = s + 1;
+		     e < rt->n && rt->hosts[e].pref == rt->hosts[s].pref; e++)
 			;
 		for (int i = e - 1; i > s; i--) {
-			int j = s + (int)randombytes_uniform((uint32_t)(i - s + 1));
+			int j =
+			    s + (int)randombytes_uniform((uint32_t)(i - s + 1));
 			struct mx_host t = rt->hosts[i];
 			rt->hosts[i] = rt->hosts[j];
 			rt->hosts[j] = t;
@@ -69,14 +70,18 @@ route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
 		rt->hosts[rt->n++].pref = pref;
 	}
 	if (null_mx && rt->n == 0) {
-		remote_result(r, 5, "5.1.10", "Domain %s does not accept mail "
-			   "(nullMX)", domain);
+		remote_result(r, 5, "5.1.10",
+			      "Domain %s does not accept mail "
+			      "(nullMX)",
+			      domain);
 		return -1;
 	}
 	if (rt->n == 0) {
-		remote_result(r, 4, "4.4.3", "Host or domain name not found. "
-			   "Name service error for name=%s type=MX: "
-			   "malformed MX records", domain);
+		remote_result(r, 4, "4.4.3",
+			      "Host or domain name not found. "
+			      "Name service error for name=%s type=MX: "
+			      "malformed MX records",
+			      domain);
 		return -1;
 	}
 	if (self_pref >= 0) {
@@ -86,8 +91,10 @@ route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
 				rt->hosts[k++] = rt->hosts[i];
 		rt->n = k;
 		if (k == 0) {
-			remote_result(r, 5, "5.4.6", "mail for %s loops back to "
-				   "myself", domain);
+			remote_result(r, 5, "5.4.6",
+				      "mail for %s loops back to "
+				      "myself",
+				      domain);
 			return -1;
 		}
 	}
@@ -115,8 +122,8 @@ parse_nexthop(const char *text, struct route *rt, char *host, size_t len)
 			return -1;
 	} else {
 		colon = strrchr(p, ':');
-		snprintf(host, len, "%.*s", colon ? (int)(colon - p) :
-			 (int)strlen(p), p);
+		snprintf(host, len, "%.*s",
+			 colon ? (int)(colon - p) : (int)strlen(p), p);
 	}
 	if (colon != NULL) {
 		char *end;
@@ -133,18 +140,27 @@ dns_failure(struct result *r, const char *name, const char *type,
 	    const struct dns_answer *a)
 {
 	if (a->status == DNS_NXDOMAIN)
-		remote_result(r, 5, "5.1.2", "Host or domain name not found. "
-			   "Name service error for name=%s type=%s: Host not "
-			   "found", name, type);
+		remote_result(
+		    r, 5, "5.1.2",
+		    "Host or domain name not found. "
+		    "Name service error for name=%s type=%s: Host not "
+		    "found",
+		    name, type);
 	else if (a->status == DNS_NODATA)
-		remote_result(r, 5, "5.4.4", "Host or domain name not found. "
-			   "Name service error for name=%s type=%s: Host found "
-			   "but no data record of requested type", name, type);
+		remote_result(
+		    r, 5, "5.4.4",
+		    "Host or domain name not found. "
+		    "Name service error for name=%s type=%s: Host found "
+		    "but no data record of requested type",
+		    name, type);
 	else
-		remote_result(r, 4, "4.4.3", "Host or domain name not found. "
-			   "Name service error for name=%s type=%s: %s", name,
-			   type, a->why[0] ? a->why : "Host not found, try "
-			   "again");
+		remote_result(r, 4, "4.4.3",
+			      "Host or domain name not found. "
+			      "Name service error for name=%s type=%s: %s",
+			      name, type,
+			      a->why[0] ? a->why
+					: "Host not found, try "
+					  "again");
 }
 
 int
@@ -152,8 +168,8 @@ route_lookup(const char *nexthop, struct route *rt, struct result *r)
 {
 	char host[LIM_DOMAIN + 1], mapped[LIM_DOMAIN + 16];
 	const char *text = nexthop;
-	const char *self = cfg.smtp_helo_name[0] ? cfg.smtp_helo_name :
-						    cfg.myhostname;
+	const char *self =
+	    cfg.smtp_helo_name[0] ? cfg.smtp_helo_name : cfg.myhostname;
 	struct dns_answer a;
 
 	memset(rt, 0, sizeof(*rt));
@@ -166,7 +182,7 @@ route_lookup(const char *nexthop, struct route *rt, struct result *r)
 	}
 	if (parse_nexthop(text, rt, host, sizeof(host)) != 0) {
 		remote_result(r, 4, "4.3.5", "bad route \"%s\" for %s", text,
-			   nexthop);
+			      nexthop);
 		return -1;
 	}
 	if (rt->literal) {

@@ -38,8 +38,8 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 		remote_result(r, 2, dsn, "%s", flat);
 	else
 		remote_result(r, rep->code / 100 == 5 ? 5 : 4, dsn,
-			   "host %s[%s] said: %s (in reply to %s command)",
-			   s->c->host, s->c->addr, flat, cmd);
+			      "host %s[%s] said: %s (in reply to %s command)",
+			      s->c->host, s->c->addr, flat, cmd);
 	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
 }
 
@@ -51,8 +51,10 @@ lost(struct session *s, const int *batch, int nb, const char *during)
 		struct result *r = &s->d->res[batch[i]];
 		if (s->d->done[batch[i]])
 			continue;
-		remote_result(r, 4, "4.4.2", "lost connection with %s[%s] while "
-			   "%s: %s", s->c->host, s->c->addr, during, s->c->err);
+		remote_result(r, 4, "4.4.2",
+			      "lost connection with %s[%s] while "
+			      "%s: %s",
+			      s->c->host, s->c->addr, during, s->c->err);
 		s->d->done[batch[i]] = 1;
 	}
 }
@@ -70,8 +72,8 @@ static int
 hello(struct session *s, char *why, size_t whylen)
 {
 	struct smtp_reply rep;
-	const char *me = cfg.smtp_helo_name[0] ? cfg.smtp_helo_name :
-						  cfg.myhostname;
+	const char *me =
+	    cfg.smtp_helo_name[0] ? cfg.smtp_helo_name : cfg.myhostname;
 	char flat[LIM_ERRTEXT];
 
 	if (smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
@@ -103,8 +105,10 @@ hello(struct session *s, char *why, size_t whylen)
 		 s->c->addr, flat);
 	return -1;
 io:
-	snprintf(why, whylen, "%s with %s[%s] while receiving the initial "
-		 "server greeting", s->c->err, s->c->host, s->c->addr);
+	snprintf(why, whylen,
+		 "%s with %s[%s] while receiving the initial "
+		 "server greeting",
+		 s->c->err, s->c->host, s->c->addr);
 	return -1;
 }
 
@@ -117,22 +121,27 @@ precheck(struct session *s, struct result *r)
 
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
-	if (s->x.size && s->x.size_limit > 0 &&
-	    e->msg_size > s->x.size_limit) {
-		remote_result(r, 5, "5.3.4", "message size %lld exceeds size "
-			   "limit %lld of server %s[%s]", e->msg_size,
-			   s->x.size_limit, s->c->host, s->c->addr);
+	if (s->x.size && s->x.size_limit > 0 && e->msg_size > s->x.size_limit) {
+		remote_result(r, 5, "5.3.4",
+			      "message size %lld exceeds size "
+			      "limit %lld of server %s[%s]",
+			      e->msg_size, s->x.size_limit, s->c->host,
+			      s->c->addr);
 		return -1;
 	}
 	if (utf8 && !s->x.smtputf8) {
-		remote_result(r, 5, "5.6.7", "SMTPUTF8 is required, but was not "
-			   "offered by host %s[%s]", s->c->host, s->c->addr);
+		remote_result(r, 5, "5.6.7",
+			      "SMTPUTF8 is required, but was not "
+			      "offered by host %s[%s]",
+			      s->c->host, s->c->addr);
 		return -1;
 	}
 	if (e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
 	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
-		remote_result(r, 5, "5.6.3", "8-bit message, but host %s[%s] "
-			   "does not offer 8BITMIME", s->c->host, s->c->addr);
+		remote_result(r, 5, "5.6.3",
+			      "8-bit message, but host %s[%s] "
+			      "does not offer 8BITMIME",
+			      s->c->host, s->c->addr);
 		return -1;
 	}
 	return 0;
@@ -185,8 +194,8 @@ static int
 put_rcpt(struct session *s, int i)
 {
 	int q = s->d->qidx[i];
-	const struct qf_rcpt *r = q >= 0 && q < s->d->e->nrcpt ?
-				  &s->d->e->rcpt[q] : NULL;
+	const struct qf_rcpt *r =
+	    q >= 0 && q < s->d->e->nrcpt ? &s->d->e->rcpt[q] : NULL;
 	int rc = smtp_printf(s->c, "RCPT TO:<%s>", s->d->rcpt[i]);
 
 	if (rc == 0 && s->x.dsn && r && r->notify)
@@ -269,8 +278,9 @@ transaction(struct session *s, const int *batch, int nb)
 			s->d->done[batch[i]] = 1;
 		}
 	}
-	if (!pipe && accepted > 0 && (smtp_printf(s->c, "DATA\r\n") != 0 ||
-				      smtp_flush(s->c, t_rcpt) != 0))
+	if (!pipe && accepted > 0 &&
+	    (smtp_printf(s->c, "DATA\r\n") != 0 ||
+	     smtp_flush(s->c, t_rcpt) != 0))
 		return lost(s, batch, nb, "sending DATA"), -1;
 	if ((pipe || accepted > 0) &&
 	    smtp_read_reply(s->c, cfg.smtp_data_init_timeout, &rep) != 0)
@@ -290,7 +300,8 @@ transaction(struct session *s, const int *batch, int nb)
 	if (rep.code != 354) {
 		for (int i = 0; i < nb; i++)
 			if (!s->d->done[batch[i]]) {
-				peer_said(s, &s->d->res[batch[i]], &rep, "DATA");
+				peer_said(s, &s->d->res[batch[i]], &rep,
+					  "DATA");
 				s->d->done[batch[i]] = 1;
 			}
 		return 0;
@@ -300,16 +311,14 @@ transaction(struct session *s, const int *batch, int nb)
 		return lost(s, batch, nb, "sending message body"), -1;
 	for (int i = 0; i < nb; i++)
 		if (!s->d->done[batch[i]]) {
-			peer_said(s, &s->d->res[batch[i]], &rep,
-				  "end of DATA");
+			peer_said(s, &s->d->res[batch[i]], &rep, "end of DATA");
 			s->d->done[batch[i]] = 1;
 		}
 	return 0;
 }
 
 int
-smtp_session(struct smtp_conn *c, struct delivery *d, char *why,
-	     size_t whylen)
+smtp_session(struct smtp_conn *c, struct delivery *d, char *why, size_t whylen)
 {
 	struct session s = {.c = c, .d = d};
 	struct result pre;
@@ -328,7 +337,8 @@ smtp_session(struct smtp_conn *c, struct delivery *d, char *why,
 	}
 	for (int i = 0; i < d->n;) {
 		for (nb = 0; i < d->n && nb < cfg.smtp_recipient_limit &&
-			     nb < (int)(sizeof(batch) / sizeof(batch[0])); i++)
+			     nb < (int)(sizeof(batch) / sizeof(batch[0]));
+		     i++)
 			if (!d->done[i])
 				batch[nb++] = i;
 		if (nb > 0 && transaction(&s, batch, nb) != 0)

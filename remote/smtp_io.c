@@ -12,8 +12,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,8 +63,8 @@ make_addr(const char *addr, int port, struct sockaddr_storage *ss,
 }
 
 int
-smtp_connect(struct smtp_conn *c, const char *host, const char *addr,
-	     int port, long timeout_s)
+smtp_connect(struct smtp_conn *c, const char *host, const char *addr, int port,
+	     long timeout_s)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -81,8 +81,8 @@ smtp_connect(struct smtp_conn *c, const char *host, const char *addr,
 		snprintf(c->err, sizeof(c->err), "bad address %s", addr);
 		return c->fd = -1;
 	}
-	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
+	c->fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		snprintf(c->err, sizeof(c->err), "socket: %s", strerror(errno));
 		return -1;
@@ -96,8 +96,8 @@ smtp_connect(struct smtp_conn *c, const char *host, const char *addr,
 		e = errno;
 	if (e != 0) {
 		snprintf(c->err, sizeof(c->err), "connect to %s[%s]:%d: %s",
-			 host, addr, port, e == ETIMEDOUT ?
-			 "Connection timed out" : strerror(e));
+			 host, addr, port,
+			 e == ETIMEDOUT ? "Connection timed out" : strerror(e));
 		smtp_close(c);
 		return -1;
 	}
@@ -128,7 +128,8 @@ read_line(struct smtp_conn *c, long long deadline, char *buf, size_t *len)
 				return 0;
 			}
 			if (n + 1 >= SMTP_LINE_MAX) {
-				snprintf(c->err, sizeof(c->err), "reply line "
+				snprintf(c->err, sizeof(c->err),
+					 "reply line "
 					 "too long");
 				return -1;
 			}
@@ -136,8 +137,8 @@ read_line(struct smtp_conn *c, long long deadline, char *buf, size_t *len)
 		}
 		if (wait_fd(c->fd, POLLIN, deadline) != 0) {
 			snprintf(c->err, sizeof(c->err), "%s",
-				 errno == ETIMEDOUT ? "conversation timed out" :
-				 strerror(errno));
+				 errno == ETIMEDOUT ? "conversation timed out"
+						    : strerror(errno));
 			return -1;
 		}
 		ssize_t got = read(c->fd, c->rbuf, sizeof(c->rbuf));
@@ -165,8 +166,10 @@ smtp_read_reply(struct smtp_conn *c, long timeout_s, struct smtp_reply *r)
 		if (read_line(c, deadline, line, &len) != 0)
 			return -1;
 		if ((rc = smtp_reply_line(r, line, len)) < 0) {
-			snprintf(c->err, sizeof(c->err), "malformed reply: "
-				 "%.60s", line);
+			snprintf(c->err, sizeof(c->err),
+				 "malformed reply: "
+				 "%.60s",
+				 line);
 			return -1;
 		}
 	}

@@ -41,8 +41,7 @@ smtp_reply_line(struct smtp_reply *r, const char *line, size_t len)
 
 	if (len < 3 || !isdigit((unsigned char)line[0]) ||
 	    !isdigit((unsigned char)line[1]) ||
-	    !isdigit((unsigned char)line[2]) || line[0] < '2' ||
-	    line[0] > '5')
+	    !isdigit((unsigned char)line[2]) || line[0] < '2' || line[0] > '5')
 		return -1;
 	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
@@ -95,8 +94,8 @@ smtp_reply_dsn(const struct smtp_reply *r, char *dsn, size_t len)
 void
 smtp_reply_flat(const struct smtp_reply *r, char *out, size_t len)
 {
-	int w = snprintf(out, len, "%03d%s%s", r->code, r->len ? " " : "",
-			 r->text);
+	int w =
+	    snprintf(out, len, "%03d%s%s", r->code, r->len ? " " : "", r->text);
 
 	for (char *p = out; w >= 0 && *p; p++)
 		if (*p == '\n')

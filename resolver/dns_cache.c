@@ -17,8 +17,8 @@ struct centry {
 	char *key;
 	struct dns_answer a;
 	long expires;
-	struct centry *hnext;        /* hash chain */
-	struct centry *prev, *next;  /* LRU list, most recent first */
+	struct centry *hnext;	    /* hash chain */
+	struct centry *prev, *next; /* LRU list, most recent first */
 };
 
 struct dns_cache {

@@ -25,9 +25,9 @@ static const struct {
 	const char *name;
 	ldns_rr_type t;
 } types[] = {
-	{"MX", LDNS_RR_TYPE_MX},   {"A", LDNS_RR_TYPE_A},
-	{"AAAA", LDNS_RR_TYPE_AAAA}, {"PTR", LDNS_RR_TYPE_PTR},
-	{"TXT", LDNS_RR_TYPE_TXT}, {"TLSA", LDNS_RR_TYPE_TLSA},
+    {"MX", LDNS_RR_TYPE_MX},	 {"A", LDNS_RR_TYPE_A},
+    {"AAAA", LDNS_RR_TYPE_AAAA}, {"PTR", LDNS_RR_TYPE_PTR},
+    {"TXT", LDNS_RR_TYPE_TXT},	 {"TLSA", LDNS_RR_TYPE_TLSA},
 };
 
 ldns_rr_type
@@ -51,11 +51,15 @@ add_server(ldns_resolver *res, const char *item, char *err, size_t errlen)
 	if (item[0] == '[') {
 		char *close = strchr(host, ']');
 		if (close == NULL)
-			return snprintf(err, errlen, "resolver_nameservers: "
-					"bad address \"%s\"", item), -1;
+			return snprintf(err, errlen,
+					"resolver_nameservers: "
+					"bad address \"%s\"",
+					item),
+			       -1;
 		*close = 0;
 		memmove(host, host + 1, strlen(host));
-		colon = strchr(item, ']')[1] == ':' ? strchr(item, ']') + 1 : NULL;
+		colon =
+		    strchr(item, ']')[1] == ':' ? strchr(item, ']') + 1 : NULL;
 	} else if (colon != NULL && strchr(item, ':') == colon) {
 		host[colon - item] = 0;
 	} else {
@@ -65,15 +69,20 @@ add_server(ldns_resolver *res, const char *item, char *err, size_t errlen)
 		char *end;
 		port = strtol(colon + 1, &end, 10);
 		if (*end != 0 || port < 1 || port > 65535)
-			return snprintf(err, errlen, "resolver_nameservers: "
-					"bad port in \"%s\"", item), -1;
+			return snprintf(err, errlen,
+					"resolver_nameservers: "
+					"bad port in \"%s\"",
+					item),
+			       -1;
 	}
-	ldns_rdf *a = ldns_rdf_new_frm_str(strchr(host, ':') ?
-					   LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A,
-					   host);
+	ldns_rdf *a = ldns_rdf_new_frm_str(
+	    strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
 	if (a == NULL)
-		return snprintf(err, errlen, "resolver_nameservers: bad "
-				"address \"%s\"", item), -1;
+		return snprintf(err, errlen,
+				"resolver_nameservers: bad "
+				"address \"%s\"",
+				item),
+		       -1;
 	ldns_status st = ldns_resolver_push_nameserver(res, a);
 	ldns_rdf_deep_free(a);
 	if (st != LDNS_STATUS_OK)
@@ -114,7 +123,8 @@ from_resolv_conf(const char *text, char *err, size_t errlen)
 	fclose(fp);
 	if (st != LDNS_STATUS_OK)
 		return snprintf(err, errlen, "resolv.conf: %s",
-				ldns_get_errorstr_by_id(st)), NULL;
+				ldns_get_errorstr_by_id(st)),
+		       NULL;
 	return res;
 }
 
@@ -122,18 +132,21 @@ ldns_resolver *
 dns_resolver_new(const char *servers, const char *resolv_conf, char *err,
 		 size_t errlen)
 {
-	ldns_resolver *res = servers[0] ? from_list(servers, err, errlen) :
-				       from_resolv_conf(resolv_conf, err, errlen);
+	ldns_resolver *res = servers[0]
+				 ? from_list(servers, err, errlen)
+				 : from_resolv_conf(resolv_conf, err, errlen);
 
 	if (res == NULL)
 		return NULL;
 	if (ldns_resolver_nameserver_count(res) == 0) {
-		snprintf(err, errlen, "no nameservers (resolv.conf or "
+		snprintf(err, errlen,
+			 "no nameservers (resolv.conf or "
 			 "resolver_nameservers)");
 		ldns_resolver_deep_free(res);
 		return NULL;
 	}
-	ldns_resolver_set_timeout(res, (struct timeval){cfg.resolver_timeout, 0});
+	ldns_resolver_set_timeout(res,
+				  (struct timeval){cfg.resolver_timeout, 0});
 	ldns_resolver_set_retry(res, (uint8_t)cfg.resolver_retries + 1);
 	ldns_resolver_set_fallback(res, true);
 	ldns_resolver_set_usevc(res, false);
@@ -156,7 +169,8 @@ rr_text(const ldns_rr *rr)
 			const ldns_rdf *f = ldns_rr_rdf(rr, i);
 			const uint8_t *d = ldns_rdf_data(f);
 			size_t len = ldns_rdf_size(f) > 0 ? d[0] : 0;
-			if (len + 1 > ldns_rdf_size(f) || n + len >= sizeof(buf))
+			if (len + 1 > ldns_rdf_size(f) ||
+			    n + len >= sizeof(buf))
 				break;
 			memcpy(buf + n, d + 1, len);
 			n += len;
@@ -173,11 +187,13 @@ rr_text(const ldns_rr *rr)
 		if (len > 1 && s[len - 1] == '.')
 			s[--len] = 0;
 		for (char *q = s; ldns_rdf_get_type(ldns_rr_rdf(rr, i)) ==
-				  LDNS_RDF_TYPE_DNAME && *q; q++)
+				      LDNS_RDF_TYPE_DNAME &&
+				  *q;
+		     q++)
 			if (*q >= 'A' && *q <= 'Z')
 				*q = (char)(*q - 'A' + 'a');
-		int w = snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? " " : "",
-				 s);
+		int w =
+		    snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? " " : "", s);
 		free(s);
 		if (w < 0 || (size_t)w >= sizeof(buf) - n)
 			return NULL;
@@ -223,8 +239,9 @@ dns_answer_from_pkt(const ldns_pkt *p, ldns_rr_type t, struct dns_answer *a)
 	if (rc != LDNS_RCODE_NOERROR) {
 		a->status = DNS_TEMPFAIL;
 		snprintf(a->why, sizeof(a->why), "nameserver answered %s",
-			 rc == LDNS_RCODE_SERVFAIL ? "SERVFAIL" :
-			 rc == LDNS_RCODE_REFUSED ? "REFUSED" : "an error");
+			 rc == LDNS_RCODE_SERVFAIL  ? "SERVFAIL"
+			 : rc == LDNS_RCODE_REFUSED ? "REFUSED"
+						    : "an error");
 		return;
 	}
 	for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); i++) {
@@ -262,7 +279,8 @@ dns_lookup(ldns_resolver *res, const char *name, ldns_rr_type t,
 	snprintf(abs, sizeof(abs), "%s%s", name,
 		 name[0] && name[strlen(name) - 1] == '.' ? "" : ".");
 	if ((dn = ldns_dname_new_frm_str(abs)) == NULL) {
-		a->status = DNS_NXDOMAIN; /* not a valid name: it cannot exist */
+		a->status =
+		    DNS_NXDOMAIN; /* not a valid name: it cannot exist */
 		a->ttl = 0;
 		snprintf(a->why, sizeof(a->why), "malformed domain name");
 		return;

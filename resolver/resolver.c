@@ -103,8 +103,8 @@ answer_query(const char *type, const char *name, struct dns_answer *a)
 	if (dns_cache_get(cache, key, now_sec(), a))
 		return;
 	dns_lookup(res, lname, t, a);
-	long cap = a->status == DNS_OK ? cfg.resolver_cache_max_ttl :
-					 cfg.resolver_negative_ttl_max;
+	long cap = a->status == DNS_OK ? cfg.resolver_cache_max_ttl
+				       : cfg.resolver_negative_ttl_max;
 	if (a->ttl > cap)
 		a->ttl = cap;
 	dns_cache_put(cache, key, now_sec(), a);

@@ -10,7 +10,7 @@
 #include "mta_limits.h"
 #include "resolver_client.h"
 
-#define DNS_NEG_TTL_DEFAULT 300 /* negative answer without an SOA */
+#define DNS_NEG_TTL_DEFAULT 300	      /* negative answer without an SOA */
 #define DNS_KEY_MAX (LIM_DOMAIN + 16) /* "TYPE name" */
 
 /* dns_cache.c: answers by "TYPE name", TTL in seconds of a clock the

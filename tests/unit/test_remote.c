@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
 #include "../../remote/remote.h"
+#include "config.h"
 #include "suites.h"
 
 /* feed - lines separated by '|' into a reply; the last smtp_reply_line
@@ -41,25 +41,25 @@ test_reply(void)
 		int rc, code;
 		const char *dsn, *flat;
 	} cases[] = {
-		{"250 2.1.5 Ok", 1, 250, "2.1.5", "250 2.1.5 Ok"},
-		{"250", 1, 250, "2.0.0", "250"},
-		{"220-mx ESMTP|220-more|220 end", 1, 220, "2.0.0",
-		 "220 mx ESMTP more end"},
-		{"550 5.1.1 <x>: no such user", 1, 550, "5.1.1",
-		 "550 5.1.1 <x>: no such user"},
-		{"550 4.1.1 class mismatch", 1, 550, "5.0.0",
-		 "550 4.1.1 class mismatch"},
-		{"451 4.3.0", 1, 451, "4.3.0", "451 4.3.0"},
-		{"452 4.5.3.9 too many digits", 1, 452, "4.0.0", NULL},
-		{"421 4.1234.0 bad", 1, 421, "4.0.0", NULL},
-		{"250-a|251 b", -1, 0, NULL, NULL},
-		{"25", -1, 0, NULL, NULL},
-		{"abc hello", -1, 0, NULL, NULL},
-		{"650 six", -1, 0, NULL, NULL},
-		{"125 no 1yz replies in SMTP", -1, 0, NULL, NULL},
-		{"250_x", -1, 0, NULL, NULL},
-		{"250-only continuation", 0, 250, NULL, NULL},
-		{"250 bell\a", 1, 250, "2.0.0", "250 bell?"},
+	    {"250 2.1.5 Ok", 1, 250, "2.1.5", "250 2.1.5 Ok"},
+	    {"250", 1, 250, "2.0.0", "250"},
+	    {"220-mx ESMTP|220-more|220 end", 1, 220, "2.0.0",
+	     "220 mx ESMTP more end"},
+	    {"550 5.1.1 <x>: no such user", 1, 550, "5.1.1",
+	     "550 5.1.1 <x>: no such user"},
+	    {"550 4.1.1 class mismatch", 1, 550, "5.0.0",
+	     "550 4.1.1 class mismatch"},
+	    {"451 4.3.0", 1, 451, "4.3.0", "451 4.3.0"},
+	    {"452 4.5.3.9 too many digits", 1, 452, "4.0.0", NULL},
+	    {"421 4.1234.0 bad", 1, 421, "4.0.0", NULL},
+	    {"250-a|251 b", -1, 0, NULL, NULL},
+	    {"25", -1, 0, NULL, NULL},
+	    {"abc hello", -1, 0, NULL, NULL},
+	    {"650 six", -1, 0, NULL, NULL},
+	    {"125 no 1yz replies in SMTP", -1, 0, NULL, NULL},
+	    {"250_x", -1, 0, NULL, NULL},
+	    {"250-only continuation", 0, 250, NULL, NULL},
+	    {"250 bell\a", 1, 250, "2.0.0", "250 bell?"},
 	};
 	struct smtp_reply r;
 	char dsn[16], flat[256];
@@ -108,16 +108,15 @@ test_ehlo(void)
 		const char *in;
 		struct smtp_ext want;
 	} cases[] = {
-		{"250-mx.example|250-PIPELINING|250-SIZE 1000|250-8BITMIME|"
-		 "250-DSN|250-SMTPUTF8|250 STARTTLS",
-		 {1, 1, 1, 1, 1, 1, 1000}},
-		{"250-mx|250-size|250 pipelining", {1, 0, 0, 0, 0, 1, 0}},
-		{"250-mx|250-SIZE 12x|250-PIPELININGX|250 8BITMIMEY",
-		 {0, 0, 0, 0, 0, 1, 0}},
-		{"250 PIPELINING on the greeting line only",
-		 {0, 0, 0, 0, 0, 0, 0}},
-		{"250-mx|250-SIZE 99999999999999999999|250 DSN",
-		 {0, 0, 0, 1, 0, 1, 0}},
+	    {"250-mx.example|250-PIPELINING|250-SIZE 1000|250-8BITMIME|"
+	     "250-DSN|250-SMTPUTF8|250 STARTTLS",
+	     {1, 1, 1, 1, 1, 1, 1000}},
+	    {"250-mx|250-size|250 pipelining", {1, 0, 0, 0, 0, 1, 0}},
+	    {"250-mx|250-SIZE 12x|250-PIPELININGX|250 8BITMIMEY",
+	     {0, 0, 0, 0, 0, 1, 0}},
+	    {"250 PIPELINING on the greeting line only", {0, 0, 0, 0, 0, 0, 0}},
+	    {"250-mx|250-SIZE 99999999999999999999|250 DSN",
+	     {0, 0, 0, 1, 0, 1, 0}},
 	};
 	struct smtp_reply r;
 	struct smtp_ext x;
@@ -138,18 +137,18 @@ test_stuff(void)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"a\nb\n", "a\r\nb\r\n"},
-		{".\n", "..\r\n"},
-		{"x\n.y\n..\n", "x\r\n..y\r\n...\r\n"},
-		{"a.b\n", "a.b\r\n"},
-		{"", ""},
+	    {"a\nb\n", "a\r\nb\r\n"},
+	    {".\n", "..\r\n"},
+	    {"x\n.y\n..\n", "x\r\n..y\r\n...\r\n"},
+	    {"a.b\n", "a.b\r\n"},
+	    {"", ""},
 	};
 	char out[64];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int bol = 1;
-		size_t n = smtp_stuff(cases[i].in, strlen(cases[i].in), out,
-				      &bol);
+		size_t n =
+		    smtp_stuff(cases[i].in, strlen(cases[i].in), out, &bol);
 		out[n] = 0;
 		CU_ASSERT_STRING_EQUAL(out, cases[i].out);
 	}
@@ -165,14 +164,14 @@ static void
 test_mx_order(void)
 {
 	char *rr[] = {"20 b.example", "10 a.example", "30 c.example",
-		      "20 d.example", "junk", "10 A2.example"};
+		      "20 d.example", "junk",	      "10 A2.example"};
 	struct route rt;
 	struct result r;
 	int seen_b_first = 0, seen_d_first = 0;
 
 	for (int round = 0; round < 64; round++) {
-		CU_ASSERT_EQUAL_FATAL(route_parse_mx("example", rr, 6, "me.example",
-						     &rt, &r), 0);
+		CU_ASSERT_EQUAL_FATAL(
+		    route_parse_mx("example", rr, 6, "me.example", &rt, &r), 0);
 		CU_ASSERT_EQUAL(rt.n, 5);
 		for (int i = 1; i < rt.n; i++)
 			CU_ASSERT(rt.hosts[i - 1].pref <= rt.hosts[i].pref);

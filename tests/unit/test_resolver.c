@@ -87,8 +87,7 @@ test_cache_bound(void)
 
 /* pkt - a reply with rcode and the given records ("" ends a list) */
 static ldns_pkt *
-pkt(ldns_pkt_rcode rc, int ad, const char *const *ans,
-    const char *const *auth)
+pkt(ldns_pkt_rcode rc, int ad, const char *const *ans, const char *const *auth)
 {
 	ldns_pkt *p = ldns_pkt_new();
 
@@ -102,8 +101,9 @@ pkt(ldns_pkt_rcode rc, int ad, const char *const *ans,
 	}
 	for (int i = 0; auth && auth[i]; i++) {
 		ldns_rr *rr = NULL;
-		CU_ASSERT_EQUAL(ldns_rr_new_frm_str(&rr, auth[i], 0, NULL, NULL),
-				LDNS_STATUS_OK);
+		CU_ASSERT_EQUAL(
+		    ldns_rr_new_frm_str(&rr, auth[i], 0, NULL, NULL),
+		    LDNS_STATUS_OK);
 		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
 	}
 	return p;
@@ -117,10 +117,10 @@ test_answers(void)
 			    "x.example.com. 50 IN CNAME y.example.com.", NULL};
 	const char *soa[] = {"example.com. 900 IN SOA ns. host. 1 2 3 4 120",
 			     NULL};
-	const char *txt[] = {"t.example. 60 IN TXT \"v=spf1 \" \"-all\"",
-			     NULL};
+	const char *txt[] = {"t.example. 60 IN TXT \"v=spf1 \" \"-all\"", NULL};
 	const char *tlsa[] = {"_25._tcp.mx.example. 60 IN TLSA 3 1 1 "
-			      "0102ab", NULL};
+			      "0102ab",
+			      NULL};
 	struct dns_answer a;
 	ldns_pkt *p;
 
