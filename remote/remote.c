@@ -141,10 +141,13 @@ deliver(struct request *q, struct delivery *d)
 		if (try_host(q, d, rt.hosts[h].name, rt.literal, rt.port,
 			     &last) == 0)
 			return;
-	/* no host took part: the last reason, made temporary unless every
-	 * host of an implicit MX has no address at all */
-	if (last.code == 5 && !rt.implicit)
-		last.code = 4, last.dsn[0] = '4';
+	/* no host took part: the last reason, made temporary (an MX host
+	 * without an address may be a passing mistake of the domain's
+	 * admin) unless the domain itself, as implicit MX, has none */
+	if (last.code == 5 && !rt.implicit) {
+		last.code = 4;
+		snprintf(last.dsn, sizeof(last.dsn), "4.4.3");
+	}
 	fail_rest(d, &last);
 }
 

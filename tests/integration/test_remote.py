@@ -53,6 +53,7 @@ ZONE = {
     "six.test": [("MX", "10 mx.six.test", 300)],
     "mx.six.test": [("AAAA", "::1", 300)],
     "3.0.0.127.in-addr.arpa": [("PTR", "up.fallback.test", 300)],
+    "badmx.test": [("MX", "10 gone.badmx.test", 300)],
     "noaddr.test": [("TXT", "exists, but no MX and no address", 300)],
     "txt.test": [("TXT", "v=spf1 -all", 300), ("AAAA", "::1", 60)],
 }
@@ -161,6 +162,12 @@ class RemoteTest(unittest.TestCase):
         qid, ans = self.send(["x@noaddr.test"], "noaddr.test")
         self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.4.4"))
         self.assertIn("type=A: Host found but no data record", ans[0]["text"])
+
+    def test_mx_host_not_found_defers(self):
+        qid, ans = self.send(["x@badmx.test"], "badmx.test")
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("4", "4.4.3"))
+        self.assertIn("name=gone.badmx.test type=A: Host not found",
+                      ans[0]["text"])
 
     def test_servfail_defers(self):
         qid, ans = self.send(["x@servfail.test"], "servfail.test")
