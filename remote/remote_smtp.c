@@ -245,9 +245,14 @@ transaction(struct session *s, const int *batch, int nb)
 
 	if (put_mail(s) != 0)
 		return lost(s, batch, nb, "sending MAIL FROM"), -1;
-	for (int i = 0; pipe && i < nb; i++)
+	for (int i = 0; pipe && i < nb; i++) {
+		/* a long batch goes out in pieces rather than overflow */
+		if (s->c->wlen > sizeof(s->c->wbuf) / 2 &&
+		    smtp_flush(s->c, t_rcpt) != 0)
+			return lost(s, batch, nb, "sending RCPT TO"), -1;
 		if (put_rcpt(s, batch[i]) != 0)
 			return lost(s, batch, nb, "sending RCPT TO"), -1;
+	}
 	if (pipe && smtp_printf(s->c, "DATA\r\n") != 0)
 		return lost(s, batch, nb, "sending DATA"), -1;
 	if (smtp_flush(s->c, cfg.smtp_mail_timeout) != 0 ||
