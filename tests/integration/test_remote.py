@@ -300,6 +300,20 @@ class RemoteTest(unittest.TestCase):
         finally:
             sink.stop()
 
+    def test_8bit_body(self):
+        body = "Subject: caf\u00e9\n\ncr\u00e8me\n".encode()
+        qid, ans = self.send(["e@picky.test"], "picky.test", body=body,
+                             body_type="8BITMIME")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d BODY=8BITMIME"
+                      % len(body), self.sinks["127.0.0.5"].commands)
+        # a peer without 8BITMIME gets it anyway (smtp_send_8bit_anyway)
+        qid, ans = self.send(["e@helo.test"], "helo.test", body=body,
+                             body_type="8BITMIME")
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn(body.replace(b"\n", b"\r\n"),
+                      self.sinks["127.0.0.8"].messages[-1]["data"])
+
     def test_resolver_answers_and_cache(self):
         r = resolver_request(self.mta, [("req", "query"), ("type", "TXT"),
                                         ("name", "txt.test")])
@@ -332,6 +346,32 @@ class RemoteTest(unittest.TestCase):
         # one resolver process in this test: its cache took all three
         self.assertEqual(self.dns.count("txt.test", "TXT"), n)
         self.assertEqual(int(after["hits"]) - int(before["hits"]), 3)
+
+
+class Relayhost(unittest.TestCase):
+    """relayhost sends every domain to one host, without MX lookups."""
+
+    def test_relayhost(self):
+        dns = DNSServer({})
+        port = free_port()
+        sink = SMTPSink("127.0.0.3", port)
+        mta = MTA(resolver_nameservers="127.0.0.1:%d" % dns.port,
+                  relayhost="[127.0.0.3]:%d" % port).start()
+        try:
+            path = os.path.join(mta.dir, "q1")
+            write_queue_file(path, "RH1", "a@here.test", ["z@far.test"],
+                             BODY)
+            ans = remote_request(mta, path, "RH1", "a@here.test",
+                                 ["z@far.test"], "far.test")
+            self.assertEqual(ans[0]["code"], "2", ans)
+            self.assertEqual(sink.messages[0]["rcpt"], ["z@far.test"])
+            self.assertEqual(dns.queries, [])
+            mta.wait_log(r"RH1: to=<z@far\.test>, relay=127\.0\.0\.3"
+                         r"\[127\.0\.0\.3\]:%d" % port)
+        finally:
+            mta.cleanup()
+            sink.stop()
+            dns.stop()
 
 
 class RelayToSecondInstance(unittest.TestCase):
