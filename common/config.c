@@ -66,6 +66,7 @@ static const struct ckey keys[] = {
 	N(smtpd_error_limit, C_INT, "20", 1, 1000),
 	N(smtpd_timeout, C_TIME, "300s", 1, 3600),
 	N(smtpd_data_timeout, C_TIME, "600s", 1, 7200),
+	N(smtpd_client_lookup_timeout, C_TIME, "5s", 0, 60),
 	N(smtpd_process_limit, C_INT, "100", 1, 10000),
 	N(cleanup_process_limit, C_INT, "100", 1, 10000),
 	N(local_process_limit, C_INT, "20", 1, 1000),

@@ -34,6 +34,7 @@ struct config {
 	long smtpd_error_limit;
 	long smtpd_timeout;
 	long smtpd_data_timeout;
+	long smtpd_client_lookup_timeout;
 	long smtpd_process_limit;
 	long cleanup_process_limit;
 	long local_process_limit;

@@ -65,6 +65,13 @@ take_answer(const struct attrs *r, struct dns_answer *a)
 void
 resolver_query(const char *type, const char *name, struct dns_answer *a)
 {
+	resolver_query_wait(type, name, RESOLVER_WAIT_MS, a);
+}
+
+void
+resolver_query_wait(const char *type, const char *name, int wait_ms,
+		    struct dns_answer *a)
+{
 	int fd = ipc_connect_unix(RESOLVER_SOCKET);
 	struct ipc *c;
 	struct attrs r;
@@ -77,7 +84,7 @@ resolver_query(const char *type, const char *name, struct dns_answer *a)
 		fail(a, why);
 		return;
 	}
-	c = ipc_new(fd, RESOLVER_WAIT_MS);
+	c = ipc_new(fd, wait_ms);
 	attrs_init(&r);
 	ipc_put_str(c, "req", "query");
 	ipc_put_str(c, "type", type);

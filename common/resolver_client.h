@@ -30,6 +30,10 @@ struct dns_answer {
 /* resolver_query - look up name/type ("MX", "A", ...); on a broken
  * resolver connection the answer is DNS_TEMPFAIL with the reason. */
 void resolver_query(const char *type, const char *name, struct dns_answer *a);
+/* resolver_query_wait - the same, waiting at most wait_ms for the answer
+ * (a session that must not stall on DNS) */
+void resolver_query_wait(const char *type, const char *name, int wait_ms,
+			 struct dns_answer *a);
 void dns_answer_free(struct dns_answer *a);
 /* dns_status_name - "ok", "nodata", "nxdomain", "tempfail" */
 const char *dns_status_name(enum dns_status s);

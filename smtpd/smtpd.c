@@ -214,6 +214,8 @@ serve(int fd)
 	memset(&s, 0, sizeof(s));
 	io_init(&s.io, fd, (int)cfg.smtpd_timeout);
 	client_address(&s, fd);
+	smtpd_client_hostname(s.client_addr, s.client_name,
+			      sizeof(s.client_name));
 	s.trusted = cidr_match(&mynetworks, s.client_addr);
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));

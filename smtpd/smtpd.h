@@ -115,4 +115,7 @@ size_t body_feed(struct body_filter *f, const char *p, size_t n);
 /* body_finish - BDAT LAST: settle a held CR and flush. */
 void body_finish(struct body_filter *f);
 
+/* smtpd_client.c: the forward-confirmed PTR name, or "unknown" */
+void smtpd_client_hostname(const char *addr, char *out, size_t len);
+
 #endif

@@ -58,6 +58,9 @@ class MTA:
             "minimal_backoff_time": "1s",
             "maximal_backoff_time": "2s",
             "queue_run_delay": "1s",
+            # no DNS for client names unless a test serves it: the
+            # machine's own resolver may be far or missing
+            "smtpd_client_lookup_timeout": "0",
         }
         settings.update(extra)
         with open(self.conf, "w") as f:
