@@ -79,6 +79,12 @@ static const struct ckey keys[] = {
 	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
 	N(service_restart_delay, C_TIME, "1s", 0, 3600),
 	N(verbose, C_BOOL, "no", 0, 1),
+	S(virtual_mailbox_maps, ""),
+	S(alias_maps, ""),
+	N(alias_max_depth, C_INT, "20", 1, 100),
+	N(alias_max_targets, C_INT, "1000", 1, 100000),
+	N(mailbox_quota, C_SIZE, "0", 0, LONG_MAX / 2),
+	N(mailbox_quota_bounce, C_BOOL, "no", 0, 1),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -48,6 +48,12 @@ struct config {
 	long maildir_size_in_name;
 	long service_restart_delay;
 	long verbose;
+	char *virtual_mailbox_maps; /* text file; its .lmdb is read */
+	char *alias_maps;           /* text file; its .lmdb is read */
+	long alias_max_depth;       /* alias nesting */
+	long alias_max_targets;     /* addresses one recipient expands to */
+	long mailbox_quota;         /* bytes per mailbox, 0: none */
+	long mailbox_quota_bounce;  /* over quota: 5.2.2 (yes) or 4.2.2 */
 };
 
 extern struct config cfg;
