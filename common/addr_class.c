@@ -1,11 +1,21 @@
 /*
  * addr_class.c - classify a recipient domain by the configured lists.
  *
- * Trusts: cfg (already checked by config_load).  Never: looks at the
- * network; an unknown domain is simply AC_REMOTE.
+ * Also answers whether a recipient of ours exists (alias_maps,
+ * virtual_mailbox_maps), for smtpd at RCPT time and for local.
+ * Trusts: cfg (already checked by config_load); the compiled maps.
+ * Never: looks at the network; an unknown domain is simply AC_REMOTE;
+ * says "unknown" when a map could not be read (that is -1, a 4xx).
  */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
 #include "addr_class.h"
 #include "config.h"
+#include "log.h"
+#include "map.h"
+#include "mta_limits.h"
 
 enum addr_class
 addr_domain_class(const char *domain)
@@ -30,4 +40,144 @@ addr_class_name(enum addr_class c)
 {
 	static const char *names[] = {"local", "virtual", "relay", "remote"};
 	return names[c];
+}
+
+#define ADDR_MAPS_MAX 8 /* files in alias_maps or virtual_mailbox_maps */
+
+struct maplist {
+	struct map m[ADDR_MAPS_MAX];
+	int n, opened;
+};
+static struct maplist aliases, virtuals;
+
+static void
+maplist_open(struct maplist *l, const char *files)
+{
+	char file[4096], db[4200], err[512];
+
+	l->opened = 1;
+	while ((files = config_list_next(files, file, sizeof(file))) != NULL &&
+	       l->n < ADDR_MAPS_MAX) {
+		if (map_db_path(file, db, sizeof(db)) != 0)
+			continue;
+		/* a map not built yet is tried again at each lookup */
+		if (map_open(&l->m[l->n], db, err, sizeof(err)) != 0)
+			log_warn("%s (run mtactl makemap or newaliases)", err);
+		l->n++;
+	}
+}
+
+void
+addr_maps_open(void)
+{
+	if (!aliases.opened)
+		maplist_open(&aliases, cfg.alias_maps);
+	if (!virtuals.opened)
+		maplist_open(&virtuals, cfg.virtual_mailbox_maps);
+}
+
+/* maplist_get - the first map that has key wins; an error stops. */
+static int
+maplist_get(struct maplist *l, const char *local, const char *domain,
+	    char *val, size_t vlen)
+{
+	addr_maps_open();
+	for (int i = 0; i < l->n; i++) {
+		int r = domain ? map_get_addr(&l->m[i], local, domain,
+					      cfg.recipient_delimiter[0], val,
+					      vlen, NULL, 0)
+			       : map_get(&l->m[i], local, val, vlen);
+		if (r != 0) {
+			if (r < 0)
+				log_warn("%s", val);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int
+addr_is_postmaster(const char *local)
+{
+	return strcasecmp(local, "postmaster") == 0 ||
+	       strcasecmp(local, "mailer-daemon") == 0;
+}
+
+/* base_of - the local part without its extension. */
+static void
+base_of(const char *local, char *out, size_t len)
+{
+	const char *d = cfg.recipient_delimiter[0] ?
+			strchr(local, cfg.recipient_delimiter[0]) : NULL;
+	size_t n = d && d != local ? (size_t)(d - local) : strlen(local);
+
+	snprintf(out, len, "%.*s", (int)n, local);
+}
+
+/* maplist_get_full - "local@domain", "base@domain"; no catch-all (an
+ * alias catch-all would accept every address of a domain by mistake) */
+static int
+maplist_get_full(struct maplist *l, const char *local, const char *domain,
+		 char *val, size_t vlen)
+{
+	char key[LIM_PATH + 2], base[LIM_LOCAL_PART + 1];
+	int r;
+
+	snprintf(key, sizeof(key), "%s@%s", local, domain);
+	if ((r = maplist_get(l, key, NULL, val, vlen)) != 0)
+		return r;
+	base_of(local, base, sizeof(base));
+	if (strcmp(base, local) == 0)
+		return 0;
+	snprintf(key, sizeof(key), "%s@%s", base, domain);
+	return maplist_get(l, key, NULL, val, vlen);
+}
+
+int
+addr_alias_lookup(const char *local, const char *domain, char *val,
+		  size_t vlen)
+{
+	char base[LIM_LOCAL_PART + 1];
+	enum addr_class c = addr_domain_class(domain);
+	int r;
+
+	if (c != AC_LOCAL && c != AC_VIRTUAL)
+		return 0;
+	if ((r = maplist_get_full(&aliases, local, domain, val, vlen)) != 0)
+		return r;
+	if (c != AC_LOCAL && !addr_is_postmaster(local))
+		return 0;
+	if ((r = maplist_get(&aliases, local, NULL, val, vlen)) != 0)
+		return r;
+	base_of(local, base, sizeof(base));
+	if (strcmp(base, local) == 0)
+		return 0;
+	return maplist_get(&aliases, base, NULL, val, vlen);
+}
+
+int
+addr_virtual_lookup(const char *local, const char *domain, char *val,
+		    size_t vlen)
+{
+	return maplist_get(&virtuals, local, domain, val, vlen);
+}
+
+int
+addr_recipient_known(const char *local, const char *domain)
+{
+	char val[LIM_MAP_VALUE];
+	enum addr_class c = addr_domain_class(domain);
+	int r;
+
+	if (c != AC_LOCAL && c != AC_VIRTUAL)
+		return 1;
+	if (addr_is_postmaster(local))
+		return 1;
+	if ((r = addr_alias_lookup(local, domain, val, sizeof(val))) != 0)
+		return r;
+	/* mydestination, and virtual domains without a mailbox map, take
+	 * every local part (mailbox_template names the mailbox) */
+	if (c == AC_LOCAL || cfg.virtual_mailbox_maps[0] == 0)
+		return 1;
+	return addr_virtual_lookup(local, domain, val, sizeof(val));
 }

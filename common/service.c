@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr_class.h"
 #include "config.h"
 #include "log.h"
 
@@ -135,6 +136,7 @@ service_init(const char *name, int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||
 	    sigaction(SIGHUP, &sa, NULL) != 0)
 		log_fatal("signal setup: %m");
+	addr_maps_open(); /* before any chroot: see addr_class.h */
 	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
 	    def->user != NULL) {
 		if (geteuid() != 0)

@@ -15,6 +15,25 @@ struct result {
 	char text[LIM_ERRTEXT];
 };
 
+/* one destination of a recipient: a Maildir (code 0) or a result */
+struct dest {
+	int code;
+	struct result r;
+	char addr[LIM_PATH + 8];
+	char path[4096];
+};
+struct dests {
+	struct dest *d;
+	int n;
+};
+
+/* resolve.c - aliases and maps; -1 with r when the whole recipient
+ * fails (loop, limits, map error); out->d is the caller's to free */
+int local_resolve(const char *rcpt, struct dests *out, struct result *r);
+
+/* loop.c - 1 when the header has "Delivered-To: rcpt", -1 on error */
+int local_seen_before(int qfd, const struct qf_envelope *e, const char *rcpt);
+
 /* mailbox_path.c */
 int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);
 

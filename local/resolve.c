@@ -1,0 +1,362 @@
+/*
+ * resolve.c - from one recipient to the mailboxes it names: aliases
+ * (recursive, with :include: files), the virtual mailbox map (with the
+ * "@domain" catch-all), else mailbox_base/mailbox_template.
+ *
+ * Targets of an alias: other aliases and local names, "\name" (a mailbox,
+ * no further aliasing), user@our-domain, :include:/file.  A target that
+ * names the alias itself is its own mailbox (the "alice: alice, alice@x"
+ * idiom).  Remote addresses (forwarding), |commands and /files are not
+ * delivered yet: they are deferred with 4.3.0 and a text that says so.
+ * Trusts: the compiled maps; nothing in include files (bounded reads).
+ * Never: follows a loop (5.4.6), nests deeper than alias_max_depth or
+ * expands to more than alias_max_targets; builds a path from a map value
+ * that is absolute or holds "..".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "addr_class.h"
+#include "config.h"
+#include "local.h"
+#include "mta_limits.h"
+
+#define CHAIN_MAX 101 /* alias_max_depth is at most 100 */
+
+struct ctx {
+	struct dests *out;
+	char chain[CHAIN_MAX][LIM_PATH + 8];
+	int nchain;
+	struct result fatal; /* a failure of the whole expansion */
+	int failed;
+};
+
+static void expand(struct ctx *c, const char *addr, int depth, int noalias);
+static void expand_list(struct ctx *c, char *list, int depth, const char *self);
+
+static void
+fail_all(struct ctx *c, int code, const char *dsn, const char *text)
+{
+	if (!c->failed)
+		result_set(&c->fatal, code, dsn, "%s", text);
+	c->failed = 1;
+}
+
+/* add - one destination; a repeated mailbox is delivered once. */
+static struct dest *
+add(struct ctx *c, const char *addr, const char *path)
+{
+	struct dests *o = c->out;
+	struct dest *d;
+
+	if (path)
+		for (int i = 0; i < o->n; i++)
+			if (o->d[i].code == 0 && strcmp(o->d[i].path, path) == 0)
+				return &o->d[i];
+	if (o->n >= cfg.alias_max_targets) {
+		fail_all(c, 5, "5.3.0", "alias expands to more than "
+			 "alias_max_targets addresses");
+		return NULL;
+	}
+	d = realloc(o->d, (size_t)(o->n + 1) * sizeof(*d));
+	if (d == NULL) {
+		fail_all(c, 4, "4.3.0", "out of memory");
+		return NULL;
+	}
+	o->d = d;
+	d = &o->d[o->n++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->addr, sizeof(d->addr), "%s", addr);
+	if (path)
+		snprintf(d->path, sizeof(d->path), "%s", path);
+	return d;
+}
+
+static void
+add_result(struct ctx *c, const char *addr, int code, const char *dsn,
+	   const char *text)
+{
+	struct dest *d = add(c, addr, NULL);
+
+	if (d == NULL)
+		return;
+	result_set(&d->r, code, dsn, "%s", text);
+	d->code = code;
+}
+
+/* virtual_path - mailbox_base + a map value, checked. */
+static int
+virtual_path(const char *val, char *out, size_t len)
+{
+	char tmp[LIM_MAP_VALUE];
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s", val);
+	n = strlen(tmp);
+	while (n > 0 && tmp[n - 1] == '/')
+		tmp[--n] = 0;
+	if (n == 0 || tmp[0] == '/' || strstr(tmp, "..") != NULL)
+		return -1;
+	for (const char *p = tmp; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			return -1;
+	n = (size_t)snprintf(out, len, "%s/%s", cfg.mailbox_base, tmp);
+	return n >= len ? -1 : 0;
+}
+
+/* mailbox - the final mailbox of an address in one of our domains. */
+static void
+mailbox(struct ctx *c, const char *addr)
+{
+	char path[4096], val[LIM_MAP_VALUE], text[LIM_ERRTEXT];
+	struct addr a;
+	struct result r;
+	int found;
+
+	if (addr_split(addr, &a) != 0) {
+		add_result(c, addr, 5, "5.1.3", "bad address");
+		return;
+	}
+	if (addr_domain_class(a.domain) == AC_VIRTUAL &&
+	    cfg.virtual_mailbox_maps[0] != 0) {
+		found = addr_virtual_lookup(a.local, a.domain, val, sizeof(val));
+		if (found < 0) {
+			snprintf(text, sizeof(text), "mailbox lookup failed: %.300s",
+				 val);
+			add_result(c, addr, 4, "4.3.0", text);
+			return;
+		}
+		if (found == 1) {
+			if (virtual_path(val, path, sizeof(path)) != 0) {
+				add_result(c, addr, 4, "4.3.5", "bad mailbox "
+					   "path in virtual_mailbox_maps");
+				return;
+			}
+			add(c, addr, path);
+			return;
+		}
+		if (!addr_is_postmaster(a.local)) {
+			add_result(c, addr, 5, "5.1.1", "user unknown");
+			return;
+		}
+	}
+	if (mailbox_path(addr, path, sizeof(path), &r) != 0) {
+		add_result(c, addr, r.code, r.dsn, r.text);
+		return;
+	}
+	add(c, addr, path);
+}
+
+/* include - the targets of an :include: file ('#' lines are comments). */
+static void
+include(struct ctx *c, const char *file, int depth)
+{
+	static char buf[LIM_MAP_VALUE + 1];
+	char text[LIM_ERRTEXT];
+	ssize_t n = -1;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf))) < 0) {
+		snprintf(text, sizeof(text), ":include:%s: %s", file,
+			 strerror(errno));
+		fail_all(c, 4, "4.3.0", text);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	if ((size_t)n >= sizeof(buf)) {
+		snprintf(text, sizeof(text), ":include:%s: longer than %d "
+			 "bytes", file, LIM_MAP_VALUE);
+		fail_all(c, 5, "5.3.0", text);
+		return;
+	}
+	buf[n] = 0;
+	char *copy = strdup(buf);
+	if (copy == NULL) {
+		fail_all(c, 4, "4.3.0", "out of memory");
+		return;
+	}
+	for (char *l = copy; *l;) {
+		char *e = l + strcspn(l, "\n");
+		if (*l == '#')
+			memset(l, ' ', (size_t)(e - l));
+		l = *e ? e + 1 : e;
+	}
+	expand_list(c, copy, depth, NULL);
+	free(copy);
+}
+
+/* with_domain - "name" becomes name@(first mydestination). */
+static void
+with_domain(const char *t, char *out, size_t len)
+{
+	char dom[LIM_DOMAIN + 2] = "localhost";
+
+	if (strchr(t, '@'))
+		snprintf(out, len, "%s", t);
+	else {
+		config_list_next(cfg.mydestination, dom, sizeof(dom));
+		snprintf(out, len, "%s@%s", t, dom);
+	}
+}
+
+/* target - one alias target. */
+static void
+target(struct ctx *c, const char *t, int depth, const char *self)
+{
+	char addr[LIM_PATH + 8], text[LIM_ERRTEXT];
+
+	if (*t == '|' || *t == '/') {
+		snprintf(text, sizeof(text), "alias target %.200s: delivery to "
+			 "%s is not implemented yet", t,
+			 *t == '|' ? "commands" : "files");
+		add_result(c, t, 4, "4.3.0", text);
+		return;
+	}
+	if (strncasecmp(t, ":include:", 9) == 0) {
+		if (depth > cfg.alias_max_depth)
+			fail_all(c, 5, "5.4.6", "alias nesting deeper than "
+				 "alias_max_depth");
+		else
+			include(c, t + 9, depth + 1);
+		return;
+	}
+	if (*t == '\\') {
+		with_domain(t + 1, addr, sizeof(addr));
+		expand(c, addr, depth, 1);
+		return;
+	}
+	with_domain(t, addr, sizeof(addr));
+	/* an alias that lists itself means its own mailbox */
+	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
+}
+
+/* expand_list - targets separated by commas or white space ("..."
+ * quotes a target that holds either). */
+static void
+expand_list(struct ctx *c, char *list, int depth, const char *self)
+{
+	char *p = list;
+
+	while (*p && !c->failed) {
+		p += strspn(p, ", \t\r\n");
+		if (*p == 0)
+			break;
+		char *t = p, *e;
+		if (*p == '"') {
+			t = ++p;
+			e = strchr(p, '"');
+			if (e == NULL) {
+				fail_all(c, 5, "5.3.0", "alias target with an "
+					 "unbalanced quote");
+				return;
+			}
+		} else
+			e = p + strcspn(p, ", \t\r\n");
+		p = *e ? e + 1 : e;
+		*e = 0;
+		if (*t)
+			target(c, t, depth, self);
+	}
+}
+
+/* forward - an address outside our domains. */
+static void
+forward(struct ctx *c, const char *addr)
+{
+	char text[LIM_ERRTEXT];
+
+	snprintf(text, sizeof(text), "forwarding to remote address <%.300s> "
+		 "is not implemented yet", addr);
+	add_result(c, addr, 4, "4.3.0", text);
+}
+
+static void
+expand(struct ctx *c, const char *addr, int depth, int noalias)
+{
+	char val[LIM_MAP_VALUE], key[LIM_PATH + 8], text[LIM_ERRTEXT];
+	struct addr a;
+	enum addr_class cl;
+	int r;
+
+	if (c->failed)
+		return;
+	if (addr_split(addr, &a) != 0 || a.null || a.domain[0] == 0) {
+		add_result(c, addr, 5, "5.1.3", "bad address in alias");
+		return;
+	}
+	cl = addr_domain_class(a.domain);
+	if (cl != AC_LOCAL && cl != AC_VIRTUAL) {
+		forward(c, addr);
+		return;
+	}
+	if (noalias) {
+		mailbox(c, addr);
+		return;
+	}
+	r = addr_alias_lookup(a.local, a.domain, val, sizeof(val));
+	if (r < 0) {
+		snprintf(text, sizeof(text), "alias lookup failed: %.300s", val);
+		fail_all(c, 4, "4.3.0", text);
+		return;
+	}
+	if (r == 0) {
+		mailbox(c, addr);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s", addr);
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	for (int i = 0; i < c->nchain; i++) {
+		if (strcmp(c->chain[i], key) != 0)
+			continue;
+		size_t n = (size_t)snprintf(text, sizeof(text), "alias loop:");
+		for (int j = i; j < c->nchain && n < sizeof(text); j++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      " %s ->", c->chain[j]);
+		if (n < sizeof(text))
+			snprintf(text + n, sizeof(text) - n, " %s", key);
+		fail_all(c, 5, "5.4.6", text);
+		return;
+	}
+	if (depth >= cfg.alias_max_depth || c->nchain >= CHAIN_MAX) {
+		fail_all(c, 5, "5.4.6", "alias nesting deeper than "
+			 "alias_max_depth");
+		return;
+	}
+	snprintf(c->chain[c->nchain++], sizeof(c->chain[0]), "%s", key);
+	expand_list(c, val, depth + 1, key);
+	c->nchain--;
+}
+
+int
+local_resolve(const char *rcpt, struct dests *out, struct result *r)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	out->d = NULL;
+	out->n = 0;
+	if (c == NULL) {
+		result_set(r, 4, "4.3.0", "out of memory");
+		return -1;
+	}
+	c->out = out;
+	expand(c, rcpt, 0, 0);
+	if (c->failed) {
+		*r = c->fatal;
+		free(out->d);
+		out->d = NULL;
+		out->n = 0;
+	}
+	int failed = c->failed;
+	free(c);
+	return failed ? -1 : 0;
+}
