@@ -15,7 +15,7 @@ LDLIBS   = $(PKG_LIBS)
 BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
              libcunit1-dev
 TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 clang \
-             libclang-rt-14-dev
+             libclang-rt-14-dev dovecot-pop3d
 
 # B and BIN let a second build (the sanitizer one) live beside the first
 B   ?= build
