@@ -85,6 +85,7 @@ static const struct ckey keys[] = {
 	N(alias_max_targets, C_INT, "1000", 1, 100000),
 	N(mailbox_quota, C_SIZE, "0", 0, LONG_MAX / 2),
 	N(mailbox_quota_bounce, C_BOOL, "no", 0, 1),
+	N(mbox_lock_timeout, C_TIME, "10s", 0, 3600),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -54,6 +54,7 @@ struct config {
 	long alias_max_targets;     /* addresses one recipient expands to */
 	long mailbox_quota;         /* bytes per mailbox, 0: none */
 	long mailbox_quota_bounce;  /* over quota: 5.2.2 (yes) or 4.2.2 */
+	long mbox_lock_timeout;     /* seconds to wait for an mbox lock */
 };
 
 extern struct config cfg;

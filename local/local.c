@@ -110,10 +110,12 @@ deliver_one(const struct request *q, int qfd, const struct qf_envelope *e,
 		log_delivery(q, rcpt, NULL, r);
 	for (int i = 0; i < ds.n; i++) {
 		struct dest *d = &ds.d[i];
-		if (d->code == 0) {
+		if (d->code == 0 && d->mbox)
+			mbox_deliver(d->path, qfd, e, q->sender, rcpt, &d->r);
+		else if (d->code == 0)
 			maildir_deliver(d->path, qfd, e, q->sender, rcpt, &d->r);
+		if (d->code == 0)
 			n += d->r.code == 2;
-		}
 		log_delivery(q, d->addr, rcpt, &d->r);
 		if (i == 0)
 			*r = d->r;

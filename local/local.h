@@ -18,6 +18,7 @@ struct result {
 /* one destination of a recipient: a Maildir (code 0) or a result */
 struct dest {
 	int code;
+	int mbox; /* path is an mbox file, not a Maildir */
 	struct result r;
 	char addr[LIM_PATH + 8];
 	char path[4096];
@@ -33,6 +34,10 @@ int local_resolve(const char *rcpt, struct dests *out, struct result *r);
 
 /* loop.c - 1 when the header has "Delivered-To: rcpt", -1 on error */
 int local_seen_before(int qfd, const struct qf_envelope *e, const char *rcpt);
+
+/* mbox.c */
+void mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
+		  const char *sender, const char *rcpt, struct result *r);
 
 /* mailbox_path.c */
 int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);

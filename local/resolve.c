@@ -91,15 +91,17 @@ add_result(struct ctx *c, const char *addr, int code, const char *dsn,
 	d->code = code;
 }
 
-/* virtual_path - mailbox_base + a map value, checked. */
+/* virtual_path - mailbox_base + a map value, checked; a value that ends
+ * in '/' is a Maildir, else an mbox file (the Postfix convention). */
 static int
-virtual_path(const char *val, char *out, size_t len)
+virtual_path(const char *val, char *out, size_t len, int *mbox)
 {
 	char tmp[LIM_MAP_VALUE];
 	size_t n;
 
 	snprintf(tmp, sizeof(tmp), "%s", val);
 	n = strlen(tmp);
+	*mbox = n > 0 && tmp[n - 1] != '/';
 	while (n > 0 && tmp[n - 1] == '/')
 		tmp[--n] = 0;
 	if (n == 0 || tmp[0] == '/' || strstr(tmp, "..") != NULL)
@@ -118,7 +120,8 @@ mailbox(struct ctx *c, const char *addr)
 	char path[4096], val[LIM_MAP_VALUE], text[LIM_ERRTEXT];
 	struct addr a;
 	struct result r;
-	int found;
+	struct dest *d;
+	int found, mbox;
 
 	if (addr_split(addr, &a) != 0) {
 		add_result(c, addr, 5, "5.1.3", "bad address");
@@ -134,12 +137,13 @@ mailbox(struct ctx *c, const char *addr)
 			return;
 		}
 		if (found == 1) {
-			if (virtual_path(val, path, sizeof(path)) != 0) {
+			if (virtual_path(val, path, sizeof(path), &mbox) != 0) {
 				add_result(c, addr, 4, "4.3.5", "bad mailbox "
 					   "path in virtual_mailbox_maps");
 				return;
 			}
-			add(c, addr, path);
+			if ((d = add(c, addr, path)) != NULL)
+				d->mbox = mbox;
 			return;
 		}
 		if (!addr_is_postmaster(a.local)) {

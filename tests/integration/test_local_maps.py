@@ -17,7 +17,8 @@ from local_helpers import mta_with_maps, rcpt_reply, send, log_count
 VIRTUAL = """\
 # two virtual domains of an ISP
 alice@v1.example  v1.example/alice/
-Carol@V1.example  v1.example/carol
+Carol@V1.example  v1.example/carol/
+mbox@v1.example   v1.example/mbox/mary
 @v2.example       v2.example/catchall/
 """
 
@@ -49,7 +50,7 @@ class LocalMaps(unittest.TestCase):
             virtual=VIRTUAL, aliases=ALIASES,
             files={"list.txt": "# members\nerin\nfrank, grace\n"},
             virtual_mailbox_domains="v1.example, v2.example, v3.example",
-            alias_max_depth="3").start()
+            alias_max_depth="3", mbox_lock_timeout="1s").start()
 
     @classmethod
     def tearDownClass(cls):
@@ -163,6 +164,61 @@ class LocalMaps(unittest.TestCase):
                           r"status=bounced \(mail forwarding loop for "
                           r"hops@localhost\)")
         self.assertEqual(self.mta.messages("hops"), [])
+
+    def mbox_text(self):
+        try:
+            with open(os.path.join(self.mta.mail, "v1.example", "mbox",
+                                   "mary"), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def test_mbox(self):
+        # one class-wide mailbox: this test owns mbox@v1.example
+        body = (b"Subject: mbox\r\n\r\nFrom here\r\n>From there\r\n"
+                b"From\r\nno newline at the end")
+        send(self.mta, ["mbox@v1.example"], body)
+        wait_for(lambda: b"no newline" in self.mbox_text(), 20, "mbox")
+        text = self.mbox_text()
+        self.assertRegex(text, rb"^From bob@example\.org \w{3} \w{3} [ \d]\d "
+                         rb"\d\d:\d\d:\d\d \d{4}\nReturn-Path: <bob@example"
+                         rb"\.org>\nDelivered-To: mbox@v1\.example\n")
+        self.assertTrue(text.endswith(b"\n\n>From here\n>>From there\n"
+                                      b"From\nno newline at the end\n\n"),
+                        text)
+        self.assertFalse(os.path.exists(
+            os.path.join(self.mta.mail, "v1.example", "mbox", "mary.lock")))
+
+        # two deliveries at once, then one while a reader holds the lock
+        with self.mta.smtp() as s1, self.mta.smtp() as s2:
+            for s in (s1, s2):
+                s.ehlo("c")
+                s.mail("bob@example.org")
+                s.rcpt("mbox@v1.example")
+            for i, s in enumerate((s1, s2)):
+                s.data(b"Subject: parallel %d\r\n\r\nbody %d\r\n" % (i, i))
+        wait_for(lambda: b"body 0" in self.mbox_text() and
+                 b"body 1" in self.mbox_text(), 20, "both messages")
+        import fcntl
+        import mailbox
+        path = os.path.join(self.mta.mail, "v1.example", "mbox", "mary")
+        mb = mailbox.mbox(path)
+        subjects = sorted(m["Subject"] for m in mb)
+        mb.close()
+        self.assertEqual(subjects, ["mbox", "parallel 0", "parallel 1"])
+        with open(path, "rb+") as f:
+            fcntl.lockf(f, fcntl.LOCK_EX)
+            send(self.mta, ["mbox@v1.example"], b"Subject: late\r\n\r\nx\r\n")
+            self.mta.wait_log(r"to=<mbox@v1\.example>, .*dsn=4\.2\.0, "
+                              r"status=deferred \(mbox .*/mary is locked "
+                              r"by another process\)")
+            self.assertNotIn(b"Subject: late", self.mbox_text())
+            fcntl.lockf(f, fcntl.LOCK_UN)
+        wait_for(lambda: b"Subject: late" in self.mbox_text(), 20,
+                 "delivery after the lock is released")
+        mb = mailbox.mbox(path)
+        self.assertEqual(len(mb), 4)
+        mb.close()
 
     def test_map_rebuilt_while_running(self):
         self.assertEqual(rcpt_reply(self.mta, "newbie@v1.example")[0], 550)
