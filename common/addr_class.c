@@ -7,10 +7,13 @@
  * Never: looks at the network; an unknown domain is simply AC_REMOTE;
  * says "unknown" when a map could not be read (that is -1, a 4xx).
  */
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "addr_class.h"
 #include "config.h"
 #include "log.h"
@@ -50,6 +53,51 @@ struct maplist {
 };
 static struct maplist aliases, virtuals;
 
+/* the system users' names, read before any chroot (local_users = system):
+ * a chrooted smtpd cannot read /etc/passwd; it sees new users when its
+ * processes are restarted (max_idle, max_use, mtactl reload) */
+#define ADDR_USERS_MAX 100000
+static char **users;
+static size_t nusers;
+static int users_read;
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+users_read_all(void)
+{
+	struct passwd *pw;
+	char **grown;
+
+	users_read = 1;
+	setpwent();
+	while ((pw = getpwent()) != NULL && nusers < ADDR_USERS_MAX) {
+		if ((grown = realloc(users, (nusers + 1) * sizeof(*users))) ==
+		    NULL)
+			break;
+		users = grown;
+		if ((users[nusers] = strdup(pw->pw_name)) == NULL)
+			break;
+		nusers++;
+	}
+	endpwent();
+	qsort(users, nusers, sizeof(*users), name_cmp);
+}
+
+int
+addr_system_user(const char *name)
+{
+	if (getpwnam(name) != NULL)
+		return 1;
+	if (!users_read)
+		return 0;
+	return bsearch(&name, users, nusers, sizeof(*users), name_cmp) != NULL;
+}
+
 static void
 maplist_open(struct maplist *l, const char *files)
 {
@@ -74,6 +122,8 @@ addr_maps_open(void)
 		maplist_open(&aliases, cfg.alias_maps);
 	if (!virtuals.opened)
 		maplist_open(&virtuals, cfg.virtual_mailbox_maps);
+	if (!users_read && strcmp(cfg.local_users, "system") == 0)
+		users_read_all();
 }
 
 /* maplist_get - the first map that has key wins; an error stops. */
@@ -175,8 +225,15 @@ addr_recipient_known(const char *local, const char *domain)
 		return 1;
 	if ((r = addr_alias_lookup(local, domain, val, sizeof(val))) != 0)
 		return r;
-	/* mydestination, and virtual domains without a mailbox map, take
-	 * every local part (mailbox_template names the mailbox) */
+	if (c == AC_LOCAL && strcmp(cfg.local_users, "system") == 0) {
+		char user[LIM_LOCAL_PART * 2 + 3];
+		if (addr_mailbox_user(local, cfg.recipient_delimiter[0], user,
+				      sizeof(user)) != 0)
+			return 0;
+		return addr_system_user(user);
+	}
+	/* mydestination with local_users = any, and virtual domains without
+	 * a mailbox map, take every local part (mailbox_template) */
 	if (c == AC_LOCAL || cfg.virtual_mailbox_maps[0] == 0)
 		return 1;
 	return addr_virtual_lookup(local, domain, val, sizeof(val));

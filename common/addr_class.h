@@ -48,6 +48,9 @@ int addr_virtual_lookup(const char *local, const char *domain, char *val,
  * (550 5.1.1), -1 cannot tell now (a map is unreadable: 451 4.3.0).
  */
 int addr_recipient_known(const char *local, const char *domain);
+/* addr_system_user - a system account of that name (getpwnam, or the
+ * list read by addr_maps_open before a chroot). */
+int addr_system_user(const char *name);
 /* addr_is_postmaster - postmaster or MAILER-DAEMON (case-insensitive). */
 int addr_is_postmaster(const char *local);
 

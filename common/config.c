@@ -86,6 +86,9 @@ static const struct ckey keys[] = {
 	N(mailbox_quota, C_SIZE, "0", 0, LONG_MAX / 2),
 	N(mailbox_quota_bounce, C_BOOL, "no", 0, 1),
 	N(mbox_lock_timeout, C_TIME, "10s", 0, 3600),
+	S(local_users, "any"),
+	S(home_mailbox, "Maildir/"),
+	S(mail_spool_directory, "/var/mail"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -213,6 +216,12 @@ config_set(const char *key, const char *value, char *err, size_t errlen)
 static int
 config_check(char *err, size_t errlen)
 {
+	if (strcmp(cfg.local_users, "any") != 0 &&
+	    strcmp(cfg.local_users, "system") != 0) {
+		snprintf(err, errlen, "local_users: bad value \"%s\": expected "
+			 "any or system", cfg.local_users);
+		return -1;
+	}
 	if (strcmp(cfg.run_mode, "root") != 0 &&
 	    strcmp(cfg.run_mode, "user") != 0) {
 		snprintf(err, errlen, "run_mode: bad value \"%s\": expected "

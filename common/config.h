@@ -55,6 +55,9 @@ struct config {
 	long mailbox_quota;         /* bytes per mailbox, 0: none */
 	long mailbox_quota_bounce;  /* over quota: 5.2.2 (yes) or 4.2.2 */
 	long mbox_lock_timeout;     /* seconds to wait for an mbox lock */
+	char *local_users;          /* mydestination users: any or system */
+	char *home_mailbox;         /* relative to a system user's home */
+	char *mail_spool_directory; /* mbox files when home_mailbox is "" */
 };
 
 extern struct config cfg;

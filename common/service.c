@@ -25,6 +25,7 @@
 #include "log.h"
 
 volatile int service_stop;
+int (*service_keep_root)(void);
 static long use_count;
 
 static struct service_def table[] = {
@@ -138,7 +139,7 @@ service_init(const char *name, int argc, char **argv)
 		log_fatal("signal setup: %m");
 	addr_maps_open(); /* before any chroot: see addr_class.h */
 	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
-	    def->user != NULL) {
+	    def->user != NULL && !(service_keep_root && service_keep_root())) {
 		if (geteuid() != 0)
 			log_fatal("run_mode = root but not started as root");
 		if (drop_privileges(*def->user, def->chroot ?

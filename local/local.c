@@ -110,12 +110,10 @@ deliver_one(const struct request *q, int qfd, const struct qf_envelope *e,
 		log_delivery(q, rcpt, NULL, r);
 	for (int i = 0; i < ds.n; i++) {
 		struct dest *d = &ds.d[i];
-		if (d->code == 0 && d->mbox)
-			mbox_deliver(d->path, qfd, e, q->sender, rcpt, &d->r);
-		else if (d->code == 0)
-			maildir_deliver(d->path, qfd, e, q->sender, rcpt, &d->r);
-		if (d->code == 0)
+		if (d->code == 0) {
+			deliver_as(d, qfd, e, q->sender, rcpt, &d->r);
 			n += d->r.code == 2;
+		}
 		log_delivery(q, d->addr, rcpt, &d->r);
 		if (i == 0)
 			*r = d->r;
@@ -204,9 +202,17 @@ serve(int fd)
 	ipc_free(c);
 }
 
+/* keep_root - system users need root to take their uid per delivery */
+static int
+keep_root(void)
+{
+	return strcmp(cfg.local_users, "system") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	service_keep_root = keep_root;
 	service_init("local", argc, argv);
 	service_loop(serve);
 	return 0;

@@ -5,6 +5,7 @@
 #define LOCAL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "queue_file.h"
 
@@ -18,7 +19,10 @@ struct result {
 /* one destination of a recipient: a Maildir (code 0) or a result */
 struct dest {
 	int code;
-	int mbox; /* path is an mbox file, not a Maildir */
+	int mbox;    /* path is an mbox file, not a Maildir */
+	int as_user; /* a system user's: deliver as uid/gid */
+	uid_t uid;
+	gid_t gid;
 	struct result r;
 	char addr[LIM_PATH + 8];
 	char path[4096];
@@ -34,6 +38,10 @@ int local_resolve(const char *rcpt, struct dests *out, struct result *r);
 
 /* loop.c - 1 when the header has "Delivered-To: rcpt", -1 on error */
 int local_seen_before(int qfd, const struct qf_envelope *e, const char *rcpt);
+
+/* deliver_as.c - a Maildir or mbox, as the right user */
+void deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
+		const char *sender, const char *rcpt, struct result *r);
 
 /* mbox.c */
 void mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,

@@ -14,6 +14,7 @@
  * that is absolute or holds "..".
  */
 #include <ctype.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -113,6 +114,45 @@ virtual_path(const char *val, char *out, size_t len, int *mbox)
 	return n >= len ? -1 : 0;
 }
 
+/* system_mailbox - a system user's mailbox (local_users = system): 1 done,
+ * 0 no such user (the caller decides) */
+static int
+system_mailbox(struct ctx *c, const char *addr, const struct addr *a)
+{
+	char user[LIM_LOCAL_PART * 2 + 3], path[4096];
+	struct passwd *pw;
+	struct dest *d;
+	int mbox = 1, w;
+
+	if (addr_mailbox_user(a->local, cfg.recipient_delimiter[0], user,
+			      sizeof(user)) != 0 || (pw = getpwnam(user)) == NULL)
+		return 0;
+	if (pw->pw_uid == 0) {
+		add_result(c, addr, 4, "4.3.0", "will not deliver as root: "
+			   "give root an alias (aliases(5))");
+		return 1;
+	}
+	if (cfg.home_mailbox[0] != 0) {
+		size_t n = strlen(cfg.home_mailbox);
+		mbox = cfg.home_mailbox[n - 1] != '/';
+		w = snprintf(path, sizeof(path), "%s/%.*s", pw->pw_dir,
+			     (int)(mbox ? n : n - 1), cfg.home_mailbox);
+	} else
+		w = snprintf(path, sizeof(path), "%s/%s",
+			     cfg.mail_spool_directory, user);
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		add_result(c, addr, 5, "5.3.5", "mailbox path too long");
+		return 1;
+	}
+	if ((d = add(c, addr, path)) != NULL) {
+		d->mbox = mbox;
+		d->as_user = 1;
+		d->uid = pw->pw_uid;
+		d->gid = pw->pw_gid;
+	}
+	return 1;
+}
+
 /* mailbox - the final mailbox of an address in one of our domains. */
 static void
 mailbox(struct ctx *c, const char *addr)
@@ -127,7 +167,16 @@ mailbox(struct ctx *c, const char *addr)
 		add_result(c, addr, 5, "5.1.3", "bad address");
 		return;
 	}
-	if (addr_domain_class(a.domain) == AC_VIRTUAL &&
+	if (addr_domain_class(a.domain) == AC_LOCAL &&
+	    strcmp(cfg.local_users, "system") == 0) {
+		if (system_mailbox(c, addr, &a))
+			return;
+		/* postmaster without an alias: by mailbox_template */
+		if (!addr_is_postmaster(a.local)) {
+			add_result(c, addr, 5, "5.1.1", "user unknown");
+			return;
+		}
+	} else if (addr_domain_class(a.domain) == AC_VIRTUAL &&
 	    cfg.virtual_mailbox_maps[0] != 0) {
 		found = addr_virtual_lookup(a.local, a.domain, val, sizeof(val));
 		if (found < 0) {
