@@ -223,6 +223,11 @@ addr_recipient_known(const char *local, const char *domain)
 		return 1;
 	if (addr_is_postmaster(local))
 		return 1;
+	/* bounces to senders we rewrote: local checks the hash */
+	if (strncasecmp(local, "SRS0=", 5) == 0 &&
+	    strcasecmp(domain, cfg.srs_domain[0] ? cfg.srs_domain :
+		       cfg.myhostname) == 0)
+		return 1;
 	if ((r = addr_alias_lookup(local, domain, val, sizeof(val))) != 0)
 		return r;
 	if (c == AC_LOCAL && strcmp(cfg.local_users, "system") == 0) {

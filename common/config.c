@@ -89,6 +89,9 @@ static const struct ckey keys[] = {
 	S(local_users, "any"),
 	S(home_mailbox, "Maildir/"),
 	S(mail_spool_directory, "/var/mail"),
+	S(srs_secret_file, "/etc/mta/srs.key"),
+	S(srs_domain, ""),
+	N(srs_max_age, C_TIME, "21d", 86400, 1000 * 86400L),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

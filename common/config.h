@@ -58,6 +58,9 @@ struct config {
 	char *local_users;          /* mydestination users: any or system */
 	char *home_mailbox;         /* relative to a system user's home */
 	char *mail_spool_directory; /* mbox files when home_mailbox is "" */
+	char *srs_secret_file;      /* HMAC key for SRS (made if missing) */
+	char *srs_domain;           /* SRS addresses' domain ("": myhostname) */
+	long srs_max_age;           /* seconds an SRS address stays valid */
 };
 
 extern struct config cfg;

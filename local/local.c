@@ -108,9 +108,10 @@ deliver_one(const struct request *q, int qfd, const struct qf_envelope *e,
 	result_set(r, 5, "5.3.0", "alias expands to no address");
 	if (ds.n == 0)
 		log_delivery(q, rcpt, NULL, r);
+	forward_submit(q->id, q->sender, rcpt, &ds, qfd, e);
 	for (int i = 0; i < ds.n; i++) {
 		struct dest *d = &ds.d[i];
-		if (d->code == 0) {
+		if (d->code == 0 && !d->forward) {
 			deliver_as(d, qfd, e, q->sender, rcpt, &d->r);
 			n += d->r.code == 2;
 		}

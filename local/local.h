@@ -21,6 +21,7 @@ struct dest {
 	int code;
 	int mbox;    /* path is an mbox file, not a Maildir */
 	int as_user; /* a system user's: deliver as uid/gid */
+	int forward; /* addr is remote: resubmit through cleanup */
 	uid_t uid;
 	gid_t gid;
 	struct result r;
@@ -42,6 +43,15 @@ int local_seen_before(int qfd, const struct qf_envelope *e, const char *rcpt);
 /* deliver_as.c - a Maildir or mbox, as the right user */
 void deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 		const char *sender, const char *rcpt, struct result *r);
+
+/* forward.c - one new message through cleanup for the dests marked
+ * forward (sender rewritten with SRS); sets each one's result */
+void forward_submit(const char *id, const char *sender, const char *rcpt,
+		    struct dests *ds, int qfd, const struct qf_envelope *e);
+/* forward_srs_domain - srs_domain, or myhostname when empty */
+const char *forward_srs_domain(void);
+/* forward_srs_reverse - the original address of an SRS0 local part */
+int forward_srs_reverse(const char *local, char *out, size_t len);
 
 /* mbox.c */
 void mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,

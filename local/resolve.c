@@ -6,8 +6,9 @@
  * Targets of an alias: other aliases and local names, "\name" (a mailbox,
  * no further aliasing), user@our-domain, :include:/file.  A target that
  * names the alias itself is its own mailbox (the "alice: alice, alice@x"
- * idiom).  Remote addresses (forwarding), |commands and /files are not
- * delivered yet: they are deferred with 4.3.0 and a text that says so.
+ * idiom).  Remote addresses are forwarded (forward.c); |commands and
+ * /files are not delivered yet: they are deferred with 4.3.0 and a text
+ * that says so.
  * Trusts: the compiled maps; nothing in include files (bounded reads).
  * Never: follows a loop (5.4.6), nests deeper than alias_max_depth or
  * expands to more than alias_max_targets; builds a path from a map value
@@ -321,15 +322,18 @@ expand_list(struct ctx *c, char *list, int depth, const char *self)
 	}
 }
 
-/* forward - an address outside our domains. */
+/* forward - an address outside our domains: resubmitted (forward.c). */
 static void
 forward(struct ctx *c, const char *addr)
 {
-	char text[LIM_ERRTEXT];
+	struct dest *d;
 
-	snprintf(text, sizeof(text), "forwarding to remote address <%.300s> "
-		 "is not implemented yet", addr);
-	add_result(c, addr, 4, "4.3.0", text);
+	for (int i = 0; i < c->out->n; i++)
+		if (c->out->d[i].forward &&
+		    strcasecmp(c->out->d[i].addr, addr) == 0)
+			return;
+	if ((d = add(c, addr, NULL)) != NULL)
+		d->forward = 1;
 }
 
 static void
@@ -347,6 +351,16 @@ expand(struct ctx *c, const char *addr, int depth, int noalias)
 		return;
 	}
 	cl = addr_domain_class(a.domain);
+	if (strncasecmp(a.local, "SRS0=", 5) == 0 &&
+	    strcasecmp(a.domain, forward_srs_domain()) == 0) {
+		/* a bounce (or reply) to a sender we rewrote */
+		if (forward_srs_reverse(a.local, val, sizeof(val)) != 0)
+			add_result(c, addr, 5, "5.1.1", "invalid or expired "
+				   "SRS address");
+		else
+			forward(c, val);
+		return;
+	}
 	if (cl != AC_LOCAL && cl != AC_VIRTUAL) {
 		forward(c, addr);
 		return;
@@ -402,6 +416,20 @@ local_resolve(const char *rcpt, struct dests *out, struct result *r)
 		return -1;
 	}
 	c->out = out;
+	/* qmgr sends remote recipients elsewhere once remote(8) exists; a
+	 * remote recipient here is never forwarded (that would loop) */
+	struct addr a;
+	enum addr_class cl = AC_REMOTE;
+	if (addr_split(rcpt, &a) == 0 && a.domain[0])
+		cl = addr_domain_class(a.domain);
+	if (cl != AC_LOCAL && cl != AC_VIRTUAL &&
+	    !(strncasecmp(a.local, "SRS0=", 5) == 0 &&
+	      strcasecmp(a.domain, forward_srs_domain()) == 0)) {
+		free(c);
+		result_set(r, 4, "4.3.0", "%s is not in a local or virtual "
+			   "domain: local does not relay", rcpt);
+		return -1;
+	}
 	expand(c, rcpt, 0, 0);
 	if (c->failed) {
 		*r = c->fatal;

@@ -12,6 +12,10 @@ from mta import MTA
 
 def mta_with_maps(virtual=None, aliases=None, files=None, **extra):
     m = MTA(**extra)
+    with open(m.conf) as f:  # "@DIR@" in a value: the instance's directory
+        conf = f.read().replace("@DIR@", m.dir)
+    with open(m.conf, "w") as f:
+        f.write(conf)
     lines = []
     for name, text in (files or {}).items():
         with open(os.path.join(m.dir, name), "w") as f:

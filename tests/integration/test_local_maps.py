@@ -50,7 +50,9 @@ class LocalMaps(unittest.TestCase):
             virtual=VIRTUAL, aliases=ALIASES,
             files={"list.txt": "# members\nerin\nfrank, grace\n"},
             virtual_mailbox_domains="v1.example, v2.example, v3.example",
-            alias_max_depth="3", mbox_lock_timeout="1s").start()
+            alias_max_depth="3", mbox_lock_timeout="1s",
+            srs_domain="test.example",
+            srs_secret_file="@DIR@/srs.key").start()
 
     @classmethod
     def tearDownClass(cls):
@@ -146,12 +148,35 @@ class LocalMaps(unittest.TestCase):
         for u in ("erin", "frank", "grace"):
             self.mta.wait_messages(u, 1)
 
-    def test_remote_and_command_targets_deferred(self):
-        send(self.mta, ["fwd@localhost", "cmd@localhost"])
-        self.mta.wait_log(r"to=<someone@remote\.example>, orig_to=<fwd@"
-                          r"localhost>, .*dsn=4\.3\.0, status=deferred "
-                          r"\(forwarding to remote address <someone@remote"
-                          r"\.example> is not implemented yet\)")
+    def test_forward_with_srs(self):
+        send(self.mta, ["fwd@localhost"], sender="carl@example.org")
+        m = self.mta.wait_log(r"to=<someone@remote\.example>, orig_to=<fwd@"
+                              r"localhost>, relay=local, .*dsn=2\.0\.0, "
+                              r"status=sent \(forwarded as (\w+)\)")
+        newid = m.group(1)
+        m = self.mta.wait_log(r"%s: from=<(SRS0=(\w{4})=(\w\w)=example\.org="
+                              r"carl@test\.example)>, size=\d+, nrcpt=1"
+                              % newid)
+        srs = m.group(1)
+        # the forwarded copy carries our Delivered-To (loops come back)
+        self.assertIn("forwarded for <fwd@localhost> as %s" % newid,
+                      self.mta.log_text())
+        # a bounce to the SRS address goes back to the original sender
+        self.assertEqual(rcpt_reply(self.mta, srs)[0], 250)
+        send(self.mta, [srs], b"Subject: bounce\r\n\r\nx\r\n", sender="")
+        self.mta.wait_log(r"to=<carl@example\.org>, orig_to=<%s>, "
+                          r"relay=local, .*status=sent \(forwarded as" %
+                          re.escape(srs))
+        # a forged one does not
+        forged = srs[:5] + ("aaaa" if m.group(2) != "aaaa" else "bbbb") + \
+            srs[9:]
+        send(self.mta, [forged], sender="")
+        self.mta.wait_log(r"to=<%s>, relay=local, .*dsn=5\.1\.1, status="
+                          r"bounced \(invalid or expired SRS address\)" %
+                          re.escape(forged))
+
+    def test_command_target_deferred(self):
+        send(self.mta, ["cmd@localhost"])
         self.mta.wait_log(r"orig_to=<cmd@localhost>, .*dsn=4\.3\.0, status="
                           r"deferred \(alias target \|/bin/cat: delivery to "
                           r"commands is not implemented yet\)")
