@@ -92,6 +92,9 @@ static const struct ckey keys[] = {
 	S(srs_secret_file, "/etc/mta/srs.key"),
 	S(srs_domain, ""),
 	N(srs_max_age, C_TIME, "21d", 86400, 1000 * 86400L),
+	N(allow_mail_to_commands, C_BOOL, "no", 0, 1),
+	S(command_user, "nobody"),
+	N(command_time_limit, C_TIME, "60s", 1, 86400),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

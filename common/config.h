@@ -61,6 +61,9 @@ struct config {
 	char *srs_secret_file;      /* HMAC key for SRS (made if missing) */
 	char *srs_domain;           /* SRS addresses' domain ("": myhostname) */
 	long srs_max_age;           /* seconds an SRS address stays valid */
+	long allow_mail_to_commands; /* "|command" alias targets */
+	char *command_user;          /* they run as this user (as root) */
+	long command_time_limit;     /* seconds before they are killed */
 };
 
 extern struct config cfg;

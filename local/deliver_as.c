@@ -7,7 +7,8 @@
  * mailboxes) with setresgid/setresuid, checks it cannot regain root,
  * writes the mailbox and sends its result back through a pipe.
  * Otherwise (user mode, or local already running as local_user) the
- * delivery runs in this process.
+ * delivery runs in this process.  A |command always gets a process of
+ * its own; as root it runs as command_user.
  * Trusts: the destination resolve.c built.
  * Never: writes a mailbox as root; in user mode writes as another user.
  */
@@ -29,7 +30,9 @@ static void
 deliver_here(const struct dest *d, int qfd, const struct qf_envelope *e,
 	     const char *sender, const char *rcpt, struct result *r)
 {
-	if (d->mbox)
+	if (d->pipe)
+		pipe_deliver(d->path, qfd, e, sender, rcpt, r);
+	else if (d->mbox)
 		mbox_deliver(d->path, qfd, e, sender, rcpt, r);
 	else
 		maildir_deliver(d->path, qfd, e, sender, rcpt, r);
@@ -70,7 +73,7 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 	if (pid == 0) {
 		close(p[0]);
 		signal(SIGPIPE, SIG_IGN);
-		if (become(uid, gid, r) == 0)
+		if (uid == (uid_t)-1 || become(uid, gid, r) == 0)
 			deliver_here(d, qfd, e, sender, rcpt, r);
 		_exit(write(p[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0 : 1);
 	}
@@ -96,6 +99,22 @@ deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 {
 	struct passwd *pw;
 
+	if (d->pipe) {
+		/* always a process of its own (time limit, process group);
+		 * as root, always as command_user, in user mode too */
+		if (geteuid() != 0) {
+			in_child(d, (uid_t)-1, (gid_t)-1, qfd, e, sender, rcpt, r);
+			return;
+		}
+		if ((pw = getpwnam(cfg.command_user)) == NULL ||
+		    pw->pw_uid == 0) {
+			result_set(r, 4, "4.3.0", "command_user %s does not "
+				   "exist or is root", cfg.command_user);
+			return;
+		}
+		in_child(d, pw->pw_uid, pw->pw_gid, qfd, e, sender, rcpt, r);
+		return;
+	}
 	if (geteuid() != 0 || strcmp(cfg.run_mode, "root") != 0) {
 		if (d->as_user && d->uid != geteuid()) {
 			result_set(r, 4, "4.3.0", "run_mode = user cannot "

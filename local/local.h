@@ -22,6 +22,7 @@ struct dest {
 	int mbox;    /* path is an mbox file, not a Maildir */
 	int as_user; /* a system user's: deliver as uid/gid */
 	int forward; /* addr is remote: resubmit through cleanup */
+	int pipe;    /* path is a command for /bin/sh -c */
 	uid_t uid;
 	gid_t gid;
 	struct result r;
@@ -52,6 +53,10 @@ void forward_submit(const char *id, const char *sender, const char *rcpt,
 const char *forward_srs_domain(void);
 /* forward_srs_reverse - the original address of an SRS0 local part */
 int forward_srs_reverse(const char *local, char *out, size_t len);
+
+/* pipe.c - run a command with the message on its input */
+void pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
+		  const char *sender, const char *rcpt, struct result *r);
 
 /* mbox.c */
 void mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,

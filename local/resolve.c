@@ -6,9 +6,10 @@
  * Targets of an alias: other aliases and local names, "\name" (a mailbox,
  * no further aliasing), user@our-domain, :include:/file.  A target that
  * names the alias itself is its own mailbox (the "alice: alice, alice@x"
- * idiom).  Remote addresses are forwarded (forward.c); |commands and
- * /files are not delivered yet: they are deferred with 4.3.0 and a text
- * that says so.
+ * idiom).  Remote addresses are forwarded (forward.c); |commands run
+ * (pipe.c) only with allow_mail_to_commands and never from :include:
+ * files (5.7.1); /files are not delivered yet: deferred with 4.3.0 and a
+ * text that says so.
  * Trusts: the compiled maps; nothing in include files (bounded reads).
  * Never: follows a loop (5.4.6), nests deeper than alias_max_depth or
  * expands to more than alias_max_targets; builds a path from a map value
@@ -37,6 +38,7 @@ struct ctx {
 	char chain[CHAIN_MAX][LIM_PATH + 8];
 	int nchain;
 	struct result fatal; /* a failure of the whole expansion */
+	int in_include;      /* expanding an :include: file */
 	int failed;
 };
 
@@ -244,7 +246,9 @@ include(struct ctx *c, const char *file, int depth)
 			memset(l, ' ', (size_t)(e - l));
 		l = *e ? e + 1 : e;
 	}
+	c->in_include++;
 	expand_list(c, copy, depth, NULL);
+	c->in_include--;
 	free(copy);
 }
 
@@ -262,16 +266,42 @@ with_domain(const char *t, char *out, size_t len)
 	}
 }
 
+/* command - a "|command" target: only from alias maps, when allowed */
+static void
+command(struct ctx *c, const char *cmd)
+{
+	char text[LIM_ERRTEXT], name[LIM_PATH + 8];
+	struct dest *d;
+
+	snprintf(name, sizeof(name), "|%.250s", cmd);
+	if (!cfg.allow_mail_to_commands || c->in_include) {
+		snprintf(text, sizeof(text), "alias target %.200s: delivery to "
+			 "commands is not allowed%s", name, c->in_include ?
+			 " in :include: files" : " (allow_mail_to_commands)");
+		add_result(c, name, 5, "5.7.1", text);
+		return;
+	}
+	if (*cmd == 0 || strlen(cmd) >= sizeof(d->path)) {
+		add_result(c, name, 5, "5.3.0", "bad command in alias");
+		return;
+	}
+	if ((d = add(c, name, cmd)) != NULL)
+		d->pipe = 1;
+}
+
 /* target - one alias target. */
 static void
 target(struct ctx *c, const char *t, int depth, const char *self)
 {
 	char addr[LIM_PATH + 8], text[LIM_ERRTEXT];
 
-	if (*t == '|' || *t == '/') {
+	if (*t == '|') {
+		command(c, t + 1);
+		return;
+	}
+	if (*t == '/') {
 		snprintf(text, sizeof(text), "alias target %.200s: delivery to "
-			 "%s is not implemented yet", t,
-			 *t == '|' ? "commands" : "files");
+			 "files is not implemented yet", t);
 		add_result(c, t, 4, "4.3.0", text);
 		return;
 	}

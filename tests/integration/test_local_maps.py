@@ -7,6 +7,7 @@ the map names, unknown users get 550 5.1.1 at RCPT time, aliases expand
 command targets are deferred with a text that says they are not done yet.
 """
 import os
+import pwd
 import re
 import subprocess
 import unittest
@@ -175,11 +176,12 @@ class LocalMaps(unittest.TestCase):
                           r"bounced \(invalid or expired SRS address\)" %
                           re.escape(forged))
 
-    def test_command_target_deferred(self):
+    def test_command_target_refused_by_default(self):
         send(self.mta, ["cmd@localhost"])
-        self.mta.wait_log(r"orig_to=<cmd@localhost>, .*dsn=4\.3\.0, status="
-                          r"deferred \(alias target \|/bin/cat: delivery to "
-                          r"commands is not implemented yet\)")
+        self.mta.wait_log(r"to=<\|/bin/cat>, orig_to=<cmd@localhost>, .*"
+                          r"dsn=5\.7\.1, status=bounced \(alias target "
+                          r"\|/bin/cat: delivery to commands is not allowed "
+                          r"\(allow_mail_to_commands\)\)")
 
     def test_delivered_to_loop(self):
         send(self.mta, ["hops@localhost"],
@@ -254,6 +256,72 @@ class LocalMaps(unittest.TestCase):
         self.assertEqual(rcpt_reply(self.mta, "newbie@v1.example")[0], 250)
         send(self.mta, ["newbie@v1.example"])
         self.wait_vmail("v1.example/newbie", 1)
+
+
+PIPE_ALIASES = """\
+pipe: "|cat > @DIR@/out/piped; id -un > @DIR@/out/who"
+pipefail: "|echo no such list >&2; exit 67"
+pipetemp: "|exit 75"
+pipeslow: "|sleep 30"
+pipeinc: :include:@DIR@/inc.txt
+"""
+
+
+class PipeCommands(unittest.TestCase):
+    """allow_mail_to_commands = yes: |command targets run, as nobody when
+    we are root, with a time limit."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mta = mta_with_maps(aliases=PIPE_ALIASES,
+                                files={"inc.txt": "\"|cat\"\n"},
+                                allow_mail_to_commands="yes",
+                                command_time_limit="1s")
+        out = os.path.join(cls.mta.dir, "out")
+        os.mkdir(out)
+        os.chmod(out, 0o777)
+        os.chmod(cls.mta.dir, 0o711)
+        cls.mta.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mta.cleanup()
+
+    def read(self, name):
+        try:
+            with open(os.path.join(self.mta.dir, "out", name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def test_command_gets_the_message(self):
+        send(self.mta, ["pipe@localhost"], b"Subject: p\r\n\r\npiped\r\n")
+        wait_for(lambda: self.read("who"), 20, "the command's output")
+        msg = self.read("piped")
+        self.assertTrue(msg.startswith(b"Return-Path: <bob@example.org>\n"
+                                       b"Delivered-To: pipe@localhost\n"
+                                       b"Received: "), msg)
+        self.assertTrue(msg.endswith(b"\n\npiped\n"), msg)
+        self.assertEqual(self.read("who").strip(), b"nobody" if
+                         os.getuid() == 0 else
+                         pwd.getpwuid(os.getuid()).pw_name.encode())
+        self.mta.wait_log(r"orig_to=<pipe@localhost>, relay=local, .*"
+                          r"dsn=2\.0\.0, status=sent \(delivered to command: ")
+
+    def test_command_results(self):
+        send(self.mta, ["pipefail@localhost", "pipetemp@localhost",
+                        "pipeslow@localhost", "pipeinc@localhost"])
+        self.mta.wait_log(r"orig_to=<pipefail@localhost>, .*dsn=5\.3\.0, "
+                          r"status=bounced \(command .*: exit 67: no such "
+                          r"list\)")
+        self.mta.wait_log(r"orig_to=<pipetemp@localhost>, .*dsn=4\.3\.0, "
+                          r"status=deferred \(command exit 75: exit 75: \)")
+        self.mta.wait_log(r"orig_to=<pipeslow@localhost>, .*dsn=4\.3\.0, "
+                          r"status=deferred \(command sleep 30: time limit "
+                          r"of 1s exceeded\)")
+        self.mta.wait_log(r"orig_to=<pipeinc@localhost>, .*dsn=5\.7\.1, "
+                          r"status=bounced \(alias target \|cat: delivery to "
+                          r"commands is not allowed in :include: files\)")
 
 
 class MapErrors(unittest.TestCase):
