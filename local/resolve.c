@@ -450,6 +450,7 @@ local_resolve(const char *rcpt, struct dests *out, struct result *r)
 	 * remote recipient here is never forwarded (that would loop) */
 	struct addr a;
 	enum addr_class cl = AC_REMOTE;
+	memset(&a, 0, sizeof(a));
 	if (addr_split(rcpt, &a) == 0 && a.domain[0])
 		cl = addr_domain_class(a.domain);
 	if (cl != AC_LOCAL && cl != AC_VIRTUAL &&
