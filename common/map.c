@@ -23,7 +23,7 @@
 #include "mta_limits.h"
 
 #define MAP_MIN_SIZE (1L << 20) /* initial LMDB map size */
-#define MAP_GROW_TRIES 6        /* doublings after MDB_MAP_FULL */
+#define MAP_GROW_TRIES 6	/* doublings after MDB_MAP_FULL */
 
 int
 map_db_path(const char *src, char *out, size_t len)
@@ -60,8 +60,8 @@ struct lines {
 	FILE *f;
 	const char *name;
 	long lineno, start; /* current physical line, first of the logical */
-	char *pending;      /* a physical line read ahead */
-	int cont;           /* continuations allowed */
+	char *pending;	    /* a physical line read ahead */
+	int cont;	    /* continuations allowed */
 };
 
 static int
@@ -79,9 +79,11 @@ physical(struct lines *l, char **out, char *err, size_t errlen)
 			return ferror(l->f) ? -1 : 0;
 		l->lineno++;
 		size_t n = strlen(buf);
-		if (n > LIM_MAP_LINE || (n == sizeof(buf) - 1 && buf[n - 1] != '\n')) {
-			snprintf(err, errlen, "%s:%ld: line longer than %d bytes",
-				 l->name, l->lineno, LIM_MAP_LINE);
+		if (n > LIM_MAP_LINE ||
+		    (n == sizeof(buf) - 1 && buf[n - 1] != '\n')) {
+			snprintf(err, errlen,
+				 "%s:%ld: line longer than %d bytes", l->name,
+				 l->lineno, LIM_MAP_LINE);
 			return -2;
 		}
 		char *t = trim(buf);
@@ -104,8 +106,10 @@ logical(struct lines *l, char *out, size_t len, char *err, size_t errlen)
 		return r;
 	l->start = l->lineno;
 	if (*p == ' ' || *p == '\t') {
-		snprintf(err, errlen, "%s:%ld: continuation line without an "
-			 "entry before it", l->name, l->lineno);
+		snprintf(err, errlen,
+			 "%s:%ld: continuation line without an "
+			 "entry before it",
+			 l->name, l->lineno);
 		return -2;
 	}
 	snprintf(out, len, "%s", trim(p));
@@ -118,8 +122,10 @@ logical(struct lines *l, char *out, size_t len, char *err, size_t errlen)
 		size_t n = strlen(out);
 		int w = snprintf(out + n, len - n, " %s", trim(p));
 		if (w < 0 || (size_t)w >= len - n) {
-			snprintf(err, errlen, "%s:%ld: entry longer than %d "
-				 "bytes", l->name, l->lineno, LIM_MAP_LINE);
+			snprintf(err, errlen,
+				 "%s:%ld: entry longer than %d "
+				 "bytes",
+				 l->name, l->lineno, LIM_MAP_LINE);
 			return -2;
 		}
 	}
@@ -150,11 +156,12 @@ split(char *line, enum map_syntax syn, char **key, char **val)
 }
 
 static long
-fill(MDB_env *env, FILE *f, const char *src, enum map_syntax syn,
-     char *err, size_t errlen)
+fill(MDB_env *env, FILE *f, const char *src, enum map_syntax syn, char *err,
+     size_t errlen)
 {
 	static char line[LIM_MAP_LINE + 2];
-	struct lines l = {.f = f, .name = src, .cont = syn == MAP_SYNTAX_ALIASES};
+	struct lines l = {
+	    .f = f, .name = src, .cont = syn == MAP_SYNTAX_ALIASES};
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	long count = 0;
@@ -169,8 +176,9 @@ fill(MDB_env *env, FILE *f, const char *src, enum map_syntax syn,
 		char *k, *v;
 		if (split(line, syn, &k, &v) != 0) {
 			snprintf(err, errlen, "%s:%ld: expected \"%s\"", src,
-				 l.start, syn == MAP_SYNTAX_ALIASES ?
-				 "name: target, ..." : "key value");
+				 l.start,
+				 syn == MAP_SYNTAX_ALIASES ? "name: target, ..."
+							   : "key value");
 			goto fail;
 		}
 		fold(k);
@@ -228,7 +236,8 @@ build(const char *src, const char *tmp, size_t mapsize, enum map_syntax syn,
 	unlink(tmp);
 	if ((rc = mdb_env_create(&env)) != 0 ||
 	    (rc = mdb_env_set_mapsize(env, mapsize)) != 0 ||
-	    (rc = mdb_env_open(env, tmp, MDB_NOSUBDIR | MDB_NOLOCK, 0644)) != 0) {
+	    (rc = mdb_env_open(env, tmp, MDB_NOSUBDIR | MDB_NOLOCK, 0644)) !=
+		0) {
 		snprintf(err, errlen, "%s: lmdb: %s", tmp, mdb_strerror(rc));
 		if (env)
 			mdb_env_close(env);
@@ -260,8 +269,8 @@ dir_of(const char *path, char *out, size_t len)
 }
 
 long
-map_compile(const char *src, const char *dst, enum map_syntax syn,
-	    char *err, size_t errlen)
+map_compile(const char *src, const char *dst, enum map_syntax syn, char *err,
+	    size_t errlen)
 {
 	char tmp[4200], dir[4200];
 	struct stat st;
@@ -324,8 +333,9 @@ map_open(struct map *m, const char *path, char *err, size_t errlen)
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	if ((rc = mdb_env_create(&m->env)) != 0 ||
-	    (rc = mdb_env_open(m->env, path, MDB_NOSUBDIR | MDB_RDONLY |
-			       MDB_NOLOCK, 0644)) != 0 ||
+	    (rc = mdb_env_open(m->env, path,
+			       MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0644)) !=
+		0 ||
 	    (rc = mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto fail;
 	rc = mdb_dbi_open(txn, NULL, 0, &m->dbi);
@@ -406,8 +416,8 @@ map_get(struct map *m, const char *key, char *val, size_t vlen)
 }
 
 int
-map_get_addr(struct map *m, const char *local, const char *domain,
-	     char delim, char *val, size_t vlen, char *matched, size_t mlen)
+map_get_addr(struct map *m, const char *local, const char *domain, char delim,
+	     char *val, size_t vlen, char *matched, size_t mlen)
 {
 	char key[3][LIM_MAP_KEY];
 	const char *ext = delim ? strchr(local, delim) : NULL;

@@ -87,7 +87,8 @@ srs_forward(const unsigned char *key, const char *sender,
 	char local[LIM_LOCAL_PART * 2 + 3], tt[3], h[5];
 	int w;
 
-	if (at == NULL || at == sender || (size_t)(at - sender) >= sizeof(local))
+	if (at == NULL || at == sender ||
+	    (size_t)(at - sender) >= sizeof(local))
 		return -1;
 	snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
 	tt[0] = b32[(day >> 5) & 31];

@@ -20,8 +20,8 @@
  * srs_load_key - read the key file, creating it (random, mode 0600) when
  * it does not exist.  -1 with err on failure.
  */
-int srs_load_key(const char *path, unsigned char key[SRS_KEY_BYTES],
-		 char *err, size_t errlen);
+int srs_load_key(const char *path, unsigned char key[SRS_KEY_BYTES], char *err,
+		 size_t errlen);
 /* srs_forward - the SRS0 form of sender at day (time / 86400). */
 int srs_forward(const unsigned char *key, const char *sender,
 		const char *srs_domain, long day, char *out, size_t len);

@@ -66,8 +66,10 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
-		result_set(r, 4, "4.3.0", "cannot start a delivery process: "
-			   "%s", strerror(errno));
+		result_set(r, 4, "4.3.0",
+			   "cannot start a delivery process: "
+			   "%s",
+			   strerror(errno));
 		return;
 	}
 	if (pid == 0) {
@@ -75,7 +77,8 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 		signal(SIGPIPE, SIG_IGN);
 		if (uid == (uid_t)-1 || become(uid, gid, r) == 0)
 			deliver_here(d, qfd, e, sender, rcpt, r);
-		_exit(write(p[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0 : 1);
+		_exit(write(p[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0
+									: 1);
 	}
 	close(p[1]);
 	while (n < (ssize_t)sizeof(*r) &&
@@ -88,8 +91,8 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 	if (n != (ssize_t)sizeof(*r)) {
 		result_set(r, 4, "4.3.0", "delivery process for %s failed",
 			   d->path);
-		log_warn("delivery process %ld for %s: no result",
-			 (long)pid, d->path);
+		log_warn("delivery process %ld for %s: no result", (long)pid,
+			 d->path);
 	}
 }
 
@@ -103,13 +106,16 @@ deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 		/* always a process of its own (time limit, process group);
 		 * as root, always as command_user, in user mode too */
 		if (geteuid() != 0) {
-			in_child(d, (uid_t)-1, (gid_t)-1, qfd, e, sender, rcpt, r);
+			in_child(d, (uid_t)-1, (gid_t)-1, qfd, e, sender, rcpt,
+				 r);
 			return;
 		}
 		if ((pw = getpwnam(cfg.command_user)) == NULL ||
 		    pw->pw_uid == 0) {
-			result_set(r, 4, "4.3.0", "command_user %s does not "
-				   "exist or is root", cfg.command_user);
+			result_set(r, 4, "4.3.0",
+				   "command_user %s does not "
+				   "exist or is root",
+				   cfg.command_user);
 			return;
 		}
 		in_child(d, pw->pw_uid, pw->pw_gid, qfd, e, sender, rcpt, r);
@@ -117,8 +123,10 @@ deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 	}
 	if (geteuid() != 0 || strcmp(cfg.run_mode, "root") != 0) {
 		if (d->as_user && d->uid != geteuid()) {
-			result_set(r, 4, "4.3.0", "run_mode = user cannot "
-				   "deliver as uid %ld", (long)d->uid);
+			result_set(r, 4, "4.3.0",
+				   "run_mode = user cannot "
+				   "deliver as uid %ld",
+				   (long)d->uid);
 			return;
 		}
 		deliver_here(d, qfd, e, sender, rcpt, r);
@@ -129,8 +137,10 @@ deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 		return;
 	}
 	if ((pw = getpwnam(cfg.local_user)) == NULL || pw->pw_uid == 0) {
-		result_set(r, 4, "4.3.0", "local_user %s does not exist or is "
-			   "root", cfg.local_user);
+		result_set(r, 4, "4.3.0",
+			   "local_user %s does not exist or is "
+			   "root",
+			   cfg.local_user);
 		return;
 	}
 	in_child(d, pw->pw_uid, pw->pw_gid, qfd, e, sender, rcpt, r);

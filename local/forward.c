@@ -54,8 +54,8 @@ new_sender(const char *sender, char *out, size_t len, struct result *r)
 	char err[256];
 	struct addr a;
 
-	if (sender[0] == 0 || addr_split(sender, &a) != 0 ||
-	    a.domain[0] == 0 || addr_domain_class(a.domain) == AC_LOCAL ||
+	if (sender[0] == 0 || addr_split(sender, &a) != 0 || a.domain[0] == 0 ||
+	    addr_domain_class(a.domain) == AC_LOCAL ||
 	    addr_domain_class(a.domain) == AC_VIRTUAL) {
 		snprintf(out, len, "%s", sender);
 		return 0;
@@ -66,7 +66,8 @@ new_sender(const char *sender, char *out, size_t len, struct result *r)
 	}
 	if (srs_forward(key, sender, forward_srs_domain(),
 			(long)(time(NULL) / 86400), out, len) != 0) {
-		result_set(r, 4, "4.3.0", "forwarding: sender too long for "
+		result_set(r, 4, "4.3.0",
+			   "forwarding: sender too long for "
 			   "SRS");
 		return -1;
 	}
@@ -107,7 +108,8 @@ submit(const char *sender, const char *rcpt, struct dests *ds, int qfd,
 	int fd = ipc_connect_unix("private/cleanup");
 
 	if (fd < 0) {
-		result_set(r, 4, "4.3.0", "forwarding: connect to "
+		result_set(r, 4, "4.3.0",
+			   "forwarding: connect to "
 			   "private/cleanup: %m");
 		return;
 	}
@@ -125,13 +127,15 @@ submit(const char *sender, const char *rcpt, struct dests *ds, int qfd,
 	ipc_put_str(c, "body_type", e->body_type ? e->body_type : "7BIT");
 	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK ||
 	    (qid = attrs_get(&a, "queue_id")) == NULL) {
-		result_set(r, 4, "4.3.0", "forwarding: cleanup refused the "
+		result_set(r, 4, "4.3.0",
+			   "forwarding: cleanup refused the "
 			   "envelope");
 		goto out;
 	}
 	snprintf(newid, sizeof(newid), "%s", qid);
 	if (send_message(c, rcpt, qfd, e) != 0) {
-		result_set(r, 4, "4.3.0", "forwarding: cannot send the "
+		result_set(r, 4, "4.3.0",
+			   "forwarding: cannot send the "
 			   "message to cleanup");
 		goto out;
 	}
@@ -143,9 +147,11 @@ submit(const char *sender, const char *rcpt, struct dests *ds, int qfd,
 		result_set(r, 4, "4.3.0", "forwarding: no answer from cleanup");
 	} else if (strcmp(status, "250") != 0) {
 		text = attrs_get(&a, "text");
-		result_set(r, status[0] == '5' ? 5 : 4, status[0] == '5' ?
-			   "5.3.0" : "4.3.0", "forwarding refused by cleanup: "
-			   "%s %.300s", status, text ? text : "");
+		result_set(r, status[0] == '5' ? 5 : 4,
+			   status[0] == '5' ? "5.3.0" : "4.3.0",
+			   "forwarding refused by cleanup: "
+			   "%s %.300s",
+			   status, text ? text : "");
 	} else
 		result_set(r, 2, "2.0.0", "forwarded as %s", newid);
 out:

@@ -24,8 +24,8 @@
 #include "log.h"
 
 #define MBOX_BUF 65536
-#define MBOX_LOCK_POLL_MS 50        /* between tries for a held lock */
-#define MBOX_DOTLOCK_STALE 300      /* seconds: an older dotlock is stale */
+#define MBOX_LOCK_POLL_MS 50   /* between tries for a held lock */
+#define MBOX_DOTLOCK_STALE 300 /* seconds: an older dotlock is stale */
 
 static void
 mbox_error(struct result *r, const char *what, const char *path)
@@ -65,7 +65,8 @@ dotlock(const char *lock, long tries)
 	struct stat st;
 
 	for (long i = 0; i < tries; i++) {
-		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int fd =
+		    open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			close(fd);
 			return 1;
@@ -220,24 +221,26 @@ mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
 	snprintf(lock, sizeof(lock), "%s.lock", path);
 	snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: %s\n",
 		 sender, rcpt);
-	if (access(path, F_OK) != 0 && errno == ENOENT && make_parent(path) != 0) {
+	if (access(path, F_OK) != 0 && errno == ENOENT &&
+	    make_parent(path) != 0) {
 		mbox_error(r, "create the directory of", path);
 		return;
 	}
 	if ((dl = dotlock(lock, tries)) < 0) {
-		result_set(r, 4, "4.2.0", "mbox %s is locked (%s)", path,
-			   lock);
+		result_set(r, 4, "4.2.0", "mbox %s is locked (%s)", path, lock);
 		return;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-		  O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
 	if (fd < 0) {
 		mbox_error(r, "open", path);
 		goto out;
 	}
 	if (fcntl_lock(fd, tries) != 0) {
-		result_set(r, 4, "4.2.0", "mbox %s is locked by another "
-			   "process", path);
+		result_set(r, 4, "4.2.0",
+			   "mbox %s is locked by another "
+			   "process",
+			   path);
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -248,7 +251,7 @@ mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
 	}
 	if (cfg.mailbox_quota > 0 &&
 	    st.st_size + e->msg_size + (long long)strlen(top) >
-	    cfg.mailbox_quota) {
+		cfg.mailbox_quota) {
 		result_set(r, cfg.mailbox_quota_bounce ? 5 : 4,
 			   cfg.mailbox_quota_bounce ? "5.2.2" : "4.2.2",
 			   "mailbox full: %lld bytes used, quota %ld",
@@ -260,7 +263,8 @@ mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
 		/* leave the mailbox as it was */
 		if (ftruncate(fd, st.st_size) != 0 || fsync(fd) != 0)
 			log_warn("mbox %s: truncate after a failed delivery: "
-				 "%m", path);
+				 "%m",
+				 path);
 		goto out;
 	}
 	result_set(r, 2, "2.0.0", "delivered to mailbox %s", path);

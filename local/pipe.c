@@ -37,8 +37,7 @@ now_ms(void)
 }
 
 static pid_t
-start(const char *cmd, const char *sender, const char *rcpt, int *in,
-      int *out)
+start(const char *cmd, const char *sender, const char *rcpt, int *in, int *out)
 {
 	int pi[2], po[2];
 	pid_t pid;
@@ -54,8 +53,12 @@ start(const char *cmd, const char *sender, const char *rcpt, int *in,
 		char e_sender[LIM_PATH + 16], e_rcpt[LIM_PATH + 16];
 		snprintf(e_sender, sizeof(e_sender), "SENDER=%s", sender);
 		snprintf(e_rcpt, sizeof(e_rcpt), "RECIPIENT=%s", rcpt);
-		char *env[] = {"PATH=/usr/bin:/bin", "SHELL=/bin/sh", "HOME=/",
-			       e_sender, e_rcpt, NULL};
+		char *env[] = {"PATH=/usr/bin:/bin",
+			       "SHELL=/bin/sh",
+			       "HOME=/",
+			       e_sender,
+			       e_rcpt,
+			       NULL};
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(pi[0], 0) < 0 || dup2(po[1], 1) < 0 ||
@@ -101,7 +104,8 @@ feed(int in, int out, int qfd, const struct qf_envelope *e, const char *top,
 			return -1;
 		if (in_open && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			if (off == have) {
-				ssize_t n = qf_reader_read(&rd, buf, sizeof(buf));
+				ssize_t n =
+				    qf_reader_read(&rd, buf, sizeof(buf));
 				if (n <= 0) { /* all sent (or unreadable) */
 					close(in);
 					in_open = 0;
@@ -152,8 +156,8 @@ pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
 			   strerror(errno));
 		return;
 	}
-	timed_out = feed(in, out, qfd, e, top, output, sizeof(output),
-			 deadline) != 0;
+	timed_out =
+	    feed(in, out, qfd, e, top, output, sizeof(output), deadline) != 0;
 	while (!timed_out && waitpid(pid, &status, WNOHANG) == 0) {
 		if (now_ms() >= deadline)
 			timed_out = 1;
@@ -169,8 +173,10 @@ pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
 	close(out);
 	output[strcspn(output, "\r\n")] = 0;
 	if (timed_out)
-		result_set(r, 4, "4.3.0", "command %.100s: time limit of %lds "
-			   "exceeded", cmd, cfg.command_time_limit);
+		result_set(r, 4, "4.3.0",
+			   "command %.100s: time limit of %lds "
+			   "exceeded",
+			   cmd, cfg.command_time_limit);
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		result_set(r, 2, "2.0.0", "delivered to command: %.200s", cmd);
 	else if (WIFEXITED(status))

@@ -16,9 +16,9 @@
  * that is absolute or holds "..".
  */
 #include <ctype.h>
-#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@ struct ctx {
 	char chain[CHAIN_MAX][LIM_PATH + 8];
 	int nchain;
 	struct result fatal; /* a failure of the whole expansion */
-	int in_include;      /* expanding an :include: file */
+	int in_include;	     /* expanding an :include: file */
 	int failed;
 };
 
@@ -62,10 +62,12 @@ add(struct ctx *c, const char *addr, const char *path)
 
 	if (path)
 		for (int i = 0; i < o->n; i++)
-			if (o->d[i].code == 0 && strcmp(o->d[i].path, path) == 0)
+			if (o->d[i].code == 0 &&
+			    strcmp(o->d[i].path, path) == 0)
 				return &o->d[i];
 	if (o->n >= cfg.alias_max_targets) {
-		fail_all(c, 5, "5.3.0", "alias expands to more than "
+		fail_all(c, 5, "5.3.0",
+			 "alias expands to more than "
 			 "alias_max_targets addresses");
 		return NULL;
 	}
@@ -128,10 +130,12 @@ system_mailbox(struct ctx *c, const char *addr, const struct addr *a)
 	int mbox = 1, w;
 
 	if (addr_mailbox_user(a->local, cfg.recipient_delimiter[0], user,
-			      sizeof(user)) != 0 || (pw = getpwnam(user)) == NULL)
+			      sizeof(user)) != 0 ||
+	    (pw = getpwnam(user)) == NULL)
 		return 0;
 	if (pw->pw_uid == 0) {
-		add_result(c, addr, 4, "4.3.0", "will not deliver as root: "
+		add_result(c, addr, 4, "4.3.0",
+			   "will not deliver as root: "
 			   "give root an alias (aliases(5))");
 		return 1;
 	}
@@ -180,17 +184,19 @@ mailbox(struct ctx *c, const char *addr)
 			return;
 		}
 	} else if (addr_domain_class(a.domain) == AC_VIRTUAL &&
-	    cfg.virtual_mailbox_maps[0] != 0) {
-		found = addr_virtual_lookup(a.local, a.domain, val, sizeof(val));
+		   cfg.virtual_mailbox_maps[0] != 0) {
+		found =
+		    addr_virtual_lookup(a.local, a.domain, val, sizeof(val));
 		if (found < 0) {
-			snprintf(text, sizeof(text), "mailbox lookup failed: %.300s",
-				 val);
+			snprintf(text, sizeof(text),
+				 "mailbox lookup failed: %.300s", val);
 			add_result(c, addr, 4, "4.3.0", text);
 			return;
 		}
 		if (found == 1) {
 			if (virtual_path(val, path, sizeof(path), &mbox) != 0) {
-				add_result(c, addr, 4, "4.3.5", "bad mailbox "
+				add_result(c, addr, 4, "4.3.5",
+					   "bad mailbox "
 					   "path in virtual_mailbox_maps");
 				return;
 			}
@@ -229,8 +235,10 @@ include(struct ctx *c, const char *file, int depth)
 	}
 	close(fd);
 	if ((size_t)n >= sizeof(buf)) {
-		snprintf(text, sizeof(text), ":include:%s: longer than %d "
-			 "bytes", file, LIM_MAP_VALUE);
+		snprintf(text, sizeof(text),
+			 ":include:%s: longer than %d "
+			 "bytes",
+			 file, LIM_MAP_VALUE);
 		fail_all(c, 5, "5.3.0", text);
 		return;
 	}
@@ -275,9 +283,12 @@ command(struct ctx *c, const char *cmd)
 
 	snprintf(name, sizeof(name), "|%.250s", cmd);
 	if (!cfg.allow_mail_to_commands || c->in_include) {
-		snprintf(text, sizeof(text), "alias target %.200s: delivery to "
-			 "commands is not allowed%s", name, c->in_include ?
-			 " in :include: files" : " (allow_mail_to_commands)");
+		snprintf(text, sizeof(text),
+			 "alias target %.200s: delivery to "
+			 "commands is not allowed%s",
+			 name,
+			 c->in_include ? " in :include: files"
+				       : " (allow_mail_to_commands)");
 		add_result(c, name, 5, "5.7.1", text);
 		return;
 	}
@@ -300,14 +311,17 @@ target(struct ctx *c, const char *t, int depth, const char *self)
 		return;
 	}
 	if (*t == '/') {
-		snprintf(text, sizeof(text), "alias target %.200s: delivery to "
-			 "files is not implemented yet", t);
+		snprintf(text, sizeof(text),
+			 "alias target %.200s: delivery to "
+			 "files is not implemented yet",
+			 t);
 		add_result(c, t, 4, "4.3.0", text);
 		return;
 	}
 	if (strncasecmp(t, ":include:", 9) == 0) {
 		if (depth > cfg.alias_max_depth)
-			fail_all(c, 5, "5.4.6", "alias nesting deeper than "
+			fail_all(c, 5, "5.4.6",
+				 "alias nesting deeper than "
 				 "alias_max_depth");
 		else
 			include(c, t + 9, depth + 1);
@@ -339,7 +353,8 @@ expand_list(struct ctx *c, char *list, int depth, const char *self)
 			t = ++p;
 			e = strchr(p, '"');
 			if (e == NULL) {
-				fail_all(c, 5, "5.3.0", "alias target with an "
+				fail_all(c, 5, "5.3.0",
+					 "alias target with an "
 					 "unbalanced quote");
 				return;
 			}
@@ -385,7 +400,8 @@ expand(struct ctx *c, const char *addr, int depth, int noalias)
 	    strcasecmp(a.domain, forward_srs_domain()) == 0) {
 		/* a bounce (or reply) to a sender we rewrote */
 		if (forward_srs_reverse(a.local, val, sizeof(val)) != 0)
-			add_result(c, addr, 5, "5.1.1", "invalid or expired "
+			add_result(c, addr, 5, "5.1.1",
+				   "invalid or expired "
 				   "SRS address");
 		else
 			forward(c, val);
@@ -401,7 +417,8 @@ expand(struct ctx *c, const char *addr, int depth, int noalias)
 	}
 	r = addr_alias_lookup(a.local, a.domain, val, sizeof(val));
 	if (r < 0) {
-		snprintf(text, sizeof(text), "alias lookup failed: %.300s", val);
+		snprintf(text, sizeof(text), "alias lookup failed: %.300s",
+			 val);
 		fail_all(c, 4, "4.3.0", text);
 		return;
 	}
@@ -425,7 +442,8 @@ expand(struct ctx *c, const char *addr, int depth, int noalias)
 		return;
 	}
 	if (depth >= cfg.alias_max_depth || c->nchain >= CHAIN_MAX) {
-		fail_all(c, 5, "5.4.6", "alias nesting deeper than "
+		fail_all(c, 5, "5.4.6",
+			 "alias nesting deeper than "
 			 "alias_max_depth");
 		return;
 	}
@@ -457,8 +475,10 @@ local_resolve(const char *rcpt, struct dests *out, struct result *r)
 	    !(strncasecmp(a.local, "SRS0=", 5) == 0 &&
 	      strcasecmp(a.domain, forward_srs_domain()) == 0)) {
 		free(c);
-		result_set(r, 4, "4.3.0", "%s is not in a local or virtual "
-			   "domain: local does not relay", rcpt);
+		result_set(r, 4, "4.3.0",
+			   "%s is not in a local or virtual "
+			   "domain: local does not relay",
+			   rcpt);
 		return -1;
 	}
 	expand(c, rcpt, 0, 0);

@@ -62,21 +62,24 @@ test_plain(void)
 	static const struct {
 		const char *key, *want; /* want NULL: absent */
 	} cases[] = {
-		{"alice@example.org", "example.org/alice/Maildir"},
-		{"ALICE@Example.ORG", "example.org/alice/Maildir"},
-		{"bob@example.org", "example.org/bob/ with spaces"},
-		{"@example.net", "example.net/catchall/"},
-		{"carol@example.org", NULL},
-		{"# comment", NULL},
-		{"", NULL},
+	    {"alice@example.org", "example.org/alice/Maildir"},
+	    {"ALICE@Example.ORG", "example.org/alice/Maildir"},
+	    {"bob@example.org", "example.org/bob/ with spaces"},
+	    {"@example.net", "example.net/catchall/"},
+	    {"carol@example.org", NULL},
+	    {"# comment", NULL},
+	    {"", NULL},
 	};
 
-	CU_ASSERT_EQUAL_FATAL(compile("plain", "# a comment\n\n"
-		"Alice@Example.org example.org/alice/Maildir\n"
-		"bob@example.org\t example.org/bob/ with spaces  \n"
-		"   # indented comment\n"
-		"@example.net example.net/catchall/\n",
-		MAP_SYNTAX_PLAIN, db, sizeof(db), err, sizeof(err)), 3);
+	CU_ASSERT_EQUAL_FATAL(
+	    compile("plain",
+		    "# a comment\n\n"
+		    "Alice@Example.org example.org/alice/Maildir\n"
+		    "bob@example.org\t example.org/bob/ with spaces  \n"
+		    "   # indented comment\n"
+		    "@example.net example.net/catchall/\n",
+		    MAP_SYNTAX_PLAIN, db, sizeof(db), err, sizeof(err)),
+	    3);
 	CU_ASSERT_FATAL(map_open(&m, db, err, sizeof(err)) == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int r = map_get(&m, cases[i].key, val, sizeof(val));
@@ -95,18 +98,20 @@ test_addr_order(void)
 	static const struct {
 		const char *local, *domain, *want, *key;
 	} cases[] = {
-		{"a+x", "d.org", "exact", "a+x@d.org"},
-		{"a+y", "d.org", "base", "a@d.org"},
-		{"a", "d.org", "base", "a@d.org"},
-		{"zz", "d.org", "all", "@d.org"},
-		{"zz+q", "D.ORG", "all", "@D.ORG"},
-		{"a", "e.org", NULL, NULL},
-		{"+x", "e.org", NULL, NULL},
+	    {"a+x", "d.org", "exact", "a+x@d.org"},
+	    {"a+y", "d.org", "base", "a@d.org"},
+	    {"a", "d.org", "base", "a@d.org"},
+	    {"zz", "d.org", "all", "@d.org"},
+	    {"zz+q", "D.ORG", "all", "@D.ORG"},
+	    {"a", "e.org", NULL, NULL},
+	    {"+x", "e.org", NULL, NULL},
 	};
 
-	CU_ASSERT_FATAL(compile("addr", "a+x@d.org exact\na@d.org base\n"
-				"@d.org all\n", MAP_SYNTAX_PLAIN, db,
-				sizeof(db), err, sizeof(err)) == 3);
+	CU_ASSERT_FATAL(compile("addr",
+				"a+x@d.org exact\na@d.org base\n"
+				"@d.org all\n",
+				MAP_SYNTAX_PLAIN, db, sizeof(db), err,
+				sizeof(err)) == 3);
 	CU_ASSERT_FATAL(map_open(&m, db, err, sizeof(err)) == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int r = map_get_addr(&m, cases[i].local, cases[i].domain, '+',
@@ -126,17 +131,19 @@ test_aliases(void)
 	char db[600], err[512], val[256];
 	struct map m;
 
-	CU_ASSERT_FATAL(compile("aliases", "# aliases\n"
-		"postmaster: root\n"
-		"Staff: alice,\n"
-		"   bob, \"|/bin/cat\"\n"
-		"\tcarol@example.net\n"
-		"sales@example.org: :include:/etc/mta/sales\n",
-		MAP_SYNTAX_ALIASES, db, sizeof(db), err, sizeof(err)) == 3);
+	CU_ASSERT_FATAL(compile("aliases",
+				"# aliases\n"
+				"postmaster: root\n"
+				"Staff: alice,\n"
+				"   bob, \"|/bin/cat\"\n"
+				"\tcarol@example.net\n"
+				"sales@example.org: :include:/etc/mta/sales\n",
+				MAP_SYNTAX_ALIASES, db, sizeof(db), err,
+				sizeof(err)) == 3);
 	CU_ASSERT_FATAL(map_open(&m, db, err, sizeof(err)) == 0);
 	CU_ASSERT_EQUAL(map_get(&m, "staff", val, sizeof(val)), 1);
 	CU_ASSERT_STRING_EQUAL(val, "alice, bob, \"|/bin/cat\" "
-			       "carol@example.net");
+				    "carol@example.net");
 	CU_ASSERT_EQUAL(map_get(&m, "SALES@example.org", val, sizeof(val)), 1);
 	CU_ASSERT_STRING_EQUAL(val, ":include:/etc/mta/sales");
 	CU_ASSERT_EQUAL(map_get(&m, "postmaster", val, sizeof(val)), 1);
@@ -151,12 +158,13 @@ test_errors(void)
 		const char *text, *err;
 		enum map_syntax syn;
 	} cases[] = {
-		{"a b\nlonely\n", "bad1:2: expected \"key value\"", MAP_SYNTAX_PLAIN},
-		{"a b\nA c\n", "bad2:2: duplicate key \"a\"", MAP_SYNTAX_PLAIN},
-		{" x: y\n", "bad3:1: continuation line", MAP_SYNTAX_ALIASES},
-		{"x y\n", "bad4:1: expected \"name: target", MAP_SYNTAX_ALIASES},
-		{"x:\n", "bad5:1: expected", MAP_SYNTAX_ALIASES},
-		{"a b c: d\n", "bad6:1: expected", MAP_SYNTAX_ALIASES},
+	    {"a b\nlonely\n", "bad1:2: expected \"key value\"",
+	     MAP_SYNTAX_PLAIN},
+	    {"a b\nA c\n", "bad2:2: duplicate key \"a\"", MAP_SYNTAX_PLAIN},
+	    {" x: y\n", "bad3:1: continuation line", MAP_SYNTAX_ALIASES},
+	    {"x y\n", "bad4:1: expected \"name: target", MAP_SYNTAX_ALIASES},
+	    {"x:\n", "bad5:1: expected", MAP_SYNTAX_ALIASES},
+	    {"a b c: d\n", "bad6:1: expected", MAP_SYNTAX_ALIASES},
 	};
 	char db[600], err[512], name[16], val[64];
 	struct map m;
@@ -165,7 +173,8 @@ test_errors(void)
 		snprintf(name, sizeof(name), "bad%zu", i + 1);
 		err[0] = 0;
 		CU_ASSERT_EQUAL(compile(name, cases[i].text, cases[i].syn, db,
-					sizeof(db), err, sizeof(err)), -1);
+					sizeof(db), err, sizeof(err)),
+				-1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, cases[i].err));
 		CU_ASSERT_EQUAL(access(db, F_OK), -1);
 	}
@@ -219,8 +228,7 @@ suite_map(void)
 	    !CU_add_test(s, "address lookup order", test_addr_order) ||
 	    !CU_add_test(s, "aliases syntax", test_aliases) ||
 	    !CU_add_test(s, "errors name file:line", test_errors) ||
-	    !CU_add_test(s, "replaced map seen by a reader",
-			 test_replace_seen))
+	    !CU_add_test(s, "replaced map seen by a reader", test_replace_seen))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
