@@ -49,6 +49,7 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
 # the parsers of the programs, tested without their main()
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
+	local/resolve.o local/forward.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o)
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)

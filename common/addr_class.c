@@ -126,6 +126,25 @@ addr_maps_open(void)
 		users_read_all();
 }
 
+void
+addr_maps_close(void)
+{
+	struct maplist *l[] = {&aliases, &virtuals};
+
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < l[i]->n; j++)
+			map_close(&l[i]->m[j]);
+		l[i]->n = 0;
+		l[i]->opened = 0;
+	}
+	for (size_t i = 0; i < nusers; i++)
+		free(users[i]);
+	free(users);
+	users = NULL;
+	nusers = 0;
+	users_read = 0;
+}
+
 /* maplist_get - the first map that has key wins; an error stops. */
 static int
 maplist_get(struct maplist *l, const char *local, const char *domain,

@@ -27,6 +27,9 @@ const char *addr_class_name(enum addr_class c);
  * disk where their path is reachable.
  */
 void addr_maps_open(void);
+/* addr_maps_close - forget the open maps (they are opened again from the
+ * configuration at the next lookup). */
+void addr_maps_close(void);
 /*
  * addr_alias_lookup - the alias_maps entry for local@domain: keys
  * "local@domain" (and without the extension), then, for mydestination

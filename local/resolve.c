@@ -337,8 +337,25 @@ target(struct ctx *c, const char *t, int depth, const char *self)
 	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
 }
 
-/* expand_list - targets separated by commas or white space ("..."
- * quotes a target that holds either). */
+/* token_end - the end of one target: separators outside double quotes
+ * end it; NULL for an unbalanced quote */
+static char *
+token_end(char *p)
+{
+	while (*p && !strchr(", \t\r\n", *p)) {
+		if (*p == '"') {
+			char *q = strchr(p + 1, '"');
+			if (q == NULL)
+				return NULL;
+			p = q;
+		}
+		p++;
+	}
+	return p;
+}
+
+/* expand_list - targets separated by commas or white space; "..." quotes
+ * a whole target ("|cmd arg") or a local part ("a b"@example.org) */
 static void
 expand_list(struct ctx *c, char *list, int depth, const char *self)
 {
@@ -348,20 +365,21 @@ expand_list(struct ctx *c, char *list, int depth, const char *self)
 		p += strspn(p, ", \t\r\n");
 		if (*p == 0)
 			break;
-		char *t = p, *e;
-		if (*p == '"') {
-			t = ++p;
-			e = strchr(p, '"');
-			if (e == NULL) {
-				fail_all(c, 5, "5.3.0",
-					 "alias target with an "
-					 "unbalanced quote");
-				return;
-			}
-		} else
-			e = p + strcspn(p, ", \t\r\n");
+		char *t = p, *e = token_end(p);
+		if (e == NULL) {
+			fail_all(c, 5, "5.3.0",
+				 "alias target with an unbalanced quote");
+			return;
+		}
 		p = *e ? e + 1 : e;
 		*e = 0;
+		/* a target quoted whole loses its quotes */
+		size_t n = strlen(t);
+		if (n >= 2 && t[0] == '"' && t[n - 1] == '"' &&
+		    strchr(t + 1, '"') == t + n - 1) {
+			t[n - 1] = 0;
+			t++;
+		}
 		if (*t)
 			target(c, t, depth, self);
 	}
