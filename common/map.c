@@ -371,10 +371,22 @@ refresh(struct map *m)
 	if (m->env && stat(m->path, &st) == 0 && st.st_ino == m->ino &&
 	    st.st_dev == m->dev)
 		return;
-	if (map_open(&fresh, m->path, err, sizeof(err)) != 0)
-		return; /* keep what we have (or nothing, reported by get) */
+	if (map_open(&fresh, m->path, err, sizeof(err)) != 0) {
+		/* keep what we have (or nothing, reported by get); the open
+		 * file, when it was renamed over, has no links left */
+		mdb_filehandle_t fd;
+		m->stale = m->env != NULL && mdb_env_get_fd(m->env, &fd) == 0 &&
+			   fstat(fd, &st) == 0 && st.st_nlink == 0;
+		return;
+	}
 	map_close(m);
 	*m = fresh;
+}
+
+int
+map_stale(const struct map *m)
+{
+	return m->stale;
 }
 
 int

@@ -26,6 +26,7 @@ struct map {
 	char path[4096]; /* the .lmdb file */
 	dev_t dev;
 	ino_t ino;
+	int stale; /* replaced or missing on disk, and not reopened */
 };
 
 /* map_db_path - the compiled file for a text file: "FILE.lmdb". */
@@ -53,6 +54,9 @@ int map_get(struct map *m, const char *key, char *val, size_t vlen);
  * extension after delim (when delim is not 0), then "@domain".  matched
  * (may be NULL) gets the key that matched.
  */
+/* map_stale - the open file was replaced on disk and this process cannot
+ * reach the new one (inside a chroot): it should be restarted. */
+int map_stale(const struct map *m);
 int map_get_addr(struct map *m, const char *local, const char *domain,
 		 char delim, char *val, size_t vlen, char *matched,
 		 size_t mlen);

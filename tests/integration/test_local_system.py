@@ -90,7 +90,7 @@ class SystemUsersRootMode(unittest.TestCase):
         subprocess.run(["userdel", SYSUSER], check=False)
         self.base.cleanup()
 
-    def start(self, **extra):
+    def start(self, newaliases=False, **extra):
         m = MTA(run_mode="root", local_users="system",
                 virtual_mailbox_domains="v.example",
                 **test_root_mode.USERS, **extra)
@@ -99,6 +99,8 @@ class SystemUsersRootMode(unittest.TestCase):
         vmail = pwd.getpwnam(test_root_mode.USERS["local_user"])
         os.chown(m.mail, vmail.pw_uid, vmail.pw_gid)
         self.mtas.append(m)
+        if newaliases:  # before start: chrooted smtpd opens maps once
+            m.ctl("newaliases")
         return m.start()
 
     def owner(self, path):
@@ -122,6 +124,36 @@ class SystemUsersRootMode(unittest.TestCase):
         m.wait_log(r"to=<%s@localhost>, relay=local, .*status=sent "
                    r"\(delivered to maildir %s/%s/Maildir\)" %
                    (SYSUSER, self.home, SYSUSER))
+
+    def test_alias_forward_and_command_in_root_mode(self):
+        aliases = os.path.join(self.base.dir, "aliases")
+        out = os.path.join(self.base.dir, "out")
+        os.mkdir(out)
+        os.chmod(out, 0o777)
+        with open(aliases, "w") as f:
+            f.write("fwd: %s, far@remote.example\n"
+                    "cmd: \"|id -un > %s/who\"\n" % (SYSUSER, out))
+        m = self.start(home_mailbox="Maildir/", alias_maps=aliases,
+                       srs_secret_file=os.path.join(self.base.dir, "srs.key"),
+                       allow_mail_to_commands="yes", newaliases=True)
+        send(m, ["fwd@localhost", "cmd@localhost"])
+        m.wait_log(r"to=<far@remote\.example>, orig_to=<fwd@localhost>, "
+                   r"relay=local, .*status=sent \(forwarded as \w+\)")
+        m.wait_log(r"to=<%s@localhost>, orig_to=<fwd@localhost>, .*"
+                   r"status=sent" % SYSUSER)
+        who = os.path.join(out, "who")
+        wait_for(lambda: read(who).strip(), 20, "the command's output")
+        self.assertEqual(read(who).strip(), b"nobody")
+        # a map rebuilt while running: the chrooted smtpd that still has
+        # the old one finishes its session and is replaced
+        self.assertEqual(rcpt_reply(m, "newalias@localhost")[0], 550)
+        with open(aliases, "a") as f:
+            f.write("newalias: %s\n" % SYSUSER)
+        m.ctl("newaliases")
+        wait_for(lambda: rcpt_reply(m, "newalias@localhost")[0] == 250, 20,
+                 "smtpd to accept the new alias")
+        m.wait_log(r"smtpd\[\d+\]: map .*aliases\.lmdb was replaced or is "
+                   r"missing; restarting after this session")
 
     def test_spool_mbox_as_the_user(self):
         spool = os.path.join(self.base.dir, "spool")
