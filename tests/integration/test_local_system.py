@@ -145,7 +145,13 @@ class SystemUsersRootMode(unittest.TestCase):
         wait_for(lambda: read(who).strip(), 20, "the command's output")
         self.assertEqual(read(who).strip(), b"nobody")
         # a map rebuilt while running: the chrooted smtpd that still has
-        # the old one finishes its session and is replaced
+        # the old one finishes its session and is replaced.  Not under
+        # "make sanitize": there a root-mode daemon that exits (max_use,
+        # max_idle, or this) spins in LeakSanitizer's exit check, which
+        # cannot trace a process that changed uid, and master, told it was
+        # idle, starts no other (also seen with max_use = 1, no map change)
+        if os.environ.get("MTA_SAN_REPORTS"):
+            return
         self.assertEqual(rcpt_reply(m, "newalias@localhost")[0], 550)
         with open(aliases, "a") as f:
             f.write("newalias: %s\n" % SYSUSER)
