@@ -15,7 +15,7 @@ LDLIBS   = $(PKG_LIBS)
 BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
              libcunit1-dev
 TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 pflogsumm clang \
-             libclang-rt-14-dev
+             libclang-rt-14-dev dovecot-pop3d
 
 # B and BIN let a second build (the sanitizer one) live beside the first
 B   ?= build
@@ -53,6 +53,7 @@ UNIT_OBJ += $(B)/smtpd/smtpd_body.o
 # the parsers of the programs, tested without their main()
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
+	local/resolve.o local/forward.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \

@@ -118,6 +118,22 @@ static const struct ckey keys[] = {
 	N(smtp_quit_timeout, C_TIME, "300s", 1, 3600),
 	N(smtp_recipient_limit, C_INT, "50", 1, 1000),
 	N(smtp_send_8bit_anyway, C_BOOL, "yes", 0, 1),
+	S(virtual_mailbox_maps, ""),
+	S(alias_maps, ""),
+	N(alias_max_depth, C_INT, "20", 1, 100),
+	N(alias_max_targets, C_INT, "1000", 1, 100000),
+	N(mailbox_quota, C_SIZE, "0", 0, LONG_MAX / 2),
+	N(mailbox_quota_bounce, C_BOOL, "no", 0, 1),
+	N(mbox_lock_timeout, C_TIME, "10s", 0, 3600),
+	S(local_users, "any"),
+	S(home_mailbox, "Maildir/"),
+	S(mail_spool_directory, "/var/mail"),
+	S(srs_secret_file, "/etc/mta/srs.key"),
+	S(srs_domain, ""),
+	N(srs_max_age, C_TIME, "21d", 86400, 1000 * 86400L),
+	N(allow_mail_to_commands, C_BOOL, "no", 0, 1),
+	S(command_user, "nobody"),
+	N(command_time_limit, C_TIME, "60s", 1, 86400),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -268,6 +284,12 @@ config_set(const char *key, const char *value, char *err, size_t errlen)
 static int
 config_check(char *err, size_t errlen)
 {
+	if (strcmp(cfg.local_users, "any") != 0 &&
+	    strcmp(cfg.local_users, "system") != 0) {
+		snprintf(err, errlen, "local_users: bad value \"%s\": expected "
+			 "any or system", cfg.local_users);
+		return -1;
+	}
 	if (strcmp(cfg.run_mode, "root") != 0 &&
 	    strcmp(cfg.run_mode, "user") != 0) {
 		snprintf(err, errlen, "run_mode: bad value \"%s\": expected "

@@ -87,6 +87,22 @@ struct config {
 	long smtp_quit_timeout;
 	long smtp_recipient_limit;
 	long smtp_send_8bit_anyway;
+	char *virtual_mailbox_maps; /* text file; its .lmdb is read */
+	char *alias_maps;           /* text file; its .lmdb is read */
+	long alias_max_depth;       /* alias nesting */
+	long alias_max_targets;     /* addresses one recipient expands to */
+	long mailbox_quota;         /* bytes per mailbox, 0: none */
+	long mailbox_quota_bounce;  /* over quota: 5.2.2 (yes) or 4.2.2 */
+	long mbox_lock_timeout;     /* seconds to wait for an mbox lock */
+	char *local_users;          /* mydestination users: any or system */
+	char *home_mailbox;         /* relative to a system user's home */
+	char *mail_spool_directory; /* mbox files when home_mailbox is "" */
+	char *srs_secret_file;      /* HMAC key for SRS (made if missing) */
+	char *srs_domain;           /* SRS addresses' domain ("": myhostname) */
+	long srs_max_age;           /* seconds an SRS address stays valid */
+	long allow_mail_to_commands; /* "|command" alias targets */
+	char *command_user;          /* they run as this user (as root) */
+	long command_time_limit;     /* seconds before they are killed */
 };
 
 extern struct config cfg;

@@ -31,4 +31,10 @@
 #define LIM_HOSTNAME 256
 #define LIM_ERRTEXT 512 /* delivery status text kept per recipient */
 
+/* lookup maps (map.c, mta-maps(5)) */
+#define LIM_MAP_KEY 512     /* bytes in a key */
+#define LIM_MAP_VALUE 8192  /* bytes in a value */
+#define LIM_MAP_LINE 8192   /* bytes in a logical line, continuations included */
+#define LIM_MAP_ENTRIES 10000000 /* entries in one map */
+
 #endif

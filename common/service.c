@@ -20,10 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr_class.h"
 #include "config.h"
 #include "log.h"
 
 volatile int service_stop;
+int (*service_keep_root)(void);
 static long use_count;
 
 static struct service_def table[] = {
@@ -141,8 +143,9 @@ service_init(const char *name, int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||
 	    sigaction(SIGHUP, &sa, NULL) != 0)
 		log_fatal("signal setup: %m");
+	addr_maps_open(); /* before any chroot: see addr_class.h */
 	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
-	    def->user != NULL) {
+	    def->user != NULL && !(service_keep_root && service_keep_root())) {
 		if (geteuid() != 0)
 			log_fatal("run_mode = root but not started as root");
 		if (drop_privileges(*def->user, def->chroot ?

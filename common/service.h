@@ -48,6 +48,10 @@ void service_loop(void (*serve)(int fd));
 void service_report(int status);
 /* service_stopping - SIGHUP asked us to exit after the current session. */
 extern volatile int service_stop;
+/* service_keep_root - set by a program that must stay root after
+ * service_init (local(8) with local_users = system: it takes each
+ * recipient's uid in a child per delivery); asked after the config is read */
+extern int (*service_keep_root)(void);
 /* service_log_dest - log destination from the -l flag and config. */
 int service_open_log(const char *name, int to_stderr);
 /* drop_privileges - become user (and chroot into dir when set). */

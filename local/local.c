@@ -2,15 +2,18 @@
  * local.c - local(8): the delivery agent for our own domains.
  *
  * qmgr sends a request (queue ID, sender, recipients) with the queue file
- * as an open read-only descriptor; local delivers each recipient into its
- * Maildir and answers one record per recipient, then {done}.  It logs the
- * delivery line in the Postfix format.
+ * as an open read-only descriptor; local resolves each recipient (loop
+ * check, aliases, virtual mailbox map, mailbox_template; resolve.c),
+ * delivers into each Maildir and answers one record per recipient, then
+ * {done}.  It logs one delivery line per final mailbox in the Postfix
+ * format (orig_to= when an alias led there).
  * Trusts: qmgr for the request's framing; nothing in the addresses.
  * Never: opens a queue file by path; writes outside mailbox_base.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -46,7 +49,7 @@ fmt_delay(char *buf, size_t len, double s)
 }
 
 static void
-log_delivery(const struct request *q, const char *rcpt,
+log_delivery(const struct request *q, const char *rcpt, const char *orig,
 	     const struct result *r)
 {
 	long long now = now_us();
@@ -57,25 +60,70 @@ log_delivery(const struct request *q, const char *rcpt,
 	double total = now / 1e6 - q->arrival / 1000.0;
 	const char *status = r->code == 2 ? "sent" :
 			     r->code == 4 ? "deferred" : "bounced";
+	char t0[32], t1[32], t2[32], t3[32], t4[32], o[LIM_PATH + 16] = "";
 
-	char t0[32], t1[32], t2[32], t3[32], t4[32];
-
-	log_info("%s: to=<%s>, relay=local, delay=%s, delays=%s/%s/%s/%s, "
-		 "dsn=%s, status=%s (%s)", q->id, rcpt,
+	if (orig && strcasecmp(orig, rcpt) != 0)
+		snprintf(o, sizeof(o), ", orig_to=<%s>", orig);
+	log_info("%s: to=<%s>%s, relay=local, delay=%s, delays=%s/%s/%s/%s, "
+		 "dsn=%s, status=%s (%s)", q->id, rcpt, o,
 		 fmt_delay(t0, sizeof(t0), total), fmt_delay(t1, sizeof(t1), a),
 		 fmt_delay(t2, sizeof(t2), b), fmt_delay(t3, sizeof(t3), c),
 		 fmt_delay(t4, sizeof(t4), d), r->dsn, status, r->text);
 }
 
+/* worse - keep the result qmgr must act on: any 4xx retries the
+ * recipient, else any 5xx bounces it */
+static void
+worse(struct result *agg, const struct result *r)
+{
+	int rank_a = agg->code == 4 ? 3 : agg->code == 5 ? 2 : 1;
+	int rank_r = r->code == 4 ? 3 : r->code == 5 ? 2 : 1;
+
+	if (rank_r > rank_a)
+		*agg = *r;
+}
+
+/* deliver_one - a recipient: loop check, aliases and maps, then each
+ * mailbox; every final destination gets its own log line */
 static void
 deliver_one(const struct request *q, int qfd, const struct qf_envelope *e,
 	    const char *rcpt, struct result *r)
 {
-	char dir[4096];
+	struct dests ds;
+	int seen = local_seen_before(qfd, e, rcpt), n = 0;
 
-	if (mailbox_path(rcpt, dir, sizeof(dir), r) != 0)
+	if (seen != 0) {
+		if (seen > 0)
+			result_set(r, 5, "5.4.6", "mail forwarding loop for %s",
+				   rcpt);
+		else
+			result_set(r, 4, "4.3.0", "out of memory");
+		log_delivery(q, rcpt, NULL, r);
 		return;
-	maildir_deliver(dir, qfd, e, q->sender, rcpt, r);
+	}
+	if (local_resolve(rcpt, &ds, r) != 0) {
+		log_delivery(q, rcpt, NULL, r);
+		return;
+	}
+	result_set(r, 5, "5.3.0", "alias expands to no address");
+	if (ds.n == 0)
+		log_delivery(q, rcpt, NULL, r);
+	forward_submit(q->id, q->sender, rcpt, &ds, qfd, e);
+	for (int i = 0; i < ds.n; i++) {
+		struct dest *d = &ds.d[i];
+		if (d->code == 0 && !d->forward) {
+			deliver_as(d, qfd, e, q->sender, rcpt, &d->r);
+			n += d->r.code == 2;
+		}
+		log_delivery(q, d->addr, rcpt, &d->r);
+		if (i == 0)
+			*r = d->r;
+		else
+			worse(r, &d->r);
+	}
+	if (r->code == 2 && n > 1)
+		result_set(r, 2, "2.0.0", "delivered to %d mailboxes", n);
+	free(ds.d);
 }
 
 /* answer - one recipient's result to qmgr. */
@@ -125,7 +173,8 @@ serve_request(struct ipc *c, const struct attrs *a)
 		const char *rcpt = a->a[i + 1].value;
 		if (good)
 			deliver_one(&q, fd, &e, rcpt, &r);
-		log_delivery(&q, rcpt, &r);
+		else
+			log_delivery(&q, rcpt, NULL, &r);
 		rc = answer(c, idx, &r);
 	}
 	qf_envelope_free(&e);
@@ -154,9 +203,17 @@ serve(int fd)
 	ipc_free(c);
 }
 
+/* keep_root - system users need root to take their uid per delivery */
+static int
+keep_root(void)
+{
+	return strcmp(cfg.local_users, "system") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	service_keep_root = keep_root;
 	service_init("local", argc, argv);
 	service_loop(serve);
 	return 0;

@@ -5,6 +5,7 @@
 #define LOCAL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "queue_file.h"
 
@@ -14,6 +15,52 @@ struct result {
 	char dsn[16];   /* e.g. "2.0.0" */
 	char text[LIM_ERRTEXT];
 };
+
+/* one destination of a recipient: a Maildir (code 0) or a result */
+struct dest {
+	int code;
+	int mbox;    /* path is an mbox file, not a Maildir */
+	int as_user; /* a system user's: deliver as uid/gid */
+	int forward; /* addr is remote: resubmit through cleanup */
+	int pipe;    /* path is a command for /bin/sh -c */
+	uid_t uid;
+	gid_t gid;
+	struct result r;
+	char addr[LIM_PATH + 8];
+	char path[4096];
+};
+struct dests {
+	struct dest *d;
+	int n;
+};
+
+/* resolve.c - aliases and maps; -1 with r when the whole recipient
+ * fails (loop, limits, map error); out->d is the caller's to free */
+int local_resolve(const char *rcpt, struct dests *out, struct result *r);
+
+/* loop.c - 1 when the header has "Delivered-To: rcpt", -1 on error */
+int local_seen_before(int qfd, const struct qf_envelope *e, const char *rcpt);
+
+/* deliver_as.c - a Maildir or mbox, as the right user */
+void deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
+		const char *sender, const char *rcpt, struct result *r);
+
+/* forward.c - one new message through cleanup for the dests marked
+ * forward (sender rewritten with SRS); sets each one's result */
+void forward_submit(const char *id, const char *sender, const char *rcpt,
+		    struct dests *ds, int qfd, const struct qf_envelope *e);
+/* forward_srs_domain - srs_domain, or myhostname when empty */
+const char *forward_srs_domain(void);
+/* forward_srs_reverse - the original address of an SRS0 local part */
+int forward_srs_reverse(const char *local, char *out, size_t len);
+
+/* pipe.c - run a command with the message on its input */
+void pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
+		  const char *sender, const char *rcpt, struct result *r);
+
+/* mbox.c */
+void mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
+		  const char *sender, const char *rcpt, struct result *r);
 
 /* mailbox_path.c */
 int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);

@@ -4,14 +4,19 @@
  *
  * NAME is "SECONDS.MmicrosPpidQcount.HOST,S=SIZE" (the ",S=" part when
  * maildir_size_in_name is set; SIZE is the file's size in bytes).
+ * With mailbox_quota set, a message that would take new/ and cur/ past it
+ * is refused: 4.2.2 (retried, bounced by qmgr's give-up rule) or 5.2.2
+ * (mailbox_quota_bounce = yes).
  * Trusts: the queue file descriptor from qmgr (already checked).
  * Never: leaves a partial file in new/ (tmp/ is cleaned on failure) or
  * replaces an existing file (RENAME_NOREPLACE).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -59,6 +64,59 @@ make_dirs(const char *dir, struct result *r)
 		}
 	}
 	return 0;
+}
+
+/* used_bytes - what new/ and cur/ hold: the ",S=" size in a name, else
+ * the file's size.  -1 on error. */
+static long long
+used_bytes(const char *dir)
+{
+	static const char *subs[] = {"new", "cur"};
+	long long total = 0;
+	char p[4200];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
+		DIR *d = opendir(p);
+		struct dirent *de;
+		if (d == NULL)
+			return -1;
+		while ((de = readdir(d)) != NULL) {
+			const char *sz = strstr(de->d_name, ",S=");
+			struct stat st;
+			if (de->d_name[0] == '.')
+				continue;
+			if (sz != NULL)
+				total += atoll(sz + 3);
+			else if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+				total += st.st_size;
+		}
+		closedir(d);
+	}
+	return total;
+}
+
+/* over_quota - whether size more bytes pass mailbox_quota (sets r). */
+static int
+over_quota(const char *dir, long long size, struct result *r)
+{
+	long long used;
+
+	if (cfg.mailbox_quota <= 0)
+		return 0;
+	if ((used = used_bytes(dir)) < 0) {
+		io_error(r, "read", dir);
+		return 1;
+	}
+	if (used + size <= cfg.mailbox_quota)
+		return 0;
+	if (cfg.mailbox_quota_bounce)
+		result_set(r, 5, "5.2.2", "mailbox full: %lld bytes used, "
+			   "quota %ld", used, cfg.mailbox_quota);
+	else
+		result_set(r, 4, "4.2.2", "mailbox full: %lld bytes used, "
+			   "quota %ld", used, cfg.mailbox_quota);
+	return 1;
 }
 
 static void
@@ -125,6 +183,8 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		return;
 	toplen = snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: "
 			  "%s\n", sender, rcpt);
+	if (over_quota(dir, e->msg_size + toplen, r))
+		return;
 	unique_name(name, sizeof(name), e->msg_size + toplen);
 	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
 	snprintf(dst, sizeof(dst), "%s/new/%s", dir, name);

@@ -31,5 +31,7 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"requeue", cmd_requeue, "requeue ID...", "start a message's retry schedule afresh"},
 	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
 	{"check", cmd_check, "check", "check the configuration"},
+	{"makemap", cmd_makemap, "makemap [-a] FILE", "compile a lookup table into FILE.lmdb"},
+	{"newaliases", cmd_newaliases, "newaliases", "compile the alias_maps files"},
 	{NULL, NULL, NULL, NULL},
 };

@@ -33,6 +33,11 @@ int cmd_queue(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
+/* makemap.c, newaliases.c */
+int makemap_one(const char *src, int syntax);
+int cmd_makemap(int argc, char **argv);
+int cmd_newaliases(int argc, char **argv);
+
 /* queue_list.c */
 int queue_list(int json);
 void json_str(const char *p, size_t n);

@@ -535,6 +535,14 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 		reject_log(s, "RCPT", no, rcpt);
 		return reply_error(s, "%s\r\n", no);
 	}
+	int known = addr_recipient_known(a.local, a.domain);
+	if (known <= 0) {
+		snprintf(reply, sizeof(reply), known < 0 ? "451 4.3.0 <%s>: "
+			 "Temporary lookup failure" : "550 5.1.1 <%s>: "
+			 "Recipient address rejected: User unknown", rcpt);
+		reject_log(s, "RCPT", reply, rcpt);
+		return reply_error(s, "%s\r\n", reply);
+	}
 	if (s->nrcpt >= cfg.smtpd_recipient_limit) {
 		io_printf(&s->io, "452 4.5.3 Error: too many recipients\r\n");
 		return;

@@ -25,6 +25,9 @@ CU_ErrorCode suite_addr(void);
 CU_ErrorCode suite_db(void);
 CU_ErrorCode suite_fsutil(void);
 CU_ErrorCode suite_cidr(void);
+CU_ErrorCode suite_map(void);
+CU_ErrorCode suite_srs(void);
+CU_ErrorCode suite_resolve(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);

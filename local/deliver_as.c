@@ -1,0 +1,147 @@
+/*
+ * deliver_as.c - write one mailbox with the right identity.
+ *
+ * In root mode with local_users = system, local(8) stays root only to
+ * fork one child per mailbox: the child drops every group, takes the
+ * system user's uid/gid (or local_user's for virtual and template
+ * mailboxes) with setresgid/setresuid, checks it cannot regain root,
+ * writes the mailbox and sends its result back through a pipe.
+ * Otherwise (user mode, or local already running as local_user) the
+ * delivery runs in this process.  A |command always gets a process of
+ * its own; as root it runs as command_user.
+ * Trusts: the destination resolve.c built.
+ * Never: writes a mailbox as root; in user mode writes as another user.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "local.h"
+#include "log.h"
+
+static void
+deliver_here(const struct dest *d, int qfd, const struct qf_envelope *e,
+	     const char *sender, const char *rcpt, struct result *r)
+{
+	if (d->pipe)
+		pipe_deliver(d->path, qfd, e, sender, rcpt, r);
+	else if (d->mbox)
+		mbox_deliver(d->path, qfd, e, sender, rcpt, r);
+	else
+		maildir_deliver(d->path, qfd, e, sender, rcpt, r);
+}
+
+/* become - take uid/gid for good; -1 with r set when that fails */
+static int
+become(uid_t uid, gid_t gid, struct result *r)
+{
+	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0) {
+		result_set(r, 4, "4.3.0", "cannot switch to uid %ld: %s",
+			   (long)uid, strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && setresuid(0, 0, 0) == 0) {
+		result_set(r, 4, "4.3.0", "privileges not dropped");
+		return -1;
+	}
+	return 0;
+}
+
+/* in_child - fork, deliver as uid/gid in the child, read its result */
+static void
+in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
+	 const struct qf_envelope *e, const char *sender, const char *rcpt,
+	 struct result *r)
+{
+	int p[2], status;
+	ssize_t n = 0, got;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		result_set(r, 4, "4.3.0",
+			   "cannot start a delivery process: "
+			   "%s",
+			   strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		signal(SIGPIPE, SIG_IGN);
+		if (uid == (uid_t)-1 || become(uid, gid, r) == 0)
+			deliver_here(d, qfd, e, sender, rcpt, r);
+		_exit(write(p[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0
+									: 1);
+	}
+	close(p[1]);
+	while (n < (ssize_t)sizeof(*r) &&
+	       ((got = read(p[0], (char *)r + n, sizeof(*r) - (size_t)n)) > 0 ||
+		(got < 0 && errno == EINTR)))
+		n += got > 0 ? got : 0;
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(*r)) {
+		result_set(r, 4, "4.3.0", "delivery process for %s failed",
+			   d->path);
+		log_warn("delivery process %ld for %s: no result", (long)pid,
+			 d->path);
+	}
+}
+
+void
+deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
+	   const char *sender, const char *rcpt, struct result *r)
+{
+	struct passwd *pw;
+
+	if (d->pipe) {
+		/* always a process of its own (time limit, process group);
+		 * as root, always as command_user, in user mode too */
+		if (geteuid() != 0) {
+			in_child(d, (uid_t)-1, (gid_t)-1, qfd, e, sender, rcpt,
+				 r);
+			return;
+		}
+		if ((pw = getpwnam(cfg.command_user)) == NULL ||
+		    pw->pw_uid == 0) {
+			result_set(r, 4, "4.3.0",
+				   "command_user %s does not "
+				   "exist or is root",
+				   cfg.command_user);
+			return;
+		}
+		in_child(d, pw->pw_uid, pw->pw_gid, qfd, e, sender, rcpt, r);
+		return;
+	}
+	if (geteuid() != 0 || strcmp(cfg.run_mode, "root") != 0) {
+		if (d->as_user && d->uid != geteuid()) {
+			result_set(r, 4, "4.3.0",
+				   "run_mode = user cannot "
+				   "deliver as uid %ld",
+				   (long)d->uid);
+			return;
+		}
+		deliver_here(d, qfd, e, sender, rcpt, r);
+		return;
+	}
+	if (d->as_user) {
+		in_child(d, d->uid, d->gid, qfd, e, sender, rcpt, r);
+		return;
+	}
+	if ((pw = getpwnam(cfg.local_user)) == NULL || pw->pw_uid == 0) {
+		result_set(r, 4, "4.3.0",
+			   "local_user %s does not exist or is "
+			   "root",
+			   cfg.local_user);
+		return;
+	}
+	in_child(d, pw->pw_uid, pw->pw_gid, qfd, e, sender, rcpt, r);
+}

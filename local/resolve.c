@@ -1,0 +1,512 @@
+/*
+ * resolve.c - from one recipient to the mailboxes it names: aliases
+ * (recursive, with :include: files), the virtual mailbox map (with the
+ * "@domain" catch-all), else mailbox_base/mailbox_template.
+ *
+ * Targets of an alias: other aliases and local names, "\name" (a mailbox,
+ * no further aliasing), user@our-domain, :include:/file.  A target that
+ * names the alias itself is its own mailbox (the "alice: alice, alice@x"
+ * idiom).  Remote addresses are forwarded (forward.c); |commands run
+ * (pipe.c) only with allow_mail_to_commands and never from :include:
+ * files (5.7.1); /files are not delivered yet: deferred with 4.3.0 and a
+ * text that says so.
+ * Trusts: the compiled maps; nothing in include files (bounded reads).
+ * Never: follows a loop (5.4.6), nests deeper than alias_max_depth or
+ * expands to more than alias_max_targets; builds a path from a map value
+ * that is absolute or holds "..".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "addr_class.h"
+#include "config.h"
+#include "local.h"
+#include "mta_limits.h"
+
+#define CHAIN_MAX 101 /* alias_max_depth is at most 100 */
+
+struct ctx {
+	struct dests *out;
+	char chain[CHAIN_MAX][LIM_PATH + 8];
+	int nchain;
+	struct result fatal; /* a failure of the whole expansion */
+	int in_include;	     /* expanding an :include: file */
+	int failed;
+};
+
+static void expand(struct ctx *c, const char *addr, int depth, int noalias);
+static void expand_list(struct ctx *c, char *list, int depth, const char *self);
+
+static void
+fail_all(struct ctx *c, int code, const char *dsn, const char *text)
+{
+	if (!c->failed)
+		result_set(&c->fatal, code, dsn, "%s", text);
+	c->failed = 1;
+}
+
+/* add - one destination; a repeated mailbox is delivered once. */
+static struct dest *
+add(struct ctx *c, const char *addr, const char *path)
+{
+	struct dests *o = c->out;
+	struct dest *d;
+
+	if (path)
+		for (int i = 0; i < o->n; i++)
+			if (o->d[i].code == 0 &&
+			    strcmp(o->d[i].path, path) == 0)
+				return &o->d[i];
+	if (o->n >= cfg.alias_max_targets) {
+		fail_all(c, 5, "5.3.0",
+			 "alias expands to more than "
+			 "alias_max_targets addresses");
+		return NULL;
+	}
+	d = realloc(o->d, (size_t)(o->n + 1) * sizeof(*d));
+	if (d == NULL) {
+		fail_all(c, 4, "4.3.0", "out of memory");
+		return NULL;
+	}
+	o->d = d;
+	d = &o->d[o->n++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->addr, sizeof(d->addr), "%s", addr);
+	if (path)
+		snprintf(d->path, sizeof(d->path), "%s", path);
+	return d;
+}
+
+static void
+add_result(struct ctx *c, const char *addr, int code, const char *dsn,
+	   const char *text)
+{
+	struct dest *d = add(c, addr, NULL);
+
+	if (d == NULL)
+		return;
+	result_set(&d->r, code, dsn, "%s", text);
+	d->code = code;
+}
+
+/* virtual_path - mailbox_base + a map value, checked; a value that ends
+ * in '/' is a Maildir, else an mbox file (the Postfix convention). */
+static int
+virtual_path(const char *val, char *out, size_t len, int *mbox)
+{
+	char tmp[LIM_MAP_VALUE];
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s", val);
+	n = strlen(tmp);
+	*mbox = n > 0 && tmp[n - 1] != '/';
+	while (n > 0 && tmp[n - 1] == '/')
+		tmp[--n] = 0;
+	if (n == 0 || tmp[0] == '/' || strstr(tmp, "..") != NULL)
+		return -1;
+	for (const char *p = tmp; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			return -1;
+	n = (size_t)snprintf(out, len, "%s/%s", cfg.mailbox_base, tmp);
+	return n >= len ? -1 : 0;
+}
+
+/* system_mailbox - a system user's mailbox (local_users = system): 1 done,
+ * 0 no such user (the caller decides) */
+static int
+system_mailbox(struct ctx *c, const char *addr, const struct addr *a)
+{
+	char user[LIM_LOCAL_PART * 2 + 3], path[4096];
+	struct passwd *pw;
+	struct dest *d;
+	int mbox = 1, w;
+
+	if (addr_mailbox_user(a->local, cfg.recipient_delimiter[0], user,
+			      sizeof(user)) != 0 ||
+	    (pw = getpwnam(user)) == NULL)
+		return 0;
+	if (pw->pw_uid == 0) {
+		add_result(c, addr, 4, "4.3.0",
+			   "will not deliver as root: "
+			   "give root an alias (aliases(5))");
+		return 1;
+	}
+	if (cfg.home_mailbox[0] != 0) {
+		size_t n = strlen(cfg.home_mailbox);
+		mbox = cfg.home_mailbox[n - 1] != '/';
+		w = snprintf(path, sizeof(path), "%s/%.*s", pw->pw_dir,
+			     (int)(mbox ? n : n - 1), cfg.home_mailbox);
+	} else
+		w = snprintf(path, sizeof(path), "%s/%s",
+			     cfg.mail_spool_directory, user);
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		add_result(c, addr, 5, "5.3.5", "mailbox path too long");
+		return 1;
+	}
+	if ((d = add(c, addr, path)) != NULL) {
+		d->mbox = mbox;
+		d->as_user = 1;
+		d->uid = pw->pw_uid;
+		d->gid = pw->pw_gid;
+	}
+	return 1;
+}
+
+/* mailbox - the final mailbox of an address in one of our domains. */
+static void
+mailbox(struct ctx *c, const char *addr)
+{
+	char path[4096], val[LIM_MAP_VALUE], text[LIM_ERRTEXT];
+	struct addr a;
+	struct result r;
+	struct dest *d;
+	int found, mbox;
+
+	if (addr_split(addr, &a) != 0) {
+		add_result(c, addr, 5, "5.1.3", "bad address");
+		return;
+	}
+	if (addr_domain_class(a.domain) == AC_LOCAL &&
+	    strcmp(cfg.local_users, "system") == 0) {
+		if (system_mailbox(c, addr, &a))
+			return;
+		/* postmaster without an alias: by mailbox_template */
+		if (!addr_is_postmaster(a.local)) {
+			add_result(c, addr, 5, "5.1.1", "user unknown");
+			return;
+		}
+	} else if (addr_domain_class(a.domain) == AC_VIRTUAL &&
+		   cfg.virtual_mailbox_maps[0] != 0) {
+		found =
+		    addr_virtual_lookup(a.local, a.domain, val, sizeof(val));
+		if (found < 0) {
+			snprintf(text, sizeof(text),
+				 "mailbox lookup failed: %.300s", val);
+			add_result(c, addr, 4, "4.3.0", text);
+			return;
+		}
+		if (found == 1) {
+			if (virtual_path(val, path, sizeof(path), &mbox) != 0) {
+				add_result(c, addr, 4, "4.3.5",
+					   "bad mailbox "
+					   "path in virtual_mailbox_maps");
+				return;
+			}
+			if ((d = add(c, addr, path)) != NULL)
+				d->mbox = mbox;
+			return;
+		}
+		if (!addr_is_postmaster(a.local)) {
+			add_result(c, addr, 5, "5.1.1", "user unknown");
+			return;
+		}
+	}
+	if (mailbox_path(addr, path, sizeof(path), &r) != 0) {
+		add_result(c, addr, r.code, r.dsn, r.text);
+		return;
+	}
+	add(c, addr, path);
+}
+
+/* include - the targets of an :include: file ('#' lines are comments). */
+static void
+include(struct ctx *c, const char *file, int depth)
+{
+	static char buf[LIM_MAP_VALUE + 1];
+	char text[LIM_ERRTEXT];
+	ssize_t n = -1;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf))) < 0) {
+		snprintf(text, sizeof(text), ":include:%s: %s", file,
+			 strerror(errno));
+		fail_all(c, 4, "4.3.0", text);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	if ((size_t)n >= sizeof(buf)) {
+		snprintf(text, sizeof(text),
+			 ":include:%s: longer than %d "
+			 "bytes",
+			 file, LIM_MAP_VALUE);
+		fail_all(c, 5, "5.3.0", text);
+		return;
+	}
+	buf[n] = 0;
+	char *copy = strdup(buf);
+	if (copy == NULL) {
+		fail_all(c, 4, "4.3.0", "out of memory");
+		return;
+	}
+	for (char *l = copy; *l;) {
+		char *e = l + strcspn(l, "\n");
+		if (*l == '#')
+			memset(l, ' ', (size_t)(e - l));
+		l = *e ? e + 1 : e;
+	}
+	c->in_include++;
+	expand_list(c, copy, depth, NULL);
+	c->in_include--;
+	free(copy);
+}
+
+/* with_domain - "name" becomes name@(first mydestination). */
+static void
+with_domain(const char *t, char *out, size_t len)
+{
+	char dom[LIM_DOMAIN + 2] = "localhost";
+
+	if (strchr(t, '@'))
+		snprintf(out, len, "%s", t);
+	else {
+		config_list_next(cfg.mydestination, dom, sizeof(dom));
+		snprintf(out, len, "%s@%s", t, dom);
+	}
+}
+
+/* command - a "|command" target: only from alias maps, when allowed */
+static void
+command(struct ctx *c, const char *cmd)
+{
+	char text[LIM_ERRTEXT], name[LIM_PATH + 8];
+	struct dest *d;
+
+	snprintf(name, sizeof(name), "|%.250s", cmd);
+	if (!cfg.allow_mail_to_commands || c->in_include) {
+		snprintf(text, sizeof(text),
+			 "alias target %.200s: delivery to "
+			 "commands is not allowed%s",
+			 name,
+			 c->in_include ? " in :include: files"
+				       : " (allow_mail_to_commands)");
+		add_result(c, name, 5, "5.7.1", text);
+		return;
+	}
+	if (*cmd == 0 || strlen(cmd) >= sizeof(d->path)) {
+		add_result(c, name, 5, "5.3.0", "bad command in alias");
+		return;
+	}
+	if ((d = add(c, name, cmd)) != NULL)
+		d->pipe = 1;
+}
+
+/* target - one alias target. */
+static void
+target(struct ctx *c, const char *t, int depth, const char *self)
+{
+	char addr[LIM_PATH + 8], text[LIM_ERRTEXT];
+
+	if (*t == '|') {
+		command(c, t + 1);
+		return;
+	}
+	if (*t == '/') {
+		snprintf(text, sizeof(text),
+			 "alias target %.200s: delivery to "
+			 "files is not implemented yet",
+			 t);
+		add_result(c, t, 4, "4.3.0", text);
+		return;
+	}
+	if (strncasecmp(t, ":include:", 9) == 0) {
+		if (depth > cfg.alias_max_depth)
+			fail_all(c, 5, "5.4.6",
+				 "alias nesting deeper than "
+				 "alias_max_depth");
+		else
+			include(c, t + 9, depth + 1);
+		return;
+	}
+	if (*t == '\\') {
+		with_domain(t + 1, addr, sizeof(addr));
+		expand(c, addr, depth, 1);
+		return;
+	}
+	with_domain(t, addr, sizeof(addr));
+	/* an alias that lists itself means its own mailbox */
+	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
+}
+
+/* token_end - the end of one target: separators outside double quotes
+ * end it; NULL for an unbalanced quote */
+static char *
+token_end(char *p)
+{
+	while (*p && !strchr(", \t\r\n", *p)) {
+		if (*p == '"') {
+			char *q = strchr(p + 1, '"');
+			if (q == NULL)
+				return NULL;
+			p = q;
+		}
+		p++;
+	}
+	return p;
+}
+
+/* expand_list - targets separated by commas or white space; "..." quotes
+ * a whole target ("|cmd arg") or a local part ("a b"@example.org) */
+static void
+expand_list(struct ctx *c, char *list, int depth, const char *self)
+{
+	char *p = list;
+
+	while (*p && !c->failed) {
+		p += strspn(p, ", \t\r\n");
+		if (*p == 0)
+			break;
+		char *t = p, *e = token_end(p);
+		if (e == NULL) {
+			fail_all(c, 5, "5.3.0",
+				 "alias target with an unbalanced quote");
+			return;
+		}
+		p = *e ? e + 1 : e;
+		*e = 0;
+		/* a target quoted whole loses its quotes */
+		size_t n = strlen(t);
+		if (n >= 2 && t[0] == '"' && t[n - 1] == '"' &&
+		    strchr(t + 1, '"') == t + n - 1) {
+			t[n - 1] = 0;
+			t++;
+		}
+		if (*t)
+			target(c, t, depth, self);
+	}
+}
+
+/* forward - an address outside our domains: resubmitted (forward.c). */
+static void
+forward(struct ctx *c, const char *addr)
+{
+	struct dest *d;
+
+	for (int i = 0; i < c->out->n; i++)
+		if (c->out->d[i].forward &&
+		    strcasecmp(c->out->d[i].addr, addr) == 0)
+			return;
+	if ((d = add(c, addr, NULL)) != NULL)
+		d->forward = 1;
+}
+
+static void
+expand(struct ctx *c, const char *addr, int depth, int noalias)
+{
+	char val[LIM_MAP_VALUE], key[LIM_PATH + 8], text[LIM_ERRTEXT];
+	struct addr a;
+	enum addr_class cl;
+	int r;
+
+	if (c->failed)
+		return;
+	if (addr_split(addr, &a) != 0 || a.null || a.domain[0] == 0) {
+		add_result(c, addr, 5, "5.1.3", "bad address in alias");
+		return;
+	}
+	cl = addr_domain_class(a.domain);
+	if (strncasecmp(a.local, "SRS0=", 5) == 0 &&
+	    strcasecmp(a.domain, forward_srs_domain()) == 0) {
+		/* a bounce (or reply) to a sender we rewrote */
+		if (forward_srs_reverse(a.local, val, sizeof(val)) != 0)
+			add_result(c, addr, 5, "5.1.1",
+				   "invalid or expired "
+				   "SRS address");
+		else
+			forward(c, val);
+		return;
+	}
+	if (cl != AC_LOCAL && cl != AC_VIRTUAL) {
+		forward(c, addr);
+		return;
+	}
+	if (noalias) {
+		mailbox(c, addr);
+		return;
+	}
+	r = addr_alias_lookup(a.local, a.domain, val, sizeof(val));
+	if (r < 0) {
+		snprintf(text, sizeof(text), "alias lookup failed: %.300s",
+			 val);
+		fail_all(c, 4, "4.3.0", text);
+		return;
+	}
+	if (r == 0) {
+		mailbox(c, addr);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s", addr);
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	for (int i = 0; i < c->nchain; i++) {
+		if (strcmp(c->chain[i], key) != 0)
+			continue;
+		size_t n = (size_t)snprintf(text, sizeof(text), "alias loop:");
+		for (int j = i; j < c->nchain && n < sizeof(text); j++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      " %s ->", c->chain[j]);
+		if (n < sizeof(text))
+			snprintf(text + n, sizeof(text) - n, " %s", key);
+		fail_all(c, 5, "5.4.6", text);
+		return;
+	}
+	if (depth >= cfg.alias_max_depth || c->nchain >= CHAIN_MAX) {
+		fail_all(c, 5, "5.4.6",
+			 "alias nesting deeper than "
+			 "alias_max_depth");
+		return;
+	}
+	snprintf(c->chain[c->nchain++], sizeof(c->chain[0]), "%s", key);
+	expand_list(c, val, depth + 1, key);
+	c->nchain--;
+}
+
+int
+local_resolve(const char *rcpt, struct dests *out, struct result *r)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	out->d = NULL;
+	out->n = 0;
+	if (c == NULL) {
+		result_set(r, 4, "4.3.0", "out of memory");
+		return -1;
+	}
+	c->out = out;
+	/* qmgr sends remote recipients elsewhere once remote(8) exists; a
+	 * remote recipient here is never forwarded (that would loop) */
+	struct addr a;
+	enum addr_class cl = AC_REMOTE;
+	memset(&a, 0, sizeof(a));
+	if (addr_split(rcpt, &a) == 0 && a.domain[0])
+		cl = addr_domain_class(a.domain);
+	if (cl != AC_LOCAL && cl != AC_VIRTUAL &&
+	    !(strncasecmp(a.local, "SRS0=", 5) == 0 &&
+	      strcasecmp(a.domain, forward_srs_domain()) == 0)) {
+		free(c);
+		result_set(r, 4, "4.3.0",
+			   "%s is not in a local or virtual "
+			   "domain: local does not relay",
+			   rcpt);
+		return -1;
+	}
+	expand(c, rcpt, 0, 0);
+	if (c->failed) {
+		*r = c->fatal;
+		free(out->d);
+		out->d = NULL;
+		out->n = 0;
+	}
+	int failed = c->failed;
+	free(c);
+	return failed ? -1 : 0;
+}
