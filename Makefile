@@ -13,9 +13,10 @@ LDLIBS   = $(PKG_LIBS)
 
 # Debian packages: what building needs, and what the tests need beside it.
 BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
+             libssl-dev \
              libcunit1-dev
 TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 pflogsumm clang \
-             libclang-rt-14-dev dovecot-pop3d
+             libclang-rt-14-dev dovecot-pop3d openssl
 
 # B and BIN let a second build (the sanitizer one) live beside the first
 B   ?= build
@@ -42,6 +43,8 @@ $(BIN)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(LIBMTA)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+# OpenSSL: smtpd's STARTTLS
+$(BIN)/smtpd: LDLIBS += $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 # ldns has no pkg-config file on Debian; only resolver talks DNS
 $(BIN)/resolver: LDLIBS += -lldns
 
@@ -54,13 +57,13 @@ UNIT_OBJ += $(B)/smtpd/smtpd_body.o
 UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
 	local/resolve.o local/forward.o \
-	smtpd/smtpd_io.o smtpd/smtpd_data.o qmgr/qmgr_dest.o)
+	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_tls.o qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \
 	resolver/dns_cache.o resolver/dns_lookup.o)
 $(BIN)/unit_tests: $(UNIT_OBJ) $(UNIT_PROG_OBJ) $(LIBMTA)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit -lldns
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit -lldns -lssl -lcrypto
 
 # benchmark helpers (make bench)
 $(BIN)/mkqueue: $(B)/tests/bench/mkqueue.o $(LIBMTA)

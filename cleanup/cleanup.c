@@ -117,6 +117,7 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	snprintf(m->helo, sizeof(m->helo), "%s", get_or(a, "helo", "unknown"));
 	snprintf(m->protocol, sizeof(m->protocol), "%s",
 		 get_or(a, "protocol", "ESMTP"));
+	snprintf(m->tls, sizeof(m->tls), "%s", get_or(a, "tls", ""));
 	qf_put_str(&m->w, QF_CLIENT_ADDR, m->client_addr);
 	qf_put_str(&m->w, QF_CLIENT_NAME, m->client_name);
 	qf_put_str(&m->w, QF_HELO, m->helo);

@@ -14,6 +14,7 @@ struct cleanup_msg {
 	long long arrival_us; /* for the delays= of the log */
 	char helo[LIM_HOSTNAME], client_name[LIM_HOSTNAME];
 	char client_addr[LIM_HOSTNAME], protocol[32];
+	char tls[160]; /* "TLSv1.3 with cipher ... (n/n bits)", or "" */
 	char single_rcpt[LIM_PATH + 1]; /* for "for <rcpt>"; "" if several */
 	/* header section, held until its end is seen */
 	struct strbuf hdr;

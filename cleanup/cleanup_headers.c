@@ -63,7 +63,7 @@ static int
 emit_received(struct cleanup_msg *m)
 {
 	/* every field is bounded: 4 host names, a path, an ID, a date */
-	char date[64], buf[4 * LIM_HOSTNAME + LIM_PATH + 256];
+	char date[64], buf[4 * LIM_HOSTNAME + LIM_PATH + 512];
 	int n;
 
 	rfc2822_date(m->arrival, date, sizeof(date));
@@ -75,11 +75,13 @@ emit_received(struct cleanup_msg *m)
 			     date);
 	else
 		n = snprintf(buf, sizeof(buf),
-		     "Received: from %s (%s [%s])\n\tby %s (mta) with %s id %s"
-		     "%s%s%s;\n\t%s\n",
-		     m->helo, m->client_name, m->client_addr, cfg.myhostname,
-		     m->protocol, m->id, m->single_rcpt[0] ? "\n\tfor <" : "",
-		     m->single_rcpt, m->single_rcpt[0] ? ">" : "", date);
+		     "Received: from %s (%s [%s])\n%s%s%s\tby %s (mta) with %s "
+		     "id %s%s%s%s;\n\t%s\n",
+		     m->helo, m->client_name, m->client_addr,
+		     m->tls[0] ? "\t(using " : "", m->tls, m->tls[0] ? ")\n" : "",
+		     cfg.myhostname, m->protocol, m->id,
+		     m->single_rcpt[0] ? "\n\tfor <" : "", m->single_rcpt,
+		     m->single_rcpt[0] ? ">" : "", date);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		log_fatal("Received: header of %d bytes does not fit", n);
 	return emit(m, buf, (size_t)n);

@@ -67,6 +67,10 @@ static const struct ckey keys[] = {
 	N(smtpd_timeout, C_TIME, "300s", 1, 3600),
 	N(smtpd_data_timeout, C_TIME, "600s", 1, 7200),
 	N(smtpd_client_lookup_timeout, C_TIME, "5s", 0, 60),
+	S(smtpd_tls_cert_file, ""),
+	S(smtpd_tls_key_file, ""),
+	S(smtpd_tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:"
+			     "!aNULL:!eNULL:!MD5:!RC4"),
 	N(smtpd_process_limit, C_INT, "100", 1, 10000),
 	N(cleanup_process_limit, C_INT, "100", 1, 10000),
 	N(local_process_limit, C_INT, "20", 1, 1000),

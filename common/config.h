@@ -35,6 +35,9 @@ struct config {
 	long smtpd_timeout;
 	long smtpd_data_timeout;
 	long smtpd_client_lookup_timeout;
+	char *smtpd_tls_cert_file; /* PEM chain; "" offers no STARTTLS */
+	char *smtpd_tls_key_file;  /* PEM key; "" means in the cert file */
+	char *smtpd_tls_ciphers;   /* OpenSSL list for TLS 1.2 */
 	long smtpd_process_limit;
 	long cleanup_process_limit;
 	long local_process_limit;

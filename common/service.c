@@ -26,6 +26,7 @@
 
 volatile int service_stop;
 int (*service_keep_root)(void);
+void (*service_before_drop)(void);
 static long use_count;
 
 static struct service_def table[] = {
@@ -144,6 +145,8 @@ service_init(const char *name, int argc, char **argv)
 	    sigaction(SIGHUP, &sa, NULL) != 0)
 		log_fatal("signal setup: %m");
 	addr_maps_open(); /* before any chroot: see addr_class.h */
+	if (service_before_drop)
+		service_before_drop();
 	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
 	    def->user != NULL && !(service_keep_root && service_keep_root())) {
 		if (geteuid() != 0)

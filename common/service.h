@@ -52,6 +52,9 @@ extern volatile int service_stop;
  * service_init (local(8) with local_users = system: it takes each
  * recipient's uid in a child per delivery); asked after the config is read */
 extern int (*service_keep_root)(void);
+/* service_before_drop - set by a program that reads something as root
+ * (a TLS key) before service_init chroots and drops privileges */
+extern void (*service_before_drop)(void);
 /* service_log_dest - log destination from the -l flag and config. */
 int service_open_log(const char *name, int to_stderr);
 /* drop_privileges - become user (and chroot into dir when set). */

@@ -5,6 +5,7 @@
 #define SMTPD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "ipc.h"
@@ -23,8 +24,11 @@
 #define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 
+struct ssl_st;
+
 struct smtpd_io {
 	int fd;
+	struct ssl_st *ssl; /* after STARTTLS; NULL before */
 	char in[SMTPD_IN_BUF];
 	size_t pos, len;
 	char out[SMTPD_OUT_BUF];
@@ -47,6 +51,7 @@ struct smtpd_session {
 	char sender[LIM_PATH + 1];
 	char body_type[16];
 	int smtputf8;  /* MAIL had SMTPUTF8 */
+	char tls[160]; /* "TLSv1.3 with cipher ... (256/256 bits)", or "" */
 	char ret[8];   /* DSN RET=: "", FULL or HDRS */
 	char envid[SMTPD_ENVID_MAX + 1]; /* DSN ENVID=, xtext-decoded */
 	char **rcpts;
@@ -117,5 +122,13 @@ void body_finish(struct body_filter *f);
 
 /* smtpd_client.c: the forward-confirmed PTR name, or "unknown" */
 void smtpd_client_hostname(const char *addr, char *out, size_t len);
+
+/* smtpd_tls.c */
+void smtpd_tls_init(void);
+int smtpd_tls_available(void);
+int smtpd_tls_start(struct smtpd_session *s);
+void smtpd_tls_end(struct smtpd_io *io);
+ssize_t io_tls_read(struct smtpd_io *io, void *buf, size_t n);
+ssize_t io_tls_write(struct smtpd_io *io, const void *buf, size_t n);
 
 #endif

@@ -116,8 +116,10 @@ cmd_helo(struct smtpd_session *s, char *arg, int esmtp)
 	}
 	io_printf(&s->io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %ld\r\n"
 		  "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
-		  "250-DSN\r\n250 ENHANCEDSTATUSCODES\r\n",
-		  cfg.myhostname, cfg.message_size_limit);
+		  "250-DSN\r\n%s250 ENHANCEDSTATUSCODES\r\n",
+		  cfg.myhostname, cfg.message_size_limit,
+		  smtpd_tls_available() && s->io.ssl == NULL ? "250-STARTTLS\r\n"
+							      : "");
 }
 
 /*
@@ -634,6 +636,48 @@ cmd_other(struct smtpd_session *s, const char *verb, const char *arg)
 	}
 }
 
+/*
+ * cmd_starttls - RFC 3207.  Whatever the client pipelined behind the
+ * command was sent in plaintext and could have been injected by anyone
+ * on the path (CVE-2011-0411): the session is refused, not continued.
+ * After the handshake every earlier state is forgotten.
+ */
+static void
+cmd_starttls(struct smtpd_session *s, const char *arg)
+{
+	char client[400];
+
+	if (!smtpd_tls_available())
+		return reply_error(s, "502 5.5.1 Error: STARTTLS is not "
+				   "offered\r\n");
+	if (s->io.ssl != NULL)
+		return reply_error(s, "503 5.5.1 Error: TLS already active"
+				   "\r\n");
+	if (*arg)
+		return reply_error(s, "501 5.5.4 Syntax: STARTTLS\r\n");
+	if (io_input_pending(&s->io)) {
+		smtpd_client_label(s, client, sizeof(client));
+		log_info("reject: plaintext pipelined after STARTTLS from %s",
+			 client);
+		io_printf(&s->io, "554 5.5.0 Error: command pipelined after "
+			  "STARTTLS\r\n");
+		s->quit = 1;
+		return;
+	}
+	io_printf(&s->io, "220 2.0.0 Ready to start TLS\r\n");
+	if (io_flush(&s->io) != 0 || smtpd_tls_start(s) != 0) {
+		s->quit = 1;
+		s->io.error = 1;
+		return;
+	}
+	smtpd_reset(s);
+	s->helo[0] = 0;
+	s->esmtp = 0;
+	smtpd_client_label(s, client, sizeof(client));
+	log_info("Anonymous TLS connection established from %s: %s", client,
+		 s->tls);
+}
+
 void
 smtpd_command(struct smtpd_session *s, char *line)
 {
@@ -672,6 +716,9 @@ smtpd_command(struct smtpd_session *s, char *line)
 	} else if (strcasecmp(verb, "BDAT") == 0) {
 		s->n_data++;
 		smtpd_bdat(s, arg);
+	} else if (strcasecmp(verb, "STARTTLS") == 0) {
+		s->n_other++;
+		cmd_starttls(s, arg);
 	} else if (strcasecmp(verb, "RSET") == 0) {
 		s->n_rset++;
 		smtpd_reset(s);

@@ -36,13 +36,13 @@ export UBSAN_OPTIONS
 # checked by its own build (gcc), whose warnings clang does not all share
 warn="-Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla"
 incs="-Icommon -Icleanup -Ismtpd $(pkg-config --cflags libsodium liblmdb 2>/dev/null)"
-libs=$(pkg-config --libs libsodium liblmdb 2>/dev/null || echo -lsodium -llmdb)
+libs="$(pkg-config --libs libsodium liblmdb 2>/dev/null || echo -lsodium -llmdb) -lssl -lcrypto"
 
 # the program sources each target needs beside common/*.c
 prog_src() {
 	case $1 in
 	fuzz_cleanup_headers) echo cleanup/cleanup_headers.c ;;
-	fuzz_smtpd) echo smtpd/smtpd_cmd.c smtpd/smtpd_io.c smtpd/smtpd_data.c smtpd/smtpd_body.c ;;
+	fuzz_smtpd) echo smtpd/smtpd_cmd.c smtpd/smtpd_io.c smtpd/smtpd_data.c smtpd/smtpd_body.c smtpd/smtpd_tls.c ;;
 	fuzz_smtp_reply) echo remote/smtp_reply.c remote/smtp_ehlo.c ;;
 	esac
 }
