@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "harden.h"
 #include "log.h"
 
 volatile int service_stop;
@@ -140,7 +141,8 @@ service_init(const char *name, int argc, char **argv)
 		if (geteuid() != 0)
 			log_fatal("run_mode = root but not started as root");
 		if (drop_privileges(*def->user, def->chroot ?
-				    cfg.queue_directory : NULL) != 0)
+				    cfg.queue_directory : NULL) != 0 ||
+		    harden_process() != 0)
 			exit(1);
 	}
 	watch_master(master);

@@ -9,6 +9,7 @@
  * master for longer than the client timeout.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include "master.h"
 
 #define CONTROL_TIMEOUT_MS 2000
+#define NGROUPS_MAX_PEER 1024 /* supplementary groups read per peer */
 
 int
 control_open(void)
@@ -27,16 +29,48 @@ control_open(void)
 	return listen_unix("public/master", 0660);
 }
 
-/* peer_allowed - root, or our own uid. */
+/* peer_in_group - the peer process holds gid as its primary or one of
+ * its supplementary groups (SO_PEERGROUPS: the kernel's answer, not the
+ * group file's). */
+static int
+peer_in_group(int fd, const struct ucred *cr, gid_t gid)
+{
+	gid_t groups[NGROUPS_MAX_PEER];
+	socklen_t len = sizeof(groups);
+
+	if (cr->gid == gid)
+		return 1;
+#ifdef SO_PEERGROUPS
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		for (size_t i = 0; i < len / sizeof(gid_t); i++)
+			if (groups[i] == gid)
+				return 1;
+		return 0;
+	}
+#else
+	(void)fd, (void)groups, (void)len;
+#endif
+	return 0; /* unknown is no */
+}
+
+/* peer_allowed - root, our own uid, or (root mode) a member of the mail
+ * owner's group (mta): checked from the kernel's peer credentials, so a
+ * loosened socket mode alone admits nobody. */
 static int
 peer_allowed(int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
+	struct passwd *pw;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return 0;
-	return cr.uid == 0 || cr.uid == geteuid();
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return 1;
+	if (strcmp(cfg.run_mode, "root") != 0 ||
+	    (pw = getpwnam(cfg.mail_owner)) == NULL)
+		return 0;
+	return peer_in_group(fd, &cr, pw->pw_gid);
 }
 
 static void
@@ -75,7 +109,12 @@ control_serve(int lfd)
 	c = ipc_new(fd, CONTROL_TIMEOUT_MS);
 	attrs_init(&a);
 	if (!peer_allowed(fd)) {
-		log_warn("control: connection from an unauthorised user refused");
+		log_warn("control: connection from an unauthorised user "
+			 "refused (not root, not in the mail owner's group)");
+		ipc_put_str(c, "error", "permission denied: only root and "
+			    "the mail owner's group may control the system");
+		if (ipc_end(c) != IPC_OK)
+			log_warn("control: refusal not sent");
 	} else if (ipc_read(c, &a) == IPC_OK) {
 		const char *req = attrs_get(&a, "req");
 		if (req && strcmp(req, "status") == 0)

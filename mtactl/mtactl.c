@@ -136,7 +136,7 @@ cmd_status(int argc, char **argv)
 {
 	char path[4200];
 	struct attrs a;
-	int fd, rc = 0;
+	int fd, rc = 0, ended = 0;
 
 	(void)argc, (void)argv; /* takes no arguments */
 	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
@@ -152,7 +152,13 @@ cmd_status(int argc, char **argv)
 	printf("%-10s %-24s %9s %5s %5s %8s\n", "SERVICE", "LISTEN",
 	       "PROCESSES", "IDLE", "LIMIT", "RESTARTS");
 	while (rc == 0 && ipc_read(c, &a) == IPC_OK) {
+		if (attrs_get(&a, "error")) {
+			fprintf(stderr, "mtactl: %s\n", attrs_get(&a, "error"));
+			rc = EX_NOPERM_;
+			break;
+		}
 		if (attrs_get(&a, "end")) {
+			ended = 1;
 			printf("master pid %s, run_mode %s\n",
 			       attrs_get(&a, "pid"), attrs_get(&a, "run_mode"));
 			break;
@@ -164,6 +170,10 @@ cmd_status(int argc, char **argv)
 	}
 	attrs_free(&a);
 	ipc_free(c);
+	if (rc == 0 && !ended) {
+		fprintf(stderr, "mtactl: no complete answer from master\n");
+		rc = EX_UNAVAILABLE_;
+	}
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #define EX_UNAVAILABLE_ 69
 #define EX_SOFTWARE_ 70
 #define EX_CONFIG_ 78
+#define EX_NOPERM_ 77
 
 #include <sys/types.h>
 

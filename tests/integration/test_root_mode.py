@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import unittest
 
-from mta import MTA
+from mta import BIN, MTA
 
 USERS = {"mail_owner": "mtatest", "smtpd_user": "mtatest-smtpd",
          "local_user": "mtatest-vmail"}
@@ -39,8 +39,16 @@ class RootMode(unittest.TestCase):
     def tearDown(self):
         self.mta.cleanup()
 
+    def status(self, pid):
+        """Fields of /proc/PID/status (a non-dumpable process's /proc
+        files are owned by root, so the uid is read from here)."""
+        with open("/proc/%d/status" % pid) as f:
+            return dict(l.rstrip("\n").split(":\t", 1) for l in f
+                        if ":\t" in l)
+
     def owner(self, pid):
-        return pwd.getpwuid(os.stat("/proc/%d" % pid).st_uid).pw_name
+        uid = int(self.status(pid)["Uid"].split()[1])  # effective uid
+        return pwd.getpwuid(uid).pw_name
 
     def test_users_chroot_and_delivery(self):
         with self.mta.smtp() as s:
@@ -57,6 +65,38 @@ class RootMode(unittest.TestCase):
                          os.path.join(self.mta.dir, "queue"))
         st = os.stat(os.path.join(self.mta.maildir("rooted"), "new"))
         self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "mtatest-vmail")
+
+    def test_children_hardened(self):
+        """No supplementary groups, not dumpable, no core, no_new_privs."""
+        with self.mta.smtp() as s:
+            s.sendmail("r@example.org", ["hard@localhost"], b"\r\nhi\r\n")
+        self.mta.wait_messages("hard", 1)
+        for prog in ("smtpd", "cleanup", "qmgr", "local"):
+            for pid in self.mta.pids(prog):
+                st = self.status(pid)
+                self.assertEqual(st["Groups"].strip(), "", prog)
+                self.assertEqual(st["NoNewPrivs"].strip(), "1", prog)
+                with open("/proc/%d/limits" % pid) as f:
+                    core = [l for l in f if l.startswith("Max core")][0]
+                self.assertEqual(core.split()[4:6], ["0", "0"], prog)
+
+    def test_control_refuses_outsider(self):
+        """Even with the socket opened to all, an ordinary user not in
+        the mail owner's group is refused by the peer-credential check."""
+        q = os.path.join(self.mta.dir, "queue")
+        os.chmod(os.path.join(q, "public"), 0o711)
+        os.chmod(os.path.join(q, "public", "master"), 0o666)
+        os.chmod(self.mta.conf, 0o644)
+        mtactl = os.path.join(BIN, "mtactl")
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--clear-groups", mtactl,
+                            "-c", self.mta.conf, "status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertNotIn("smtpd", p.stdout)
+        self.mta.wait_log(r"control: connection from an unauthorised user "
+                          r"refused")
+        self.assertEqual(self.mta.ctl("status").returncode, 0)
 
 
 if __name__ == "__main__":
