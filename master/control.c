@@ -67,7 +67,12 @@ peer_allowed(int fd)
 		return 0;
 	if (cr.uid == 0 || cr.uid == geteuid())
 		return 1;
-	if (strcmp(cfg.run_mode, "root") != 0 ||
+	if (strcmp(cfg.run_mode, "root") != 0)
+		return 0;
+	/* the daemons' own users share the group to reach cleanup; smtpd
+	 * talks to strangers, so it must never control the system */
+	if (((pw = getpwnam(cfg.smtpd_user)) && pw->pw_uid == cr.uid) ||
+	    ((pw = getpwnam(cfg.local_user)) && pw->pw_uid == cr.uid) ||
 	    (pw = getpwnam(cfg.mail_owner)) == NULL)
 		return 0;
 	return peer_in_group(fd, &cr, pw->pw_gid);

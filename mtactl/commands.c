@@ -25,5 +25,6 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"queue", cmd_queue, "queue [--json]", "list the mail queue"},
 	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
 	{"check", cmd_check, "check", "check the configuration"},
+	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
 	{NULL, NULL, NULL, NULL},
 };

@@ -9,6 +9,7 @@
 #define EX_SOFTWARE_ 70
 #define EX_CONFIG_ 78
 #define EX_NOPERM_ 77
+#define EX_CANTCREAT_ 73
 
 #include <sys/types.h>
 
@@ -30,6 +31,9 @@ int cmd_status(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+
+/* setup.c */
+int cmd_setup(int argc, char **argv);
 
 /* queue_list.c */
 int queue_list(int json);
