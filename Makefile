@@ -1,6 +1,6 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
-PROGRAMS = master smtpd cleanup qmgr local mtactl
+PROGRAMS = master smtpd cleanup qmgr local mtactl pickup sendmail
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -86,7 +86,7 @@ fuzz:
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc/mta
 UNITDIR    ?= /lib/systemd/system
-DAEMONS     = $(filter-out mtactl,$(PROGRAMS))
+DAEMONS     = $(filter-out mtactl sendmail,$(PROGRAMS))
 LIBEXECDIR  = $(PREFIX)/libexec/mta
 SBINDIR     = $(PREFIX)/sbin
 MANDIR      = $(PREFIX)/share/man

@@ -24,7 +24,7 @@ static const struct {
 } dirs[] = {
 	{"incoming", 0700}, {"msg", 0700},     {"corrupt", 0700},
 	{"maildrop", 0730}, {"db", 0770},      {"private", 0711},
-	{"public", 0710},   {"pid", 0755},
+	{"public", 0711},   {"pid", 0755},
 };
 
 /* make_dir - create one directory, owned by the mail owner in root mode. */

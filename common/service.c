@@ -36,6 +36,8 @@ static struct service_def table[] = {
 	 NULL},
 	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, &cfg.local_user,
 	 &cfg.local_process_limit},
+	{"pickup", SERVICE_UNIX, "public/submit", 0666, 0, 1, &cfg.mail_owner,
+	 NULL},
 };
 
 const struct service_def *

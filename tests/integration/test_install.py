@@ -108,7 +108,7 @@ class Setup(unittest.TestCase):
                          "/usr/sbin/nologin")
         q = os.path.join(self.dir, "queue")
         want = {"incoming": 0o700, "msg": 0o700, "maildrop": 0o730,
-                "public": 0o710, "private": 0o711, "db": 0o770}
+                "public": 0o711, "private": 0o711, "db": 0o770}
         for d, mode in want.items():
             st = os.stat(os.path.join(q, d))
             self.assertEqual(stat.S_IMODE(st.st_mode), mode, d)
