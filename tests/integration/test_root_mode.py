@@ -71,7 +71,7 @@ class RootMode(unittest.TestCase):
         with self.mta.smtp() as s:
             s.sendmail("r@example.org", ["hard@localhost"], b"\r\nhi\r\n")
         self.mta.wait_messages("hard", 1)
-        for prog in ("smtpd", "cleanup", "qmgr", "local"):
+        for prog in ("smtpd", "cleanup", "qmgr", "local", "pickup"):
             for pid in self.mta.pids(prog):
                 st = self.status(pid)
                 self.assertEqual(st["Groups"].strip(), "", prog)
@@ -97,6 +97,21 @@ class RootMode(unittest.TestCase):
         self.mta.wait_log(r"control: connection from an unauthorised user "
                           r"refused")
         self.assertEqual(self.mta.ctl("status").returncode, 0)
+
+    def test_sendmail_by_ordinary_user(self):
+        """pickup takes the uid from the kernel: nobody's mail is from
+        nobody, whatever the environment says."""
+        env = dict(os.environ, USER="root", LOGNAME="root")
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--clear-groups", os.path.join(BIN, "sendmail"),
+                            "-C", self.mta.conf, "-t"], env=env,
+                           input=b"To: nb@localhost\n\nfrom nobody\n",
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msg = self.mta.wait_messages("nb", 1)[0]
+        self.assertIn(b"Return-Path: <nobody@", msg)
+        self.mta.wait_log(r"uid=%d from=<nobody@" % pwd.getpwnam("nobody")
+                          .pw_uid)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,8 @@ class Sendmail(unittest.TestCase):
 
     def test_bp_runs_mailq(self):
         self.mta.start()
+        self.sendmail(["q@localhost"], b"Subject: q\n\nq\n")
+        self.mta.wait_messages("q", 1)  # qmgr has its index by now
         p = self.sendmail(["-bp"], b"")
         self.assertEqual(p.returncode, 0, p.stderr)
 
