@@ -47,6 +47,7 @@ struct config {
 	long lmdb_map_size;
 	long maildir_size_in_name;
 	long service_restart_delay;
+	long shutdown_timeout;
 	long verbose;
 };
 

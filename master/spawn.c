@@ -224,12 +224,40 @@ spawn_hup_all(void)
 	signal_all(SIGHUP);
 }
 
-/* spawn_stop_all - SIGTERM every child, wait up to 10 s, then SIGKILL. */
+int
+spawn_signal_kind(enum service_kind kind, int sig)
+{
+	int n = 0;
+
+	for (struct child *c = children; c; c = c->next) {
+		if (services[c->svc].def->kind != kind)
+			continue;
+		if (kill(c->pid, sig) != 0 && errno != ESRCH)
+			log_warn("kill %d: %m", (int)c->pid);
+		n++;
+	}
+	return n;
+}
+
+/* spawn_stop_all - after the drain (master.c): the network sessions
+ * still open are past shutdown_timeout and killed; the rest get SIGHUP
+ * to exit after their current request (qmgr, whose SIGHUP is reload,
+ * gets SIGTERM: its queue survives any stop), SIGKILL after 10 s. */
 void
 spawn_stop_all(void)
 {
+	int late;
+
 	stopping = 1;
-	signal_all(SIGTERM);
+	if ((late = spawn_signal_kind(SERVICE_INET, SIGKILL)) > 0)
+		log_warn("%d session(s) still busy after shutdown_timeout "
+			 "%lds: killed", late, cfg.shutdown_timeout);
+	for (struct child *c = children; c; c = c->next) {
+		int sig = strcmp(services[c->svc].def->name, "qmgr") == 0 ?
+			  SIGTERM : SIGHUP;
+		if (kill(c->pid, sig) != 0 && errno != ESRCH)
+			log_warn("kill %d: %m", (int)c->pid);
+	}
 	for (int i = 0; i < 1000 && children; i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		spawn_reap();
@@ -239,6 +267,8 @@ spawn_stop_all(void)
 	if (children) {
 		int status;
 		pid_t pid;
+		log_warn("%d process(es) did not stop in 10s: killed",
+			 nchildren);
 		signal_all(SIGKILL);
 		while (children && (pid = waitpid(-1, &status, 0)) > 0)
 			reap_one(pid, status);

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "mtactl.h"
 
-#define STOP_WAIT_MS 60000
+#define STOP_WAIT_MS 15000 /* beyond master's shutdown_timeout */
 #define CONTROL_TIMEOUT_MS 5000
 
 static void
@@ -90,7 +90,9 @@ cmd_signal(int sig, const char *what)
 		       (int)pid);
 		return 0;
 	}
-	for (int ms = 0; ms < STOP_WAIT_MS; ms += 20) {
+	/* master kills what is busy after shutdown_timeout */
+	long wait_ms = STOP_WAIT_MS + cfg.shutdown_timeout * 1000;
+	for (long ms = 0; ms < wait_ms; ms += 20) {
 		struct timespec ts = {0, 20 * 1000 * 1000};
 		if (master_pid() == 0) {
 			printf("mtactl: the mail system is stopped\n");
@@ -98,8 +100,8 @@ cmd_signal(int sig, const char *what)
 		}
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "mtactl: master pid %d did not stop in %d s\n",
-		(int)pid, STOP_WAIT_MS / 1000);
+	fprintf(stderr, "mtactl: master pid %d did not stop in %ld s\n",
+		(int)pid, wait_ms / 1000);
 	return EX_SOFTWARE_;
 }
 
