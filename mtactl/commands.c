@@ -3,19 +3,8 @@
  * new command lives in its own file and adds only its line here.
  */
 #include <stddef.h>
-#include <stdio.h>
-
-#include "config.h"
 
 #include "mtactl.h"
-
-int
-cmd_check(int argc, char **argv)
-{
-	(void)argc, (void)argv; /* main loaded the config or said why not */
-	printf("%s: ok\n", config_file);
-	return 0;
-}
 
 const struct mtactl_cmd mtactl_commands[] = {
 	{"start", cmd_start, "start [-f]", "start the mail system (-f: foreground)"},
@@ -24,7 +13,7 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"status", cmd_status, "status", "show the services and their processes"},
 	{"queue", cmd_queue, "queue [--json]", "list the mail queue"},
 	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
-	{"check", cmd_check, "check", "check the configuration"},
+	{"check", cmd_check, "check", "check the configuration, users, modes, maps"},
 	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
 	{NULL, NULL, NULL, NULL},
 };

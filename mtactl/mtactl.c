@@ -144,6 +144,7 @@ cmd_status(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
 	if (master_pid() == 0 || (fd = ipc_connect_unix(path)) < 0) {
 		printf("the mail system is not running\n");
+		status_queue();
 		return 3; /* LSB "not running" */
 	}
 	struct ipc *c = ipc_new(fd, CONTROL_TIMEOUT_MS);
@@ -176,6 +177,8 @@ cmd_status(int argc, char **argv)
 		fprintf(stderr, "mtactl: no complete answer from master\n");
 		rc = EX_UNAVAILABLE_;
 	}
+	if (rc == 0)
+		status_queue();
 	return rc;
 }
 

@@ -32,6 +32,9 @@ int cmd_queue(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
+/* status_queue.c: the "queue:" line of status */
+void status_queue(void);
+
 /* setup.c */
 int cmd_setup(int argc, char **argv);
 

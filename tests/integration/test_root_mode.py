@@ -66,6 +66,18 @@ class RootMode(unittest.TestCase):
         st = os.stat(os.path.join(self.mta.maildir("rooted"), "new"))
         self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "mtatest-vmail")
 
+    def test_check_healthy_then_planted_mode(self):
+        p = self.mta.ctl("check")
+        self.assertIn("mail system healthy", p.stdout)
+        db = os.path.join(self.mta.dir, "queue", "db")
+        os.chmod(db, 0o777)
+        p = self.mta.ctl("check", check=False)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("fix: chmod 0770 %s" % db, p.stdout)
+        os.chown(db, 0, 0)
+        p = self.mta.ctl("check", check=False)
+        self.assertRegex(p.stdout, r"fix: chown mtatest:\d+ %s" % db)
+
     def test_children_hardened(self):
         """No supplementary groups, not dumpable, no core, no_new_privs."""
         with self.mta.smtp() as s:
