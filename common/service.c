@@ -133,6 +133,8 @@ service_init(const char *name, int argc, char **argv)
 	if (service_open_log(name, to_stderr) != 0)
 		log_fatal("open %s: %m", cfg.maillog_file);
 	log_set_verbose((int)cfg.verbose);
+	if (getenv("MTA_VERBOSE") != NULL) /* mtactl log-level, via master */
+		log_set_verbose(strcmp(getenv("MTA_VERBOSE"), "1") == 0);
 	if (chdir(cfg.queue_directory) != 0)
 		log_fatal("chdir %s: %m", cfg.queue_directory);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,6 +100,35 @@ reply_status(struct ipc *c)
 		log_warn("control: reply not sent");
 }
 
+/* control_log_level - "verbose" or "normal" for master and, through the
+ * environment, every child started from now on; the children running
+ * get SIGHUP so they are replaced after their session (qmgr reloads and
+ * keeps its level until it restarts).  No level: just report. */
+static void
+control_log_level(struct ipc *c, const char *level)
+{
+	static int verbose = -1;
+
+	if (verbose < 0)
+		verbose = (int)cfg.verbose;
+	if (level && strcmp(level, "verbose") != 0 &&
+	    strcmp(level, "normal") != 0) {
+		ipc_put_str(c, "error", "level must be normal or verbose");
+	} else {
+		if (level) {
+			verbose = strcmp(level, "verbose") == 0;
+			log_set_verbose(verbose);
+			if (setenv("MTA_VERBOSE", verbose ? "1" : "0", 1) != 0)
+				log_warn("setenv: %m");
+			log_info("log level set to %s", level);
+			spawn_hup_all();
+		}
+		ipc_put_str(c, "level", verbose ? "verbose" : "normal");
+	}
+	if (ipc_end(c) != IPC_OK)
+		log_warn("control: reply not sent");
+}
+
 void
 control_serve(int lfd)
 {
@@ -128,6 +158,8 @@ control_serve(int lfd)
 			kill(getpid(), SIGTERM);
 		else if (req && strcmp(req, "reload") == 0)
 			kill(getpid(), SIGHUP);
+		else if (req && strcmp(req, "log-level") == 0)
+			control_log_level(c, attrs_get(&a, "level"));
 		else
 			log_warn("control: unknown request");
 	}

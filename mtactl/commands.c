@@ -15,5 +15,6 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
 	{"check", cmd_check, "check", "check the configuration, users, modes, maps"},
 	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
+	{"log-level", cmd_log_level, "log-level [normal|verbose]", "show or change the log level"},
 	{NULL, NULL, NULL, NULL},
 };

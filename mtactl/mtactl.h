@@ -35,6 +35,9 @@ int cmd_check(int argc, char **argv);
 /* status_queue.c: the "queue:" line of status */
 void status_queue(void);
 
+/* log_level.c */
+int cmd_log_level(int argc, char **argv);
+
 /* setup.c */
 int cmd_setup(int argc, char **argv);
 

@@ -51,3 +51,23 @@ class Check(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LogLevel(unittest.TestCase):
+    def test_verbose_then_normal(self):
+        self.mta = MTA().start()
+        try:
+            self.assertIn("log level: normal", self.mta.ctl("log-level").stdout)
+            p = self.mta.ctl("log-level", "verbose")
+            self.assertIn("log level: verbose", p.stdout)
+            self.mta.wait_log(r"log level set to verbose")
+            # master now logs its debug lines: a new child is started
+            with self.mta.smtp() as s:
+                s.noop()
+            self.mta.wait_log(r"master\[\d+\]: started smtpd pid")
+            self.assertEqual(self.mta.ctl("log-level", "loud",
+                                          check=False).returncode, 64)
+            self.assertIn("log level: normal",
+                          self.mta.ctl("log-level", "normal").stdout)
+        finally:
+            self.mta.cleanup()
