@@ -95,7 +95,9 @@ install: all
 	install -d -m 0755 $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(DAEMONS:%=$(BIN)/%) $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0755 $(BIN)/mtactl $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BIN)/mtactl $(BIN)/sendmail $(DESTDIR)$(SBINDIR)/
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	for s in 1 5 7 8; do ls man/*.$$s >/dev/null 2>&1 || continue; \
 		install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 0644 man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done

@@ -94,6 +94,13 @@ main(int argc, char **argv)
 	const char *env = getenv("MTA_CONFIG");
 
 	memset(&j, 0, sizeof(j));
+	/* installed as mailq and newaliases too */
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+						   argv[0];
+	if (strcmp(base, "mailq") == 0)
+		mode = 'p';
+	else if (strcmp(base, "newaliases") == 0)
+		mode = 'i';
 	if (env != NULL)
 		conf_path = env;
 	/* leading '+': stop at the first recipient; unknown letters of

@@ -39,8 +39,17 @@ class Install(unittest.TestCase):
         for d in DAEMONS:
             f = self.path("usr/libexec/mta", d)
             self.assertTrue(os.access(f, os.X_OK), f)
-        mode = stat.S_IMODE(os.stat(self.path("usr/sbin/mtactl")).st_mode)
-        self.assertEqual(mode, 0o755)
+        for prog in ("mtactl", "sendmail"):
+            mode = stat.S_IMODE(os.stat(self.path("usr/sbin", prog)).st_mode)
+            self.assertEqual(mode, 0o755, prog)
+        for link in ("mailq", "newaliases"):
+            self.assertEqual(os.readlink(self.path("usr/sbin", link)),
+                             "sendmail")
+        self.assertTrue(os.access(self.path("usr/libexec/mta/pickup"),
+                                  os.X_OK))
+        self.assertFalse(os.path.exists(self.path("usr/libexec/mta/sendmail")))
+        self.assertTrue(os.path.exists(self.path("usr/share/man/man1/"
+                                                 "sendmail.1")))
         for page in ("man8/master.8", "man8/mtactl.8", "man5/mta.conf.5"):
             self.assertTrue(os.path.exists(self.path("usr/share/man", page)))
         with open(self.path("lib/systemd/system/mta.service")) as f:

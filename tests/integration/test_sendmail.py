@@ -90,8 +90,17 @@ class Sendmail(unittest.TestCase):
         self.mta.start()
         self.sendmail(["q@localhost"], b"Subject: q\n\nq\n")
         self.mta.wait_messages("q", 1)  # qmgr has its index by now
+        wait_for(lambda: b"Mail queue is empty" in
+                 self.sendmail(["-bp"], b"").stdout, what="empty mailq")
         p = self.sendmail(["-bp"], b"")
         self.assertEqual(p.returncode, 0, p.stderr)
+        # called as mailq (the link make install makes)
+        link = os.path.join(self.mta.dir, "mailq")
+        os.symlink(os.path.join(BIN, "sendmail"), link)
+        p = subprocess.run([link, "-C", self.mta.conf], capture_output=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"Mail queue is empty", p.stdout)
 
 
 if __name__ == "__main__":
