@@ -110,6 +110,17 @@ class RootMode(unittest.TestCase):
                           r"refused")
         self.assertEqual(self.mta.ctl("status").returncode, 0)
 
+    def test_control_admits_group_member(self):
+        """A user with the mail owner's group as a supplementary group
+        (an administrator in group mta) may use mtactl."""
+        os.chmod(self.mta.conf, 0o644)
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--groups=mtatest", os.path.join(BIN, "mtactl"),
+                            "-c", self.mta.conf, "status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^smtpd ")
+
     def test_sendmail_by_ordinary_user(self):
         """pickup takes the uid from the kernel: nobody's mail is from
         nobody, whatever the environment says."""
