@@ -10,16 +10,16 @@ import subprocess
 import tempfile
 import unittest
 
-from mta import BIN, TOP
+from mta import BIN, MTA, TOP, wait_for
 
 DAEMONS = ["master", "smtpd", "cleanup", "qmgr", "local"]
 
 
-def make_install(destdir, prefix="/usr/local"):
+def make_install(destdir, prefix="/usr/local", *more):
     # -o all: install what the test run built (bin or bin-san), no rebuild
     return subprocess.run(["make", "-s", "-C", TOP, "-o", "all", "install",
                            "BIN=" + BIN, "DESTDIR=" + destdir,
-                           "PREFIX=" + prefix],
+                           "PREFIX=" + prefix] + list(more),
                           capture_output=True, text=True, timeout=120)
 
 
@@ -134,6 +134,81 @@ class Setup(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 77, p.stderr)
         self.assertIn("must be run as root", p.stderr)
+
+
+E2E = {"mail_owner": "mtainst-e", "smtpd_user": "mtainst-es",
+       "local_user": "mtainst-ev"}
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
+                     "installs as root and creates users")
+class EndToEnd(unittest.TestCase):
+    """make install as root without DESTDIR (into a private prefix, with
+    a private config directory so nothing of the host is touched) runs
+    mtactl setup; the installed system then starts, passes mtactl check,
+    delivers, and each daemon runs as its own user."""
+
+    def setUp(self):
+        self.mta = None
+        self.prefix = tempfile.mkdtemp(prefix="mtainst-prefix-")
+
+    def tearDown(self):
+        if self.mta:
+            self.mta.cleanup()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+        for name in E2E.values():
+            subprocess.run(["userdel", name], capture_output=True)
+        for name in ("mtainst-e", "mtainst-ev"):
+            subprocess.run(["groupdel", name], capture_output=True)
+
+    def uid_of(self, pid):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return pwd.getpwuid(int(line.split()[2])).pw_name
+        return None
+
+    def test_install_setup_start_deliver(self):
+        os.chmod(self.prefix, 0o755)
+        self.mta = MTA(run_mode="root", daemon_directory=os.path.join(
+            self.prefix, "libexec", "mta"), **E2E)
+        os.chmod(self.mta.dir, 0o755)
+        p = make_install("", self.prefix, "SYSCONFDIR=" + self.mta.dir,
+                         "UNITDIR=" + os.path.join(self.prefix, "unit"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("keeping %s/mta.conf" % self.mta.dir, p.stdout)
+        self.assertIn("creating user mtainst-e ", p.stdout)  # setup ran
+        vmail = pwd.getpwnam("mtainst-ev")
+        os.mkdir(self.mta.mail)
+        os.chown(self.mta.mail, vmail.pw_uid, vmail.pw_gid)
+        mtactl = os.path.join(self.prefix, "sbin", "mtactl")
+        c = subprocess.run([mtactl, "-c", self.mta.conf, "check"],
+                           capture_output=True, text=True)
+        self.assertEqual(c.returncode, 0, c.stdout)
+        self.assertIn("mail system healthy", c.stdout)
+        subprocess.run([mtactl, "-c", self.mta.conf, "start"], check=True,
+                       capture_output=True, timeout=60)
+        wait_for(self.mta.accepting, what="SMTP port")
+        with self.mta.smtp() as s:
+            s.sendmail("r@example.org", ["inst@localhost"], b"\r\nhi\r\n")
+        self.mta.wait_messages("inst", 1)
+        want = {"master": "root", "smtpd": "mtainst-es",
+                "cleanup": "mtainst-e", "qmgr": "mtainst-e",
+                "pickup": "mtainst-e", "local": "mtainst-ev"}
+        seen = set()
+        for pid in self.mta.pids():
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                prog = os.path.basename(f.read().split(b"\0")[0].decode())
+            self.assertIn(prog, want)
+            exe = os.readlink("/proc/%d/exe" % pid)  # the installed one
+            self.assertTrue(exe.startswith(self.prefix + "/libexec/mta/"),
+                            exe)
+            self.assertEqual(self.uid_of(pid), want[prog], prog)
+            seen.add(prog)
+            if prog == "smtpd":
+                self.assertEqual(os.readlink("/proc/%d/root" % pid),
+                                 os.path.join(self.mta.dir, "queue"))
+        self.assertTrue({"master", "smtpd", "qmgr"} <= seen, seen)
 
 
 if __name__ == "__main__":
