@@ -240,9 +240,8 @@ spawn_signal_kind(enum service_kind kind, int sig)
 }
 
 /* spawn_stop_all - after the drain (master.c): the network sessions
- * still open are past shutdown_timeout and killed; the rest get SIGHUP
- * to exit after their current request (qmgr, whose SIGHUP is reload,
- * gets SIGTERM: its queue survives any stop), SIGKILL after 10 s. */
+ * still open are past shutdown_timeout and killed; the back end gets
+ * SIGTERM (what it acknowledged is on disk), SIGKILL after 10 s. */
 void
 spawn_stop_all(void)
 {
@@ -252,12 +251,7 @@ spawn_stop_all(void)
 	if ((late = spawn_signal_kind(SERVICE_INET, SIGKILL)) > 0)
 		log_warn("%d session(s) still busy after shutdown_timeout "
 			 "%lds: killed", late, cfg.shutdown_timeout);
-	for (struct child *c = children; c; c = c->next) {
-		int sig = strcmp(services[c->svc].def->name, "qmgr") == 0 ?
-			  SIGTERM : SIGHUP;
-		if (kill(c->pid, sig) != 0 && errno != ESRCH)
-			log_warn("kill %d: %m", (int)c->pid);
-	}
+	signal_all(SIGTERM); /* the back end: its work is durable */
 	for (int i = 0; i < 1000 && children; i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		spawn_reap();
