@@ -140,6 +140,10 @@ service_init(const char *name, int argc, char **argv)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||
 	    sigaction(SIGHUP, &sa, NULL) != 0)
 		log_fatal("signal setup: %m");
+	sigset_t hup; /* master starts us with SIGHUP blocked */
+	if (sigemptyset(&hup) != 0 || sigaddset(&hup, SIGHUP) != 0 ||
+	    sigprocmask(SIG_UNBLOCK, &hup, NULL) != 0)
+		log_fatal("sigprocmask: %m");
 	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
 	    def->user != NULL) {
 		if (geteuid() != 0)

@@ -69,9 +69,12 @@ exec_child(struct svc_state *s)
 		_exit(127);
 	for (int fd = SERVICE_STATUS_FD + 1; fd < 1024; fd++)
 		close(fd); /* nothing else of master's reaches a child */
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* SIGHUP stays blocked until service_init() has its handler: a
+	 * stop or reload must not kill a child that is still starting */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_SETMASK, &hup, NULL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -184,7 +184,7 @@ class EndToEnd(unittest.TestCase):
         mtactl = os.path.join(self.prefix, "sbin", "mtactl")
         c = subprocess.run([mtactl, "-c", self.mta.conf, "check"],
                            capture_output=True, text=True)
-        self.assertEqual(c.returncode, 0, c.stdout)
+        self.assertEqual(c.returncode, 0, c.stdout + c.stderr)
         self.assertIn("mail system healthy", c.stdout)
         subprocess.run([mtactl, "-c", self.mta.conf, "start"], check=True,
                        capture_output=True, timeout=60)
