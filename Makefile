@@ -1,6 +1,7 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
-PROGRAMS = master smtpd cleanup qmgr local mtactl anvil resolver remote
+PROGRAMS = master smtpd cleanup qmgr local mtactl anvil resolver remote \
+           pickup sendmail
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -26,7 +27,7 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBMTA     = $(B)/libmta.a
 
-.PHONY: all deps run test clean lint sanitize fuzz bench
+.PHONY: all deps run test clean lint sanitize fuzz bench bench-smtpd install
 all: $(PROGRAMS:%=$(BIN)/%)
 
 $(B)/%.o: %.c
@@ -105,6 +106,36 @@ fuzz:
 BENCH_SESSIONS ?= 1000
 bench-smtpd: all
 	MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/bench/bench_smtpd.py $(BENCH_SESSIONS)
+
+# install: make install [PREFIX=/usr/local] [DESTDIR=/staging]
+# As root without DESTDIR it also runs mtactl setup (users, queue tree).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc/mta
+UNITDIR    ?= /lib/systemd/system
+DAEMONS     = $(filter-out mtactl sendmail,$(PROGRAMS))
+LIBEXECDIR  = $(PREFIX)/libexec/mta
+SBINDIR     = $(PREFIX)/sbin
+MANDIR      = $(PREFIX)/share/man
+SUBST = sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g'
+install: all
+	install -d -m 0755 $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(DAEMONS:%=$(BIN)/%) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 $(BIN)/mtactl $(BIN)/sendmail $(DESTDIR)$(SBINDIR)/
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
+	for s in 1 5 7 8; do ls man/*.$$s >/dev/null 2>&1 || continue; \
+		install -d -m 0755 $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	$(SUBST) dist/mta.service.in > $(DESTDIR)$(UNITDIR)/mta.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mta.service
+	@# never overwrite the operator's config
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/mta.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/mta.conf"; else \
+		$(SUBST) dist/mta.conf.in > $(DESTDIR)$(SYSCONFDIR)/mta.conf && \
+		chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mta.conf; fi
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		$(SBINDIR)/mtactl -c $(SYSCONFDIR)/mta.conf setup; fi
 
 clean:
 	rm -rf build bin build-san bin-san build-fuzz

@@ -92,6 +92,7 @@ static const struct ckey keys[] = {
 	N(lmdb_map_size, C_SIZE, "16m", 1 << 20, 1L << 40),
 	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
 	N(service_restart_delay, C_TIME, "1s", 0, 3600),
+	N(shutdown_timeout, C_TIME, "30s", 1, 3600),
 	N(verbose, C_BOOL, "no", 0, 1),
 	S(mynetworks, "127.0.0.0/8, ::1/128"),
 	S(smtpd_bare_lf, "normalize"),

@@ -59,6 +59,7 @@ struct config {
 	long lmdb_map_size;
 	long maildir_size_in_name;
 	long service_restart_delay;
+	long shutdown_timeout;
 	long verbose;
 	/* smtpd(8) */
 	char *mynetworks;       /* CIDR list of trusted clients */

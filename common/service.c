@@ -22,6 +22,7 @@
 
 #include "addr_class.h"
 #include "config.h"
+#include "harden.h"
 #include "log.h"
 
 volatile int service_stop;
@@ -44,6 +45,8 @@ static struct service_def table[] = {
 	 &cfg.remote_process_limit},
 	{"resolver", SERVICE_UNIX, "private/resolver", 0666, 1, 0,
 	 &cfg.resolver_user, &cfg.resolver_process_limit},
+	{"pickup", SERVICE_UNIX, "public/submit", 0666, 0, 1, &cfg.mail_owner,
+	 NULL},
 };
 
 const struct service_def *
@@ -139,6 +142,8 @@ service_init(const char *name, int argc, char **argv)
 	if (service_open_log(name, to_stderr) != 0)
 		log_fatal("open %s: %m", cfg.maillog_file);
 	log_set_verbose((int)cfg.verbose);
+	if (getenv("MTA_VERBOSE") != NULL) /* mtactl log-level, via master */
+		log_set_verbose(strcmp(getenv("MTA_VERBOSE"), "1") == 0);
 	if (chdir(cfg.queue_directory) != 0)
 		log_fatal("chdir %s: %m", cfg.queue_directory);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||
@@ -147,12 +152,17 @@ service_init(const char *name, int argc, char **argv)
 	addr_maps_open(); /* before any chroot: see addr_class.h */
 	if (service_before_drop)
 		service_before_drop();
+	sigset_t hup; /* master starts us with SIGHUP blocked */
+	if (sigemptyset(&hup) != 0 || sigaddset(&hup, SIGHUP) != 0 ||
+	    sigprocmask(SIG_UNBLOCK, &hup, NULL) != 0)
+		log_fatal("sigprocmask: %m");
 	if (strcmp(cfg.run_mode, "root") == 0 && def != NULL &&
 	    def->user != NULL && !(service_keep_root && service_keep_root())) {
 		if (geteuid() != 0)
 			log_fatal("run_mode = root but not started as root");
 		if (drop_privileges(*def->user, def->chroot ?
-				    cfg.queue_directory : NULL) != 0)
+				    cfg.queue_directory : NULL) != 0 ||
+		    harden_process() != 0)
 			exit(1);
 	}
 	watch_master(master);

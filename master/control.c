@@ -9,7 +9,9 @@
  * master for longer than the client timeout.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include "master.h"
 
 #define CONTROL_TIMEOUT_MS 2000
+#define NGROUPS_MAX_PEER 1024 /* supplementary groups read per peer */
 
 int
 control_open(void)
@@ -27,16 +30,53 @@ control_open(void)
 	return listen_unix("public/master", 0660);
 }
 
-/* peer_allowed - root, or our own uid. */
+/* peer_in_group - the peer process holds gid as its primary or one of
+ * its supplementary groups (SO_PEERGROUPS: the kernel's answer, not the
+ * group file's). */
+static int
+peer_in_group(int fd, const struct ucred *cr, gid_t gid)
+{
+	gid_t groups[NGROUPS_MAX_PEER];
+	socklen_t len = sizeof(groups);
+
+	if (cr->gid == gid)
+		return 1;
+#ifdef SO_PEERGROUPS
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		for (size_t i = 0; i < len / sizeof(gid_t); i++)
+			if (groups[i] == gid)
+				return 1;
+		return 0;
+	}
+#else
+	(void)fd, (void)groups, (void)len;
+#endif
+	return 0; /* unknown is no */
+}
+
+/* peer_allowed - root, our own uid, or (root mode) a member of the mail
+ * owner's group (mta): checked from the kernel's peer credentials, so a
+ * loosened socket mode alone admits nobody. */
 static int
 peer_allowed(int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
+	struct passwd *pw;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return 0;
-	return cr.uid == 0 || cr.uid == geteuid();
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return 1;
+	if (strcmp(cfg.run_mode, "root") != 0)
+		return 0;
+	/* the daemons' own users share the group to reach cleanup; smtpd
+	 * talks to strangers, so it must never control the system */
+	if (((pw = getpwnam(cfg.smtpd_user)) && pw->pw_uid == cr.uid) ||
+	    ((pw = getpwnam(cfg.local_user)) && pw->pw_uid == cr.uid) ||
+	    (pw = getpwnam(cfg.mail_owner)) == NULL)
+		return 0;
+	return peer_in_group(fd, &cr, pw->pw_gid);
 }
 
 static void
@@ -60,6 +100,35 @@ reply_status(struct ipc *c)
 		log_warn("control: reply not sent");
 }
 
+/* control_log_level - "verbose" or "normal" for master and, through the
+ * environment, every child started from now on; the children running
+ * get SIGHUP so they are replaced after their session (qmgr reloads and
+ * keeps its level until it restarts).  No level: just report. */
+static void
+control_log_level(struct ipc *c, const char *level)
+{
+	static int verbose = -1;
+
+	if (verbose < 0)
+		verbose = (int)cfg.verbose;
+	if (level && strcmp(level, "verbose") != 0 &&
+	    strcmp(level, "normal") != 0) {
+		ipc_put_str(c, "error", "level must be normal or verbose");
+	} else {
+		if (level) {
+			verbose = strcmp(level, "verbose") == 0;
+			log_set_verbose(verbose);
+			if (setenv("MTA_VERBOSE", verbose ? "1" : "0", 1) != 0)
+				log_warn("setenv: %m");
+			log_info("log level set to %s", level);
+			spawn_hup_all();
+		}
+		ipc_put_str(c, "level", verbose ? "verbose" : "normal");
+	}
+	if (ipc_end(c) != IPC_OK)
+		log_warn("control: reply not sent");
+}
+
 void
 control_serve(int lfd)
 {
@@ -75,7 +144,12 @@ control_serve(int lfd)
 	c = ipc_new(fd, CONTROL_TIMEOUT_MS);
 	attrs_init(&a);
 	if (!peer_allowed(fd)) {
-		log_warn("control: connection from an unauthorised user refused");
+		log_warn("control: connection from an unauthorised user "
+			 "refused (not root, not in the mail owner's group)");
+		ipc_put_str(c, "error", "permission denied: only root and "
+			    "the mail owner's group may control the system");
+		if (ipc_end(c) != IPC_OK)
+			log_warn("control: refusal not sent");
 	} else if (ipc_read(c, &a) == IPC_OK) {
 		const char *req = attrs_get(&a, "req");
 		if (req && strcmp(req, "status") == 0)
@@ -84,6 +158,8 @@ control_serve(int lfd)
 			kill(getpid(), SIGTERM);
 		else if (req && strcmp(req, "reload") == 0)
 			kill(getpid(), SIGHUP);
+		else if (req && strcmp(req, "log-level") == 0)
+			control_log_level(c, attrs_get(&a, "level"));
 		else
 			log_warn("control: unknown request");
 	}

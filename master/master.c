@@ -197,6 +197,46 @@ handle_signals(void)
 	return stop;
 }
 
+static long long drain_until; /* microseconds; 0 until a stop */
+
+/* drain - a stop begins: the network front (smtpd) takes no new client
+ * and its sessions in progress may finish, with the back end still
+ * served, until shutdown_timeout.  Returns 1 to stop at once (a second
+ * stop signal). */
+static int
+drain(void)
+{
+	if (drain_until != 0)
+		return 1;
+	drain_until = now_us() + cfg.shutdown_timeout * 1000000LL;
+	spawn_signal_kind(SERVICE_INET, SIGHUP);
+	for (int i = 0; i < nservices; i++)
+		if (services[i].def->kind == SERVICE_INET &&
+		    services[i].listen_fd >= 0) {
+			if (close(services[i].listen_fd) != 0)
+				log_warn("close %s: %m", services[i].listen_addr);
+			services[i].listen_fd = -1; /* new clients: refused */
+		}
+	log_info("stopping: sessions in progress may finish within %lds",
+		 cfg.shutdown_timeout);
+	return 0;
+}
+
+/* drained - no session left in progress, or the deadline passed. */
+static int
+drained(long long now)
+{
+	if (drain_until == 0)
+		return 0;
+	if (now >= drain_until)
+		return 1;
+	for (int i = 0; i < nservices; i++)
+		if (services[i].def->kind == SERVICE_INET &&
+		    services[i].count > 0)
+			return 0;
+	return 1;
+}
+
 static void
 main_loop(void)
 {
@@ -207,6 +247,11 @@ main_loop(void)
 		long long now = now_us(), wake = now + 1000000;
 		int n = 0;
 
+		if (drained(now))
+			return;
+		if (drain_until != 0 && drain_until < wake)
+			wake = drain_until;
+
 		p[n] = (struct pollfd){.fd = sig_pipe[0], .events = POLLIN};
 		which[n++] = -1;
 		p[n] = (struct pollfd){.fd = status_pipe[0], .events = POLLIN};
@@ -215,6 +260,8 @@ main_loop(void)
 		which[n++] = -3;
 		for (int i = 0; i < nservices; i++) {
 			struct svc_state *s = &services[i];
+			if (drain_until != 0 && s->def->kind == SERVICE_INET)
+				continue; /* no new network client */
 			if (s->def->always && s->count == 0 &&
 			    now >= s->throttle_until)
 				spawn_child(i);
@@ -232,7 +279,7 @@ main_loop(void)
 		for (int k = 0; rc > 0 && k < n; k++) {
 			if (!(p[k].revents & (POLLIN | POLLERR | POLLHUP)))
 				continue;
-			if (which[k] == -1 && handle_signals())
+			if (which[k] == -1 && handle_signals() && drain())
 				return;
 			if (which[k] == -2)
 				spawn_status(status_pipe[0]);

@@ -44,6 +44,9 @@ void spawn_child(int svc);
 void spawn_reap(void);
 void spawn_status(int fd);
 void spawn_stop_all(void);
+/* spawn_signal_kind - signal the children of inet or unix services;
+ * returns how many. */
+int spawn_signal_kind(enum service_kind kind, int sig);
 void spawn_hup_all(void);
 struct child *spawn_children(void);
 void spawn_set_status_fd(int fd);

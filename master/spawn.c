@@ -69,13 +69,18 @@ exec_child(struct svc_state *s)
 		_exit(127);
 	for (int fd = SERVICE_STATUS_FD + 1; fd < 1024; fd++)
 		close(fd); /* nothing else of master's reaches a child */
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* SIGHUP stays blocked until service_init() has its handler: a
+	 * stop or reload must not kill a child that is still starting */
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	/* handlers reset first, then the mask opened (but for SIGHUP):
+	 * a SIGTERM that came in the meantime now ends this child */
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_SETMASK, &hup, NULL);
 	snprintf(path, sizeof(path), "%s/%s", cfg.daemon_directory,
 		 s->def->name);
 	argv[i++] = (char *)s->def->name;
@@ -107,14 +112,25 @@ spawn_child(int svc)
 		log_warn("out of memory starting %s", s->def->name);
 		return;
 	}
+	/* signals blocked across fork: one that arrives before the child
+	 * has reset its handlers stays pending instead of running master's
+	 * handler in the child (where a stop would be lost) */
+	sigset_t all, old;
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) != 0)
+		log_fatal("sigprocmask: %m");
 	if ((pid = fork()) < 0) {
 		log_warn("fork for %s: %m", s->def->name);
 		free(c);
 		s->throttle_until = now_us() + 1000000;
+		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)
+			log_fatal("sigprocmask: %m");
 		return;
 	}
 	if (pid == 0)
 		exec_child(s);
+	if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)
+		log_fatal("sigprocmask: %m");
 	c->pid = pid;
 	c->svc = svc;
 	c->next = children;
@@ -224,12 +240,34 @@ spawn_hup_all(void)
 	signal_all(SIGHUP);
 }
 
-/* spawn_stop_all - SIGTERM every child, wait up to 10 s, then SIGKILL. */
+int
+spawn_signal_kind(enum service_kind kind, int sig)
+{
+	int n = 0;
+
+	for (struct child *c = children; c; c = c->next) {
+		if (services[c->svc].def->kind != kind)
+			continue;
+		if (kill(c->pid, sig) != 0 && errno != ESRCH)
+			log_warn("kill %d: %m", (int)c->pid);
+		n++;
+	}
+	return n;
+}
+
+/* spawn_stop_all - after the drain (master.c): the network sessions
+ * still open are past shutdown_timeout and killed; the back end gets
+ * SIGTERM (what it acknowledged is on disk), SIGKILL after 10 s. */
 void
 spawn_stop_all(void)
 {
+	int late;
+
 	stopping = 1;
-	signal_all(SIGTERM);
+	if ((late = spawn_signal_kind(SERVICE_INET, SIGKILL)) > 0)
+		log_warn("%d session(s) still busy after shutdown_timeout "
+			 "%lds: killed", late, cfg.shutdown_timeout);
+	signal_all(SIGTERM); /* the back end: its work is durable */
 	for (int i = 0; i < 1000 && children; i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		spawn_reap();
@@ -239,6 +277,8 @@ spawn_stop_all(void)
 	if (children) {
 		int status;
 		pid_t pid;
+		log_warn("%d process(es) did not stop in 10s: killed",
+			 nchildren);
 		signal_all(SIGKILL);
 		while (children && (pid = waitpid(-1, &status, 0)) > 0)
 			reap_one(pid, status);

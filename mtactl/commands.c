@@ -3,19 +3,8 @@
  * new command lives in its own file and adds only its line here.
  */
 #include <stddef.h>
-#include <stdio.h>
-
-#include "config.h"
 
 #include "mtactl.h"
-
-int
-cmd_check(int argc, char **argv)
-{
-	(void)argc, (void)argv; /* main loaded the config or said why not */
-	printf("%s: ok\n", config_file);
-	return 0;
-}
 
 const struct mtactl_cmd mtactl_commands[] = {
 	{"start", cmd_start, "start [-f]", "start the mail system (-f: foreground)"},
@@ -30,8 +19,10 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"delete", cmd_delete, "delete ID... | --all | --sender A | --rcpt A", "remove messages, without notice"},
 	{"requeue", cmd_requeue, "requeue ID...", "start a message's retry schedule afresh"},
 	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
-	{"check", cmd_check, "check", "check the configuration"},
 	{"makemap", cmd_makemap, "makemap [-a] FILE", "compile a lookup table into FILE.lmdb"},
 	{"newaliases", cmd_newaliases, "newaliases", "compile the alias_maps files"},
+	{"check", cmd_check, "check", "check the configuration, users, modes, maps"},
+	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
+	{"log-level", cmd_log_level, "log-level [normal|verbose]", "show or change the log level"},
 	{NULL, NULL, NULL, NULL},
 };

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "mtactl.h"
 
-#define STOP_WAIT_MS 60000
+#define STOP_WAIT_MS 15000 /* beyond master's shutdown_timeout */
 #define CONTROL_TIMEOUT_MS 5000
 
 static void
@@ -90,7 +90,9 @@ cmd_signal(int sig, const char *what)
 		       (int)pid);
 		return 0;
 	}
-	for (int ms = 0; ms < STOP_WAIT_MS; ms += 20) {
+	/* master kills what is busy after shutdown_timeout */
+	long wait_ms = STOP_WAIT_MS + cfg.shutdown_timeout * 1000;
+	for (long ms = 0; ms < wait_ms; ms += 20) {
 		struct timespec ts = {0, 20 * 1000 * 1000};
 		if (master_pid() == 0) {
 			printf("mtactl: the mail system is stopped\n");
@@ -98,8 +100,8 @@ cmd_signal(int sig, const char *what)
 		}
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "mtactl: master pid %d did not stop in %d s\n",
-		(int)pid, STOP_WAIT_MS / 1000);
+	fprintf(stderr, "mtactl: master pid %d did not stop in %ld s\n",
+		(int)pid, wait_ms / 1000);
 	return EX_SOFTWARE_;
 }
 
@@ -136,12 +138,13 @@ cmd_status(int argc, char **argv)
 {
 	char path[4200];
 	struct attrs a;
-	int fd, rc = 0;
+	int fd, rc = 0, ended = 0;
 
 	(void)argc, (void)argv; /* takes no arguments */
 	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
 	if (master_pid() == 0 || (fd = ipc_connect_unix(path)) < 0) {
 		printf("the mail system is not running\n");
+		status_queue();
 		return 3; /* LSB "not running" */
 	}
 	struct ipc *c = ipc_new(fd, CONTROL_TIMEOUT_MS);
@@ -152,7 +155,13 @@ cmd_status(int argc, char **argv)
 	printf("%-10s %-24s %9s %5s %5s %8s\n", "SERVICE", "LISTEN",
 	       "PROCESSES", "IDLE", "LIMIT", "RESTARTS");
 	while (rc == 0 && ipc_read(c, &a) == IPC_OK) {
+		if (attrs_get(&a, "error")) {
+			fprintf(stderr, "mtactl: %s\n", attrs_get(&a, "error"));
+			rc = EX_NOPERM_;
+			break;
+		}
 		if (attrs_get(&a, "end")) {
+			ended = 1;
 			printf("master pid %s, run_mode %s\n",
 			       attrs_get(&a, "pid"), attrs_get(&a, "run_mode"));
 			break;
@@ -164,6 +173,12 @@ cmd_status(int argc, char **argv)
 	}
 	attrs_free(&a);
 	ipc_free(c);
+	if (rc == 0 && !ended) {
+		fprintf(stderr, "mtactl: no complete answer from master\n");
+		rc = EX_UNAVAILABLE_;
+	}
+	if (rc == 0)
+		status_queue();
 	return rc;
 }
 

@@ -11,6 +11,8 @@
 #define EX_SOFTWARE_ 70
 #define EX_NOPERM_ 77
 #define EX_CONFIG_ 78
+#define EX_NOPERM_ 77
+#define EX_CANTCREAT_ 73
 
 #include <sys/types.h>
 
@@ -37,6 +39,14 @@ int cmd_check(int argc, char **argv);
 int makemap_one(const char *src, int syntax);
 int cmd_makemap(int argc, char **argv);
 int cmd_newaliases(int argc, char **argv);
+/* status_queue.c: the "queue:" line of status */
+void status_queue(void);
+
+/* log_level.c */
+int cmd_log_level(int argc, char **argv);
+
+/* setup.c */
+int cmd_setup(int argc, char **argv);
 
 /* queue_list.c */
 int queue_list(int json);

@@ -65,13 +65,21 @@ class Client:
 
 
 def queue_files(queue_dir):
-    """Every committed queue file's bytes, by queue ID."""
-    out = {}
-    for top in ("incoming", "msg"):
-        for root, _, names in os.walk(os.path.join(queue_dir, top)):
-            for n in names:
-                if n.endswith(".tmp"):
-                    continue
-                with open(os.path.join(root, n), "rb") as f:
-                    out[n] = f.read()
+    """Every committed queue file's bytes, by queue ID.  qmgr moves files
+    from incoming/ to msg/ at any time: one seen in neither place (it was
+    moved between the two walks) is looked for again."""
+    for _ in range(20):
+        out, moved = {}, False
+        for top in ("incoming", "msg"):
+            for root, _, names in os.walk(os.path.join(queue_dir, top)):
+                for n in names:
+                    if n.endswith(".tmp"):
+                        continue
+                    try:
+                        with open(os.path.join(root, n), "rb") as f:
+                            out[n] = f.read()
+                    except FileNotFoundError:
+                        moved = True
+        if not moved:
+            return out
     return out

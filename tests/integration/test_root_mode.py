@@ -7,10 +7,11 @@ import shutil
 import subprocess
 import unittest
 
-from mta import MTA
+from mta import BIN, MTA
 
 USERS = {"mail_owner": "mtatest", "smtpd_user": "mtatest-smtpd",
-         "local_user": "mtatest-vmail"}
+         "local_user": "mtatest-vmail", "remote_user": "mtatest-remote",
+         "resolver_user": "mtatest-dns"}
 
 
 def ensure_users():
@@ -19,7 +20,8 @@ def ensure_users():
         try:
             pwd.getpwnam(name)
         except KeyError:
-            group = [] if key == "local_user" else ["-g", "mtatest"]
+            own = key in ("local_user", "remote_user", "resolver_user")
+            group = [] if own else ["-g", "mtatest"]
             subprocess.run(["useradd", "-r", "-M", "-s", "/usr/sbin/nologin"]
                            + group + [name], check=True)
 
@@ -39,8 +41,16 @@ class RootMode(unittest.TestCase):
     def tearDown(self):
         self.mta.cleanup()
 
+    def status(self, pid):
+        """Fields of /proc/PID/status (a non-dumpable process's /proc
+        files are owned by root, so the uid is read from here)."""
+        with open("/proc/%d/status" % pid) as f:
+            return dict(l.rstrip("\n").split(":\t", 1) for l in f
+                        if ":\t" in l)
+
     def owner(self, pid):
-        return pwd.getpwuid(os.stat("/proc/%d" % pid).st_uid).pw_name
+        uid = int(self.status(pid)["Uid"].split()[1])  # effective uid
+        return pwd.getpwuid(uid).pw_name
 
     def test_users_chroot_and_delivery(self):
         with self.mta.smtp() as s:
@@ -57,6 +67,76 @@ class RootMode(unittest.TestCase):
                          os.path.join(self.mta.dir, "queue"))
         st = os.stat(os.path.join(self.mta.maildir("rooted"), "new"))
         self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "mtatest-vmail")
+
+    def test_check_healthy_then_planted_mode(self):
+        p = self.mta.ctl("check")
+        self.assertIn("mail system healthy", p.stdout)
+        db = os.path.join(self.mta.dir, "queue", "db")
+        os.chmod(db, 0o777)
+        p = self.mta.ctl("check", check=False)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("fix: chmod 0770 %s" % db, p.stdout)
+        os.chown(db, 0, 0)
+        p = self.mta.ctl("check", check=False)
+        self.assertRegex(p.stdout, r"fix: chown mtatest:\d+ %s" % db)
+
+    def test_children_hardened(self):
+        """No supplementary groups, not dumpable, no core, no_new_privs."""
+        with self.mta.smtp() as s:
+            s.sendmail("r@example.org", ["hard@localhost"], b"\r\nhi\r\n")
+        self.mta.wait_messages("hard", 1)
+        for prog in ("smtpd", "cleanup", "qmgr", "local", "pickup"):
+            for pid in self.mta.pids(prog):
+                st = self.status(pid)
+                self.assertEqual(st["Groups"].strip(), "", prog)
+                self.assertEqual(st["NoNewPrivs"].strip(), "1", prog)
+                with open("/proc/%d/limits" % pid) as f:
+                    core = [l for l in f if l.startswith("Max core")][0]
+                self.assertEqual(core.split()[4:6], ["0", "0"], prog)
+
+    def test_control_refuses_outsider(self):
+        """Even with the socket opened to all, an ordinary user not in
+        the mail owner's group is refused by the peer-credential check."""
+        q = os.path.join(self.mta.dir, "queue")
+        os.chmod(os.path.join(q, "public"), 0o711)
+        os.chmod(os.path.join(q, "public", "master"), 0o666)
+        os.chmod(self.mta.conf, 0o644)
+        mtactl = os.path.join(BIN, "mtactl")
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--clear-groups", mtactl,
+                            "-c", self.mta.conf, "status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertNotIn("smtpd", p.stdout)
+        self.mta.wait_log(r"control: connection from an unauthorised user "
+                          r"refused")
+        self.assertEqual(self.mta.ctl("status").returncode, 0)
+
+    def test_control_admits_group_member(self):
+        """A user with the mail owner's group as a supplementary group
+        (an administrator in group mta) may use mtactl."""
+        os.chmod(self.mta.conf, 0o644)
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--groups=mtatest", os.path.join(BIN, "mtactl"),
+                            "-c", self.mta.conf, "status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^smtpd ")
+
+    def test_sendmail_by_ordinary_user(self):
+        """pickup takes the uid from the kernel: nobody's mail is from
+        nobody, whatever the environment says."""
+        env = dict(os.environ, USER="root", LOGNAME="root")
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--clear-groups", os.path.join(BIN, "sendmail"),
+                            "-C", self.mta.conf, "-t"], env=env,
+                           input=b"To: nb@localhost\n\nfrom nobody\n",
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msg = self.mta.wait_messages("nb", 1)[0]
+        self.assertIn(b"Return-Path: <nobody@", msg)
+        self.mta.wait_log(r"uid=%d from=<nobody@" % pwd.getpwnam("nobody")
+                          .pw_uid)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 /*
- * queue_dirs.c - create the queue directory tree (mta-queue(5)).
+ * queue_dirs.c - create the queue directory tree (mta-queue(5)); used by
+ * master(8) at start and by mtactl setup.
  *
  * Trusts: the config.  Never: loosens the mode of an existing directory
  * it did not create (mtactl check reports those).
@@ -14,7 +15,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "log.h"
-#include "master.h"
+#include "queue_dirs.h"
 #include "queue_id.h"
 
 static const struct {
@@ -23,7 +24,7 @@ static const struct {
 } dirs[] = {
 	{"incoming", 0700}, {"msg", 0700},     {"corrupt", 0700},
 	{"maildrop", 0730}, {"db", 0770},      {"private", 0711},
-	{"public", 0710},   {"pid", 0755},
+	{"public", 0711},   {"pid", 0755},
 };
 
 /* make_dir - create one directory, owned by the mail owner in root mode. */
