@@ -261,6 +261,12 @@ deliver_dispatch(void)
 }
 
 int
+deliver_nconns(void)
+{
+	return nconns;
+}
+
+int
 deliver_pollfds(struct pollfd *p, int max, void **tag)
 {
 	int n = 0;
