@@ -144,6 +144,7 @@ loop_turn(long long *next_scan)
 	}
 	active_schedule(&wake);
 	deliver_dispatch();
+	deliver_wake(&wake);
 	if (index_pending())
 		wake = now; /* commit what scheduling changed without delay */
 	size_t need = 1 + (size_t)nclients + (size_t)deliver_nconns();

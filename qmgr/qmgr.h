@@ -152,6 +152,7 @@ int admin_request(struct ipc *c, const char *op, const struct attrs *a);
 void deliver_dispatch(void);
 int deliver_pollfds(struct pollfd *p, int max, void **tag);
 int deliver_nconns(void);
+void deliver_wake(long long *wake);
 void deliver_event(void *tag, short revents);
 
 #endif

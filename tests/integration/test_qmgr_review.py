@@ -5,11 +5,19 @@ reply text with line breaks (a remote peer's multi-line reply, or a
 hostile one) must not add header fields to a notice or lines to the
 log, and a status code that is not one must not reach a Status: field.
 The test transport (fake_agent.py in place of remote) gives both answers.
+
+And a transport whose program cannot run (master keeps its socket and
+takes connections it cannot serve) must not keep mail for the hour a
+request may take: qmgr gives up on a request the agent has not read
+within qmgr_agent_accept_timeout.
 """
+import os
 import re
+import time
 import unittest
 
-from test_bounce import parse, report_fields, send, start
+import mta
+from test_bounce import daemon_dir, parse, report_fields, send, start
 
 
 class AgentAnswers(unittest.TestCase):
@@ -48,6 +56,33 @@ class AgentAnswers(unittest.TestCase):
         self.assertNotIn("X-Bad", rcpts[0])
         self.assertRegex(rcpts[0]["Status"], r"^5\.\d{1,3}\.\d{1,3}$")
         self.assertNotIn(b"X-Bad", raw)
+
+
+class MissingTransport(unittest.TestCase):
+    def setUp(self):
+        m = mta.MTA(relay_domains="fail.test",
+                    qmgr_agent_accept_timeout="2s",
+                    minimal_backoff_time="1s", maximal_backoff_time="2s")
+        d = daemon_dir(m.dir)
+        os.unlink(os.path.join(d, "remote"))  # no program behind the socket
+        with open(m.conf, "a") as f:
+            f.write("daemon_directory = %s\n" % d)
+        self.m = m.start()
+
+    def tearDown(self):
+        self.m.cleanup()
+
+    def test_request_nobody_reads_is_deferred_soon(self):
+        t0 = time.time()
+        qid = send(self.m, "alice@localhost", ["someone@fail.test"])
+        self.m.wait_log(r"%s: to=<someone@fail.test>.*status=deferred "
+                        r"\(.*delivery agent did not take the request"
+                        % qid, timeout=30)
+        self.assertLess(time.time() - t0, 30)
+        # and tried again, not lost: a second deferral after the backoff
+        self.m.wait_log(r"(?s)%s: to=<someone@fail.test>.*status=deferred"
+                        r".*%s: to=<someone@fail.test>.*status=deferred"
+                        % (qid, qid), timeout=30)
 
 
 if __name__ == "__main__":
