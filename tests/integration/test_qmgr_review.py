@@ -58,6 +58,38 @@ class AgentAnswers(unittest.TestCase):
         self.assertNotIn(b"X-Bad", raw)
 
 
+class ManyRecipients(unittest.TestCase):
+    """One message to 2,000 recipients: 1,990 delivered, 10 bounced, in
+    one notice that lists exactly those 10.  (10,000, LIM_QF_RCPTS and
+    the top of smtpd_recipient_limit, cannot be sent yet: smtpd's
+    envelope record to cleanup holds at most LIM_IPC_ATTRS = 2200
+    attributes, and a bigger one is refused with 451 4.3.0.)"""
+
+    def setUp(self):
+        self.m = start(smtpd_recipient_limit="10000")
+
+    def tearDown(self):
+        self.m.cleanup()
+
+    def test_two_thousand_recipients(self):
+        rcpts = ["ok%d@fail.test" % i for i in range(1990)] + \
+                ["bad%d@fail.test" % i for i in range(10)]
+        t0 = time.time()
+        qid = send(self.m, "alice@localhost", rcpts)
+        self.m.wait_log(r"%s: removed" % qid, timeout=120)
+        raw, = self.m.wait_messages("alice", 1, timeout=60)
+        per_msg, fields = report_fields(parse(raw))
+        self.assertEqual(sorted(f["Final-Recipient"] for f in fields),
+                         sorted("rfc822; bad%d@fail.test" % i
+                                for i in range(10)))
+        log = self.m.log_text()
+        self.assertEqual(len(re.findall(r"%s: sender non-delivery" % qid,
+                                        log)), 1)
+        self.assertEqual(len(re.findall(
+            r"%s: to=<ok\d+@fail.test>.*status=sent" % qid, log)), 1990)
+        print("\n  2000 recipients: %.1fs" % (time.time() - t0), end=" ")
+
+
 class MissingTransport(unittest.TestCase):
     def setUp(self):
         m = mta.MTA(relay_domains="fail.test",
