@@ -89,6 +89,7 @@ static const struct ckey keys[] = {
 	N(minimal_backoff_time, C_TIME, "300s", 1, 86400),
 	N(maximal_backoff_time, C_TIME, "3600s", 1, 7 * 86400),
 	N(queue_run_delay, C_TIME, "60s", 1, 86400),
+	N(qmgr_agent_accept_timeout, C_TIME, "30s", 1, 3600),
 	N(lmdb_map_size, C_SIZE, "16m", 1 << 20, 1L << 40),
 	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
 	N(service_restart_delay, C_TIME, "1s", 0, 3600),

@@ -56,6 +56,7 @@ struct config {
 	long minimal_backoff_time;
 	long maximal_backoff_time;
 	long queue_run_delay;
+	long qmgr_agent_accept_timeout;
 	long lmdb_map_size;
 	long maildir_size_in_name;
 	long service_restart_delay;

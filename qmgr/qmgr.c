@@ -27,7 +27,6 @@
 #include "service.h"
 
 #define QMGR_CLIENTS_MAX 256 /* notification connections at once */
-#define QMGR_POLL_MAX (QMGR_CLIENTS_MAX + 1100)
 #define QMGR_CLIENT_MS 5000
 
 static struct ipc *clients[QMGR_CLIENTS_MAX];
@@ -126,8 +125,11 @@ reload_config(void)
 static void
 loop_turn(long long *next_scan)
 {
-	struct pollfd p[QMGR_POLL_MAX];
-	void *tag[QMGR_POLL_MAX];
+	/* every connection polled: the pools may hold up to
+	 * local_concurrency_limit + remote_concurrency_limit of them */
+	static struct pollfd *p;
+	static void **tag;
+	static size_t cap;
 	long long now = (long long)time(NULL), wake = now + cfg.queue_run_delay;
 	int n = 0, nd;
 
@@ -142,12 +144,23 @@ loop_turn(long long *next_scan)
 	}
 	active_schedule(&wake);
 	deliver_dispatch();
+	deliver_wake(&wake);
 	if (index_pending())
 		wake = now; /* commit what scheduling changed without delay */
+	size_t need = 1 + (size_t)nclients + (size_t)deliver_nconns();
+	if (need > cap) {
+		free(p);
+		free(tag);
+		p = calloc(need, sizeof(*p));
+		tag = calloc(need, sizeof(*tag));
+		if (p == NULL || tag == NULL)
+			log_fatal("out of memory");
+		cap = need;
+	}
 	p[n++] = (struct pollfd){.fd = SERVICE_LISTEN_FD, .events = POLLIN};
 	for (int i = 0; i < nclients; i++)
 		p[n++] = (struct pollfd){.fd = clients[i]->fd, .events = POLLIN};
-	nd = deliver_pollfds(p + n, QMGR_POLL_MAX - n, tag + n);
+	nd = deliver_pollfds(p + n, (int)cap - n, tag + n);
 	int rc = poll(p, (nfds_t)(n + nd),
 		      wake > now ? (int)(wake - now) * 1000 : 0);
 	if (rc < 0 && errno != EINTR)

@@ -26,6 +26,7 @@ struct job {
 	struct qmsg *m;
 	struct dest *d;
 	int *idx, n;  /* recipient numbers */
+	int cap;      /* idx allocated */
 	int pos;      /* the first not yet handed out */
 	int queued;   /* in d's queue */
 	struct job *dprev, *dnext;
@@ -112,6 +113,7 @@ int active_untried(const struct qmsg *m);
 
 /* qmgr_dest.c */
 struct dest *dest_of(const char *rcpt);
+int dest_count(void);
 int dest_dead(struct dest *d);
 int dest_has_room(const struct dest *d);
 void dest_feedback(struct dest *d, int answered, const char *why);
@@ -149,6 +151,8 @@ int admin_request(struct ipc *c, const char *op, const struct attrs *a);
 /* qmgr_deliver.c */
 void deliver_dispatch(void);
 int deliver_pollfds(struct pollfd *p, int max, void **tag);
+int deliver_nconns(void);
+void deliver_wake(long long *wake);
 void deliver_event(void *tag, short revents);
 
 #endif

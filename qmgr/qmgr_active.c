@@ -248,21 +248,83 @@ active_schedule(long long *next_wake)
 	}
 }
 
+/* dsn_valid - RFC 3463 class "." subject "." detail, a success class
+ * only for a success (an expired recipient fails with 4.4.7): anything
+ * else must not reach a Status: field. */
+static int
+dsn_valid(const char *dsn, int code)
+{
+	const char *p = dsn;
+
+	if (p[0] != '2' && p[0] != '4' && p[0] != '5')
+		return 0;
+	if ((p[0] == '2') != (code == 2) || p[1] != '.')
+		return 0;
+	p += 2;
+	for (int part = 0; part < 2; part++) {
+		size_t n = strspn(p, "0123456789");
+		if (n < 1 || n > 3)
+			return 0;
+		p += n;
+		if (part == 0 && *p++ != '.')
+			return 0;
+	}
+	return *p == 0;
+}
+
+/* one_line - text with each run of control characters as one space: an
+ * agent's text (a peer's multi-line reply, say) goes into notices'
+ * header fields and into log lines, where a line break would end them. */
+static void
+one_line(char *out, size_t len, const char *dsn, const char *text)
+{
+	size_t n = (size_t)snprintf(out, len, "%s ", dsn);
+
+	for (const unsigned char *p = (const unsigned char *)text;
+	     *p && n + 1 < len; p++) {
+		if (*p < 32 || *p == 127) {
+			if (out[n - 1] != ' ')
+				out[n++] = ' ';
+			continue;
+		}
+		out[n++] = (char)*p;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = 0;
+}
+
+/* host_valid - what a Remote-MTA: dns; field may name. */
+static int
+host_valid(const char *h)
+{
+	size_t n = strlen(h);
+	return n > 0 && n <= LIM_HOSTNAME &&
+	       strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789.-:[]") == n;
+}
+
 void
 active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 	      const char *text, const char *mta)
 {
 	int st = code == 2 ? RS_SENT : code == 5 ? RS_FAILED : RS_DEFERRED;
-	char full[LIM_ERRTEXT];
+	char full[LIM_ERRTEXT], fix[8];
 
 	if (idx >= (unsigned)m->env.nrcpt || m->status[idx] == RS_SENT ||
 	    m->status[idx] == RS_FAILED)
 		return; /* a duplicate or bogus answer changes nothing */
-	snprintf(full, sizeof(full), "%s %s", dsn, text);
+	if (code != 2 && code != 5)
+		code = 4;
+	if (!dsn_valid(dsn, code)) {
+		snprintf(fix, sizeof(fix), "%d.0.0", code);
+		dsn = fix;
+	}
+	one_line(full, sizeof(full), dsn, text);
 	free(m->text[idx]);
 	free(m->mta[idx]);
 	m->text[idx] = strdup(full);
-	m->mta[idx] = mta && mta[0] ? strndup(mta, LIM_HOSTNAME) : NULL;
+	m->mta[idx] = mta && host_valid(mta) ? strdup(mta) : NULL;
 	if (m->text[idx] == NULL)
 		log_fatal("out of memory");
 	m->status[idx] = (unsigned char)st;

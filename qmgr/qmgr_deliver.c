@@ -11,12 +11,20 @@
  * {done}.  A connection that breaks or times out defers every recipient
  * it did not answer.  Each finished request feeds the destination's
  * concurrency window (qmgr_dest.c).
+ * master keeps a transport's socket while its program cannot run, so a
+ * connection may be taken by nobody: a request still unread (SIOCOUTQ)
+ * after qmgr_agent_accept_timeout is given up, not waited on for the
+ * hour of DELIVER_TIMEOUT_US.  A pool is never larger than the
+ * transport's process limit (each agent serves one connection).
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -37,6 +45,7 @@ struct dconn {
 	unsigned char *answered;
 	int n;
 	long long started;
+	int taken;           /* the agent has read the request */
 	struct dconn *next;
 };
 
@@ -79,6 +88,17 @@ conn_new(const char *transport)
 	return d;
 }
 
+/* defer_rcpt - a recipient deferred by qmgr itself, logged as an
+ * agent logs its deferrals (the postmaster sees why mail waits). */
+static void
+defer_rcpt(struct qmsg *m, unsigned i, const char *dsn, const char *why)
+{
+	active_result(m, i, 4, dsn, why, NULL);
+	log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=%s, "
+		 "status=deferred (%s)", m->id, m->env.rcpt[i].addr,
+		 (long long)time(NULL) - m->env.arrival, dsn, why);
+}
+
 /* finish_request - defer what was not answered; the request is over. */
 static void
 finish_request(struct dconn *d, const char *why)
@@ -90,7 +110,7 @@ finish_request(struct dconn *d, const char *why)
 	int all = 1;
 	for (int i = 0; i < d->n; i++)
 		if (!d->answered[i]) {
-			active_result(m, d->idx[i], 4, "4.3.0", why, NULL);
+			defer_rcpt(m, d->idx[i], "4.3.0", why);
 			all = 0;
 		}
 	d->dest->active--;
@@ -125,6 +145,11 @@ conn_idle(const char *transport, int *down)
 	int local = strcmp(transport, "local") == 0;
 	long limit = local ? cfg.local_concurrency_limit
 			   : cfg.remote_concurrency_limit;
+	long procs = local ? cfg.local_process_limit : cfg.remote_process_limit;
+
+	/* more connections than agents: the rest would wait unserved */
+	if (limit > procs)
+		limit = procs;
 
 	for (struct dconn *d = conns; d; d = d->next)
 		if (d->m == NULL && strcmp(d->transport, transport) == 0)
@@ -173,6 +198,7 @@ send_request(struct dconn *d, struct job *j)
 	ipc_attach_fd(d->c, m->fd);
 	d->m = m;
 	d->started = now;
+	d->taken = 0;
 	m->inflight++;
 	return ipc_end(d->c) == IPC_OK ? 0 : -1;
 }
@@ -189,7 +215,7 @@ defer_job(struct job *j, const char *dsn, const char *why)
 		int i = j->idx[j->pos];
 		if (m->status[i] == RS_PENDING && !m->sent_out[i]) {
 			m->sent_out[i] = 1;
-			active_result(m, (unsigned)i, 4, dsn, why, NULL);
+			defer_rcpt(m, (unsigned)i, dsn, why);
 		}
 	}
 	active_request_done(m);
@@ -240,16 +266,55 @@ dispatch_dest(struct dest *dest, int *full)
 	}
 }
 
+/* untaken - the request on d is still unread by the agent after
+ * qmgr_agent_accept_timeout (the bytes qmgr sent wait in the socket). */
+static int
+untaken(struct dconn *d, long long now)
+{
+	int queued = 0;
+
+	if (d->taken ||
+	    now - d->started <= cfg.qmgr_agent_accept_timeout * 1000000LL)
+		return 0;
+	if (ioctl(d->c->fd, SIOCOUTQ, &queued) != 0) {
+		log_warn("ioctl SIOCOUTQ on private/%s: %m", d->transport);
+		queued = 0; /* cannot tell: wait for the long timeout */
+	}
+	d->taken = queued == 0;
+	return queued > 0;
+}
+
+/* deliver_wake - when untaken() should look at a request again. */
+void
+deliver_wake(long long *wake)
+{
+	for (struct dconn *d = conns; d; d = d->next)
+		if (d->m && !d->taken) {
+			long long t = d->started / 1000000 +
+				      cfg.qmgr_agent_accept_timeout + 1;
+			if (t < *wake)
+				*wake = t;
+		}
+}
+
 void
 deliver_dispatch(void)
 {
 	long long now = now_us();
 	int full_local = 0, full_remote = 0;
+	char why[128];
 
 	for (struct dconn *d = conns, *next; d; d = next) {
 		next = d->next;
-		if (d->m && now - d->started > DELIVER_TIMEOUT_US)
+		if (d->m && now - d->started > DELIVER_TIMEOUT_US) {
 			conn_close(d, "delivery agent timed out");
+		} else if (d->m && untaken(d, now)) {
+			snprintf(why, sizeof(why), "delivery agent did not take "
+				 "the request in %lds: is private/%s served?",
+				 cfg.qmgr_agent_accept_timeout, d->transport);
+			log_warn("%s", why);
+			conn_close(d, why);
+		}
 	}
 	for (struct dest *dest = dest_ready_first(); dest;
 	     dest = dest_ready_next(dest)) {
@@ -258,6 +323,12 @@ deliver_dispatch(void)
 		dispatch_dest(dest, dest->local ? &full_local : &full_remote);
 	}
 	dest_ready_prune();
+}
+
+int
+deliver_nconns(void)
+{
+	return nconns;
 }
 
 int
@@ -286,6 +357,7 @@ one_answer(struct dconn *d, const struct attrs *a)
 	for (int i = 0; i < d->n; i++)
 		if (d->idx[i] == (unsigned)idx && !d->answered[i]) {
 			d->answered[i] = 1;
+			d->taken = 1;
 			if (code != 4 || strncmp(dsn, "4.4.", 4) != 0)
 				d->peer_answered = 1;
 			else

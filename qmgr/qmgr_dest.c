@@ -103,6 +103,13 @@ dest_of(const char *rcpt)
 	return d;
 }
 
+/* dest_count - destinations remembered now. */
+int
+dest_count(void)
+{
+	return ndest;
+}
+
 /* dest_dead - whether mail for d waits without a try; logs the change. */
 int
 dest_dead(struct dest *d)
@@ -204,6 +211,42 @@ job_dequeue(struct job *j)
 	j->dprev = j->dnext = NULL;
 }
 
+/* job_new - m's job for d, queued at once: a queued job keeps d on
+ * the ready list, so forget_idle cannot free d while the rest of m's
+ * jobs are built. */
+static struct job *
+job_new(struct qmsg *m, struct dest *d)
+{
+	struct job **grown = realloc(m->jobs, (size_t)(m->njobs + 1) *
+				     sizeof(*grown));
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (grown == NULL || j == NULL)
+		log_fatal("out of memory");
+	m->jobs = grown;
+	m->jobs[m->njobs++] = j;
+	j->m = m;
+	j->d = d;
+	job_enqueue(j);
+	return j;
+}
+
+/* job_add - recipient i into j; idx grows by doubling, so the jobs of
+ * a message cost memory in proportion to its recipients. */
+static void
+job_add(struct job *j, int i)
+{
+	if (j->n == j->cap) {
+		int cap = j->cap ? j->cap * 2 : 4;
+		int *grown = realloc(j->idx, (size_t)cap * sizeof(*grown));
+		if (grown == NULL)
+			log_fatal("out of memory");
+		j->idx = grown;
+		j->cap = cap;
+	}
+	j->idx[j->n++] = i;
+}
+
 /* jobs_build - group m's untried recipients by destination and queue
  * them; called once per delivery round. */
 void
@@ -213,26 +256,12 @@ jobs_build(struct qmsg *m)
 		if (m->status[i] != RS_PENDING || m->sent_out[i])
 			continue;
 		struct dest *d = dest_of(m->env.rcpt[i].addr);
-		struct job *j = NULL;
-		for (int k = 0; k < m->njobs && j == NULL; k++)
-			if (m->jobs[k]->d == d)
-				j = m->jobs[k];
-		if (j == NULL) {
-			struct job **grown = realloc(m->jobs, (size_t)(m->njobs
-						+ 1) * sizeof(*grown));
-			if (grown == NULL || (j = calloc(1, sizeof(*j))) == NULL ||
-			    (j->idx = calloc((size_t)m->env.nrcpt,
-					     sizeof(int))) == NULL)
-				log_fatal("out of memory");
-			m->jobs = grown;
-			m->jobs[m->njobs++] = j;
-			j->m = m;
-			j->d = d;
-		}
-		j->idx[j->n++] = i;
+		/* m's jobs are the last ones queued anywhere while they are
+		 * built: d's tail is m's job for d, if m has one */
+		struct job *j = d->qtail && d->qtail->m == m ? d->qtail
+							     : job_new(m, d);
+		job_add(j, i);
 	}
-	for (int k = 0; k < m->njobs; k++)
-		job_enqueue(m->jobs[k]);
 }
 
 void

@@ -16,9 +16,12 @@
 
 #include "config.h"
 #include "log.h"
+#include "mta_limits.h"
 #include "qmgr.h"
 
 #define INDEX_BATCH_MAX 100000 /* operations before a forced commit */
+/* rcpt_key holds a recipient's number in 16 bits */
+_Static_assert(LIM_QF_RCPTS <= 65536, "recipient numbers must fit rcpt_key");
 
 struct op {
 	int table;

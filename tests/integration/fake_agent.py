@@ -8,6 +8,8 @@ answers each recipient by its local part:
   ok...     2.0.0 delivered
   fail4...  450 4.2.0 (deferred; the destination answered)
   down...   4.4.1 connection refused (the destination did not answer)
+  inject... 550 5.1.1 with CR LF and a header line inside the text
+  baddsn... 550 with a status code that is not one
   anything else: 550 5.1.1 user unknown
 Each answer is logged to the instance's maillog in the Postfix format, so
 the test reads attempts and their times from the log like a postmaster.
@@ -86,6 +88,11 @@ def answer(rcpt):
         return 2, "2.0.0", "250 2.0.0 Ok: queued as FAKE"
     if local.startswith("fail4"):
         return 4, "4.2.0", "450 4.2.0 <%s>: Mailbox busy, try later" % rcpt
+    if local.startswith("inject"):  # a peer's reply with line breaks
+        return 5, "5.1.1", "550 5.1.1 no such user\r\nX-Injected: yes\n" \
+            "\nInjected body"
+    if local.startswith("baddsn"):  # an agent's malformed status code
+        return 5, "5.1.1; X-Bad: 1", "550 user unknown"
     if local.startswith("down"):
         return 4, "4.4.1", "connect to mx.fail.test[192.0.2.1]:25: " \
             "Connection refused"

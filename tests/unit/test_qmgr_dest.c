@@ -9,6 +9,8 @@
  * Trusts: nothing but cfg, set here.  Never: leaves cfg changed.
  */
 #include <CUnit/CUnit.h>
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +136,81 @@ test_jobs(void)
 	CU_ASSERT_PTR_NULL(dest_ready_first());
 }
 
+/* a message of n recipients, each at a domain of its own */
+static struct qmsg *
+many_domains(int n, const char *tag)
+{
+	struct qmsg *m = calloc(1, sizeof(*m));
+	struct qf_rcpt *rc = calloc((size_t)n, sizeof(*rc));
+
+	CU_ASSERT_FATAL(m != NULL && rc != NULL);
+	for (int i = 0; i < n; i++) {
+		char a[64];
+		snprintf(a, sizeof(a), "u@%s%d.example", tag, i);
+		rc[i].addr = strdup(a);
+	}
+	m->env.rcpt = rc;
+	m->env.nrcpt = n;
+	m->status = calloc((size_t)n, 1);
+	m->sent_out = calloc((size_t)n, 1);
+	return m;
+}
+
+static void
+many_free(struct qmsg *m)
+{
+	jobs_drop(m);
+	dest_ready_prune();
+	for (int i = 0; i < m->env.nrcpt; i++)
+		free(m->env.rcpt[i].addr);
+	free(m->env.rcpt);
+	free(m->status);
+	free(m->sent_out);
+	free(m);
+}
+
+/* 10,000 recipients at 10,000 domains: the jobs cost memory in
+ * proportion to the recipients, not recipients times destinations */
+static void
+test_jobs_memory(void)
+{
+	struct qmsg *m = many_domains(10000, "wide");
+	size_t before = mallinfo2().uordblks;
+
+	jobs_build(m);
+	size_t used = mallinfo2().uordblks - before;
+	CU_ASSERT_EQUAL(m->njobs, 10000);
+	CU_ASSERT(used < 10000u * 1024);
+	if (used >= 10000u * 1024)
+		fprintf(stderr, "\njobs of 10000 recipients: %zu bytes\n", used);
+	many_free(m);
+}
+
+/* with QMGR_DEST_MAX destinations known, a new message's destinations
+ * must survive the forgetting of idle ones while its jobs are built */
+static void
+test_jobs_dest_max(void)
+{
+	char a[64];
+
+	/* one short of the limit: the first fresh destination reaches it,
+	 * the second makes qmgr forget idle ones */
+	for (int i = 0; dest_count() < QMGR_DEST_MAX - 1; i++) {
+		snprintf(a, sizeof(a), "u@idle%d.example", i);
+		dest_of(a);
+	}
+	struct qmsg *m = many_domains(3, "fresh");
+	jobs_build(m);
+	CU_ASSERT_EQUAL_FATAL(m->njobs, 3);
+	for (int k = 0; k < 3; k++) {
+		struct job *j = m->jobs[k];
+		struct dest *d = dest_of(m->env.rcpt[j->idx[0]].addr);
+		CU_ASSERT_PTR_EQUAL(j->d, d); /* not forgotten under it */
+		CU_ASSERT_PTR_EQUAL(d->qhead, j);
+	}
+	many_free(m);
+}
+
 CU_ErrorCode
 suite_qmgr_dest(void)
 {
@@ -146,7 +223,11 @@ suite_qmgr_dest(void)
 			 test_window) ||
 	    !CU_add_test(s, "local destinations take no feedback",
 			 test_local_no_feedback) ||
-	    !CU_add_test(s, "jobs group recipients by destination", test_jobs))
+	    !CU_add_test(s, "jobs group recipients by destination", test_jobs) ||
+	    !CU_add_test(s, "jobs of 10000 destinations: linear memory",
+			 test_jobs_memory) ||
+	    !CU_add_test(s, "destinations of jobs survive QMGR_DEST_MAX",
+			 test_jobs_dest_max))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
