@@ -71,8 +71,12 @@ $(BIN)/mkqueue: $(B)/tests/bench/mkqueue.o $(LIBMTA)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BIN)/smtpload: $(B)/tests/bench/smtpload.o
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -o $@ $^
+
 # speed and memory, measured (never asserted in make test)
-bench: all $(BIN)/mkqueue
+bench: all $(BIN)/mkqueue $(BIN)/smtpload
 	@sh tests/bench/run.sh
 
 deps:

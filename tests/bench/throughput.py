@@ -1,59 +1,157 @@
 #!/usr/bin/env python3
-"""throughput.py - messages per second and CPU per message, the scenarios
-of issue 8, with Postfix's smtp-source as the client.
+"""throughput.py - the scenarios of issue 8, driven by bin/smtpload.
 
 Each scenario starts a fresh instance in the foreground as a child of this
-script, sends with smtp-source, waits until every message is in the
-Maildirs, stops the instance and takes the CPU of the whole system
-(master and every process it ever reaped) from wait4().  The client's own
-CPU is not counted.  smtp-source comes from an installed Postfix or from
-Debian's postfix package unpacked into build-bench/ (apt-get download).
+script (`mtactl start -f`), sends with smtpload, waits until every
+delivery is a file in a Maildir new/, stops the instance and prints:
+accepted and delivered msgs/s, latency from the 250 to the file in new/
+(its ctime, the rename into new/; the kernel's coarse clock makes this
+good to a few ms), CPU per message per program (sampled from /proc while
+the children live; the whole system's total from wait4() on master),
+peak memory (VmHWM) per program, fsyncs per message (perf, as root; else
+n/a), and the file-system type of the directories and its journal.
 
-Usage: throughput.py [SCALE]   SCALE multiplies the message counts (1.0).
+Environment:
+  BENCH_SCALE=0.2            shrink the message counts
+  BENCH_TARGET=host:port     drive another SMTP server instead
+  BENCH_MAILDIR_ROOT=dir     ... whose Maildirs are under dir
+  BENCH_RCPT=user@domain     the recipient there (default user@localhost)
+  BENCH_SCENARIOS=a,b        only these (local1, local20, big, rcpt5,
+                             relay, idle)
+Trusts: the instance under test only as far as counting its files.
+Never: counts the client's or this script's CPU as the MTA's.
 """
-import glob
 import os
 import re
+import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 import mta  # noqa: E402
 
-TOP = mta.TOP
-CACHE = os.path.join(TOP, "build-bench")
+TICK = os.sysconf("SC_CLK_TCK")
+SEQ = re.compile(rb"\nX-Bench-Seq: (\d+)")
 
 
-def postfix_tool(name):
-    """smtp-source / smtp-sink: installed, or unpacked from the .deb."""
-    for d in ("/usr/sbin", "/usr/bin"):
-        if os.path.exists(os.path.join(d, name)):
-            return [os.path.join(d, name)], {}
-    root = os.path.join(CACHE, "postfix")
-    if not os.path.exists(os.path.join(root, "usr/sbin", name)):
-        os.makedirs(CACHE, exist_ok=True)
-        if not glob.glob(os.path.join(CACHE, "postfix_*.deb")):
-            subprocess.run(["apt-get", "download", "postfix"], cwd=CACHE,
-                           check=True, capture_output=True)
-        deb = glob.glob(os.path.join(CACHE, "postfix_*.deb"))[0]
-        subprocess.run(["dpkg-deb", "-x", deb, root], check=True)
-    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(root,
-                                                         "usr/lib/postfix"))
-    return [os.path.join(root, "usr/sbin", name)], env
+def say(line):
+    print("bench: " + line, flush=True)
 
 
-def count_delivered(mail):
-    n = 0
-    for d in glob.glob(os.path.join(mail, "*", "*", "Maildir", "new")):
-        n += len(os.listdir(d))
-    return n
+def fs_info(path):
+    """file-system type of path, and whether it has a journal (jbd2)."""
+    try:
+        out = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T",
+                              path], capture_output=True, text=True).stdout
+        dev, fstype = out.split()[:2]
+    except (OSError, ValueError):
+        return "unknown"
+    journal = "no journal"
+    if fstype == "ext4" and os.path.isdir("/proc/fs/jbd2"):
+        name = os.path.basename(os.path.realpath(dev))
+        if any(j.startswith(name + "-") for j in os.listdir("/proc/fs/jbd2")):
+            journal = "journaled"
+    elif fstype != "ext4":
+        journal = "journal unknown"
+    return "%s on %s, %s" % (fstype, dev, journal)
 
 
-class Run:
+def new_dirs(root):
+    found = []
+    for dirpath, dirnames, _ in os.walk(root):
+        if os.path.basename(dirpath) == "new":
+            found.append(dirpath)
+            dirnames[:] = []
+    return found
+
+
+def all_files(root):
+    return set(os.path.join(d, n) for d in new_dirs(root)
+               for n in os.listdir(d))
+
+
+def count_files(root):
+    return sum(len(os.listdir(d)) for d in new_dirs(root))
+
+
+def latencies(root, sent, old=frozenset()):
+    """seconds from each 250 to the ctime of its file(s) in new/ (files
+    in old were there before this scenario)."""
+    out = []
+    for d in new_dirs(root):
+        for name in os.listdir(d):
+            p = os.path.join(d, name)
+            if p in old:
+                continue
+            with open(p, "rb") as f:
+                m = SEQ.search(f.read(8192))
+            if m and int(m.group(1)) in sent:
+                out.append(os.stat(p).st_ctime - sent[int(m.group(1))])
+    out.sort()
+    return out
+
+
+def pct(v, p):
+    return v[min(len(v) - 1, int(len(v) * p))] * 1000 if v else float("nan")
+
+
+class Sampler(threading.Thread):
+    """CPU and peak memory of every process below master, by program."""
+
+    def __init__(self, root_pid):
+        super().__init__(daemon=True)
+        self.root = root_pid
+        self.seen = {}          # pid -> (comm, cpu seconds, hwm KB)
+        self.halt = False
+
+    def tree(self):
+        pids, todo = [], [self.root]
+        while todo:
+            p = todo.pop()
+            pids.append(p)
+            try:
+                with open("/proc/%d/task/%d/children" % (p, p)) as f:
+                    todo.extend(int(x) for x in f.read().split())
+            except OSError:
+                pass
+        return pids
+
+    def sample(self):
+        for p in self.tree():
+            try:
+                with open("/proc/%d/stat" % p) as f:
+                    st = f.read()
+                with open("/proc/%d/status" % p) as f:
+                    hwm = re.search(r"VmHWM:\s+(\d+)", f.read())
+            except OSError:
+                continue
+            comm = st[st.index("(") + 1:st.rindex(")")]
+            f = st[st.rindex(")") + 2:].split()
+            cpu = (int(f[11]) + int(f[12])) / TICK
+            self.seen[p] = (comm, cpu, int(hwm.group(1)) if hwm else 0)
+
+    def run(self):
+        while not self.halt:
+            self.sample()
+            time.sleep(0.25)
+
+    def by_program(self):
+        cpu, mem, n = {}, {}, {}
+        for comm, c, h in self.seen.values():
+            cpu[comm] = cpu.get(comm, 0) + c
+            mem[comm] = max(mem.get(comm, 0), h)
+            n[comm] = n.get(comm, 0) + 1
+        return cpu, mem, n
+
+
+class Instance:
     """One instance in the foreground, a child of this process."""
 
     def __init__(self, **extra):
@@ -63,96 +161,374 @@ class Run:
                                   stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         mta.wait_for(self.m.accepting, 30, "the SMTP port")
+        self.sampler = Sampler(self.p.pid)
+        self.sampler.start()
+        self.target = "127.0.0.1:%d" % self.m.port
+        self.maildirs = self.m.mail
+        self.dirs = [self.m.mail, os.path.join(self.m.dir, "queue")]
 
     def stop(self):
+        self.sampler.halt = True
+        self.sampler.join()
+        self.sampler.sample()
         os.kill(self.p.pid, signal.SIGTERM)
         _, status, ru = os.wait4(self.p.pid, 0)
         self.p.returncode = status
         return ru.ru_utime + ru.ru_stime
 
     def cleanup(self):
+        if self.p.returncode is None:
+            self.stop()
         shutil.rmtree(self.m.dir, ignore_errors=True)
 
 
-def scenario(name, sessions, msgs, size_kb, rcpts=1):
-    src, env = postfix_tool("smtp-source")
-    run = Run(smtpd_process_limit=max(100, sessions + 10))
+class Foreign:
+    """BENCH_TARGET: another server; only its Maildirs are visible."""
+
+    def __init__(self, **extra):
+        self.target = os.environ["BENCH_TARGET"]
+        self.maildirs = os.environ["BENCH_MAILDIR_ROOT"]
+        self.dirs = [self.maildirs]
+        self.sampler = None
+
+    def stop(self):
+        return None
+
+    def cleanup(self):
+        pass
+
+
+PERF_HZ = 500
+FORK = re.compile(r"PERF_RECORD_FORK\((\d+):\d+\):\((\d+):\d+\)")
+
+
+class Perf:
+    """perf record -a (root): CPU samples and fsync calls, by program, of
+    master's process tree only (other work on the machine is left out)."""
+
+    def __init__(self, root_pid):
+        self.root = root_pid
+        self.p = None
+        if os.geteuid() != 0 or shutil.which("perf") is None:
+            return
+        self.out = tempfile.mktemp(prefix="bench-perf-")
+        self.p = subprocess.Popen(
+            # every fsync counted (-c 1); CPU sampled every 2 ms
+            ["perf", "record", "-q", "-a", "-c", "1", "-o", self.out,
+             "-e", "cpu-clock/period=%d/" % (1000000000 // PERF_HZ),
+             "-e", "syscalls:sys_enter_fsync",
+             "-e", "syscalls:sys_enter_fdatasync"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)     # perf's start-up: no log line to wait for
+
+    def stop(self):
+        """{program: [cpu seconds, fsyncs]} or None without perf."""
+        if self.p is None:
+            return None
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait()
+        text = subprocess.run(["perf", "script", "-i", self.out,
+                               "--show-task-events", "-F", "comm,pid,event"],
+                              capture_output=True, text=True).stdout
+        os.unlink(self.out)
+        ours, res = {self.root}, {}
+        for line in text.splitlines():
+            m = FORK.search(line)
+            if m:
+                if int(m.group(2)) in ours:
+                    ours.add(int(m.group(1)))
+                continue
+            f = line.split()
+            if len(f) < 3 or not f[1].isdigit() or int(f[1]) not in ours:
+                continue
+            r = res.setdefault(f[0], [0.0, 0])
+            if f[2].startswith("cpu-clock"):
+                r[0] += 1.0 / PERF_HZ
+            elif "fsync" in f[2] or "fdatasync" in f[2]:
+                r[1] += 1
+        return res
+
+
+def scenario(name, sessions, msgs, size, rcpts=1, per_session=0):
+    foreign = "BENCH_TARGET" in os.environ
+    limit = max(100, sessions + 10)
+    inst = (Foreign if foreign else Instance)(smtpd_process_limit=limit)
+    rec = tempfile.mktemp(prefix="bench-rec-")
+    rcpt = os.environ.get("BENCH_RCPT", "user@localhost")
     try:
+        old = all_files(inst.maildirs) if foreign else frozenset()
+        base = len(old) if foreign else 0
         expect = msgs * rcpts
+        perf = Perf(inst.p.pid) if not foreign else None
         t0 = time.time()
-        cmd = src + ["-s", str(sessions), "-m", str(msgs),
-                     "-l", str(size_kb * 1024), "-f", "bench@localhost",
-                     "-t", "user@localhost", "-c",
-                     "127.0.0.1:%d" % run.m.port]
-        if rcpts > 1:
-            cmd[len(src):len(src)] = ["-r", str(rcpts)]
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-        t_sent = time.time() - t0
-        mta.wait_for(lambda: count_delivered(run.m.mail) >= expect, 600,
-                     "%d deliveries" % expect)
-        elapsed = time.time() - t0
-        cpu = run.stop()
-        print("throughput: %-34s %6.0f msgs/s (%d msgs, accepted in %.1f s,"
-              " delivered in %.1f s), %.2f ms CPU/msg%s" % (
-                  name, msgs / elapsed, msgs, t_sent, elapsed,
-                  cpu * 1000 / msgs,
-                  ", %.0f deliveries/s" % (expect / elapsed)
-                  if rcpts > 1 else ""))
+        cmd = [os.path.join(mta.BIN, "smtpload"), "-s", str(sessions),
+               "-m", str(msgs), "-S", str(size), "-r", str(rcpts),
+               "-p", str(per_session), "-t", rcpt, "-o", rec, inst.target]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        t_acc = time.time() - t0
+        acc = re.search(r"(\d+) accepted", r.stdout)
+        accepted = int(acc.group(1)) if acc else 0
+        if r.returncode != 0:
+            say("%s: smtpload: %s%s" % (name, r.stdout.strip(),
+                                          r.stderr.strip()))
+        expect = accepted * rcpts
+        mta.wait_for(lambda: count_files(inst.maildirs) - base >= expect,
+                     600, "%d deliveries" % expect)
+        t_del = time.time() - t0
+        prof = perf.stop() if perf else None
+        total = inst.stop()
+        sent = {}
+        with open(rec) as f:
+            for line in f:
+                seq, t, _ = line.split()
+                sent[int(seq)] = float(t)
+        lat = latencies(inst.maildirs, sent, old)
+        say("%s: %d msgs x %d B x %d rcpt, %d sessions%s" % (
+            name, msgs, size, rcpts, sessions,
+            "" if foreign else " (smtpd_process_limit = %d)" % limit))
+        say("  accepted %.0f msgs/s, delivered %.0f msgs/s (%.0f "
+            "deliveries/s); %s" % (
+                accepted / t_acc, accepted / t_del, expect / t_del,
+                r.stdout.split(";")[-1].strip()))
+        say("  250 -> new/: p50 %.1f ms, p99 %.1f ms (%d files)" % (
+            pct(lat, 0.5), pct(lat, 0.99), len(lat)))
+        if total is not None and accepted and prof is not None:
+            say("  CPU ms/msg: all %.3f (wait4 of master); by program "
+                "(perf samples of master's tree): %s" % (
+                    total * 1000 / accepted, ", ".join(
+                        "%s %.3f" % (k, v[0] * 1000 / accepted)
+                        for k, v in sorted(prof.items()) if v[0])))
+        elif total is not None and accepted:
+            cpu, mem, n = inst.sampler.by_program()
+            per = ", ".join("%s %.3f" % (k, v * 1000 / accepted)
+                            for k, v in sorted(cpu.items()))
+            say("  CPU ms/msg: all %.3f (wait4 of master); sampled from "
+                "/proc every 0.25 s (no perf without root): %s; not "
+                "attributed (exited between samples) %.3f" % (
+                    total * 1000 / accepted, per,
+                    (total - sum(cpu.values())) * 1000 / accepted))
+        else:
+            say("  CPU per program: n/a (another server)")
+        if total is not None:
+            cpu, mem, n = inst.sampler.by_program()
+            say("  peak memory (VmHWM, largest process): %s" % ", ".join(
+                "%s %d KB (%d procs)" % (k, mem[k], n[k])
+                for k in sorted(mem)))
+        say("  fsyncs per message: %s" % (
+            "%.2f (%s)" % (sum(v[1] for v in prof.values()) / accepted,
+                           ", ".join("%s %.2f" % (k, v[1] / accepted)
+                                     for k, v in sorted(prof.items())
+                                     if v[1]))
+            if prof is not None and accepted
+            else "n/a (needs root and perf, and our own instance)"))
+        say("  file systems: " + "; ".join(
+            "%s: %s" % (os.path.basename(d), fs_info(d)) for d in inst.dirs))
     finally:
-        if run.p.returncode is None:
-            run.stop()
-        run.cleanup()
+        if os.path.exists(rec):
+            os.unlink(rec)
+        inst.cleanup()
 
 
-def idle_sessions(n=1000):
-    """n idle sessions held; memory per session; a new greeting's delay."""
-    import socket
-    run = Run(smtpd_process_limit=n + 50)
-    socks = []
+class Sink(threading.Thread):
+    """The relay scenario's far end: accepts everything (PIPELINING),
+    keeps no mail, notes when each X-Bench-Seq arrived."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(512)
+        self.port = self.srv.getsockname()[1]
+        self.got = {}
+        self.count = 0
+
+    def run(self):
+        import asyncio
+        asyncio.run(self.serve())
+
+    async def serve(self):
+        import asyncio
+        server = await asyncio.start_server(self.session, sock=self.srv)
+        async with server:
+            await server.serve_forever()
+
+    async def session(self, r, w):
+        w.write(b"220 sink.example ESMTP\r\n")
+        try:
+            while True:
+                line = await r.readline()
+                if not line:
+                    break
+                cmd = line[:4].upper()
+                if cmd in (b"EHLO", b"HELO"):
+                    w.write(b"250-sink.example\r\n250-PIPELINING\r\n"
+                            b"250 8BITMIME\r\n")
+                elif cmd == b"DATA":
+                    w.write(b"354 go\r\n")
+                    await w.drain()
+                    seq = None
+                    while True:
+                        ln = await r.readline()
+                        if not ln or ln == b".\r\n":
+                            break
+                        if seq is None and ln.startswith(b"X-Bench-Seq: "):
+                            seq = int(ln[13:])
+                    self.count += 1
+                    if seq is not None:
+                        self.got[seq] = time.time()
+                    w.write(b"250 2.0.0 Ok\r\n")
+                elif cmd == b"QUIT":
+                    w.write(b"221 bye\r\n")
+                    await w.drain()
+                    break
+                else:
+                    w.write(b"250 2.0.0 Ok\r\n")
+                await w.drain()
+        except (ConnectionError, ValueError):
+            pass
+        w.close()
+
+
+def relay(sessions, msgs):
+    if not os.path.exists(os.path.join(mta.BIN, "remote")):
+        say("relay to an SMTP sink: SKIPPED - no %s/remote: the remote "
+            "delivery agent (issue 5) is not in this build"  % mta.BIN)
+        return
+    sink = Sink()
+    sink.start()
+    inst = Instance(smtpd_process_limit=100,
+                    relayhost="[127.0.0.1]:%d" % sink.port)
+    rec = tempfile.mktemp(prefix="bench-rec-")
     try:
-        before = smtpd_pss(run.m)
-        for _ in range(n):
-            s = socket.create_connection(("127.0.0.1", run.m.port), 30)
-            s.recv(512)
-            socks.append(s)
-        t = time.time()
-        s = socket.create_connection(("127.0.0.1", run.m.port), 30)
-        s.recv(512)
-        greet = time.time() - t
-        s.close()
-        after = smtpd_pss(run.m)
-        print("throughput: %d idle sessions held: %.0f KB per session "
-              "(smtpd PSS), a new session's greeting after %.3f s" %
-              (n, (after - before) / n, greet))
-    except OSError as e:
-        print("throughput: idle sessions: failed after %d: %s" %
-              (len(socks), e))
+        perf = Perf(inst.p.pid)
+        t0 = time.time()
+        r = subprocess.run([os.path.join(mta.BIN, "smtpload"), "-s",
+                            str(sessions), "-m", str(msgs), "-S", "2048",
+                            "-t", "user@far.example", "-o", rec,
+                            inst.target], capture_output=True, text=True)
+        t_acc = time.time() - t0
+        acc = re.search(r"(\d+) accepted", r.stdout)
+        accepted = int(acc.group(1)) if acc else 0
+        mta.wait_for(lambda: sink.count >= accepted, 300,
+                     "%d messages at the sink" % accepted)
+        t_del = time.time() - t0
+        prof = perf.stop()
+        total = inst.stop()
+        sent = {}
+        with open(rec) as f:
+            for line in f:
+                seq, t, _ = line.split()
+                sent[int(seq)] = float(t)
+        lat = sorted(sink.got[k] - sent[k] for k in sent if k in sink.got)
+        say("relay to an SMTP sink (relayhost, Python asyncio sink), %d "
+            "msgs x 2048 B, %d sessions" % (msgs, sessions))
+        say("  accepted %.0f msgs/s, relayed %.0f msgs/s; %s" % (
+            accepted / t_acc, accepted / t_del,
+            r.stdout.split(";")[-1].strip()))
+        say("  250 -> sink's 250: p50 %.1f ms, p99 %.1f ms" % (
+            pct(lat, 0.5), pct(lat, 0.99)))
+        if accepted:
+            say("  CPU ms/msg: all %.3f (wait4 of master)%s" % (
+                total * 1000 / accepted, "" if prof is None else
+                "; " + ", ".join("%s %.3f" % (k, v[0] * 1000 / accepted)
+                                 for k, v in sorted(prof.items()) if v[0])))
+            if prof is not None:
+                say("  fsyncs per message: %.2f" % (
+                    sum(v[1] for v in prof.values()) / accepted))
     finally:
-        for s in socks:
-            s.close()
-        run.stop()
-        run.cleanup()
+        if os.path.exists(rec):
+            os.unlink(rec)
+        inst.cleanup()
 
 
-def smtpd_pss(m):
+def smtpd_pss(inst):
     total = 0
-    for pid in m.pids("smtpd"):
+    for pid in inst.m.pids("smtpd"):
         try:
             with open("/proc/%d/smaps_rollup" % pid) as f:
                 total += int(re.search(r"Pss:\s+(\d+)", f.read()).group(1))
-        except OSError:
+        except (OSError, AttributeError):
             pass
     return total
 
 
+def probe(port):
+    t = time.time()
+    s = socket.create_connection(("127.0.0.1", port), 30)
+    s.recv(512)
+    greet = time.time() - t
+    s.sendall(b"EHLO probe.example\r\n")
+    buf = b""
+    while not re.search(rb"(^|\n)250 ", buf):
+        buf += s.recv(4096)
+    ehlo = time.time() - t - greet
+    s.close()
+    return greet, ehlo
+
+
+def idle(k):
+    """k idle sessions held; memory per session; a fresh session's times."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = k + 100
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (min(want, hard), hard))
+        except (ValueError, OSError):
+            pass
+    inst = Instance(smtpd_process_limit=k + 50)
+    socks = []
+    try:
+        before = smtpd_pss(inst)
+        t0 = time.time()
+        for _ in range(k):
+            s = socket.create_connection(("127.0.0.1", inst.m.port), 60)
+            socks.append(s)
+        for s in socks:
+            s.recv(512)
+        t_open = time.time() - t0
+        greet, ehlo = probe(inst.m.port)
+        after = smtpd_pss(inst)
+        say("idle %d sessions (smtpd_process_limit = %d): all greeted in "
+            "%.1f s; %.0f KB per session (smtpd PSS); a fresh session: "
+            "greeting %.1f ms, EHLO %.1f ms" % (
+                k, k + 50, t_open, (after - before) / k, greet * 1000,
+                ehlo * 1000))
+    except OSError as e:
+        say("idle %d sessions: failed after %d: %s" % (k, len(socks), e))
+    finally:
+        for s in socks:
+            s.close()
+        inst.cleanup()
+
+
 def main():
-    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    n = lambda k: max(10, int(k * scale))  # noqa: E731
-    scenario("local delivery, 1 session", 1, n(2000), 2)
-    scenario("local delivery, 20 sessions", 20, n(5000), 2)
-    scenario("100 KB messages, 10 sessions", 10, n(1000), 100)
-    scenario("5 recipients per message, 10 sessions", 10, n(1000), 2, 5)
-    idle_sessions()
+    scale = float(os.environ.get("BENCH_SCALE", "1"))
+    only = os.environ.get("BENCH_SCENARIOS")
+    want = (lambda s: only is None or s in only.split(","))  # noqa: E731
+    n = (lambda k: max(20, int(k * scale)))  # noqa: E731
+    say("client: bin/smtpload; machine: %d cores, load %s" % (
+        os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
+    if want("local1"):
+        scenario("local delivery, 1 session", 1, n(1500), 2048)
+    if want("local20"):
+        scenario("local delivery, 20 sessions", 20, n(4000), 2048)
+    if want("big"):
+        scenario("100 KB messages, 10 sessions", 10, n(800), 102400)
+    if want("rcpt5"):
+        scenario("5 recipients, 10 sessions", 10, n(800), 2048, 5)
+    if want("relay"):
+        if "BENCH_TARGET" in os.environ:
+            say("relay: SKIPPED with BENCH_TARGET (set up the relay there)")
+        else:
+            relay(20, n(3000))
+    if want("idle") and "BENCH_TARGET" in os.environ:
+        say("idle sessions: SKIPPED with BENCH_TARGET (memory per session "
+            "is read from our smtpd processes)")
+    elif want("idle"):
+        for k in (500, 1000, 5000):
+            idle(max(10, int(k * min(scale, 1.0))))
     return 0
 
 
