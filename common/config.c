@@ -58,6 +58,7 @@ static const struct ckey keys[] = {
 	S(smtpd_user, "mta-smtpd"),
 	S(local_user, "vmail"),
 	S(remote_user, "mta-remote"),
+	S(smtpd_passwd_map, ""),
 	N(message_size_limit, C_SIZE, "52428800", 1024, LONG_MAX / 2),
 	N(header_size_limit, C_SIZE, "102400", 1024, 64 << 20),
 	N(hop_count_limit, C_INT, "50", 1, 1000),

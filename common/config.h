@@ -27,6 +27,7 @@ struct config {
 	char *smtpd_user;
 	char *local_user;
 	char *remote_user;
+	char *smtpd_passwd_map; /* LMDB directory of AUTH hashes; "" = none */
 	long message_size_limit;
 	long header_size_limit;
 	long hop_count_limit;

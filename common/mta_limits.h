@@ -31,4 +31,8 @@
 #define LIM_HOSTNAME 256
 #define LIM_ERRTEXT 512 /* delivery status text kept per recipient */
 
+/* SMTP AUTH (common/sasl.c, common/passwd.c) */
+#define LIM_SASL_LINE 12288 /* one AUTH line or response, RFC 4954 4 */
+#define LIM_SASL_FIELD 255  /* authzid, authcid, password: RFC 4616 2 */
+
 #endif

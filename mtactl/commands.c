@@ -31,5 +31,6 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"requeue", cmd_requeue, "requeue ID...", "start a message's retry schedule afresh"},
 	{"config", cmd_config, "config [-n]", "print the effective settings (-n: changed)"},
 	{"check", cmd_check, "check", "check the configuration"},
+	{"passwd", cmd_passwd, "passwd add USER | del USER | list", "SMTP AUTH passwords (read from stdin)"},
 	{NULL, NULL, NULL, NULL},
 };
