@@ -24,6 +24,8 @@ CU_ErrorCode suite_queue_file(void);
 CU_ErrorCode suite_addr(void);
 CU_ErrorCode suite_db(void);
 CU_ErrorCode suite_fsutil(void);
+CU_ErrorCode suite_sasl(void);
+CU_ErrorCode suite_passwd(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
