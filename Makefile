@@ -1,6 +1,6 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
-PROGRAMS = master smtpd cleanup qmgr local mtactl
+PROGRAMS = master smtpd cleanup qmgr local mtactl tlsproxy
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -13,9 +13,9 @@ LDLIBS   = $(PKG_LIBS)
 
 # Debian packages: what building needs, and what the tests need beside it.
 BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
-             libcunit1-dev
+             libcunit1-dev libssl-dev
 TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 clang \
-             libclang-rt-14-dev
+             libclang-rt-14-dev openssl
 
 # B and BIN let a second build (the sanitizer one) live beside the first
 B   ?= build
@@ -42,6 +42,14 @@ $(BIN)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(LIBMTA)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+# only tlsproxy speaks TLS
+SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+$(BIN)/tlsproxy: LDLIBS += $(SSL_LIBS)
+
+# test driver for tlsproxy (tests/integration/test_tlsproxy.py), not installed
+$(BIN)/tlsproxy_echo: $(B)/tests/tlsproxy_echo.o $(LIBMTA)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: one CUnit binary holding a suite per module.
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -69,7 +77,7 @@ deps:
 run: deps all
 	@sh tests/make_run.sh "$(CURDIR)"
 
-test: all $(BIN)/unit_tests
+test: all $(BIN)/unit_tests $(BIN)/tlsproxy_echo
 	@MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/run_tests.py "$(CURDIR)"
 
 # the whole suite again with AddressSanitizer and UBSan (clang or gcc)

@@ -59,6 +59,13 @@ static const struct ckey keys[] = {
 	S(local_user, "vmail"),
 	S(remote_user, "mta-remote"),
 	S(smtpd_passwd_map, ""),
+	S(tlsproxy_user, "mta-tls"),
+	S(smtpd_tls_cert_file, ""),
+	S(smtpd_tls_key_file, ""),
+	S(smtpd_tls_protocols, "TLSv1.2"),
+	S(smtpd_tls_ciphers, "HIGH:!aNULL:!MD5:!RC4:!3DES:!CAMELLIA:!ARIA"),
+	S(smtp_tls_CAfile, ""),
+	S(smtp_tls_CApath, ""),
 	N(message_size_limit, C_SIZE, "52428800", 1024, LONG_MAX / 2),
 	N(header_size_limit, C_SIZE, "102400", 1024, 64 << 20),
 	N(hop_count_limit, C_INT, "50", 1, 1000),
@@ -88,6 +95,8 @@ static const struct ckey keys[] = {
 	N(maildir_size_in_name, C_BOOL, "yes", 0, 1),
 	N(service_restart_delay, C_TIME, "1s", 0, 3600),
 	N(verbose, C_BOOL, "no", 0, 1),
+	N(tls_handshake_timeout, C_TIME, "60s", 1, 3600),
+	N(tlsproxy_idle_timeout, C_TIME, "600s", 1, 86400),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -26,6 +26,10 @@
 volatile int service_stop;
 static long use_count;
 
+/* tlsproxy: one process relays all sessions; a second starts while an
+ * old one finishes its sessions after a reload */
+static long tlsproxy_limit = 2;
+
 static struct service_def table[] = {
 	{"smtpd", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
 	 &cfg.smtpd_process_limit},
@@ -37,6 +41,9 @@ static struct service_def table[] = {
 	 &cfg.local_process_limit},
 	{"remote", SERVICE_UNIX, "private/remote", 0600, 1, 0, &cfg.remote_user,
 	 &cfg.remote_process_limit},
+	/* no user here: tlsproxy reads its key, then drops to tlsproxy_user */
+	{"tlsproxy", SERVICE_UNIX, "private/tlsproxy", 0660, 0, 0, NULL,
+	 &tlsproxy_limit},
 };
 
 const struct service_def *
