@@ -32,7 +32,7 @@ struct config {
 	char *smtpd_tls_cert_file, *smtpd_tls_key_file; /* "" = no TLS */
 	char *smtpd_tls_protocols; /* lowest version: TLSv1.2 or TLSv1.3 */
 	char *smtpd_tls_ciphers;   /* OpenSSL list for TLS 1.2 */
-	char *smtp_tls_CAfile, *smtp_tls_CApath; /* "" = system default */
+	char *smtp_tls_cafile, *smtp_tls_capath; /* "" = system default */
 	long message_size_limit;
 	long header_size_limit;
 	long hop_count_limit;

@@ -105,7 +105,7 @@ SSL_CTX *
 tls_client_ctx(char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	const char *file = cfg.smtp_tls_CAfile, *path = cfg.smtp_tls_CApath;
+	const char *file = cfg.smtp_tls_cafile, *path = cfg.smtp_tls_capath;
 
 	err[0] = 0;
 	if (ctx == NULL) {
@@ -117,7 +117,7 @@ tls_client_ctx(char *err, size_t errlen)
 	if (file[0] || path[0]) {
 		if (SSL_CTX_load_verify_locations(ctx, file[0] ? file : NULL,
 						  path[0] ? path : NULL) != 1) {
-			snprintf(err, errlen, "smtp_tls_CAfile/CApath: %s",
+			snprintf(err, errlen, "smtp_tls_cafile/capath: %s",
 				 tls_error("unreadable"));
 			goto fail;
 		}

@@ -17,7 +17,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_config,	suite_queue_id, suite_addr,   suite_ipc,
     suite_queue_file,	suite_db,	suite_fsutil, suite_cleanup_headers,
     suite_mailbox_path, suite_smtpd,
-    suite_sasl,         suite_passwd,
+    suite_sasl,         suite_passwd, suite_auth_limit, suite_tlsproxy_client,
 };
 
 int

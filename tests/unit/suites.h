@@ -26,6 +26,8 @@ CU_ErrorCode suite_db(void);
 CU_ErrorCode suite_fsutil(void);
 CU_ErrorCode suite_sasl(void);
 CU_ErrorCode suite_passwd(void);
+CU_ErrorCode suite_auth_limit(void);
+CU_ErrorCode suite_tlsproxy_client(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
