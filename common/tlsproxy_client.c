@@ -41,8 +41,9 @@ request(const char *mode, int fd, const struct tlsproxy_opts *o,
 	}
 	struct ipc *c = ipc_new(s, o->timeout_ms > 0 ? o->timeout_ms : 30000);
 	if (c == NULL) {
-		close(s);
 		snprintf(err, errlen, "out of memory");
+		if (close(s) != 0)
+			snprintf(err, errlen, "out of memory; close: %m");
 		return -1;
 	}
 	ipc_attach_fd(c, fd);

@@ -53,7 +53,8 @@ serve(const char *sock)
 		return 1;
 	}
 	p = tlsproxy_server(c, &o, &r, err, sizeof(err));
-	close(c); /* the proxy holds its own copy */
+	if (close(c) != 0) /* the proxy holds its own copy */
+		perror("close");
 	if (p < 0) {
 		printf("fail %s\n", err);
 		return 1;
@@ -91,7 +92,8 @@ client(const char *sock, int port, const char *name, const char *policy)
 		return 1;
 	}
 	p = tlsproxy_client(s, &o, &r, err, sizeof(err));
-	close(s);
+	if (close(s) != 0)
+		perror("close");
 	if (p < 0) {
 		printf("fail %s\n", err);
 		return 1;

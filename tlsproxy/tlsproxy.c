@@ -143,7 +143,9 @@ handshake_done(struct sess *s)
 		s->dead = 1;
 		return;
 	}
-	close(s->give); /* the requester has its copy */
+	/* the requester has its copy */
+	if (close(s->give) != 0)
+		log_warn("close: %m");
 	s->give = -1;
 	ipc_free(s->req);
 	s->req = NULL;
@@ -310,9 +312,14 @@ new_session(int fd)
 		return;
 	}
 	s->net = s->plain = s->give = -1;
-	s->req = ipc_new(fd, TLSPROXY_REQ_MS);
 	attrs_init(&a);
-	if (s->req == NULL || ipc_read(s->req, &a) != IPC_OK ||
+	if ((s->req = ipc_new(fd, TLSPROXY_REQ_MS)) == NULL) {
+		log_warn("out of memory for a request");
+		if (close(fd) != 0)
+			log_warn("close: %m");
+		goto drop;
+	}
+	if (ipc_read(s->req, &a) != IPC_OK ||
 	    (s->net = ipc_take_fd(s->req)) < 0) {
 		log_warn("bad request (no record or no socket)");
 		goto drop;
