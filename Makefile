@@ -1,7 +1,7 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
 PROGRAMS = master smtpd cleanup qmgr local mtactl anvil resolver remote \
-           pickup sendmail
+           pickup sendmail tlsproxy
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -44,10 +44,17 @@ $(BIN)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(LIBMTA)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
-# OpenSSL: smtpd's STARTTLS
-$(BIN)/smtpd: LDLIBS += $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+# OpenSSL: smtpd's STARTTLS and tlsproxy
+SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+$(BIN)/smtpd: LDLIBS += $(SSL_LIBS)
+$(BIN)/tlsproxy: LDLIBS += $(SSL_LIBS)
 # ldns has no pkg-config file on Debian; only resolver talks DNS
 $(BIN)/resolver: LDLIBS += -lldns
+
+# test driver for tlsproxy (tests/integration/test_tlsproxy.py), not installed
+$(BIN)/tlsproxy_echo: $(B)/tests/tlsproxy_echo.o $(LIBMTA)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: one CUnit binary holding a suite per module.
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -85,7 +92,7 @@ deps:
 run: deps all
 	@sh tests/make_run.sh "$(CURDIR)"
 
-test: all $(BIN)/unit_tests
+test: all $(BIN)/unit_tests $(BIN)/tlsproxy_echo
 	@MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/run_tests.py "$(CURDIR)"
 
 # the whole suite again with AddressSanitizer and UBSan (clang or gcc)

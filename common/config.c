@@ -59,6 +59,14 @@ static const struct ckey keys[] = {
 	S(smtpd_user, "mta-smtpd"),
 	S(local_user, "vmail"),
 	S(remote_user, "mta-remote"),
+	S(smtpd_passwd_map, ""),
+	S(tlsproxy_user, "mta-tls"),
+	S(smtpd_tls_cert_file, ""),
+	S(smtpd_tls_key_file, ""),
+	S(smtpd_tls_protocols, "TLSv1.2"),
+	S(smtpd_tls_ciphers, "HIGH:!aNULL:!MD5:!RC4:!3DES:!CAMELLIA:!ARIA"),
+	S(smtp_tls_cafile, ""),
+	S(smtp_tls_capath, ""),
 	N(message_size_limit, C_SIZE, "52428800", 1024, LONG_MAX / 2),
 	N(header_size_limit, C_SIZE, "102400", 1024, 64 << 20),
 	N(hop_count_limit, C_INT, "50", 1, 1000),
@@ -67,10 +75,6 @@ static const struct ckey keys[] = {
 	N(smtpd_timeout, C_TIME, "300s", 1, 3600),
 	N(smtpd_data_timeout, C_TIME, "600s", 1, 7200),
 	N(smtpd_client_lookup_timeout, C_TIME, "5s", 0, 60),
-	S(smtpd_tls_cert_file, ""),
-	S(smtpd_tls_key_file, ""),
-	S(smtpd_tls_ciphers, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:"
-			     "!aNULL:!eNULL:!MD5:!RC4"),
 	N(smtpd_process_limit, C_INT, "100", 1, 10000),
 	N(cleanup_process_limit, C_INT, "100", 1, 10000),
 	N(local_process_limit, C_INT, "20", 1, 1000),
@@ -140,6 +144,8 @@ static const struct ckey keys[] = {
 	N(allow_mail_to_commands, C_BOOL, "no", 0, 1),
 	S(command_user, "nobody"),
 	N(command_time_limit, C_TIME, "60s", 1, 86400),
+	N(tls_handshake_timeout, C_TIME, "60s", 1, 3600),
+	N(tlsproxy_idle_timeout, C_TIME, "600s", 1, 86400),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -27,6 +27,12 @@ struct config {
 	char *smtpd_user;
 	char *local_user;
 	char *remote_user;
+	char *smtpd_passwd_map; /* LMDB directory of AUTH hashes; "" = none */
+	char *tlsproxy_user;
+	char *smtpd_tls_cert_file, *smtpd_tls_key_file; /* "" = no TLS */
+	char *smtpd_tls_protocols; /* lowest version: TLSv1.2 or TLSv1.3 */
+	char *smtpd_tls_ciphers;   /* OpenSSL list for TLS 1.2 */
+	char *smtp_tls_cafile, *smtp_tls_capath; /* "" = system default */
 	long message_size_limit;
 	long header_size_limit;
 	long hop_count_limit;
@@ -35,9 +41,6 @@ struct config {
 	long smtpd_timeout;
 	long smtpd_data_timeout;
 	long smtpd_client_lookup_timeout;
-	char *smtpd_tls_cert_file; /* PEM chain; "" offers no STARTTLS */
-	char *smtpd_tls_key_file;  /* PEM key; "" means in the cert file */
-	char *smtpd_tls_ciphers;   /* OpenSSL list for TLS 1.2 */
 	long smtpd_process_limit;
 	long cleanup_process_limit;
 	long local_process_limit;
@@ -51,6 +54,7 @@ struct config {
 	long destination_dead_limit;
 	long delay_warning_time;
 	long maximal_queue_lifetime;
+	long tls_handshake_timeout, tlsproxy_idle_timeout;
 	long max_use;
 	long max_idle;
 	long minimal_backoff_time;

@@ -36,5 +36,8 @@
 #define LIM_MAP_VALUE 8192  /* bytes in a value */
 #define LIM_MAP_LINE 8192   /* bytes in a logical line, continuations included */
 #define LIM_MAP_ENTRIES 10000000 /* entries in one map */
+/* SMTP AUTH (common/sasl.c, common/passwd.c) */
+#define LIM_SASL_LINE 12288 /* one AUTH line or response, RFC 4954 4 */
+#define LIM_SASL_FIELD 255  /* authzid, authcid, password: RFC 4616 2 */
 
 #endif

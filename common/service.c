@@ -30,6 +30,10 @@ int (*service_keep_root)(void);
 void (*service_before_drop)(void);
 static long use_count;
 
+/* tlsproxy: one process relays all sessions; a second starts while an
+ * old one finishes its sessions after a reload */
+static long tlsproxy_limit = 2;
+
 static struct service_def table[] = {
 	{"smtpd", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
 	 &cfg.smtpd_process_limit},
@@ -47,6 +51,9 @@ static struct service_def table[] = {
 	 &cfg.resolver_user, &cfg.resolver_process_limit},
 	{"pickup", SERVICE_UNIX, "public/submit", 0666, 0, 1, &cfg.mail_owner,
 	 NULL},
+	/* no user here: tlsproxy reads its key, then drops to tlsproxy_user */
+	{"tlsproxy", SERVICE_UNIX, "private/tlsproxy", 0660, 0, 0, NULL,
+	 &tlsproxy_limit},
 };
 
 const struct service_def *

@@ -53,7 +53,8 @@ static void
 check_users(void)
 {
 	const char *users[] = {cfg.mail_owner, cfg.smtpd_user, cfg.local_user,
-			       cfg.remote_user, cfg.resolver_user};
+			       cfg.remote_user, cfg.resolver_user,
+			       cfg.tlsproxy_user};
 
 	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
 		if (getpwnam(users[i]) == NULL)

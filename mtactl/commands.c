@@ -24,5 +24,6 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"check", cmd_check, "check", "check the configuration, users, modes, maps"},
 	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
 	{"log-level", cmd_log_level, "log-level [normal|verbose]", "show or change the log level"},
+	{"passwd", cmd_passwd, "passwd add USER | del USER | list", "SMTP AUTH passwords (read from stdin)"},
 	{NULL, NULL, NULL, NULL},
 };

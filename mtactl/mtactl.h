@@ -62,4 +62,7 @@ int cmd_delete(int argc, char **argv);
 /* queue_show.c */
 int cmd_show(int argc, char **argv);
 
+/* passwd_admin.c */
+int cmd_passwd(int argc, char **argv);
+
 #endif

@@ -82,7 +82,8 @@ cmd_setup(int argc, char **argv)
 	    ensure_user(cfg.smtpd_user, cfg.mail_owner) != 0 ||
 	    ensure_user(cfg.local_user, cfg.local_user) != 0 ||
 	    ensure_user(cfg.remote_user, cfg.remote_user) != 0 ||
-	    ensure_user(cfg.resolver_user, cfg.resolver_user) != 0) {
+	    ensure_user(cfg.resolver_user, cfg.resolver_user) != 0 ||
+	    ensure_user(cfg.tlsproxy_user, cfg.tlsproxy_user) != 0) {
 		fprintf(stderr, "mtactl setup: could not create the users\n");
 		return EX_SOFTWARE_;
 	}

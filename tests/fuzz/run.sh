@@ -24,7 +24,7 @@ cd "$top" || exit 2
 cc=${CLANG:-clang}
 out=build-fuzz
 max_len=${FUZZ_MAX_LEN:-65536}
-targets=${FUZZ_TARGETS:-"fuzz_addr fuzz_ipc fuzz_queue_file fuzz_cleanup_headers fuzz_smtpd fuzz_smtp_reply fuzz_map"}
+targets=${FUZZ_TARGETS:-"fuzz_addr fuzz_ipc fuzz_queue_file fuzz_cleanup_headers fuzz_smtpd fuzz_smtp_reply fuzz_map fuzz_sasl"}
 
 # every UBSan report is a crash
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"

@@ -80,7 +80,7 @@ class Install(unittest.TestCase):
 
 USERS = {"mail_owner": "mtainst-o", "smtpd_user": "mtainst-s",
          "local_user": "mtainst-v", "remote_user": "mtainst-r",
-         "resolver_user": "mtainst-d"}
+         "resolver_user": "mtainst-d", "tlsproxy_user": "mtainst-t"}
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
@@ -97,7 +97,8 @@ class Setup(unittest.TestCase):
     def tearDown(self):
         for name in USERS.values():
             subprocess.run(["userdel", name], capture_output=True)
-        for name in ("mtainst-o", "mtainst-v", "mtainst-r", "mtainst-d"):
+        for name in ("mtainst-o", "mtainst-v", "mtainst-r", "mtainst-d",
+                     "mtainst-t"):
             subprocess.run(["groupdel", name], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -139,7 +140,7 @@ class Setup(unittest.TestCase):
 
 E2E = {"mail_owner": "mtainst-e", "smtpd_user": "mtainst-es",
        "local_user": "mtainst-ev", "remote_user": "mtainst-er",
-       "resolver_user": "mtainst-ed"}
+       "resolver_user": "mtainst-ed", "tlsproxy_user": "mtainst-et"}
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
@@ -160,7 +161,8 @@ class EndToEnd(unittest.TestCase):
         shutil.rmtree(self.prefix, ignore_errors=True)
         for name in E2E.values():
             subprocess.run(["userdel", name], capture_output=True)
-        for name in ("mtainst-e", "mtainst-ev", "mtainst-er", "mtainst-ed"):
+        for name in ("mtainst-e", "mtainst-ev", "mtainst-er", "mtainst-ed",
+                     "mtainst-et"):
             subprocess.run(["groupdel", name], capture_output=True)
 
     def uid_of(self, pid):

@@ -11,7 +11,7 @@ from mta import BIN, MTA
 
 USERS = {"mail_owner": "mtatest", "smtpd_user": "mtatest-smtpd",
          "local_user": "mtatest-vmail", "remote_user": "mtatest-remote",
-         "resolver_user": "mtatest-dns"}
+         "resolver_user": "mtatest-dns", "tlsproxy_user": "mtatest-tls"}
 
 
 def ensure_users():
@@ -20,7 +20,8 @@ def ensure_users():
         try:
             pwd.getpwnam(name)
         except KeyError:
-            own = key in ("local_user", "remote_user", "resolver_user")
+            own = key in ("local_user", "remote_user", "resolver_user",
+                          "tlsproxy_user")
             group = [] if own else ["-g", "mtatest"]
             subprocess.run(["useradd", "-r", "-M", "-s", "/usr/sbin/nologin"]
                            + group + [name], check=True)

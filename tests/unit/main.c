@@ -19,7 +19,8 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_queue_file,	suite_db,	suite_fsutil, suite_cleanup_headers,
     suite_mailbox_path, suite_smtpd,	suite_qmgr_dest,
     suite_remote,	suite_resolver,	suite_map,	suite_srs,
-    suite_resolve,
+    suite_resolve,	suite_sasl,	suite_passwd,	suite_auth_limit,
+    suite_tlsproxy_client,
 };
 
 int

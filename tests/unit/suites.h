@@ -28,6 +28,10 @@ CU_ErrorCode suite_cidr(void);
 CU_ErrorCode suite_map(void);
 CU_ErrorCode suite_srs(void);
 CU_ErrorCode suite_resolve(void);
+CU_ErrorCode suite_sasl(void);
+CU_ErrorCode suite_passwd(void);
+CU_ErrorCode suite_auth_limit(void);
+CU_ErrorCode suite_tlsproxy_client(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);

@@ -1,0 +1,50 @@
+/*
+ * auth_limit.h - failed SMTP AUTH attempts, per client address and per
+ * account, with a delay that doubles with each failure.
+ *
+ * A bounded table in the memory of one process: when it is full, the
+ * entry with the oldest failure makes room.  smtpd runs one process per
+ * session, so the table that counts across sessions must live in a
+ * long-lived process (see the report of issue 9; not wired in yet).
+ */
+#ifndef MTA_AUTH_LIMIT_H
+#define MTA_AUTH_LIMIT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define AUTH_LIMIT_KEY 300 /* "a:" or "c:" and an account or address */
+
+struct auth_limit_entry {
+	char key[AUTH_LIMIT_KEY];
+	unsigned failures;
+	time_t last;
+};
+
+struct auth_limit {
+	struct auth_limit_entry *e;
+	size_t n, cap;
+	long base, max, forget; /* seconds: first delay, ceiling, memory */
+};
+
+/* auth_limit_init - table of cap entries; 0, or -1 without memory. */
+int auth_limit_init(struct auth_limit *l, size_t cap, long base, long max,
+		    long forget);
+void auth_limit_free(struct auth_limit *l);
+
+/*
+ * auth_limit_delay - seconds to wait before answering the next attempt of
+ * client (an address) for account (may be NULL before it is known): the
+ * larger of the two delays, base * 2^(failures - 1) up to max, 0 when
+ * neither failed within the last forget seconds.
+ */
+long auth_limit_delay(struct auth_limit *l, const char *client,
+		      const char *account, time_t now);
+/* auth_limit_fail - count a failed attempt for both. */
+void auth_limit_fail(struct auth_limit *l, const char *client,
+		     const char *account, time_t now);
+/* auth_limit_success - forget the account's failures (not the client's:
+ * one good password must not reset a client that guesses others). */
+void auth_limit_success(struct auth_limit *l, const char *account);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * tlsproxy.c - tlsproxy(8): TLS handshakes and record layer for smtpd and
+ * remote, so that neither holds the private key nor parses TLS.
+ *
+ * A request on private/tlsproxy carries a socket (SCM_RIGHTS) and
+ * {req=server} or {req=client, servername, policy}.  The proxy does the
+ * handshake on that socket, answers {status=ok, protocol, cipher, bits,
+ * verified, verify_reason, peer_subject} with one end of a socketpair, and
+ * then copies between the TLS socket and the plaintext end in one poll
+ * loop for all its sessions, until both sides are closed.
+ * Trusts: the local requester (reachable only through the mail_owner
+ * group); nothing from the network peer.
+ * Never: keeps the key in a process that parses SMTP; reads the key after
+ * dropping privileges; buffers more than TLSPROXY_BUF per direction.
+ */
+#include "tlsproxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "service.h"
+
+enum state { S_HANDSHAKE, S_RELAY };
+
+struct sess {
+	enum state state;
+	struct ipc *req;   /* the requester, until it has its answer */
+	int net, plain, give; /* TLS socket, our plaintext end, theirs */
+	SSL *ssl;
+	int verify;        /* policy verify: unverified is a failure */
+	short net_ev, plain_ev;
+	unsigned char up[TLSPROXY_BUF];   /* plaintext -> TLS */
+	unsigned char down[TLSPROXY_BUF]; /* TLS -> plaintext */
+	size_t uplen, downlen, downoff;
+	int plain_eof, tls_eof, notify_sent, dead;
+	time_t deadline;
+	char peer[64];
+};
+
+static struct sess *sessions[TLSPROXY_SESSIONS];
+static int nsess;
+static SSL_CTX *server_ctx, *client_ctx;
+
+static void
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		log_fatal("fcntl: %m");
+}
+
+static void
+sess_free(struct sess *s)
+{
+	if (s->ssl)
+		SSL_free(s->ssl);
+	if (s->req)
+		ipc_free(s->req);
+	if (s->net >= 0 && close(s->net) != 0)
+		log_warn("close: %m");
+	if (s->plain >= 0 && close(s->plain) != 0)
+		log_warn("close: %m");
+	if (s->give >= 0 && close(s->give) != 0)
+		log_warn("close: %m");
+	free(s);
+}
+
+/* fail - answer the requester with a reason and end the session */
+static void
+fail(struct sess *s, const char *why)
+{
+	log_info("TLS handshake failed%s%s: %s", s->peer[0] ? " with " : "",
+		 s->peer, why);
+	if (s->req) {
+		ipc_put_str(s->req, "status", "fail");
+		ipc_put_str(s->req, "reason", why);
+		if (ipc_end(s->req) != IPC_OK)
+			log_warn("requester went away before the answer");
+	}
+	s->dead = 1;
+}
+
+/* verdict - chain and name result of the peer certificate */
+static int
+verdict(struct sess *s, char *why, size_t len)
+{
+	X509 *cert = SSL_get1_peer_certificate(s->ssl);
+	long v = SSL_get_verify_result(s->ssl);
+
+	if (cert == NULL) {
+		snprintf(why, len, "no peer certificate");
+		return 0;
+	}
+	X509_free(cert);
+	if (v != X509_V_OK) {
+		snprintf(why, len, "%s", X509_verify_cert_error_string(v));
+		return 0;
+	}
+	why[0] = 0;
+	return 1;
+}
+
+/* handshake_done - answer the requester and hand over the plaintext end */
+static void
+handshake_done(struct sess *s)
+{
+	char why[256], subject[256] = "";
+	int bits = 0, ok = verdict(s, why, sizeof(why));
+	X509 *cert = SSL_get1_peer_certificate(s->ssl);
+
+	if (cert) {
+		X509_NAME_oneline(X509_get_subject_name(cert), subject,
+				  sizeof(subject));
+		X509_free(cert);
+	}
+	if (s->verify && !ok) {
+		fail(s, why);
+		return;
+	}
+	SSL_get_cipher_bits(s->ssl, &bits);
+	ipc_put_str(s->req, "status", "ok");
+	ipc_put_str(s->req, "protocol", SSL_get_version(s->ssl));
+	ipc_put_str(s->req, "cipher", SSL_get_cipher_name(s->ssl));
+	ipc_put_long(s->req, "bits", bits);
+	ipc_put_str(s->req, "verified", ok ? "yes" : "no");
+	ipc_put_str(s->req, "verify_reason", why);
+	ipc_put_str(s->req, "peer_subject", subject);
+	ipc_attach_fd(s->req, s->give);
+	if (ipc_end(s->req) != IPC_OK) {
+		log_warn("requester went away before the answer");
+		s->dead = 1;
+		return;
+	}
+	/* the requester has its copy */
+	if (close(s->give) != 0)
+		log_warn("close: %m");
+	s->give = -1;
+	ipc_free(s->req);
+	s->req = NULL;
+	s->state = S_RELAY;
+	s->deadline = time(NULL) + cfg.tlsproxy_idle_timeout;
+	log_debug("TLS established: %s %s", SSL_get_version(s->ssl),
+		  SSL_get_cipher_name(s->ssl));
+}
+
+/* want - poll events for an SSL call that could not finish */
+static int
+want(struct sess *s, int rc)
+{
+	switch (SSL_get_error(s->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		s->net_ev |= POLLIN;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		s->net_ev |= POLLOUT;
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		s->tls_eof = 1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void
+step_handshake(struct sess *s)
+{
+	int rc;
+
+	ERR_clear_error();
+	if ((rc = SSL_do_handshake(s->ssl)) == 1)
+		handshake_done(s);
+	else if (want(s, rc) != 0 || s->tls_eof)
+		fail(s, tls_error("connection closed during handshake"));
+}
+
+/* pump_down - TLS -> plaintext; returns 1 on progress */
+static int
+pump_down(struct sess *s)
+{
+	int progress = 0;
+
+	if (s->downlen == 0 && !s->tls_eof) {
+		size_t n = 0;
+		ERR_clear_error();
+		int rc = SSL_read_ex(s->ssl, s->down, sizeof(s->down), &n);
+		if (rc == 1) {
+			s->downlen = n;
+			s->downoff = 0;
+			progress = 1;
+		} else if (want(s, 0) != 0) {
+			/* a peer that drops TCP without close_notify */
+			s->tls_eof = 1;
+			progress = 1;
+		} else if (s->tls_eof)
+			progress = 1;
+	}
+	if (s->downlen > 0) {
+		ssize_t w = write(s->plain, s->down + s->downoff, s->downlen);
+		if (w > 0) {
+			s->downoff += (size_t)w;
+			s->downlen -= (size_t)w;
+			progress = 1;
+		} else if (w < 0 && errno == EAGAIN)
+			s->plain_ev |= POLLOUT;
+		else
+			s->dead = 1;
+	}
+	if (s->tls_eof && s->downlen == 0 && shutdown(s->plain, SHUT_WR) != 0
+	    && errno != ENOTCONN)
+		s->dead = 1;
+	return progress;
+}
+
+/* pump_up - plaintext -> TLS; returns 1 on progress */
+static int
+pump_up(struct sess *s)
+{
+	int progress = 0;
+
+	if (s->uplen < sizeof(s->up) && !s->plain_eof) {
+		ssize_t r = read(s->plain, s->up + s->uplen,
+				 sizeof(s->up) - s->uplen);
+		if (r > 0) {
+			s->uplen += (size_t)r;
+			progress = 1;
+		} else if (r == 0) {
+			s->plain_eof = 1;
+			progress = 1;
+		} else if (errno == EAGAIN)
+			s->plain_ev |= POLLIN;
+		else
+			s->plain_eof = progress = 1;
+	}
+	if (s->uplen > 0 && !s->tls_eof) {
+		size_t n = 0;
+		ERR_clear_error();
+		int rc = SSL_write_ex(s->ssl, s->up, s->uplen, &n);
+		if (rc == 1) {
+			memmove(s->up, s->up + n, s->uplen - n);
+			s->uplen -= n;
+			progress = 1;
+		} else if (want(s, 0) != 0)
+			s->dead = 1;
+	} else if (s->uplen > 0)
+		s->uplen = 0; /* the peer closed: nobody to read it */
+	if (s->plain_eof && s->uplen == 0 && !s->notify_sent) {
+		/* close_notify; the peer's own one is read by pump_down */
+		ERR_clear_error();
+		int rc = SSL_shutdown(s->ssl);
+		if (rc >= 0 || want(s, rc) == 0)
+			s->notify_sent = rc >= 0;
+		else
+			s->notify_sent = 1;
+		progress = 1;
+	}
+	return progress;
+}
+
+static void
+step_relay(struct sess *s)
+{
+	int progress;
+
+	do {
+		s->net_ev = s->plain_ev = 0;
+		progress = pump_down(s);
+		progress |= pump_up(s);
+		if (progress)
+			s->deadline = time(NULL) + cfg.tlsproxy_idle_timeout;
+	} while (progress && !s->dead);
+	if (s->plain_eof && s->notify_sent && (s->tls_eof || s->uplen == 0)
+	    && s->downlen == 0)
+		s->dead = 1; /* both sides are done */
+	if (SSL_pending(s->ssl) > 0 && s->downlen == 0)
+		s->net_ev |= POLLIN;
+}
+
+static void
+step(struct sess *s)
+{
+	s->net_ev = 0;
+	if (s->state == S_HANDSHAKE)
+		step_handshake(s);
+	if (!s->dead && s->state == S_RELAY)
+		step_relay(s);
+}
+
+/* new_session - read one request and start its handshake */
+static void
+new_session(int fd)
+{
+	struct sess *s = calloc(1, sizeof(*s));
+	struct attrs a;
+	int pair[2];
+
+	if (s == NULL) {
+		log_warn("out of memory for a session");
+		close(fd);
+		return;
+	}
+	s->net = s->plain = s->give = -1;
+	attrs_init(&a);
+	if ((s->req = ipc_new(fd, TLSPROXY_REQ_MS)) == NULL) {
+		log_warn("out of memory for a request");
+		if (close(fd) != 0)
+			log_warn("close: %m");
+		goto drop;
+	}
+	if (ipc_read(s->req, &a) != IPC_OK ||
+	    (s->net = ipc_take_fd(s->req)) < 0) {
+		log_warn("bad request (no record or no socket)");
+		goto drop;
+	}
+	const char *req = attrs_get(&a, "req");
+	int server = req && strcmp(req, "server") == 0;
+	int client = req && strcmp(req, "client") == 0;
+	SSL_CTX *ctx = server ? server_ctx : client ? client_ctx : NULL;
+	if (ctx == NULL) {
+		fail(s, server ? "no certificate configured "
+				 "(smtpd_tls_cert_file, smtpd_tls_key_file)"
+			       : "unknown request");
+		goto drop;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 ||
+	    (s->ssl = SSL_new(ctx)) == NULL) {
+		fail(s, "out of resources");
+		goto drop;
+	}
+	s->plain = pair[0];
+	s->give = pair[1];
+	set_nonblock(s->net);
+	set_nonblock(s->plain);
+	SSL_set_fd(s->ssl, s->net);
+	if (server) {
+		const char *ask = attrs_get(&a, "ask_cert");
+		if (ask && strcmp(ask, "yes") == 0)
+			SSL_set_verify(s->ssl, SSL_VERIFY_PEER, NULL);
+		SSL_set_accept_state(s->ssl);
+	} else {
+		const char *name = attrs_get(&a, "servername");
+		const char *policy = attrs_get(&a, "policy");
+		if (name && name[0]) {
+			snprintf(s->peer, sizeof(s->peer), "%s", name);
+			SSL_set_tlsext_host_name(s->ssl, name);
+			SSL_set1_host(s->ssl, name);
+		}
+		s->verify = policy && strcmp(policy, "verify") == 0;
+		SSL_set_connect_state(s->ssl);
+	}
+	attrs_free(&a);
+	s->deadline = time(NULL) + cfg.tls_handshake_timeout;
+	sessions[nsess++] = s;
+	step(s);
+	return;
+drop:
+	attrs_free(&a);
+	sess_free(s);
+}
+
+/* reap - free the dead and the idle sessions */
+static void
+reap(time_t now)
+{
+	for (int i = 0; i < nsess;) {
+		struct sess *s = sessions[i];
+		if (!s->dead && now >= s->deadline) {
+			if (s->state == S_HANDSHAKE)
+				fail(s, "handshake timed out");
+			else
+				log_info("TLS session idle, closed");
+			s->dead = 1;
+		}
+		if (s->dead) {
+			sess_free(s);
+			sessions[i] = sessions[--nsess];
+		} else
+			i++;
+	}
+}
+
+static void
+loop(void)
+{
+	static struct pollfd p[1 + 2 * TLSPROXY_SESSIONS];
+	int listening = 1;
+
+	set_nonblock(SERVICE_LISTEN_FD);
+	service_report(SERVICE_IDLE);
+	while (listening || nsess > 0) {
+		int n = 0;
+		if (listening && service_stop) {
+			/* reload/stop: a new process takes new requests with
+			 * the new certificate; ours go on to their end */
+			listening = 0;
+			service_report(SERVICE_BUSY);
+		}
+		if (listening)
+			p[n++] = (struct pollfd){SERVICE_LISTEN_FD,
+				 nsess < TLSPROXY_SESSIONS ? POLLIN : 0, 0};
+		for (int i = 0; i < nsess; i++) {
+			p[n++] = (struct pollfd){sessions[i]->net,
+						 sessions[i]->net_ev, 0};
+			p[n++] = (struct pollfd){sessions[i]->plain,
+						 sessions[i]->plain_ev, 0};
+		}
+		int rc = poll(p, (nfds_t)n, 1000);
+		if (rc < 0 && errno != EINTR)
+			log_fatal("poll: %m");
+		int base = listening ? 1 : 0;
+		for (int i = 0; rc > 0 && i < nsess; i++) {
+			struct pollfd *q = &p[base + 2 * i];
+			if (q[0].revents || q[1].revents)
+				step(sessions[i]);
+		}
+		reap(time(NULL));
+		if (listening && rc > 0 && (p[0].revents & POLLIN)) {
+			int fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
+					 SOCK_CLOEXEC);
+			if (fd >= 0)
+				new_session(fd);
+			else if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept: %m");
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[512];
+
+	/* the table names no user: the key is read first, then we drop */
+	service_init("tlsproxy", argc, argv);
+	server_ctx = tls_server_ctx(err, sizeof(err));
+	if (server_ctx == NULL && err[0])
+		log_fatal("%s", err);
+	if ((client_ctx = tls_client_ctx(err, sizeof(err))) == NULL)
+		log_fatal("%s", err);
+	if (strcmp(cfg.run_mode, "root") == 0 &&
+	    drop_privileges(cfg.tlsproxy_user, cfg.queue_directory) != 0)
+		exit(1);
+	if (server_ctx == NULL)
+		log_info("no smtpd_tls_cert_file/key_file: server mode off");
+	loop();
+	return 0;
+}
