@@ -24,6 +24,7 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"check", cmd_check, "check", "check the configuration, users, modes, maps"},
 	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
 	{"log-level", cmd_log_level, "log-level [normal|verbose]", "show or change the log level"},
+	{"stats", cmd_stats, "stats [--json]", "resolver cache counters, queue counts"},
 	{"passwd", cmd_passwd, "passwd add USER | del USER | list", "SMTP AUTH passwords (read from stdin)"},
 	{NULL, NULL, NULL, NULL},
 };

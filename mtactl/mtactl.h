@@ -59,6 +59,9 @@ int cmd_release(int argc, char **argv);
 int cmd_requeue(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 
+/* stats.c */
+int cmd_stats(int argc, char **argv);
+
 /* queue_show.c */
 int cmd_show(int argc, char **argv);
 

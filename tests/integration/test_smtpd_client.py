@@ -59,3 +59,27 @@ class ClientName(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Stats(unittest.TestCase):
+    def test_resolver_counters_in_mtactl_stats(self):
+        import json
+        dns = DNSServer({"1.0.0.127.in-addr.arpa": [("PTR", "c.test", 300)],
+                         "c.test": [("A", "127.0.0.1", 300)]})
+        self.addCleanup(dns.stop)
+        m = mta.MTA(resolver_nameservers="127.0.0.1:%d" % dns.port,
+                    smtpd_client_lookup_timeout="2s").start()
+        self.addCleanup(m.cleanup)
+        for _ in range(2):  # the second session's lookups hit the cache
+            with m.smtp() as s:
+                s.noop()
+        st = json.loads(m.ctl("stats", "--json").stdout)["resolver"]
+        self.assertEqual(st["misses"], 2)  # PTR and A, once each
+        self.assertGreaterEqual(st["hits"], 2)
+        self.assertGreaterEqual(st["entries"], 2)
+        out = m.ctl("stats").stdout
+        self.assertRegex(out, r"resolver: hits=\d+ misses=2 entries=\d+")
+        self.assertIn("queue:", out)
+        m.stop()
+        p = m.ctl("stats", check=False)
+        self.assertEqual(p.returncode, 69)
