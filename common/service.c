@@ -36,24 +36,24 @@ static long tlsproxy_limit = 2;
 
 static struct service_def table[] = {
 	{"smtpd", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
-	 &cfg.smtpd_process_limit},
+	 &cfg.smtpd_process_limit, 0},
 	{"anvil", SERVICE_UNIX, "private/anvil", 0660, 0, 1, &cfg.mail_owner,
-	 NULL},
+	 NULL, 0},
 	{"cleanup", SERVICE_UNIX, "private/cleanup", 0660, 0, 0, &cfg.mail_owner,
-	 &cfg.cleanup_process_limit},
+	 &cfg.cleanup_process_limit, 0},
 	{"qmgr", SERVICE_UNIX, "private/qmgr", 0660, 0, 1, &cfg.mail_owner,
-	 NULL},
+	 NULL, 0},
 	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, &cfg.local_user,
-	 &cfg.local_process_limit},
+	 &cfg.local_process_limit, 1},
 	{"remote", SERVICE_UNIX, "private/remote", 0600, 1, 0, &cfg.remote_user,
-	 &cfg.remote_process_limit},
+	 &cfg.remote_process_limit, 0},
 	{"resolver", SERVICE_UNIX, "private/resolver", 0666, 1, 0,
-	 &cfg.resolver_user, &cfg.resolver_process_limit},
+	 &cfg.resolver_user, &cfg.resolver_process_limit, 0},
 	{"pickup", SERVICE_UNIX, "public/submit", 0666, 0, 1, &cfg.mail_owner,
-	 NULL},
+	 NULL, 0},
 	/* no user here: tlsproxy reads its key, then drops to tlsproxy_user */
 	{"tlsproxy", SERVICE_UNIX, "private/tlsproxy", 0660, 0, 0, NULL,
-	 &tlsproxy_limit},
+	 &tlsproxy_limit, 0},
 };
 
 const struct service_def *
@@ -86,6 +86,21 @@ service_open_log(const char *name, int to_stderr)
 int
 drop_privileges(const char *user, const char *chroot_dir)
 {
+	return drop_privileges_group(user, chroot_dir, NULL);
+}
+
+int
+drop_privileges_group(const char *user, const char *chroot_dir,
+		      const char *group_of)
+{
+	struct passwd *owner = group_of ? getpwnam(group_of) : NULL;
+	gid_t extra = owner ? owner->pw_gid : 0;
+
+	if (group_of != NULL && owner == NULL) {
+		log_error("user \"%s\" does not exist (run mtactl setup)",
+			  group_of);
+		return -1;
+	}
 	struct passwd *pw = getpwnam(user);
 
 	if (pw == NULL) {
@@ -96,7 +111,8 @@ drop_privileges(const char *user, const char *chroot_dir)
 		log_error("chroot %s: %m", chroot_dir);
 		return -1;
 	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	if (setgroups(owner ? 1 : 0, owner ? &extra : NULL) != 0 ||
+	    setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0) {
 		log_error("cannot become user %s: %m", user);
 		return -1;
@@ -167,8 +183,10 @@ service_init(const char *name, int argc, char **argv)
 	    def->user != NULL && !(service_keep_root && service_keep_root())) {
 		if (geteuid() != 0)
 			log_fatal("run_mode = root but not started as root");
-		if (drop_privileges(*def->user, def->chroot ?
-				    cfg.queue_directory : NULL) != 0 ||
+		if (drop_privileges_group(*def->user, def->chroot ?
+					  cfg.queue_directory : NULL,
+					  def->owner_group ? cfg.mail_owner
+							   : NULL) != 0 ||
 		    harden_process() != 0)
 			exit(1);
 	}

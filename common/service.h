@@ -26,6 +26,8 @@ struct service_def {
 	int always;          /* keep one running even without clients */
 	char **user;         /* config field naming the user (root mode) */
 	long *limit;         /* config field: process limit */
+	int owner_group;     /* also in mail_owner's group (root mode), to
+				reach cleanup's socket: local's forwards */
 };
 
 enum service_status { SERVICE_IDLE = 1, SERVICE_BUSY = 2 };
@@ -59,5 +61,9 @@ extern void (*service_before_drop)(void);
 int service_open_log(const char *name, int to_stderr);
 /* drop_privileges - become user (and chroot into dir when set). */
 int drop_privileges(const char *user, const char *chroot_dir);
+/* drop_privileges_group - the same, with one supplementary group (the
+ * gid of user "group_of"), or none when group_of is NULL. */
+int drop_privileges_group(const char *user, const char *chroot_dir,
+			  const char *group_of);
 
 #endif

@@ -32,13 +32,41 @@ forward_srs_domain(void)
 	return cfg.srs_domain[0] ? cfg.srs_domain : cfg.myhostname;
 }
 
+/* the key read (or made) as root before local drops its privileges: in
+ * root mode local_user may neither read nor create srs_secret_file */
+static unsigned char root_key[SRS_KEY_BYTES];
+static int have_root_key;
+
+void
+forward_load_key(void)
+{
+	char err[256];
+
+	if (geteuid() != 0)
+		return; /* unprivileged: read when first needed */
+	if (srs_load_key(cfg.srs_secret_file, root_key, err, sizeof(err)) == 0)
+		have_root_key = 1;
+	else
+		log_warn("%s (forwarded mail will be deferred)", err);
+}
+
+static int
+load_key(unsigned char *key, char *err, size_t errlen)
+{
+	if (have_root_key) {
+		memcpy(key, root_key, SRS_KEY_BYTES);
+		return 0;
+	}
+	return srs_load_key(cfg.srs_secret_file, key, err, errlen);
+}
+
 int
 forward_srs_reverse(const char *local, char *out, size_t len)
 {
 	unsigned char key[SRS_KEY_BYTES];
 	char err[256];
 
-	if (srs_load_key(cfg.srs_secret_file, key, err, sizeof(err)) != 0) {
+	if (load_key(key, err, sizeof(err)) != 0) {
 		log_warn("%s", err);
 		return -1;
 	}
@@ -60,7 +88,7 @@ new_sender(const char *sender, char *out, size_t len, struct result *r)
 		snprintf(out, len, "%s", sender);
 		return 0;
 	}
-	if (srs_load_key(cfg.srs_secret_file, key, err, sizeof(err)) != 0) {
+	if (load_key(key, err, sizeof(err)) != 0) {
 		result_set(r, 4, "4.3.0", "forwarding: SRS key: %.300s", err);
 		return -1;
 	}

@@ -214,6 +214,7 @@ int
 main(int argc, char **argv)
 {
 	service_keep_root = keep_root;
+	service_before_drop = forward_load_key;
 	service_init("local", argc, argv);
 	service_loop(serve);
 	return 0;

@@ -53,6 +53,8 @@ void forward_submit(const char *id, const char *sender, const char *rcpt,
 const char *forward_srs_domain(void);
 /* forward_srs_reverse - the original address of an SRS0 local part */
 int forward_srs_reverse(const char *local, char *out, size_t len);
+/* forward_load_key - read the SRS key as root (service_before_drop) */
+void forward_load_key(void);
 
 /* pipe.c - run a command with the message on its input */
 void pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,

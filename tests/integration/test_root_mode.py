@@ -82,14 +82,17 @@ class RootMode(unittest.TestCase):
         self.assertRegex(p.stdout, r"fix: chown mtatest:\d+ %s" % db)
 
     def test_children_hardened(self):
-        """No supplementary groups, not dumpable, no core, no_new_privs."""
+        """No supplementary groups (local: the mail owner's group alone,
+        to resubmit forwards to cleanup), no core, no_new_privs."""
         with self.mta.smtp() as s:
             s.sendmail("r@example.org", ["hard@localhost"], b"\r\nhi\r\n")
         self.mta.wait_messages("hard", 1)
         for prog in ("smtpd", "cleanup", "qmgr", "local", "pickup"):
             for pid in self.mta.pids(prog):
                 st = self.status(pid)
-                self.assertEqual(st["Groups"].strip(), "", prog)
+                want = str(pwd.getpwnam(USERS["mail_owner"]).pw_gid) \
+                    if prog == "local" else ""
+                self.assertEqual(st["Groups"].strip(), want, prog)
                 self.assertEqual(st["NoNewPrivs"].strip(), "1", prog)
                 with open("/proc/%d/limits" % pid) as f:
                     core = [l for l in f if l.startswith("Max core")][0]
@@ -142,3 +145,33 @@ class RootMode(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
+                     "root mode needs root")
+class RootForward(unittest.TestCase):
+    def test_forward_reaches_cleanup(self):
+        """local runs as the mailbox owner with the mail owner's group
+        only so that a forwarded copy can be resubmitted to cleanup."""
+        ensure_users()
+        m = MTA(run_mode="root", **USERS)
+        self.addCleanup(m.cleanup)
+        os.chmod(m.dir, 0o755)
+        os.mkdir(m.mail)
+        vmail = pwd.getpwnam(USERS["local_user"])
+        os.chown(m.mail, vmail.pw_uid, vmail.pw_gid)
+        aliases = os.path.join(m.dir, "aliases")
+        with open(aliases, "w") as f:
+            f.write("fwd: someone@remote.example\n")
+        with open(m.conf, "a") as f:
+            f.write("alias_maps = %s\nsrs_secret_file = %s\n" %
+                    (aliases, os.path.join(m.dir, "srs.key")))
+        m.ctl("newaliases")
+        m.start()
+        with m.smtp() as s:
+            s.sendmail("carl@example.org", ["fwd@localhost"],
+                       b"Subject: f\r\n\r\nforward me\r\n")
+        found = m.wait_log(r"to=<someone@remote\.example>, orig_to=<fwd@"
+                           r"localhost>, relay=local, .*status=sent "
+                           r"\(forwarded as (\w+)\)")
+        m.wait_log(r"%s: from=<SRS0=" % found.group(1))
