@@ -122,6 +122,9 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	qf_put_str(&m->w, QF_CLIENT_NAME, m->client_name);
 	qf_put_str(&m->w, QF_HELO, m->helo);
 	qf_put_str(&m->w, QF_PROTOCOL, m->protocol);
+	const char *auth = get_or(a, "auth_user", "");
+	if (auth[0]) /* the SMTP AUTH user name (smtpd) */
+		qf_put_str(&m->w, QF_AUTH_USER, auth);
 	qf_put_str(&m->w, QF_BODY_TYPE, get_or(a, "body_type", "7BIT"));
 	return qf_begin_message(&m->w);
 }

@@ -60,6 +60,7 @@ static const struct ckey keys[] = {
 	S(local_user, "vmail"),
 	S(remote_user, "mta-remote"),
 	S(smtpd_passwd_map, ""),
+	N(smtpd_tls_auth_only, C_BOOL, "yes", 0, 1),
 	S(tlsproxy_user, "mta-tls"),
 	S(smtpd_tls_cert_file, ""),
 	S(smtpd_tls_key_file, ""),

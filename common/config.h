@@ -28,6 +28,7 @@ struct config {
 	char *local_user;
 	char *remote_user;
 	char *smtpd_passwd_map; /* LMDB directory of AUTH hashes; "" = none */
+	long smtpd_tls_auth_only; /* AUTH offered only after STARTTLS */
 	char *tlsproxy_user;
 	char *smtpd_tls_cert_file, *smtpd_tls_key_file; /* "" = no TLS */
 	char *smtpd_tls_protocols; /* lowest version: TLSv1.2 or TLSv1.3 */

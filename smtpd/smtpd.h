@@ -52,6 +52,8 @@ struct smtpd_session {
 	char body_type[16];
 	int smtputf8;  /* MAIL had SMTPUTF8 */
 	char tls[160]; /* "TLSv1.3 with cipher ... (256/256 bits)", or "" */
+	char auth_user[256]; /* after a successful AUTH, or "" */
+	int auth_failures;   /* in this session: the delay grows */
 	char ret[8];   /* DSN RET=: "", FULL or HDRS */
 	char envid[SMTPD_ENVID_MAX + 1]; /* DSN ENVID=, xtext-decoded */
 	char **rcpts;
@@ -130,5 +132,12 @@ int smtpd_tls_start(struct smtpd_session *s);
 void smtpd_tls_end(struct smtpd_io *io);
 ssize_t io_tls_read(struct smtpd_io *io, void *buf, size_t n);
 ssize_t io_tls_write(struct smtpd_io *io, const void *buf, size_t n);
+
+/* smtpd_auth.c */
+int smtpd_auth_offered(const struct smtpd_session *s);
+void smtpd_auth(struct smtpd_session *s, char *arg);
+/* smtpd_cmd.c: an error reply that counts toward smtpd_error_limit */
+void reply_error(struct smtpd_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -64,11 +64,11 @@ smtpd_error(struct smtpd_session *s)
 	return 1;
 }
 
-static void reply_error(struct smtpd_session *s, const char *fmt, ...)
+void reply_error(struct smtpd_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* reply_error - an error reply that counts toward smtpd_error_limit. */
-static void
+void
 reply_error(struct smtpd_session *s, const char *fmt, ...)
 {
 	char buf[SMTPD_CMD_BUF + 128];
@@ -116,10 +116,11 @@ cmd_helo(struct smtpd_session *s, char *arg, int esmtp)
 	}
 	io_printf(&s->io, "250-%s\r\n250-PIPELINING\r\n250-SIZE %ld\r\n"
 		  "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
-		  "250-DSN\r\n%s250 ENHANCEDSTATUSCODES\r\n",
+		  "250-DSN\r\n%s%s250 ENHANCEDSTATUSCODES\r\n",
 		  cfg.myhostname, cfg.message_size_limit,
 		  smtpd_tls_available() && s->io.ssl == NULL ? "250-STARTTLS\r\n"
-							      : "");
+							      : "",
+		  smtpd_auth_offered(s) ? "250-AUTH PLAIN LOGIN\r\n" : "");
 }
 
 /*
@@ -716,6 +717,9 @@ smtpd_command(struct smtpd_session *s, char *line)
 	} else if (strcasecmp(verb, "BDAT") == 0) {
 		s->n_data++;
 		smtpd_bdat(s, arg);
+	} else if (strcasecmp(verb, "AUTH") == 0) {
+		s->n_other++;
+		smtpd_auth(s, arg);
 	} else if (strcasecmp(verb, "STARTTLS") == 0) {
 		s->n_other++;
 		cmd_starttls(s, arg);

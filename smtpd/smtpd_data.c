@@ -73,11 +73,14 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 	ipc_put_str(c, "client_addr", s->client_addr);
 	ipc_put_str(c, "client_name", s->client_name);
 	ipc_put_str(c, "helo", s->helo);
-	/* RFC 3848: the S for a TLS session */
-	ipc_put_str(c, "protocol", s->smtputf8 ? (s->tls[0] ? "UTF8SMTPS"
-							    : "UTF8SMTP")
-				   : s->esmtp ? (s->tls[0] ? "ESMTPS" : "ESMTP")
-					      : "SMTP");
+	/* RFC 3848: S for a TLS session, A for an authenticated one */
+	char proto[16];
+	snprintf(proto, sizeof(proto), "%s%s%s",
+		 s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+		 s->tls[0] ? "S" : "", s->auth_user[0] ? "A" : "");
+	ipc_put_str(c, "protocol", proto);
+	if (s->auth_user[0])
+		ipc_put_str(c, "auth_user", s->auth_user);
 	if (s->tls[0])
 		ipc_put_str(c, "tls", s->tls);
 	ipc_put_str(c, "body_type", s->body_type);

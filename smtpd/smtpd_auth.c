@@ -1,0 +1,166 @@
+/*
+ * smtpd_auth.c - SMTP AUTH (RFC 4954) with the PLAIN (RFC 4616) and
+ * LOGIN mechanisms, checked against the Argon2id password map
+ * smtpd_passwd_map (mtactl passwd).
+ *
+ * Offered only after STARTTLS unless smtpd_tls_auth_only is off; an
+ * authenticated client may relay and its mail is recorded with its user
+ * name (queue file, log) and the protocol ESMTPA/ESMTPSA.  Every failure
+ * costs the session a growing delay (1, 2, 4 ... up to 16 s), and counts
+ * as an error toward smtpd_error_limit.
+ * Trusts: nothing the client sends (common/sasl.c decodes strictly).
+ * Never: logs a password; keeps one in memory after the check.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "passwd.h"
+#include "sasl.h"
+#include "smtpd.h"
+
+#define AUTH_DELAY_MAX 16 /* seconds added to a failure, at most */
+
+int
+smtpd_auth_offered(const struct smtpd_session *s)
+{
+	return cfg.smtpd_passwd_map[0] != 0 &&
+	       (s->io.ssl != NULL || !cfg.smtpd_tls_auth_only);
+}
+
+/* response - the client's next line, without CRLF; -1 if none. */
+static int
+response(struct smtpd_session *s, char *buf, size_t cap, size_t *len)
+{
+	enum io_line rc = io_read_line(&s->io, buf, cap, len);
+
+	if (rc != LINE_OK) {
+		if (rc == LINE_PART || rc == LINE_LONG) /* over 12288 octets */
+			s->quit = 1;
+		return -1;
+	}
+	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
+		buf[--*len] = 0;
+	return 0;
+}
+
+/* challenge - "334 text", then the client's answer. */
+static int
+challenge(struct smtpd_session *s, const char *text, char *buf, size_t cap,
+	  size_t *len)
+{
+	io_printf(&s->io, "334 %s\r\n", text);
+	if (io_flush(&s->io) != 0)
+		return -1;
+	return response(s, buf, cap, len);
+}
+
+/* credentials - run the mechanism's dialogue; SASL_OK or an error. */
+static int
+credentials(struct smtpd_session *s, const char *mech, const char *initial,
+	    struct sasl_cred *c)
+{
+	static char buf[LIM_SASL_LINE + 3];
+	size_t len;
+
+	memset(c, 0, sizeof(*c));
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		if (initial)
+			return sasl_plain(initial, strlen(initial), c);
+		if (challenge(s, "", buf, sizeof(buf), &len) != 0)
+			return SASL_CANCEL;
+		return sasl_plain(buf, len, c);
+	}
+	/* LOGIN: user name (perhaps as the initial response), password */
+	int rc;
+	if (initial)
+		rc = sasl_login_field(initial, strlen(initial), c->authcid);
+	else if (challenge(s, SASL_LOGIN_USER_CHALLENGE, buf, sizeof(buf),
+			   &len) != 0)
+		return SASL_CANCEL;
+	else
+		rc = sasl_login_field(buf, len, c->authcid);
+	if (rc != SASL_OK)
+		return rc;
+	if (challenge(s, SASL_LOGIN_PASS_CHALLENGE, buf, sizeof(buf), &len) !=
+	    0)
+		return SASL_CANCEL;
+	rc = sasl_login_field(buf, len, c->passwd);
+	memset(buf, 0, sizeof(buf));
+	return rc;
+}
+
+static void
+failed(struct smtpd_session *s, const char *mech, const char *client)
+{
+	unsigned delay = 1u << (s->auth_failures < 4 ? s->auth_failures : 4);
+	struct timespec ts = {delay > AUTH_DELAY_MAX ? AUTH_DELAY_MAX : delay,
+			      0};
+
+	s->auth_failures++;
+	log_warn("%s: SASL %s authentication failed", client, mech);
+	/* slows a password guesser down; the session stays bounded by the
+	 * error limit */
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	if (!smtpd_error(s))
+		io_printf(&s->io, "535 5.7.8 Error: authentication failed\r\n");
+}
+
+void
+smtpd_auth(struct smtpd_session *s, char *arg)
+{
+	char client[400], err[256], *initial;
+	struct sasl_cred c;
+
+	smtpd_client_label(s, client, sizeof(client));
+	while (*arg == ' ')
+		arg++;
+	if (cfg.smtpd_passwd_map[0] == 0)
+		return reply_error(s, "503 5.5.1 Error: authentication not "
+				   "enabled\r\n");
+	if (!smtpd_auth_offered(s))
+		return reply_error(s, "530 5.7.0 Must issue a STARTTLS command "
+				   "first\r\n");
+	if (s->auth_user[0])
+		return reply_error(s, "503 5.5.1 Error: already authenticated"
+				   "\r\n");
+	if (s->have_mail)
+		return reply_error(s, "503 5.5.1 Error: MAIL transaction in "
+				   "progress\r\n");
+	char *mech = strtok_r(arg, " ", &initial);
+	if (mech == NULL)
+		return reply_error(s, "501 5.5.4 Syntax: AUTH mechanism\r\n");
+	initial = strtok_r(NULL, " ", &initial);
+	if (strcasecmp(mech, "PLAIN") != 0 && strcasecmp(mech, "LOGIN") != 0)
+		return reply_error(s, "504 5.5.4 Error: unsupported "
+				   "authentication mechanism\r\n");
+	int rc = credentials(s, mech, initial, &c);
+	if (s->quit || s->io.error) {
+		sasl_cred_clear(&c);
+		return;
+	}
+	if (rc != SASL_OK) {
+		sasl_cred_clear(&c);
+		return reply_error(s, "%s\r\n", sasl_reply(rc));
+	}
+	int v = passwd_verify(cfg.smtpd_passwd_map, c.authcid, c.passwd, err,
+			      sizeof(err));
+	if (v == PASSWD_OK && c.authzid[0] && strcmp(c.authzid, c.authcid))
+		v = PASSWD_BAD; /* no proxy authorisation */
+	if (v == PASSWD_OK) {
+		snprintf(s->auth_user, sizeof(s->auth_user), "%s", c.authcid);
+		s->trusted = 1; /* may relay */
+		log_info("%s: sasl_method=%s, sasl_username=%s", client, mech,
+			 s->auth_user);
+		io_printf(&s->io, "235 2.7.0 Authentication successful\r\n");
+	} else if (v == PASSWD_TEMP) {
+		log_warn("%s: SASL %s: password map: %s", client, mech, err);
+		io_printf(&s->io, "454 4.7.0 Temporary authentication "
+			  "failure\r\n");
+	} else
+		failed(s, mech, client);
+	sasl_cred_clear(&c);
+}
