@@ -133,5 +133,6 @@ smtp_stdio(struct sm_job *j)
 		}
 	}
 	reset(j, rc, &n);
+	strbuf_free(&j->msg); /* the session is over */
 	return fflush(stdout) == 0 ? 0 : EX_OSERR_;
 }
