@@ -178,6 +178,20 @@ tmp_is_old(const char *path)
 	return stat(path, &st) == 0 && st.st_mtime < time(NULL) - TMP_MAX_AGE;
 }
 
+/* being_written - cleanup still holds the file's lock. */
+static int
+being_written(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), busy;
+
+	if (fd < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	if (close(fd) != 0)
+		log_warn("close %s: %m", path);
+	return busy;
+}
+
 void
 scan_incoming(void)
 {
@@ -194,7 +208,10 @@ scan_incoming(void)
 			continue;
 		snprintf(path, sizeof(path), "incoming/%s", de->d_name);
 		if (queue_id_valid(de->d_name)) {
-			queue_new_file(de->d_name);
+			/* still locked: cleanup has not answered for it yet
+			 * (its notification will come) */
+			if (!being_written(path))
+				queue_new_file(de->d_name);
 		} else if (strstr(de->d_name, ".tmp") && tmp_is_old(path)) {
 			log_info("removing abandoned %s", path);
 			if (unlink(path) != 0)
