@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "config.h"
 #include "fsutil.h"
 #include "ipc.h"
@@ -232,28 +233,13 @@ serve_request(struct ipc *c, const struct attrs *a)
 	free((void *)d.qidx);
 	free(d.res);
 	free(d.done);
-	if (rc == IPC_OK) {
-		ipc_put_str(c, "done", "1");
-		rc = ipc_end(c);
-	}
-	return rc;
+	return rc == IPC_OK ? agent_done(c) : rc;
 }
 
 static void
 serve(int fd)
 {
-	struct ipc *c = ipc_new(fd, REMOTE_IDLE_MS);
-	struct attrs a;
-
-	attrs_init(&a);
-	while (!service_stop && ipc_read(c, &a) == IPC_OK) {
-		const char *req = attrs_get(&a, "req");
-		if (req == NULL || strcmp(req, "deliver") != 0 ||
-		    serve_request(c, &a) != IPC_OK)
-			break;
-	}
-	attrs_free(&a);
-	ipc_free(c);
+	agent_serve(fd, REMOTE_IDLE_MS, serve_request);
 }
 
 int
