@@ -7,11 +7,14 @@
  * Never: looks at the network; an unknown domain is simply AC_REMOTE;
  * says "unknown" when a map could not be read (that is -1, a 4xx).
  */
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "addr_class.h"
@@ -20,6 +23,7 @@
 #include "map.h"
 #include "mta_limits.h"
 #include "service.h"
+#include "srs.h"
 
 enum addr_class
 addr_domain_class(const char *domain)
@@ -53,6 +57,40 @@ struct maplist {
 	int n, opened;
 };
 static struct maplist aliases, virtuals;
+static const char *alias_hit; /* the alias map that answered last */
+
+/* SRS addresses checked at RCPT time (smtpd): the key, read once before
+ * any chroot; without it local(8) checks them at delivery */
+int addr_srs_verify;
+static unsigned char srs_key[SRS_KEY_BYTES];
+static int srs_tried, srs_have;
+
+/* srs_key_read - the key if srs_secret_file exists and is readable;
+ * never creates it (local(8) does, at the first forward) */
+static void
+srs_key_read(void)
+{
+	int fd;
+
+	srs_tried = 1;
+	if ((fd = open(cfg.srs_secret_file, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	srs_have = read(fd, srs_key, sizeof(srs_key)) == sizeof(srs_key);
+	close(fd);
+}
+
+/* srs_known - 1 when an SRS0 local part checks (or cannot be checked
+ * here), 0 when its hash or age is wrong */
+static int
+srs_known(const char *local)
+{
+	char orig[LIM_PATH + 1];
+
+	if (!srs_have)
+		return 1;
+	return srs_reverse(srs_key, local, (long)(time(NULL) / 86400),
+			   cfg.srs_max_age / 86400, orig, sizeof(orig)) == 0;
+}
 
 /* the system users' names, read before any chroot (local_users = system):
  * a chrooted smtpd cannot read /etc/passwd; it sees new users when its
@@ -125,6 +163,8 @@ addr_maps_open(void)
 		maplist_open(&virtuals, cfg.virtual_mailbox_maps);
 	if (!users_read && strcmp(cfg.local_users, "system") == 0)
 		users_read_all();
+	if (addr_srs_verify && !srs_tried)
+		srs_key_read();
 }
 
 void
@@ -177,6 +217,8 @@ maplist_get(struct maplist *l, const char *local, const char *domain,
 		if (r != 0) {
 			if (r < 0)
 				log_warn("%s", val);
+			if (r > 0 && l == &aliases)
+				alias_hit = l->m[i].path;
 			return r;
 		}
 	}
@@ -242,6 +284,12 @@ addr_alias_lookup(const char *local, const char *domain, char *val,
 	return maplist_get(&aliases, base, NULL, val, vlen);
 }
 
+const char *
+addr_alias_source(void)
+{
+	return alias_hit;
+}
+
 int
 addr_virtual_lookup(const char *local, const char *domain, char *val,
 		    size_t vlen)
@@ -260,11 +308,12 @@ addr_recipient_known(const char *local, const char *domain)
 		return 1;
 	if (addr_is_postmaster(local))
 		return 1;
-	/* bounces to senders we rewrote: local checks the hash */
+	/* bounces to senders we rewrote: the hash and age checked here
+	 * when smtpd has the key (addr_srs_verify), and by local */
 	if (strncasecmp(local, "SRS0=", 5) == 0 &&
 	    strcasecmp(domain, cfg.srs_domain[0] ? cfg.srs_domain :
 		       cfg.myhostname) == 0)
-		return 1;
+		return srs_known(local);
 	if ((r = addr_alias_lookup(local, domain, val, sizeof(val))) != 0)
 		return r;
 	if (c == AC_LOCAL && strcmp(cfg.local_users, "system") == 0) {

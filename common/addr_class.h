@@ -38,6 +38,13 @@ void addr_maps_close(void);
  */
 int addr_alias_lookup(const char *local, const char *domain, char *val,
 		      size_t vlen);
+/* addr_srs_verify - set by smtpd before service_init: addr_maps_open
+ * then reads srs_secret_file (never creating it) and
+ * addr_recipient_known refuses SRS0 addresses that do not check. */
+extern int addr_srs_verify;
+/* addr_alias_source - the compiled alias map (its .lmdb path) that
+ * answered the last addr_alias_lookup that found an entry, or NULL. */
+const char *addr_alias_source(void);
 /*
  * addr_virtual_lookup - the virtual_mailbox_maps entry (a mailbox path
  * relative to mailbox_base) for local@domain, with the "@domain"

@@ -145,6 +145,8 @@ static const struct ckey keys[] = {
 	N(allow_mail_to_commands, C_BOOL, "no", 0, 1),
 	S(command_user, "nobody"),
 	N(command_time_limit, C_TIME, "60s", 1, 86400),
+	N(allow_mail_to_files, C_BOOL, "no", 0, 1),
+	N(allow_forward, C_BOOL, "yes", 0, 1),
 	N(tls_handshake_timeout, C_TIME, "60s", 1, 3600),
 	N(tlsproxy_idle_timeout, C_TIME, "600s", 1, 86400),
 };

@@ -113,6 +113,8 @@ struct config {
 	long allow_mail_to_commands; /* "|command" alias targets */
 	char *command_user;          /* they run as this user (as root) */
 	long command_time_limit;     /* seconds before they are killed */
+	long allow_mail_to_files;    /* "/file" and "/dir/" alias targets */
+	long allow_forward;          /* follow system users' ~/.forward */
 };
 
 extern struct config cfg;

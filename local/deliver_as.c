@@ -4,17 +4,18 @@
  * In root mode with local_users = system, local(8) stays root only to
  * fork one child per mailbox: the child drops every group, takes the
  * system user's uid/gid (or local_user's for virtual and template
- * mailboxes) with setresgid/setresuid, checks it cannot regain root,
+ * mailboxes; for a /file target, the identity resolve.c chose) with
+ * setresgid/setresuid (identity.c), checks it cannot regain root,
  * writes the mailbox and sends its result back through a pipe.
  * Otherwise (user mode, or local already running as local_user) the
  * delivery runs in this process.  A |command always gets a process of
- * its own; as root it runs as command_user.
+ * its own; as root it runs as the user whose .forward named it, else as
+ * command_user.
  * Trusts: the destination resolve.c built.
  * Never: writes a mailbox as root; in user mode writes as another user.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,26 +34,9 @@ deliver_here(const struct dest *d, int qfd, const struct qf_envelope *e,
 	if (d->pipe)
 		pipe_deliver(d->path, qfd, e, sender, rcpt, r);
 	else if (d->mbox)
-		mbox_deliver(d->path, qfd, e, sender, rcpt, r);
+		mbox_deliver(d->path, d->file, qfd, e, sender, rcpt, r);
 	else
 		maildir_deliver(d->path, qfd, e, sender, rcpt, r);
-}
-
-/* become - take uid/gid for good; -1 with r set when that fails */
-static int
-become(uid_t uid, gid_t gid, struct result *r)
-{
-	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
-	    setresuid(uid, uid, uid) != 0) {
-		result_set(r, 4, "4.3.0", "cannot switch to uid %ld: %s",
-			   (long)uid, strerror(errno));
-		return -1;
-	}
-	if (uid != 0 && setresuid(0, 0, 0) == 0) {
-		result_set(r, 4, "4.3.0", "privileges not dropped");
-		return -1;
-	}
-	return 0;
 }
 
 /* in_child - fork, deliver as uid/gid in the child, read its result */
@@ -75,7 +59,7 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 	if (pid == 0) {
 		close(p[0]);
 		signal(SIGPIPE, SIG_IGN);
-		if (uid == (uid_t)-1 || become(uid, gid, r) == 0)
+		if (uid == (uid_t)-1 || local_become(uid, gid, r) == 0)
 			deliver_here(d, qfd, e, sender, rcpt, r);
 		_exit(write(p[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0
 									: 1);
@@ -104,10 +88,14 @@ deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 
 	if (d->pipe) {
 		/* always a process of its own (time limit, process group);
-		 * as root, always as command_user, in user mode too */
+		 * as root: as the user of a .forward, else command_user */
 		if (geteuid() != 0) {
 			in_child(d, (uid_t)-1, (gid_t)-1, qfd, e, sender, rcpt,
 				 r);
+			return;
+		}
+		if (d->as_user) {
+			in_child(d, d->uid, d->gid, qfd, e, sender, rcpt, r);
 			return;
 		}
 		if ((pw = getpwnam(cfg.command_user)) == NULL ||

@@ -4,7 +4,9 @@
 #ifndef LOCAL_H
 #define LOCAL_H
 
+#include <pwd.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "queue_file.h"
@@ -23,6 +25,7 @@ struct dest {
 	int as_user; /* a system user's: deliver as uid/gid */
 	int forward; /* addr is remote: resubmit through cleanup */
 	int pipe;    /* path is a command for /bin/sh -c */
+	int file;    /* a /file or /dir/ target of an alias or .forward */
 	uid_t uid;
 	gid_t gid;
 	struct result r;
@@ -60,9 +63,31 @@ void forward_load_key(void);
 void pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
 		  const char *sender, const char *rcpt, struct result *r);
 
-/* mbox.c */
-void mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
-		  const char *sender, const char *rcpt, struct result *r);
+/* mbox.c - file: a /file target (no directories made, "delivered to
+ * file" in the text) rather than a mailbox */
+void mbox_deliver(const char *path, int file, int qfd,
+		  const struct qf_envelope *e, const char *sender,
+		  const char *rcpt, struct result *r);
+
+/* targets.c - targets_next: the next target of a list (quotes around a
+ * whole target removed; the list is cut in place): 1 one in *target,
+ * 0 none left, -1 an unbalanced quote */
+int targets_next(char **pos, char **target);
+/* targets_strip_comments - blank out the lines that start with '#' */
+void targets_strip_comments(char *text);
+
+/* dotforward.c - dotforward_read: pw's ~/.forward read as pw: 1 its
+ * text in buf, 0 none or one not to follow (why says which, for the
+ * log), -1 cannot tell now (why) */
+int dotforward_read(const struct passwd *pw, char *buf, size_t len, char *why,
+		    size_t wlen);
+/* dotforward_unsafe - why a .forward with status st must not be
+ * followed for user, or NULL when it may */
+const char *dotforward_unsafe(const struct stat *st, uid_t user);
+
+/* identity.c - local_become: take uid/gid for good, no groups; -1 with r
+ * set when that fails or root could be regained */
+int local_become(uid_t uid, gid_t gid, struct result *r);
 
 /* mailbox_path.c */
 int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);

@@ -4,6 +4,7 @@
  * before "From " gains one more), a blank line; under an fcntl lock and a
  * dotlock (PATH.lock), fsynced; on any failure the file is truncated back
  * to its old size, so a failed delivery leaves the mailbox as it was.
+ * The same code writes a "/file" target of an alias or .forward.
  *
  * Trusts: the queue file descriptor from qmgr (already checked).
  * Never: follows a symbolic link at the mailbox path; leaves a partial
@@ -210,7 +211,7 @@ append(int fd, int qfd, const struct qf_envelope *e, const char *sender,
 }
 
 void
-mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
+mbox_deliver(const char *path, int file, int qfd, const struct qf_envelope *e,
 	     const char *sender, const char *rcpt, struct result *r)
 {
 	char lock[4200], top[2 * LIM_PATH + 64];
@@ -221,7 +222,9 @@ mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
 	snprintf(lock, sizeof(lock), "%s.lock", path);
 	snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: %s\n",
 		 sender, rcpt);
-	if (access(path, F_OK) != 0 && errno == ENOENT &&
+	/* a virtual mbox's directory is ours to make; a /file target's is
+	 * the administrator's or the user's */
+	if (!file && access(path, F_OK) != 0 && errno == ENOENT &&
 	    make_parent(path) != 0) {
 		mbox_error(r, "create the directory of", path);
 		return;
@@ -267,7 +270,8 @@ mbox_deliver(const char *path, int qfd, const struct qf_envelope *e,
 				 path);
 		goto out;
 	}
-	result_set(r, 2, "2.0.0", "delivered to mailbox %s", path);
+	result_set(r, 2, "2.0.0", "delivered to %s %s",
+		   file ? "file" : "mailbox", path);
 out:
 	if (fd >= 0 && close(fd) != 0 && r->code == 2)
 		mbox_error(r, "close", path);

@@ -3,17 +3,27 @@
  * (recursive, with :include: files), the virtual mailbox map (with the
  * "@domain" catch-all), else mailbox_base/mailbox_template.
  *
- * Targets of an alias: other aliases and local names, "\name" (a mailbox,
- * no further aliasing), user@our-domain, :include:/file.  A target that
- * names the alias itself is its own mailbox (the "alice: alice, alice@x"
- * idiom).  Remote addresses are forwarded (forward.c); |commands run
- * (pipe.c) only with allow_mail_to_commands and never from :include:
- * files (5.7.1); /files are not delivered yet: deferred with 4.3.0 and a
- * text that says so.
- * Trusts: the compiled maps; nothing in include files (bounded reads).
+ * A system user (local_users = system) without an alias may have a
+ * ~/.forward (allow_forward; dotforward.c reads and checks it), expanded
+ * like an alias with the same loop detection: one chain of the aliases
+ * and .forward files being expanded.
+ *
+ * Targets of an alias or .forward: other aliases and local names,
+ * "\name" (a mailbox, no further aliasing or .forward), user@our-domain,
+ * :include:/file.  A target that names the alias (or .forward owner)
+ * itself is its own mailbox (the "alice: \alice, alice@x" idiom).
+ * Remote addresses are forwarded (forward.c); |commands run (pipe.c)
+ * only with allow_mail_to_commands, /file (mbox) and /dir/ (Maildir)
+ * targets only with allow_mail_to_files, and neither from :include:
+ * files (5.7.1).  Files and commands of a .forward run as its user; a
+ * file of an alias, in root mode, as the owner of the alias database,
+ * or command_user when that is root (as Postfix's default_privs).
+ * Trusts: the compiled maps; nothing in include or .forward files
+ * (bounded reads).
  * Never: follows a loop (5.4.6), nests deeper than alias_max_depth or
  * expands to more than alias_max_targets; builds a path from a map value
- * that is absolute or holds "..".
+ * that is absolute or holds ".."; writes a file target as root in root
+ * mode.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,18 +33,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "addr_class.h"
 #include "config.h"
 #include "local.h"
+#include "log.h"
 #include "mta_limits.h"
 
 #define CHAIN_MAX 101 /* alias_max_depth is at most 100 */
 
+/* where the targets being expanded came from: the rights their files
+ * and commands get */
+struct source {
+	int forward; /* a user's .forward (else an alias map) */
+	int as_user; /* files (and, from a .forward, commands) as uid/gid */
+	uid_t uid;
+	gid_t gid;
+	char err[200]; /* no usable identity: why (file targets defer) */
+};
+
 struct ctx {
 	struct dests *out;
+	struct source src;
 	char chain[CHAIN_MAX][LIM_PATH + 8];
 	int nchain;
 	struct result fatal; /* a failure of the whole expansion */
@@ -119,10 +142,97 @@ virtual_path(const char *val, char *out, size_t len, int *mbox)
 	return n >= len ? -1 : 0;
 }
 
-/* system_mailbox - a system user's mailbox (local_users = system): 1 done,
- * 0 no such user (the caller decides) */
+/* lower_key - an address as the loop chain holds it */
+static void
+lower_key(const char *addr, char *key, size_t len)
+{
+	snprintf(key, len, "%s", addr);
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+}
+
+/* chain_push - key is being expanded (an alias or a .forward); -1 and
+ * the whole recipient fails on a loop or past alias_max_depth */
 static int
-system_mailbox(struct ctx *c, const char *addr, const struct addr *a)
+chain_push(struct ctx *c, const char *key, int depth)
+{
+	char text[LIM_ERRTEXT];
+
+	for (int i = 0; i < c->nchain; i++) {
+		if (strcmp(c->chain[i], key) != 0)
+			continue;
+		size_t n = (size_t)snprintf(text, sizeof(text), "alias loop:");
+		for (int j = i; j < c->nchain && n < sizeof(text); j++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      " %s ->", c->chain[j]);
+		if (n < sizeof(text))
+			snprintf(text + n, sizeof(text) - n, " %s", key);
+		fail_all(c, 5, "5.4.6", text);
+		return -1;
+	}
+	if (depth >= cfg.alias_max_depth || c->nchain >= CHAIN_MAX) {
+		fail_all(c, 5, "5.4.6",
+			 "alias nesting deeper than "
+			 "alias_max_depth");
+		return -1;
+	}
+	snprintf(c->chain[c->nchain++], sizeof(c->chain[0]), "%s", key);
+	return 0;
+}
+
+/* dot_forward - expand pw's ~/.forward for addr: 1 done (expanded, or
+ * the recipient deferred), 0 none to follow (deliver to the mailbox) */
+static int
+dot_forward(struct ctx *c, const char *addr, const struct passwd *pw,
+	    int depth)
+{
+	static char buf[LIM_MAP_VALUE + 1];
+	char why[600], text[LIM_ERRTEXT], key[LIM_PATH + 8];
+	struct source saved;
+	int r = dotforward_read(pw, buf, sizeof(buf), why, sizeof(why));
+
+	if (r < 0) {
+		snprintf(text, sizeof(text), "cannot read .forward: %.400s",
+			 why);
+		add_result(c, addr, 4, "4.3.0", text);
+		return 1;
+	}
+	if (r == 0) {
+		if (why[0])
+			log_warn(".forward for <%s> not followed: %s", addr,
+				 why);
+		return 0;
+	}
+	targets_strip_comments(buf);
+	if (buf[strspn(buf, ", \t\r\n")] == 0)
+		return 0; /* empty: the mailbox */
+	char *copy = strdup(buf);
+	if (copy == NULL) {
+		fail_all(c, 4, "4.3.0", "out of memory");
+		return 1;
+	}
+	lower_key(addr, key, sizeof(key));
+	if (chain_push(c, key, depth) == 0) {
+		saved = c->src;
+		memset(&c->src, 0, sizeof(c->src));
+		c->src.forward = 1;
+		c->src.as_user = 1;
+		c->src.uid = pw->pw_uid;
+		c->src.gid = pw->pw_gid;
+		expand_list(c, copy, depth + 1, key);
+		c->src = saved;
+		c->nchain--;
+	}
+	free(copy);
+	return 1;
+}
+
+/* system_mailbox - a system user's mailbox (local_users = system), or
+ * their .forward unless noalias: 1 done, 0 no such user (the caller
+ * decides) */
+static int
+system_mailbox(struct ctx *c, const char *addr, const struct addr *a,
+	       int depth, int noalias)
 {
 	char user[LIM_LOCAL_PART * 2 + 3], path[4096];
 	struct passwd *pw;
@@ -139,6 +249,8 @@ system_mailbox(struct ctx *c, const char *addr, const struct addr *a)
 			   "give root an alias (aliases(5))");
 		return 1;
 	}
+	if (!noalias && cfg.allow_forward && dot_forward(c, addr, pw, depth))
+		return 1;
 	if (cfg.home_mailbox[0] != 0) {
 		size_t n = strlen(cfg.home_mailbox);
 		mbox = cfg.home_mailbox[n - 1] != '/';
@@ -160,9 +272,10 @@ system_mailbox(struct ctx *c, const char *addr, const struct addr *a)
 	return 1;
 }
 
-/* mailbox - the final mailbox of an address in one of our domains. */
+/* mailbox - the final mailbox of an address in one of our domains
+ * (or a system user's .forward) */
 static void
-mailbox(struct ctx *c, const char *addr)
+mailbox(struct ctx *c, const char *addr, int depth, int noalias)
 {
 	char path[4096], val[LIM_MAP_VALUE], text[LIM_ERRTEXT];
 	struct addr a;
@@ -176,7 +289,7 @@ mailbox(struct ctx *c, const char *addr)
 	}
 	if (addr_domain_class(a.domain) == AC_LOCAL &&
 	    strcmp(cfg.local_users, "system") == 0) {
-		if (system_mailbox(c, addr, &a))
+		if (system_mailbox(c, addr, &a, depth, noalias))
 			return;
 		/* postmaster without an alias: by mailbox_template */
 		if (!addr_is_postmaster(a.local)) {
@@ -248,12 +361,7 @@ include(struct ctx *c, const char *file, int depth)
 		fail_all(c, 4, "4.3.0", "out of memory");
 		return;
 	}
-	for (char *l = copy; *l;) {
-		char *e = l + strcspn(l, "\n");
-		if (*l == '#')
-			memset(l, ' ', (size_t)(e - l));
-		l = *e ? e + 1 : e;
-	}
+	targets_strip_comments(copy);
 	c->in_include++;
 	expand_list(c, copy, depth, NULL);
 	c->in_include--;
@@ -284,9 +392,9 @@ command(struct ctx *c, const char *cmd)
 	snprintf(name, sizeof(name), "|%.250s", cmd);
 	if (!cfg.allow_mail_to_commands || c->in_include) {
 		snprintf(text, sizeof(text),
-			 "alias target %.200s: delivery to "
+			 "%s target %.200s: delivery to "
 			 "commands is not allowed%s",
-			 name,
+			 c->src.forward ? ".forward" : "alias", name,
 			 c->in_include ? " in :include: files"
 				       : " (allow_mail_to_commands)");
 		add_result(c, name, 5, "5.7.1", text);
@@ -296,26 +404,101 @@ command(struct ctx *c, const char *cmd)
 		add_result(c, name, 5, "5.3.0", "bad command in alias");
 		return;
 	}
-	if ((d = add(c, name, cmd)) != NULL)
+	if ((d = add(c, name, cmd)) != NULL) {
 		d->pipe = 1;
+		/* an alias's command runs as command_user (deliver_as.c) */
+		if (c->src.forward) {
+			d->as_user = 1;
+			d->uid = c->src.uid;
+			d->gid = c->src.gid;
+		}
+	}
+}
+
+/* source_alias - the rights a file target of the alias just looked up
+ * gets: in root mode the owner of the alias database that answered, or
+ * command_user when root owns it; else local's own */
+static void
+source_alias(struct ctx *c)
+{
+	const char *db = addr_alias_source();
+	struct passwd *pw;
+	struct stat st;
+
+	memset(&c->src, 0, sizeof(c->src));
+	if (geteuid() != 0 || strcmp(cfg.run_mode, "root") != 0)
+		return;
+	c->src.as_user = 1;
+	if (db != NULL && stat(db, &st) == 0 && st.st_uid != 0) {
+		pw = getpwuid(st.st_uid);
+		c->src.uid = st.st_uid;
+		c->src.gid = pw ? pw->pw_gid : st.st_gid;
+		return;
+	}
+	if ((pw = getpwnam(cfg.command_user)) == NULL || pw->pw_uid == 0) {
+		snprintf(c->src.err, sizeof(c->src.err),
+			 "command_user %.64s does not exist or is root",
+			 cfg.command_user);
+		return;
+	}
+	c->src.uid = pw->pw_uid;
+	c->src.gid = pw->pw_gid;
+}
+
+/* file - a "/file" (mbox) or "/dir/" (Maildir) target, when allowed */
+static void
+file(struct ctx *c, const char *t)
+{
+	char text[LIM_ERRTEXT], path[4096];
+	struct dest *d;
+	size_t n = strlen(t);
+	int dir = t[n - 1] == '/';
+
+	if (!cfg.allow_mail_to_files || c->in_include) {
+		snprintf(text, sizeof(text),
+			 "%s target %.200s: delivery to files is not "
+			 "allowed%s",
+			 c->src.forward ? ".forward" : "alias", t,
+			 c->in_include ? " in :include: files"
+				       : " (allow_mail_to_files)");
+		add_result(c, t, 5, "5.7.1", text);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s", t);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = 0;
+	for (const char *p = t; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			n = 1;
+	if (n <= 1 || n >= sizeof(path) - 64) {
+		add_result(c, t, 5, "5.3.0", "bad file name in alias");
+		return;
+	}
+	if (c->src.err[0]) {
+		add_result(c, t, 4, "4.3.0", c->src.err);
+		return;
+	}
+	if ((d = add(c, t, path)) == NULL)
+		return;
+	d->file = 1;
+	d->mbox = !dir;
+	d->as_user = c->src.as_user;
+	d->uid = c->src.uid;
+	d->gid = c->src.gid;
 }
 
 /* target - one alias target. */
 static void
 target(struct ctx *c, const char *t, int depth, const char *self)
 {
-	char addr[LIM_PATH + 8], text[LIM_ERRTEXT];
+	char addr[LIM_PATH + 8];
 
 	if (*t == '|') {
 		command(c, t + 1);
 		return;
 	}
 	if (*t == '/') {
-		snprintf(text, sizeof(text),
-			 "alias target %.200s: delivery to "
-			 "files is not implemented yet",
-			 t);
-		add_result(c, t, 4, "4.3.0", text);
+		file(c, t);
 		return;
 	}
 	if (strncasecmp(t, ":include:", 9) == 0) {
@@ -337,48 +520,18 @@ target(struct ctx *c, const char *t, int depth, const char *self)
 	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
 }
 
-/* token_end - the end of one target: separators outside double quotes
- * end it; NULL for an unbalanced quote */
-static char *
-token_end(char *p)
-{
-	while (*p && !strchr(", \t\r\n", *p)) {
-		if (*p == '"') {
-			char *q = strchr(p + 1, '"');
-			if (q == NULL)
-				return NULL;
-			p = q;
-		}
-		p++;
-	}
-	return p;
-}
-
-/* expand_list - targets separated by commas or white space; "..." quotes
- * a whole target ("|cmd arg") or a local part ("a b"@example.org) */
+/* expand_list - the targets of a list (targets.c) */
 static void
 expand_list(struct ctx *c, char *list, int depth, const char *self)
 {
-	char *p = list;
+	char *p = list, *t;
+	int r;
 
-	while (*p && !c->failed) {
-		p += strspn(p, ", \t\r\n");
-		if (*p == 0)
-			break;
-		char *t = p, *e = token_end(p);
-		if (e == NULL) {
+	while (!c->failed && (r = targets_next(&p, &t)) != 0) {
+		if (r < 0) {
 			fail_all(c, 5, "5.3.0",
 				 "alias target with an unbalanced quote");
 			return;
-		}
-		p = *e ? e + 1 : e;
-		*e = 0;
-		/* a target quoted whole loses its quotes */
-		size_t n = strlen(t);
-		if (n >= 2 && t[0] == '"' && t[n - 1] == '"' &&
-		    strchr(t + 1, '"') == t + n - 1) {
-			t[n - 1] = 0;
-			t++;
 		}
 		if (*t)
 			target(c, t, depth, self);
@@ -430,7 +583,7 @@ expand(struct ctx *c, const char *addr, int depth, int noalias)
 		return;
 	}
 	if (noalias) {
-		mailbox(c, addr);
+		mailbox(c, addr, depth, 1);
 		return;
 	}
 	r = addr_alias_lookup(a.local, a.domain, val, sizeof(val));
@@ -441,32 +594,16 @@ expand(struct ctx *c, const char *addr, int depth, int noalias)
 		return;
 	}
 	if (r == 0) {
-		mailbox(c, addr);
+		mailbox(c, addr, depth, 0);
 		return;
 	}
-	snprintf(key, sizeof(key), "%s", addr);
-	for (char *k = key; *k; k++)
-		*k = (char)tolower((unsigned char)*k);
-	for (int i = 0; i < c->nchain; i++) {
-		if (strcmp(c->chain[i], key) != 0)
-			continue;
-		size_t n = (size_t)snprintf(text, sizeof(text), "alias loop:");
-		for (int j = i; j < c->nchain && n < sizeof(text); j++)
-			n += (size_t)snprintf(text + n, sizeof(text) - n,
-					      " %s ->", c->chain[j]);
-		if (n < sizeof(text))
-			snprintf(text + n, sizeof(text) - n, " %s", key);
-		fail_all(c, 5, "5.4.6", text);
+	lower_key(addr, key, sizeof(key));
+	if (chain_push(c, key, depth) != 0)
 		return;
-	}
-	if (depth >= cfg.alias_max_depth || c->nchain >= CHAIN_MAX) {
-		fail_all(c, 5, "5.4.6",
-			 "alias nesting deeper than "
-			 "alias_max_depth");
-		return;
-	}
-	snprintf(c->chain[c->nchain++], sizeof(c->chain[0]), "%s", key);
+	struct source saved = c->src;
+	source_alias(c);
 	expand_list(c, val, depth + 1, key);
+	c->src = saved;
 	c->nchain--;
 }
 

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr_class.h"
 #include "cidr.h"
 #include "config.h"
 #include "ipc.h"
@@ -254,6 +255,7 @@ main(int argc, char **argv)
 
 	/* the TLS key is read as root, before the chroot */
 	service_before_drop = smtpd_tls_init;
+	addr_srs_verify = 1; /* refuse forged SRS bounces at RCPT */
 	service_init("smtpd", argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
 		log_fatal("mynetworks: %s", err);
