@@ -59,8 +59,9 @@ struct maplist {
 static struct maplist aliases, virtuals;
 static const char *alias_hit; /* the alias map that answered last */
 
-/* SRS addresses checked at RCPT time (smtpd): the key, read once before
- * any chroot; without it local(8) checks them at delivery */
+/* SRS addresses checked at RCPT time (smtpd): the key, read before any
+ * chroot, or later while it is missing and its path reachable (local(8)
+ * makes it at the first forward); without it local checks them */
 int addr_srs_verify;
 static unsigned char srs_key[SRS_KEY_BYTES];
 static int srs_tried, srs_have;
@@ -86,6 +87,8 @@ srs_known(const char *local)
 {
 	char orig[LIM_PATH + 1];
 
+	if (!srs_have && addr_srs_verify)
+		srs_key_read(); /* made by local after we started */
 	if (!srs_have)
 		return 1;
 	return srs_reverse(srs_key, local, (long)(time(NULL) / 86400),
