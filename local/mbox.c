@@ -59,7 +59,8 @@ pause_ms(int ms)
 }
 
 /* dotlock - create PATH.lock; 1 taken, 0 not possible in this directory
- * (no write permission: the fcntl lock alone protects), -1 timed out */
+ * (no write permission: the fcntl lock alone protects; no directory:
+ * opening the mailbox says so), -1 timed out, -2 another error */
 static int
 dotlock(const char *lock, long tries)
 {
@@ -72,10 +73,11 @@ dotlock(const char *lock, long tries)
 			close(fd);
 			return 1;
 		}
-		if (errno == EACCES || errno == EPERM || errno == EROFS)
+		if (errno == EACCES || errno == EPERM || errno == EROFS ||
+		    errno == ENOENT)
 			return 0;
 		if (errno != EEXIST)
-			return -1;
+			return -2;
 		if (stat(lock, &st) == 0 &&
 		    time(NULL) - st.st_mtime > MBOX_DOTLOCK_STALE)
 			unlink(lock); /* left by a crashed writer */
@@ -229,7 +231,11 @@ mbox_deliver(const char *path, int file, int qfd, const struct qf_envelope *e,
 		mbox_error(r, "create the directory of", path);
 		return;
 	}
-	if ((dl = dotlock(lock, tries)) < 0) {
+	if ((dl = dotlock(lock, tries)) == -2) {
+		mbox_error(r, "create the lock file", lock);
+		return;
+	}
+	if (dl < 0) {
 		result_set(r, 4, "4.2.0", "mbox %s is locked (%s)", path, lock);
 		return;
 	}
