@@ -35,6 +35,7 @@ CU_ErrorCode suite_tlsproxy_client(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
+CU_ErrorCode suite_local_targets(void);
 CU_ErrorCode suite_smtpd(void);
 CU_ErrorCode suite_remote(void);
 CU_ErrorCode suite_resolver(void);

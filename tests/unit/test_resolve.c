@@ -50,11 +50,12 @@ put(const char *name, const char *text, int compile)
 static int
 init(void)
 {
-	char p[512], inc[600], aliases[2048];
+	char p[512], inc[600], inc2[600], aliases[2048];
 
 	if (unit_tmpdir(tmpdir, sizeof(tmpdir), "resolve") != 0)
 		return -1;
 	unit_path(inc, sizeof(inc), tmpdir, "inc.txt");
+	unit_path(inc2, sizeof(inc2), tmpdir, "inc2.txt");
 	snprintf(aliases, sizeof(aliases),
 		 "staff: alice, Bob\n"
 		 "dup: alice, alice@localhost, \\alice\n"
@@ -64,11 +65,14 @@ init(void)
 		 "fwd: x@remote.example, \"y z\"@remote.example, "
 		 "X@remote.example\n"
 		 "cmd: \"|cat > /dev/null\"\n"
+		 "file: /var/x/box, /var/x/md/\n"
+		 "incfile: :include:%s\n"
 		 "unbalanced: \"abc\n"
 		 "list: :include:%s\n"
 		 "vdom@v.example: u@v.example\n"
-		 "postmaster: admin\n", inc);
+		 "postmaster: admin\n", inc2, inc);
 	if (put("inc.txt", "# members\nerin\n\nfrank, grace@v.example\n", 0) ||
+	    put("inc2.txt", "/var/x/inc\n", 0) ||
 	    put("aliases", aliases, 2) ||
 	    put("virtual", "u@v.example v.example/u/\n"
 			   "m@v.example v.example/m\n"
@@ -135,6 +139,7 @@ static const struct {
 	{"fwd@localhost", "x@remote.example>[fwd];"
 	 "\"y z\"@remote.example>[fwd]"},
 	{"cmd@localhost", "|cat > /dev/null=5.7.1"},
+	{"file@localhost", "/var/x/box=5.7.1;/var/x/md/=5.7.1"},
 	{"unbalanced@localhost", "!5.3.0"},
 	{"list@localhost", "erin@localhost>/base/localhost/erin/Maildir;"
 	 "frank@localhost>/base/localhost/frank/Maildir;"
@@ -174,6 +179,36 @@ test_cases(void)
 	}
 }
 
+/* with allow_mail_to_files: /file is an mbox, /dir/ a Maildir; never
+ * from an :include: file */
+static void
+test_files(void)
+{
+	static const struct {
+		const char *rcpt, *want;
+	} c[] = {
+		{"file@localhost", "/var/x/box>/var/x/box[mbox];"
+				   "/var/x/md/>/var/x/md"},
+		{"incfile@localhost", "/var/x/inc=5.7.1"},
+	};
+	char got[1024];
+	struct dests ds;
+	struct result r;
+
+	set("allow_mail_to_files", "yes");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(local_resolve(c[i].rcpt, &ds, &r), 0);
+		describe(&ds, got, sizeof(got));
+		CU_ASSERT_TRUE(i > 0 || (ds.n == 2 && ds.d[1].file));
+		free(ds.d);
+		if (strcmp(got, c[i].want) != 0)
+			fprintf(stderr, "\nresolve %s:\n  got  %s\n  want %s\n",
+				c[i].rcpt, got, c[i].want);
+		CU_ASSERT_STRING_EQUAL(got, c[i].want);
+	}
+	set("allow_mail_to_files", "no");
+}
+
 static void
 test_recipient_known(void)
 {
@@ -200,6 +235,7 @@ suite_resolve(void)
 
 	if (s == NULL ||
 	    !CU_add_test(s, "recipients to destinations", test_cases) ||
+	    !CU_add_test(s, "file targets", test_files) ||
 	    !CU_add_test(s, "addr_recipient_known", test_recipient_known))
 		return CU_get_error();
 	return CUE_SUCCESS;
