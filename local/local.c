@@ -3,12 +3,14 @@
  *
  * qmgr sends a request (queue ID, sender, recipients) with the queue file
  * as an open read-only descriptor; local resolves each recipient (loop
- * check, aliases, virtual mailbox map, mailbox_template; resolve.c),
- * delivers into each Maildir and answers one record per recipient, then
- * {done}.  It logs one delivery line per final mailbox in the Postfix
- * format (orig_to= when an alias led there).
+ * check, aliases, virtual mailbox map, system users and their .forward,
+ * mailbox_template; resolve.c), delivers into each mailbox, file or
+ * command and answers one record per recipient, then {done}.  It logs
+ * one delivery line per final destination in the Postfix format
+ * (orig_to= when an alias or .forward led there).
  * Trusts: qmgr for the request's framing; nothing in the addresses.
- * Never: opens a queue file by path; writes outside mailbox_base.
+ * Never: opens a queue file by path; writes outside mailbox_base except
+ * where a system account, an alias or a .forward names the path.
  */
 #include <stdio.h>
 #include <stdlib.h>
