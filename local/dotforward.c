@@ -46,8 +46,7 @@ dotforward_unsafe(const struct stat *st, uid_t user)
 
 /* read_here - with this process's rights; fills q and buf */
 static void
-read_here(const char *path, uid_t user, char *buf, size_t len,
-	  struct reply *q)
+read_here(const char *path, uid_t user, char *buf, size_t len, struct reply *q)
 {
 	struct stat st;
 	const char *bad;
@@ -61,8 +60,7 @@ read_here(const char *path, uid_t user, char *buf, size_t len,
 		if (errno == ELOOP)
 			snprintf(q->why, sizeof(q->why), "a symbolic link");
 		else if (errno == EACCES)
-			snprintf(q->why, sizeof(q->why), "%s",
-				 strerror(errno));
+			snprintf(q->why, sizeof(q->why), "%s", strerror(errno));
 		else if (errno != ENOENT && errno != ENOTDIR) {
 			q->rc = -1;
 			snprintf(q->why, sizeof(q->why), "open: %s",
@@ -134,7 +132,9 @@ read_as(const char *path, uid_t uid, gid_t gid, char *buf, size_t len,
 		} else
 			read_here(path, uid, buf, len, q);
 		_exit(write_all(p[1], q, sizeof(*q)) == 0 &&
-			      write_all(p[1], buf, q->n) == 0 ? 0 : 1);
+			      write_all(p[1], buf, q->n) == 0
+			  ? 0
+			  : 1);
 	}
 	close(p[1]);
 	if (read_pipe(p[0], q, sizeof(*q)) != 0 || q->n >= len ||

@@ -64,10 +64,10 @@ test_comments(void)
 	static const struct {
 		const char *in, *want;
 	} c[] = {
-		{"# all\nalice\n", "     \nalice\n"},
-		{"bob # not a comment\n", "bob # not a comment\n"},
-		{"a\n#b\n #c", "a\n  \n #c"},
-		{"#", " "},
+	    {"# all\nalice\n", "     \nalice\n"},
+	    {"bob # not a comment\n", "bob # not a comment\n"},
+	    {"a\n#b\n #c", "a\n  \n #c"},
+	    {"#", " "},
 	};
 	char buf[128];
 
@@ -86,14 +86,14 @@ test_unsafe(void)
 		uid_t owner;
 		const char *want; /* NULL: may be followed */
 	} c[] = {
-		{S_IFREG | 0644, 1000, NULL},
-		{S_IFREG | 0600, 0, NULL},
-		{S_IFREG | 0400, 1000, NULL},
-		{S_IFREG | 0664, 1000, "writable by group or others"},
-		{S_IFREG | 0646, 0, "writable by group or others"},
-		{S_IFREG | 0644, 1001, "not owned by the user or root"},
-		{S_IFDIR | 0755, 1000, "not a regular file"},
-		{S_IFIFO | 0600, 1000, "not a regular file"},
+	    {S_IFREG | 0644, 1000, NULL},
+	    {S_IFREG | 0600, 0, NULL},
+	    {S_IFREG | 0400, 1000, NULL},
+	    {S_IFREG | 0664, 1000, "writable by group or others"},
+	    {S_IFREG | 0646, 0, "writable by group or others"},
+	    {S_IFREG | 0644, 1001, "not owned by the user or root"},
+	    {S_IFDIR | 0755, 1000, "not a regular file"},
+	    {S_IFIFO | 0600, 1000, "not a regular file"},
 	};
 	struct stat st;
 
