@@ -32,7 +32,7 @@ deliver_here(const struct dest *d, int qfd, const struct qf_envelope *e,
 	     const char *sender, const char *rcpt, struct result *r)
 {
 	if (d->pipe)
-		pipe_deliver(d->path, qfd, e, sender, rcpt, r);
+		pipe_deliver(d->path, d->as_user, qfd, e, sender, rcpt, r);
 	else if (d->mbox)
 		mbox_deliver(d->path, d->file, qfd, e, sender, rcpt, r);
 	else

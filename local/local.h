@@ -59,9 +59,11 @@ int forward_srs_reverse(const char *local, char *out, size_t len);
 /* forward_load_key - read the SRS key as root (service_before_drop) */
 void forward_load_key(void);
 
-/* pipe.c - run a command with the message on its input */
-void pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
-		  const char *sender, const char *rcpt, struct result *r);
+/* pipe.c - run a command with the message on its input; in_home: in
+ * the home directory of the user it runs as (a .forward's command) */
+void pipe_deliver(const char *cmd, int in_home, int qfd,
+		  const struct qf_envelope *e, const char *sender,
+		  const char *rcpt, struct result *r);
 
 /* mbox.c - file: a /file target (no directories made, "delivered to
  * file" in the text) rather than a mailbox */

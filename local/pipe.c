@@ -2,19 +2,23 @@
  * pipe.c - delivery to a "|command" alias target (allow_mail_to_commands):
  * the command runs under /bin/sh -c with the message (Return-Path and
  * Delivered-To on top) on its standard input, in its own process group,
- * with a small fixed environment, for at most command_time_limit.
+ * with a small fixed environment (HOME and the working directory: the
+ * user's home for a .forward's command, else /), for at most
+ * command_time_limit.
  * Exit 0: delivered; 75 (EX_TEMPFAIL), a signal or the time limit:
  * deferred (4.3.0); anything else: failed (5.3.0), with the first line of
  * its output in the text.
  *
  * Runs in a process of its own that deliver_as.c started with the
- * identity of command_user (never root).
+ * identity of command_user, or of the user whose .forward named it
+ * (never root).
  * Trusts: the command (it came from the administrator's alias file).
  * Never: waits past the time limit; leaves the command running.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +41,17 @@ now_ms(void)
 }
 
 static pid_t
-start(const char *cmd, const char *sender, const char *rcpt, int *in, int *out)
+start(const char *cmd, const char *sender, const char *rcpt, int in_home,
+      int *in, int *out)
 {
+	char e_home[4096 + 8] = "HOME=/";
+	struct passwd *pw;
 	int pi[2], po[2];
 	pid_t pid;
+
+	/* a .forward's command runs in its user's home, as with other MTAs */
+	if (in_home && (pw = getpwuid(getuid())) != NULL && pw->pw_dir[0] == '/')
+		snprintf(e_home, sizeof(e_home), "HOME=%s", pw->pw_dir);
 
 	if (pipe2(pi, O_CLOEXEC) != 0)
 		return -1;
@@ -55,14 +66,15 @@ start(const char *cmd, const char *sender, const char *rcpt, int *in, int *out)
 		snprintf(e_rcpt, sizeof(e_rcpt), "RECIPIENT=%s", rcpt);
 		char *env[] = {"PATH=/usr/bin:/bin",
 			       "SHELL=/bin/sh",
-			       "HOME=/",
+			       e_home,
 			       e_sender,
 			       e_rcpt,
 			       NULL};
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(pi[0], 0) < 0 || dup2(po[1], 1) < 0 ||
-		    dup2(po[1], 2) < 0 || chdir("/") != 0)
+		    dup2(po[1], 2) < 0 ||
+		    (chdir(e_home + 5) != 0 && chdir("/") != 0))
 			_exit(75);
 		execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
 		_exit(75);
@@ -140,7 +152,8 @@ feed(int in, int out, int qfd, const struct qf_envelope *e, const char *top,
 }
 
 void
-pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
+pipe_deliver(const char *cmd, int in_home, int qfd,
+	     const struct qf_envelope *e,
 	     const char *sender, const char *rcpt, struct result *r)
 {
 	char top[2 * LIM_PATH + 64], output[PIPE_OUTPUT] = "";
@@ -151,7 +164,7 @@ pipe_deliver(const char *cmd, int qfd, const struct qf_envelope *e,
 	snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: %s\n",
 		 sender, rcpt);
 	signal(SIGPIPE, SIG_IGN);
-	if ((pid = start(cmd, sender, rcpt, &in, &out)) < 0) {
+	if ((pid = start(cmd, sender, rcpt, in_home, &in, &out)) < 0) {
 		result_set(r, 4, "4.3.0", "cannot run command: %s",
 			   strerror(errno));
 		return;

@@ -99,14 +99,17 @@ class DotForwardRootMode(unittest.TestCase):
         box = os.path.join(self.home, "fwdbox")
         who = os.path.join(self.home, "who")
         self.dot_forward("# keep a copy, file one, tell a program\n"
-                         "\\%s, %s\n\"|id -un > %s\"\n" % (USER, box, who))
+                         "\\%s, %s\n\"|id -un > %s; pwd >> %s\"\n"
+                         % (USER, box, who, who))
         m = self.start()
         send(m, [USER + "@localhost"])
         wait_for(self.mailbox, 20, "the copy in ~/Maildir/new")
         wait_for(lambda: read(box).endswith(b"\n\nHello.\n\n"), 20,
                  "the copy in ~/fwdbox")
         wait_for(lambda: read(who).strip(), 20, "the command's output")
-        self.assertEqual(read(who).strip().decode(), USER)
+        # as the user, in the user's home directory
+        wait_for(lambda: len(read(who).split()) == 2, 20, "pwd's output")
+        self.assertEqual(read(who).decode().split(), [USER, self.home])
         self.assertEqual(self.owner(box), USER)
         new = os.path.join(self.home, "Maildir", "new")
         self.assertEqual(self.owner(os.path.join(new, self.mailbox()[0])),
