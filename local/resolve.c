@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "addr_class.h"
+#include "alias_list.h"
 #include "config.h"
 #include "local.h"
 #include "mta_limits.h"
@@ -260,20 +261,6 @@ include(struct ctx *c, const char *file, int depth)
 	free(copy);
 }
 
-/* with_domain - "name" becomes name@(first mydestination). */
-static void
-with_domain(const char *t, char *out, size_t len)
-{
-	char dom[LIM_DOMAIN + 2] = "localhost";
-
-	if (strchr(t, '@'))
-		snprintf(out, len, "%s", t);
-	else {
-		config_list_next(cfg.mydestination, dom, sizeof(dom));
-		snprintf(out, len, "%s@%s", t, dom);
-	}
-}
-
 /* command - a "|command" target: only from alias maps, when allowed */
 static void
 command(struct ctx *c, const char *cmd)
@@ -328,60 +315,29 @@ target(struct ctx *c, const char *t, int depth, const char *self)
 		return;
 	}
 	if (*t == '\\') {
-		with_domain(t + 1, addr, sizeof(addr));
+		alias_target_qualify(t + 1, addr, sizeof(addr));
 		expand(c, addr, depth, 1);
 		return;
 	}
-	with_domain(t, addr, sizeof(addr));
+	alias_target_qualify(t, addr, sizeof(addr));
 	/* an alias that lists itself means its own mailbox */
 	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
 }
 
-/* token_end - the end of one target: separators outside double quotes
- * end it; NULL for an unbalanced quote */
-static char *
-token_end(char *p)
-{
-	while (*p && !strchr(", \t\r\n", *p)) {
-		if (*p == '"') {
-			char *q = strchr(p + 1, '"');
-			if (q == NULL)
-				return NULL;
-			p = q;
-		}
-		p++;
-	}
-	return p;
-}
-
-/* expand_list - targets separated by commas or white space; "..." quotes
- * a whole target ("|cmd arg") or a local part ("a b"@example.org) */
+/* expand_list - the targets of an alias value (alias_list.c) */
 static void
 expand_list(struct ctx *c, char *list, int depth, const char *self)
 {
-	char *p = list;
+	char *p = list, *t;
+	int r;
 
-	while (*p && !c->failed) {
-		p += strspn(p, ", \t\r\n");
-		if (*p == 0)
-			break;
-		char *t = p, *e = token_end(p);
-		if (e == NULL) {
+	while (!c->failed && (r = alias_list_next(&p, &t)) != 0) {
+		if (r < 0) {
 			fail_all(c, 5, "5.3.0",
 				 "alias target with an unbalanced quote");
 			return;
 		}
-		p = *e ? e + 1 : e;
-		*e = 0;
-		/* a target quoted whole loses its quotes */
-		size_t n = strlen(t);
-		if (n >= 2 && t[0] == '"' && t[n - 1] == '"' &&
-		    strchr(t + 1, '"') == t + n - 1) {
-			t[n - 1] = 0;
-			t++;
-		}
-		if (*t)
-			target(c, t, depth, self);
+		target(c, t, depth, self);
 	}
 }
 

@@ -36,6 +36,7 @@ CU_ErrorCode suite_tlsproxy_client(void);
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
 CU_ErrorCode suite_smtpd(void);
+CU_ErrorCode suite_smtpd_vrfy(void);
 CU_ErrorCode suite_remote(void);
 CU_ErrorCode suite_resolver(void);
 CU_ErrorCode suite_qmgr_dest(void);
