@@ -1,7 +1,9 @@
 /*
  * qmgr_bounce.c - delivery status notifications (RFC 3464): bounces,
  * delay warnings and delivery reports, one per message per event, listing
- * every recipient the event concerns.
+ * every recipient the event concerns; and the delivery trace smtpd's
+ * VERB asks for (the queue file's W record), one per message once every
+ * recipient is final, listing them all with their Action.
  *
  * Sent from the null sender through cleanup.  NOTIFY= is honoured per
  * recipient (none given: FAILURE and DELAY).  A message from the null
@@ -152,13 +154,12 @@ write_rcpt_lines(struct submit *s, const struct qmsg *m, enum notice k,
 	char dsn[16];
 	for (int j = 0; j < n; j++) {
 		const char *text = split(m->text[list[j]], dsn, sizeof(dsn));
+		const char *mta = m->mta ? m->mta[list[j]] : NULL;
 		if (k == N_TRACE)
 			submit_printf(s, "<%s>: %s, %s%s%s: %s\n",
 				      m->env.rcpt[list[j]].addr,
 				      rcpt_action(m, k, list[j]), dsn,
-				      m->mta[list[j]] ? " via " : "",
-				      m->mta[list[j]] ? m->mta[list[j]] : "",
-				      text);
+				      mta ? " via " : "", mta ? mta : "", text);
 		else
 			submit_printf(s, "<%s>: %s\n",
 				      m->env.rcpt[list[j]].addr, text);
