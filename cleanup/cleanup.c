@@ -70,6 +70,20 @@ dsn_envelope(struct cleanup_msg *m, const struct attrs *a)
 	return 0;
 }
 
+/* trace - a trusted smtpd client asked for VERB: qmgr(8) mails the
+ * sender a delivery trace when every recipient is final */
+static int
+trace(struct cleanup_msg *m, const struct attrs *a)
+{
+	const char *why = attrs_get(a, "trace");
+
+	if (why == NULL)
+		return 0;
+	if (strcmp(why, "VERB") != 0)
+		return -1;
+	return qf_put_str(&m->w, QF_TRACE, why) == 0 ? 0 : -1;
+}
+
 /* write_envelope - the records before the message; -1 on a bad request. */
 static int
 write_envelope(struct cleanup_msg *m, const struct attrs *a)
@@ -107,7 +121,7 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	}
 	if (nrcpt == 0)
 		return -1;
-	if (dsn_envelope(m, a) != 0)
+	if (dsn_envelope(m, a) != 0 || trace(m, a) != 0)
 		return -1;
 	/* copies: the request's attributes are reused for data records */
 	snprintf(m->client_addr, sizeof(m->client_addr), "%s",

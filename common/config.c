@@ -107,6 +107,8 @@ static const struct ckey keys[] = {
 	N(smtpd_client_connection_count_limit, C_INT, "50", 0, 100000),
 	N(smtpd_client_connection_rate_limit, C_INT, "300", 0, 1000000),
 	N(smtpd_verb_trusted, C_BOOL, "no", 0, 1),
+	N(smtpd_vrfy_trusted, C_BOOL, "no", 0, 1),
+	N(smtpd_expn_trusted, C_BOOL, "no", 0, 1),
 	S(resolver_user, "mta-dns"),
 	S(resolver_nameservers, ""),
 	N(resolver_timeout, C_TIME, "5s", 1, 300),

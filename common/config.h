@@ -75,6 +75,8 @@ struct config {
 	long smtpd_client_connection_count_limit;
 	long smtpd_client_connection_rate_limit;
 	long smtpd_verb_trusted;
+	long smtpd_vrfy_trusted;
+	long smtpd_expn_trusted;
 	char *resolver_user;
 	char *resolver_nameservers; /* list of addr[:port] */
 	long resolver_timeout;

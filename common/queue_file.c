@@ -267,6 +267,11 @@ env_record(struct qf_envelope *e, int type, char *val, off_t at, char *err,
 					      "a recipient", at);
 		struct qf_rcpt *r = &e->rcpt[e->nrcpt - 1];
 		slot = type == QF_ORCPT ? &r->orcpt : &r->notify;
+	} else if (type == QF_TRACE) {
+		/* files written before it existed simply have none */
+		free(val);
+		e->trace = 1;
+		return 0;
 	} else if (type == QF_ARRIVAL) {
 		int rc = parse_arrival(e, val);
 		free(val);

@@ -25,6 +25,7 @@ enum qf_type {
 	QF_CLIENT_NAME = 'C', QF_HELO = 'H', QF_PROTOCOL = 'P',
 	QF_AUTH_USER = 'U', QF_BODY_TYPE = 'B', QF_ENVID = 'E', QF_RET = 'F',
 	QF_MESSAGE = 'M', QF_DATA = 'D', QF_END = 'X',
+	QF_TRACE = 'W', /* a delivery trace is owed to the sender (VERB) */
 };
 
 struct qf_writer {
@@ -56,6 +57,7 @@ struct qf_rcpt {
 struct qf_envelope {
 	char *id, *sender, *client_addr, *client_name, *helo, *protocol;
 	char *auth_user, *body_type, *envid, *ret;
+	int trace;            /* a W record: mail the sender a trace */
 	long long arrival;    /* seconds */
 	long long arrival_us; /* the same, in microseconds */
 	int nrcpt;

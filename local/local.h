@@ -71,10 +71,6 @@ void mbox_deliver(const char *path, int file, int qfd,
 		  const struct qf_envelope *e, const char *sender,
 		  const char *rcpt, struct result *r);
 
-/* targets.c - targets_next: the next target of a list (quotes around a
- * whole target removed; the list is cut in place): 1 one in *target,
- * 0 none left, -1 an unbalanced quote */
-int targets_next(char **pos, char **target);
 /* targets_strip_comments - blank out the lines that start with '#' */
 void targets_strip_comments(char *text);
 

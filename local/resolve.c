@@ -38,6 +38,7 @@
 
 #include "addr.h"
 #include "addr_class.h"
+#include "alias_list.h"
 #include "config.h"
 #include "local.h"
 #include "log.h"
@@ -368,20 +369,6 @@ include(struct ctx *c, const char *file, int depth)
 	free(copy);
 }
 
-/* with_domain - "name" becomes name@(first mydestination). */
-static void
-with_domain(const char *t, char *out, size_t len)
-{
-	char dom[LIM_DOMAIN + 2] = "localhost";
-
-	if (strchr(t, '@'))
-		snprintf(out, len, "%s", t);
-	else {
-		config_list_next(cfg.mydestination, dom, sizeof(dom));
-		snprintf(out, len, "%s@%s", t, dom);
-	}
-}
-
 /* command - a "|command" target: only from alias maps, when allowed */
 static void
 command(struct ctx *c, const char *cmd)
@@ -511,30 +498,30 @@ target(struct ctx *c, const char *t, int depth, const char *self)
 		return;
 	}
 	if (*t == '\\') {
-		with_domain(t + 1, addr, sizeof(addr));
+		alias_target_qualify(t + 1, addr, sizeof(addr));
 		expand(c, addr, depth, 1);
 		return;
 	}
-	with_domain(t, addr, sizeof(addr));
+	alias_target_qualify(t, addr, sizeof(addr));
 	/* an alias that lists itself means its own mailbox */
 	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
 }
 
-/* expand_list - the targets of a list (targets.c) */
+/* expand_list - the targets of a list (alias_list.c: an alias value,
+ * an :include: file or a .forward) */
 static void
 expand_list(struct ctx *c, char *list, int depth, const char *self)
 {
 	char *p = list, *t;
 	int r;
 
-	while (!c->failed && (r = targets_next(&p, &t)) != 0) {
+	while (!c->failed && (r = alias_list_next(&p, &t)) != 0) {
 		if (r < 0) {
 			fail_all(c, 5, "5.3.0",
 				 "alias target with an unbalanced quote");
 			return;
 		}
-		if (*t)
-			target(c, t, depth, self);
+		target(c, t, depth, self);
 	}
 }
 

@@ -143,6 +143,7 @@ void submit_abort(struct submit *s);
 /* qmgr_bounce.c: what the sender is told */
 int notify_round(struct qmsg *m);
 int notify_delay(struct qmsg *m);
+int notify_trace(struct qmsg *m);
 
 /* qmgr_admin.c */
 int admin_allowed(int fd);

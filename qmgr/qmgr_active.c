@@ -414,6 +414,10 @@ round_end(struct qmsg *m)
 		return;
 	}
 	if (m->npending == 0) {
+		if (notify_trace(m) != 0) {
+			defer(m, cfg.minimal_backoff_time); /* still owed */
+			return;
+		}
 		active_finish(m);
 		return;
 	}

@@ -1,7 +1,9 @@
 /*
  * qmgr_bounce.c - delivery status notifications (RFC 3464): bounces,
  * delay warnings and delivery reports, one per message per event, listing
- * every recipient the event concerns.
+ * every recipient the event concerns; and the delivery trace smtpd's
+ * VERB asks for (the queue file's W record), one per message once every
+ * recipient is final, listing them all with their Action.
  *
  * Sent from the null sender through cleanup.  NOTIFY= is honoured per
  * recipient (none given: FAILURE and DELAY).  A message from the null
@@ -21,12 +23,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include "addr_class.h"
 #include "config.h"
 #include "fsutil.h"
 #include "log.h"
 #include "qmgr.h"
 
-enum notice { N_FAILED, N_DELAYED, N_DELIVERED };
+/* N_TRACE: VERB's delivery trace, every recipient once all are final */
+enum notice { N_FAILED, N_DELAYED, N_DELIVERED, N_TRACE };
 
 /* wants - whether the recipient's NOTIFY= asks for this kind of notice */
 static int
@@ -80,7 +84,8 @@ write_heading(struct submit *s, const struct qmsg *m, enum notice k,
 	static const char *subject[] = {
 		"Undelivered Mail Returned to Sender",
 		"Delayed Mail (still being retried)",
-		"Successful Mail Delivery Report"};
+		"Successful Mail Delivery Report",
+		"Mail Delivery Trace"};
 	char date[64];
 
 	rfc2822_date((long)time(NULL), date, sizeof(date));
@@ -114,19 +119,50 @@ write_heading(struct submit *s, const struct qmsg *m, enum notice k,
 			      "be delivered for more than %ld hour(s).\n"
 			      "It will be retried until %s.\n\n",
 			      cfg.delay_warning_time / 3600, until);
-	} else
+	} else if (k == N_DELIVERED)
 		submit_printf(s, "Your message was successfully delivered to "
 			      "the destination(s)\nlisted below.\n\n");
+	else
+		submit_printf(s, "This is the delivery trace you asked for with "
+			      "VERB: what became\nof your message for each "
+			      "recipient, now that all are final.\n\n");
+}
+
+/* rcpt_action - the Action: of one recipient (RFC 3464 2.3.3) */
+static const char *
+rcpt_action(const struct qmsg *m, enum notice k, int i)
+{
+	static const char *action[] = {"failed", "delayed", "delivered"};
+	const char *at = strrchr(m->env.rcpt[i].addr, '@');
+
+	if (k != N_TRACE)
+		return action[k];
+	if (m->status[i] == RS_FAILED)
+		return "failed";
+	/* handed to another MTA (as dest_of routes it): the final delivery
+	 * is that MTA's to report */
+	if (strcmp(addr_class_transport(addr_domain_class(at ? at + 1 : "")),
+		   "remote") == 0)
+		return "relayed";
+	return "delivered";
 }
 
 static void
-write_rcpt_lines(struct submit *s, const struct qmsg *m, const int *list,
-		 int n)
+write_rcpt_lines(struct submit *s, const struct qmsg *m, enum notice k,
+		 const int *list, int n)
 {
 	char dsn[16];
 	for (int j = 0; j < n; j++) {
 		const char *text = split(m->text[list[j]], dsn, sizeof(dsn));
-		submit_printf(s, "<%s>: %s\n", m->env.rcpt[list[j]].addr, text);
+		const char *mta = m->mta ? m->mta[list[j]] : NULL;
+		if (k == N_TRACE)
+			submit_printf(s, "<%s>: %s, %s%s%s: %s\n",
+				      m->env.rcpt[list[j]].addr,
+				      rcpt_action(m, k, list[j]), dsn,
+				      mta ? " via " : "", mta ? mta : "", text);
+		else
+			submit_printf(s, "<%s>: %s\n",
+				      m->env.rcpt[list[j]].addr, text);
 	}
 }
 
@@ -135,7 +171,6 @@ static void
 write_status(struct submit *s, const struct qmsg *m, enum notice k,
 	     const int *list, int n, const char *boundary)
 {
-	static const char *action[] = {"failed", "delayed", "delivered"};
 	char date[64], now[64], dsn[16];
 
 	rfc2822_date((long)m->env.arrival, date, sizeof(date));
@@ -155,7 +190,8 @@ write_status(struct submit *s, const struct qmsg *m, enum notice k,
 			submit_printf(s, "Original-Recipient: %s%s\n",
 				      strchr(r->orcpt, ';') ? "" : "rfc822; ",
 				      r->orcpt);
-		submit_printf(s, "Action: %s\nStatus: %s\n", action[k], dsn);
+		submit_printf(s, "Action: %s\nStatus: %s\n",
+			      rcpt_action(m, k, list[j]), dsn);
 		if (m->mta && m->mta[list[j]])
 			submit_printf(s, "Remote-MTA: dns; %s\n", m->mta[list[j]]);
 		/* a peer's own reply is "smtp"; our words are ours */
@@ -227,7 +263,7 @@ static int
 send_notice(struct qmsg *m, enum notice k, const int *list, int n)
 {
 	static const char *what[] = {"non-delivery", "delay",
-				     "delivery status"};
+				     "delivery status", "delivery trace"};
 	char to[LIM_PATH + 32], from[LIM_PATH + 32], dbl[LIM_PATH + 32];
 	char id[LIM_QUEUE_ID + 4], boundary[LIM_HOSTNAME + 64];
 	int to_postmaster = 0;
@@ -254,7 +290,7 @@ send_notice(struct qmsg *m, enum notice k, const int *list, int n)
 	snprintf(boundary, sizeof(boundary), "%s.%lld/%s", m->id,
 		 (long long)time(NULL), cfg.myhostname);
 	write_heading(s, m, k, to, boundary);
-	write_rcpt_lines(s, m, list, n);
+	write_rcpt_lines(s, m, k, list, n);
 	write_status(s, m, k, list, n, boundary);
 	write_original(s, m, k, boundary);
 	if (submit_close(s, id) != 0)
@@ -326,4 +362,33 @@ notify_delay(struct qmsg *m)
 		rc = send_notice(m, N_DELAYED, list, n);
 	free(list);
 	return rc;
+}
+
+/*
+ * notify_trace - VERB: once every recipient is final, one trace to the
+ * sender (none for the null sender) listing them all.  Marked in the
+ * index after cleanup took it, like a notice: a crash in between sends
+ * it twice at worst, never loses it.  0 when sent or not owed.
+ */
+int
+notify_trace(struct qmsg *m)
+{
+	int *list, n = 0, rc;
+
+	if (!m->env.trace || (m->flags & MF_TRACED) || m->npending > 0 ||
+	    m->deleted)
+		return 0;
+	if ((list = calloc((size_t)m->env.nrcpt, sizeof(int))) == NULL)
+		log_fatal("out of memory");
+	for (int i = 0; i < m->env.nrcpt; i++)
+		list[n++] = i;
+	rc = send_notice(m, N_TRACE, list, n);
+	free(list);
+	if (rc != 0)
+		return -1;
+	m->flags |= MF_TRACED;
+	index_set_next_try(m->id, &m->env, 0, m->attempts, m->flags);
+	if (index_commit_durable() != 0)
+		log_fatal("queue index commit failed");
+	return 0;
 }

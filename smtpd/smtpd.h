@@ -23,6 +23,7 @@
 #define SMTPD_RCPT_EXTRA 522
 #define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
+#define SMTPD_EXPN_MAX 100   /* lines in one EXPN answer (smtpd(8)) */
 
 struct ssl_st;
 
@@ -46,7 +47,7 @@ struct smtpd_session {
 	char helo[LIM_HOSTNAME];
 	int esmtp;
 	int trusted;   /* client in mynetworks: may relay */
-	int verbose;   /* VERB was accepted: every recipient NOTIFY=all */
+	int verbose;   /* VERB was accepted: each message gets a trace */
 	int have_mail;
 	char sender[LIM_PATH + 1];
 	char body_type[16];
@@ -121,6 +122,16 @@ void body_init(struct body_filter *f, enum body_mode mode, body_sink sink,
 size_t body_feed(struct body_filter *f, const char *p, size_t n);
 /* body_finish - BDAT LAST: settle a held CR and flush. */
 void body_finish(struct body_filter *f);
+
+/* smtpd_vrfy.c - VRFY, EXPN, VERB (truthful for trusted clients only) */
+enum { VRFY_OK = 0, VRFY_SYNTAX = -1, VRFY_BAD_ADDRESS = -2 };
+/* smtpd_vrfy_addr - the address a VRFY/EXPN argument names ("<a@b>",
+ * "a@b", or "name" at the first mydestination): VRFY_OK with out, else
+ * VRFY_SYNTAX (no argument, trailing text) or VRFY_BAD_ADDRESS, with why */
+int smtpd_vrfy_addr(const char *arg, char *out, size_t len, const char **why);
+void smtpd_vrfy(struct smtpd_session *s, const char *arg);
+void smtpd_expn(struct smtpd_session *s, const char *arg);
+void smtpd_verb(struct smtpd_session *s);
 
 /* smtpd_client.c: the forward-confirmed PTR name, or "unknown" */
 void smtpd_client_hostname(const char *addr, char *out, size_t len);

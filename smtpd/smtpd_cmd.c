@@ -621,19 +621,11 @@ cmd_other(struct smtpd_session *s, const char *verb, const char *arg)
 		io_printf(&s->io, "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
 			  "DATA BDAT RSET NOOP QUIT HELP VRFY\r\n");
 	} else if (strcasecmp(verb, "VRFY") == 0) {
-		if (*arg == 0)
-			return reply_error(s, "501 5.5.4 Syntax: VRFY "
-					   "address\r\n");
-		io_printf(&s->io, "252 2.5.2 Cannot VRFY user, but will "
-			  "accept message and attempt delivery\r\n");
+		smtpd_vrfy(s, arg);
 	} else if (strcasecmp(verb, "EXPN") == 0) {
-		reply_error(s, "502 5.5.1 Error: EXPN is disabled\r\n");
-	} else if (cfg.smtpd_verb_trusted && s->trusted) {
-		/* the trace is qmgr's delivery status notification */
-		s->verbose = 1;
-		io_printf(&s->io, "250 2.0.0 Verbose mode\r\n");
+		smtpd_expn(s, arg);
 	} else {
-		reply_error(s, "502 5.5.1 Error: VERB is disabled\r\n");
+		smtpd_verb(s);
 	}
 }
 
@@ -674,6 +666,7 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 	smtpd_reset(s);
 	s->helo[0] = 0;
 	s->esmtp = 0;
+	s->verbose = 0;
 	smtpd_client_label(s, client, sizeof(client));
 	log_info("Anonymous TLS connection established from %s: %s", client,
 		 s->tls);

@@ -25,8 +25,6 @@
 #include "smtpd.h"
 
 #define CLEANUP_TIMEOUT_MS 300000 /* for the final, fsync'ing reply */
-/* VERB: a report to the sender whatever becomes of each recipient */
-#define SMTPD_VERB_NOTIFY "SUCCESS,FAILURE,DELAY"
 
 struct data_state {
 	struct ipc *c;
@@ -65,9 +63,7 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 		ipc_put_str(c, "rcpt", s->rcpts[i]);
 		if (s->orcpts[i])
 			ipc_put_str(c, "orcpt", s->orcpts[i]);
-		if (s->verbose)
-			ipc_put_str(c, "notify", SMTPD_VERB_NOTIFY);
-		else if (s->notify[i])
+		if (s->notify[i])
 			ipc_put_str(c, "notify", s->notify[i]);
 	}
 	ipc_put_str(c, "client_addr", s->client_addr);
@@ -88,6 +84,8 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 		ipc_put_str(c, "envid", s->envid);
 	if (s->ret[0])
 		ipc_put_str(c, "ret", s->ret);
+	if (s->verbose) /* VERB: a delivery trace (mta-queue(5) W) */
+		ipc_put_str(c, "trace", "VERB");
 	attrs_init(&a);
 	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK ||
 	    (qid = attrs_get(&a, "queue_id")) == NULL) {

@@ -16,6 +16,8 @@
  * command, so the session never blocks.  The session must keep its
  * limits: at most smtpd_recipient_limit recipients, each a non-empty
  * string, none without MAIL, a NUL-terminated sender and HELO name.
+ * Inputs of odd length come from a trusted client, with VRFY, EXPN and
+ * VERB turned on (no maps: every lookup finds nothing).
  * Trusts: nothing in the input.  Never: connects anywhere.
  */
 #include <errno.h>
@@ -53,7 +55,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    config_set("mydestination", "example.com, localhost", err,
 		       sizeof(err)) ||
 	    /* errors end a session: allow many, to get deeper into one */
-	    config_set("smtpd_error_limit", "1000", err, sizeof(err)))
+	    config_set("smtpd_error_limit", "1000", err, sizeof(err)) ||
+	    /* the truthful VRFY, EXPN and VERB of trusted sessions */
+	    config_set("smtpd_vrfy_trusted", "yes", err, sizeof(err)) ||
+	    config_set("smtpd_expn_trusted", "yes", err, sizeof(err)) ||
+	    config_set("smtpd_verb_trusted", "yes", err, sizeof(err)))
 		abort();
 	return 0;
 }
@@ -173,6 +179,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	io_init(&s.io, sv[0], 1);
 	snprintf(s.client_addr, sizeof(s.client_addr), "192.0.2.10");
 	snprintf(s.client_name, sizeof(s.client_name), "client.example.net");
+	s.trusted = size % 2; /* half the inputs from a trusted client */
 	smtpd_reset(&s);
 	io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname, cfg.smtpd_banner);
 	while (off < size && !s.quit && !s.io.error) {

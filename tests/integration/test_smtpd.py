@@ -281,7 +281,7 @@ class DSNAndTrust(unittest.TestCase):
         self.assertIn(qid, files)
         return files[qid]
 
-    def test_verb_asks_for_every_notice(self):
+    def test_verb_marks_the_queue_file_for_a_trace(self):
         c = Client(self.mta.port)
         c.cmd(b"EHLO client.example")
         self.assertEqual(c.cmd(b"VERB")[:2], (250, "2.0.0"))
@@ -289,8 +289,9 @@ class DSNAndTrust(unittest.TestCase):
         c.cmd(b"RCPT TO:<far@remote.example> NOTIFY=NEVER")
         qf = self.queued(c)
         c.close()
-        self.assertIn(b"N\x00\x00\x00\x15SUCCESS,FAILURE,DELAY", qf)
-        self.assertNotIn(b"NEVER", qf)
+        # the W record (mta-queue(5)); the client's NOTIFY= is kept
+        self.assertIn(b"W\x00\x00\x00\x04VERB", qf)
+        self.assertIn(b"N\x00\x00\x00\x05NEVER", qf)
 
     def test_trusted_relay_and_dsn_records(self):
         c = Client(self.mta.port)

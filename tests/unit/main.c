@@ -22,6 +22,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_resolve,	suite_sasl,	suite_passwd,	suite_auth_limit,
     suite_tlsproxy_client,
     suite_local_targets,
+    suite_smtpd_vrfy,
 };
 
 int

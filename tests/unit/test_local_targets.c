@@ -1,6 +1,6 @@
 /*
  * test_local_targets.c - unit tests for the target list syntax shared by
- * aliases, :include: and ~/.forward files (local/targets.c) and for the
+ * aliases, :include: and ~/.forward files (common/alias_list.c, local/targets.c) and for the
  * checks a .forward must pass before it is followed (local/dotforward.c).
  * Trusts: nothing.
  * Never: touches a real home directory.
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../../local/local.h"
+#include "alias_list.h"
 #include "suites.h"
 
 /* clang-format off */
@@ -45,7 +46,7 @@ test_lists(void)
 
 		snprintf(buf, sizeof(buf), "%s", lists[i].in);
 		got[0] = 0;
-		while ((r = targets_next(&p, &t)) != 0) {
+		while ((r = alias_list_next(&p, &t)) != 0) {
 			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s",
 					      n ? "|" : "", r < 0 ? "!" : t);
 			if (r < 0)

@@ -613,6 +613,47 @@ test_bad_records(void)
 	CU_ASSERT_EQUAL(check_bytes("", 0, err, sizeof(err)), QF_INCOMPLETE);
 }
 
+/* trace_of - e.trace of raw bytes read back, or -1 when refused */
+static int
+trace_of(const struct raw *r)
+{
+	char path[600], err[256];
+	struct qf_envelope e;
+	int fd, rc;
+
+	unit_path(path, sizeof(path), tmpdir, "scratch");
+	if (unit_write_file(path, r->p, r->len) != 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = qf_read_envelope(fd, &e, err, sizeof(err)) == 0 ? e.trace : -1;
+	qf_envelope_free(&e);
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/* the W record (VERB): read as a flag; a file without it has none */
+static void
+test_trace_record(void)
+{
+	struct raw r = {0};
+
+	raw_add(&r, QF_MAGIC, 4);
+	raw_str(&r, QF_VERSION_REC, QF_VERSION);
+	raw_str(&r, QF_ID, "4H7QWXK2M9NP3RT");
+	raw_str(&r, QF_SENDER, "s@example.com");
+	raw_str(&r, QF_RCPT, "r@example.com");
+	raw_str(&r, QF_TRACE, "VERB");
+	raw_rec(&r, QF_MESSAGE, "", 0);
+	raw_str(&r, QF_DATA, "x\n");
+	raw_str(&r, QF_END, "2");
+	CU_ASSERT_EQUAL(trace_of(&r), 1);
+	free(r.p);
+	r = copy_good();
+	CU_ASSERT_EQUAL(trace_of(&r), 0);
+	free(r.p);
+}
+
 /*
  * QF_MESSAGE has no payload.  A file whose MESSAGE record claims one must
  * not have that payload read as the records that follow: here the payload
@@ -735,6 +776,7 @@ suite_queue_file(void)
 	    !CU_add_test(s, "MESSAGE record with a payload",
 			 test_message_record_payload) ||
 	    !CU_add_test(s, "writer limits", test_writer_limits) ||
+	    !CU_add_test(s, "trace record (VERB)", test_trace_record) ||
 	    !CU_add_test(s, "writer errors", test_writer_errors))
 		return CU_get_error();
 	return CUE_SUCCESS;
