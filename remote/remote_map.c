@@ -1,7 +1,8 @@
 /*
  * remote_map.c - transport_maps: domain -> "[host]:port" (or "host:port",
  * "host"), an LMDB file made by mtactl makemap (key and value are the
- * text, without a NUL).
+ * text, the value with or without a final NUL); remote_tls_policy_map
+ * (remote_tls.c) is read the same way.
  *
  * A small lookup of our own: the common map module was not in the tree
  * when remote was written.  The map is opened read-only per lookup, so a
@@ -18,9 +19,8 @@
 #include "log.h"
 #include "remote.h"
 
-/* map_get - key in the map at path: 0 and the value, 1 absent, -1 error */
-static int
-map_get(const char *path, const char *key, char *out, size_t len)
+int
+remote_map_get(const char *path, const char *key, char *out, size_t len)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -38,7 +38,7 @@ map_get(const char *path, const char *key, char *out, size_t len)
 	if (rc == 0)
 		snprintf(out, len, "%.*s", (int)v.mv_size, (char *)v.mv_data);
 	else if (rc != MDB_NOTFOUND)
-		log_warn("transport_maps %s: %s", path, mdb_strerror(rc));
+		log_warn("map %s: %s", path, mdb_strerror(rc));
 	if (txn)
 		mdb_txn_abort(txn);
 	if (env)
@@ -56,5 +56,5 @@ transport_lookup(const char *domain, char *out, size_t len)
 		return 1;
 	for (size_t i = 0; i <= n; i++)
 		key[i] = (char)tolower((unsigned char)domain[i]);
-	return map_get(cfg.transport_maps, key, out, len);
+	return remote_map_get(cfg.transport_maps, key, out, len);
 }
