@@ -131,7 +131,7 @@ static const struct ckey keys[] = {
 	N(smtp_send_8bit_anyway, C_BOOL, "yes", 0, 1),
 	S(remote_tls_security_level, "may"),
 	S(remote_tls_policy_map, ""),
-	S(remote_tls_CAfile, ""),
+	S(remote_tls_cafile, ""),
 	N(resolver_dnssec_trust_ad, C_BOOL, "no", 0, 1),
 	S(virtual_mailbox_maps, ""),
 	S(alias_maps, ""),

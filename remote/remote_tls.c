@@ -6,7 +6,7 @@
  *
  * Levels: none (never), may (when offered; a failed handshake is retried
  * in plaintext), encrypt (required, any certificate), verify (required,
- * chain to remote_tls_CAfile and the MX host name), dane (TLSA records
+ * chain to remote_tls_cafile and the MX host name), dane (TLSA records
  * when DNSSEC vouches for the MX, address and TLSA answers, else may).
  * Trusts: resolver's AD flag (resolver_dnssec_trust_ad), tlsproxy's
  * verdict; nothing the peer says.

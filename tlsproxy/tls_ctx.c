@@ -105,8 +105,8 @@ SSL_CTX *
 tls_client_ctx(char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	/* remote_tls_CAfile is remote's own name for the client CAs */
-	const char *file = cfg.remote_tls_CAfile[0] ? cfg.remote_tls_CAfile
+	/* remote_tls_cafile is remote's own name for the client CAs */
+	const char *file = cfg.remote_tls_cafile[0] ? cfg.remote_tls_cafile
 						     : cfg.smtp_tls_cafile;
 	const char *path = cfg.smtp_tls_capath;
 
@@ -120,7 +120,7 @@ tls_client_ctx(char *err, size_t errlen)
 	if (file[0] || path[0]) {
 		if (SSL_CTX_load_verify_locations(ctx, file[0] ? file : NULL,
 						  path[0] ? path : NULL) != 1) {
-			snprintf(err, errlen, "remote_tls_CAfile, "
+			snprintf(err, errlen, "remote_tls_cafile, "
 				 "smtp_tls_cafile/capath: %s",
 				 tls_error("unreadable"));
 			goto fail;

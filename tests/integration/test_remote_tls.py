@@ -1,6 +1,6 @@
 """test_remote_tls.py - remote(8)'s outbound TLS (issue 9): STARTTLS by
 default, the per-destination policy (remote_tls_policy_map, made with
-mtactl makemap), verification against remote_tls_CAfile and the MX name,
+mtactl makemap), verification against remote_tls_cafile and the MX name,
 and DANE (RFC 7672) from TLSA records the DNS server on loopback answers
 with the AD bit.
 
@@ -137,7 +137,7 @@ class RemoteTLS(unittest.TestCase):
         cls.src.ctl("makemap", policy)
         with open(cls.src.conf, "a") as f:
             f.write("resolver_nameservers = 127.0.0.1:%d\n" % cls.dns.port)
-            f.write("remote_tls_CAfile = %s\n" % cls.ca)
+            f.write("remote_tls_cafile = %s\n" % cls.ca)
             f.write("remote_tls_policy_map = %s.lmdb\n" % policy)
         cls.src.start()
         wait_for(lambda: accepting(PEER, port), what="the TLS peer")
