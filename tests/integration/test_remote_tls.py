@@ -13,6 +13,7 @@ got (over TLS or not) and the log lines.
 """
 import os
 import re
+import shutil
 import socket
 import unittest
 
@@ -21,6 +22,7 @@ from remote_helpers import (DNSServer, SMTPSink, remote_request,
                             resolver_request, write_queue_file)
 from remote_tls_helpers import TLSSink, tlsa_rdata
 import tls_helpers as th
+from test_root_mode import USERS, ensure_users
 
 BODY = b"Subject: tls test\nFrom: <a@here.test>\n\nover TLS, we hope\n"
 
@@ -312,6 +314,88 @@ class RemoteTLS(unittest.TestCase):
             ("name", "_%d._tcp.mx.dane-ee.test" % self.port)])
         self.assertEqual((r["status"], r["ad"]), ("ok", "1"))
         self.assertIn("3 1 1 " + tlsa_rdata(self.good, 1, 1), r["rr"])
+
+
+class ResolverUntrustedAD(unittest.TestCase):
+    """resolver_dnssec_trust_ad = no (the default): the AD bit of the
+    nameserver is not believed, so a dane destination gets may."""
+
+    def test_ad_ignored_and_dane_falls_back_to_may(self):
+        port = free_port()
+        mta = MTA(smtp_port=str(port), resolver_timeout="1s",
+                  resolver_retries="0", smtp_helo_timeout="5s",
+                  remote_tls_security_level="dane")
+        pki = os.path.join(mta.dir, "pki")
+        os.mkdir(pki)
+        th.make_ca(pki)
+        cert, key = th.make_cert(pki, "good", "mx.good.test")
+        zone = {"dane.test": [("MX", "10 mx.dane.test", 60)],
+                "mx.dane.test": [("A", GOOD, 60)],
+                "_%d._tcp.mx.dane.test" % port: [("TLSA", "3 1 1 " +
+                                                   "00" * 32, 60)]}
+        dns = DNSServer(zone, secure=set(zone))
+        sink = TLSSink(GOOD, port, cert, key)
+        try:
+            with open(mta.conf, "a") as f:
+                f.write("resolver_nameservers = 127.0.0.1:%d\n" % dns.port)
+            mta.start()
+            r = resolver_request(mta, [("req", "query"), ("type", "MX"),
+                                       ("name", "dane.test")])
+            self.assertEqual((r["status"], r["ad"]), ("ok", "0"))
+            path = os.path.join(mta.dir, "q")
+            write_queue_file(path, "ADQ1", "a@here.test", ["x@dane.test"],
+                             BODY)
+            a = remote_request(mta, path, "ADQ1", "a@here.test",
+                               ["x@dane.test"], "dane.test")[0]
+            # the TLSA record would not match: unvalidated, it is unused
+            self.assertEqual(a["code"], "2", a)
+            self.assertEqual(sink.messages[0]["tls"], "TLSv1.3")
+            mta.wait_log(r"Untrusted TLS connection established to "
+                         r"mx\.dane\.test\[%s\]:%d" % (GOOD, port))
+        finally:
+            mta.cleanup()
+            sink.stop()
+            dns.stop()
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
+                     "root mode needs root")
+class RemoteTLSRootMode(unittest.TestCase):
+    """run_mode = root: remote, chrooted as its own user, reaches
+    private/tlsproxy through the mail owner's group, and verify works
+    with the CA file tlsproxy read before dropping privileges."""
+
+    def test_verify_in_root_mode(self):
+        ensure_users()
+        port = free_port()
+        mta = MTA(run_mode="root", smtp_port=str(port),
+                  remote_tls_security_level="verify", **USERS)
+        os.chmod(mta.dir, 0o755)
+        pki = os.path.join(mta.dir, "pki")
+        os.mkdir(pki)
+        ca = th.make_ca(pki)
+        cert, key = th.make_cert(pki, "good", "mx.rooted.test")
+        dns = DNSServer({"rooted.test": [("MX", "10 mx.rooted.test", 60)],
+                         "mx.rooted.test": [("A", GOOD, 60)]})
+        sink = TLSSink(GOOD, port, cert, key)
+        try:
+            with open(mta.conf, "a") as f:
+                f.write("resolver_nameservers = 127.0.0.1:%d\n" % dns.port)
+                f.write("remote_tls_cafile = %s\n" % ca)
+            mta.start()
+            path = os.path.join(mta.dir, "q")
+            write_queue_file(path, "ROOTTLS1", "a@here.test",
+                             ["x@rooted.test"], BODY)
+            a = remote_request(mta, path, "ROOTTLS1", "a@here.test",
+                               ["x@rooted.test"], "rooted.test")[0]
+            self.assertEqual(a["code"], "2", a)
+            self.assertIn(sink.messages[0]["tls"], ("TLSv1.2", "TLSv1.3"))
+            mta.wait_log(r"Verified TLS connection established to "
+                         r"mx\.rooted\.test\[%s\]:%d" % (GOOD, port))
+        finally:
+            mta.cleanup()
+            sink.stop()
+            dns.stop()
 
 
 if __name__ == "__main__":
