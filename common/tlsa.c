@@ -51,8 +51,10 @@ tlsa_parse(const char *text, struct tlsa_rec *r, char *err, size_t errlen)
 	memset(r, 0, sizeof(*r));
 	if (field(&p, &r->usage) || field(&p, &r->selector) ||
 	    field(&p, &r->mtype)) {
-		snprintf(err, errlen, "TLSA record \"%.40s\": expected "
-			 "USAGE SELECTOR MTYPE DATA", text);
+		snprintf(err, errlen,
+			 "TLSA record \"%.40s\": expected "
+			 "USAGE SELECTOR MTYPE DATA",
+			 text);
 		return -1;
 	}
 	for (; *p; p++) {
@@ -60,7 +62,8 @@ tlsa_parse(const char *text, struct tlsa_rec *r, char *err, size_t errlen)
 			continue;
 		int v = hexval((unsigned char)*p);
 		if (v < 0) {
-			snprintf(err, errlen, "TLSA record: data is not "
+			snprintf(err, errlen,
+				 "TLSA record: data is not "
 				 "hexadecimal");
 			return -1;
 		}
@@ -69,8 +72,10 @@ tlsa_parse(const char *text, struct tlsa_rec *r, char *err, size_t errlen)
 			continue;
 		}
 		if (r->len >= sizeof(r->data)) {
-			snprintf(err, errlen, "TLSA record: data longer than "
-				 "%d bytes", TLSA_DATA_MAX);
+			snprintf(err, errlen,
+				 "TLSA record: data longer than "
+				 "%d bytes",
+				 TLSA_DATA_MAX);
 			return -1;
 		}
 		r->data[r->len++] = (unsigned char)(hi << 4 | v);

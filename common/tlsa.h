@@ -12,11 +12,10 @@
 
 #include <stddef.h>
 
-#define TLSA_DATA_MAX 4096 /* bytes of association data (a whole cert) */
+#define TLSA_DATA_MAX 4096  /* bytes of association data (a whole cert) */
 #define TLSA_MAX_RECORDS 32 /* records per TLSA RRset we consider */
 
-enum { TLSA_PKIX_TA = 0, TLSA_PKIX_EE = 1, TLSA_DANE_TA = 2,
-       TLSA_DANE_EE = 3 };
+enum { TLSA_PKIX_TA = 0, TLSA_PKIX_EE = 1, TLSA_DANE_TA = 2, TLSA_DANE_EE = 3 };
 enum { TLSA_SEL_CERT = 0, TLSA_SEL_SPKI = 1 };
 enum { TLSA_MT_FULL = 0, TLSA_MT_SHA256 = 1, TLSA_MT_SHA512 = 2 };
 

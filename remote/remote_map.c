@@ -19,6 +19,20 @@
 #include "log.h"
 #include "remote.h"
 
+/* inside_chroot - in root mode remote lives in a chroot at
+ * queue_directory: a path below it is seen without that prefix, so one
+ * setting serves both run modes */
+static const char *
+inside_chroot(const char *path)
+{
+	size_t n = strlen(cfg.queue_directory);
+
+	if (strcmp(cfg.run_mode, "root") == 0 &&
+	    strncmp(path, cfg.queue_directory, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
 int
 remote_map_get(const char *path, const char *key, char *out, size_t len)
 {
@@ -28,6 +42,7 @@ remote_map_get(const char *path, const char *key, char *out, size_t len)
 	MDB_val k = {strlen(key), (void *)key}, v;
 	int rc;
 
+	path = inside_chroot(path);
 	if ((rc = mdb_env_create(&env)) == 0 &&
 	    (rc = mdb_env_open(env, path,
 			       MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0644)) ==

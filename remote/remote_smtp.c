@@ -349,7 +349,8 @@ start_tls(struct session *s, const struct tls_plan *tp, struct result *fail)
 {
 	const char *me =
 	    cfg.smtp_helo_name[0] ? cfg.smtp_helo_name : cfg.myhostname;
-	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME]; /* cut to fit by remote_result */
+	/* long enough for any reason; remote_result cuts it to fit */
+	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME];
 	int rc = smtp_starttls(s->c, tp, s->esmtp && s->x.starttls, fail);
 
 	if (rc != 0)
@@ -368,7 +369,8 @@ smtp_session(struct smtp_conn *c, struct delivery *d,
 {
 	struct session s = {.c = c, .d = d};
 	struct result pre;
-	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME]; /* cut to fit by remote_result */
+	/* long enough for any reason; remote_result cuts it to fit */
+	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME];
 	int batch[1000], nb, rc;
 
 	if (hello(&s, why, sizeof(why)) != 0) {

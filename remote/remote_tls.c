@@ -29,8 +29,8 @@
 #include "resolver_client.h"
 #include "tlsproxy_client.h"
 
-static const char *const level_names[] = {"none", "may", "encrypt",
-					  "verify", "dane"};
+static const char *const level_names[] = {"none", "may", "encrypt", "verify",
+					  "dane"};
 
 int
 tls_level_parse(const char *s)
@@ -62,8 +62,10 @@ tls_policy_parse(const char *value, int *level, char *err, size_t errlen)
 	while (isspace((unsigned char)*p))
 		p++;
 	if ((*level = tls_level_parse(word)) < 0 || *p != 0) {
-		snprintf(err, errlen, "bad TLS policy \"%.60s\": expected "
-			 "none, may, encrypt, verify or dane", value);
+		snprintf(err, errlen,
+			 "bad TLS policy \"%.60s\": expected "
+			 "none, may, encrypt, verify or dane",
+			 value);
 		return -1;
 	}
 	return 0;
@@ -110,13 +112,15 @@ tls_policy_for(const char *nexthop, int *level, struct result *r)
 	if (rc == 1)
 		return 0;
 	if (rc < 0) {
-		remote_result(r, 4, "4.3.5", "TLS policy lookup error for %s "
-			      "in %s", key, cfg.remote_tls_policy_map);
+		remote_result(r, 4, "4.3.5",
+			      "TLS policy lookup error for %s "
+			      "in %s",
+			      key, cfg.remote_tls_policy_map);
 		return -1;
 	}
 	if (tls_policy_parse(val, level, err, sizeof(err)) != 0) {
-		remote_result(r, 4, "4.3.5", "%s: %s for %s", cfg
-			      .remote_tls_policy_map, err, key);
+		remote_result(r, 4, "4.3.5", "%s: %s for %s",
+			      cfg.remote_tls_policy_map, err, key);
 		return -1;
 	}
 	return 0;
@@ -211,8 +215,10 @@ handshake(struct smtp_conn *c, const struct tls_plan *p, struct result *fail)
 		return -1;
 	}
 	if (fd < 0) {
-		remote_result(fail, 4, "4.7.5", "Cannot start TLS with host "
-			      "%s[%s]:%d: %s", c->host, c->addr, c->port, err);
+		remote_result(fail, 4, "4.7.5",
+			      "Cannot start TLS with host "
+			      "%s[%s]:%d: %s",
+			      c->host, c->addr, c->port, err);
 		return p->level == TLS_MAY ? -2 : -1;
 	}
 	/* the proxy holds its own copy of the network socket */
@@ -227,9 +233,9 @@ handshake(struct smtp_conn *c, const struct tls_plan *p, struct result *fail)
 	c->tls_verified = tr.verified || tr.dane;
 	cap_first(trust, sizeof(trust), tr.trust);
 	log_info("%s TLS connection established to %s[%s]:%d: %s with "
-		 "cipher %s (%d/%d bits)%s", trust, c->host, c->addr, c->port,
-		 tr.protocol, tr.cipher, tr.bits, tr.alg_bits,
-		 tr.dane ? " (DANE)" : "");
+		 "cipher %s (%d/%d bits)%s",
+		 trust, c->host, c->addr, c->port, tr.protocol, tr.cipher,
+		 tr.bits, tr.alg_bits, tr.dane ? " (DANE)" : "");
 	return 0;
 }
 
@@ -243,36 +249,42 @@ smtp_starttls(struct smtp_conn *c, const struct tls_plan *p, int offered,
 	if (p->level == TLS_NONE || (!offered && p->level == TLS_MAY))
 		return 1;
 	if (!offered) {
-		remote_result(fail, 4, "4.7.4", "TLS is required, but was not "
-			      "offered by host %s[%s]", c->host, c->addr);
+		remote_result(fail, 4, "4.7.4",
+			      "TLS is required, but was not "
+			      "offered by host %s[%s]",
+			      c->host, c->addr);
 		return -1;
 	}
 	if (smtp_printf(c, "STARTTLS\r\n") != 0 ||
 	    smtp_flush(c, cfg.smtp_helo_timeout) != 0 ||
 	    smtp_read_reply(c, cfg.smtp_helo_timeout, &rep) != 0) {
-		remote_result(fail, 4, "4.4.2", "lost connection with %s[%s] "
-			      "while sending STARTTLS: %s", c->host, c->addr,
-			      c->err);
+		remote_result(fail, 4, "4.4.2",
+			      "lost connection with %s[%s] "
+			      "while sending STARTTLS: %s",
+			      c->host, c->addr, c->err);
 		return -1;
 	}
 	if (rep.code != 220) {
 		smtp_reply_flat(&rep, flat, sizeof(flat));
 		if (p->level == TLS_MAY) {
 			log_info("host %s[%s] refused to start TLS: %s; "
-				 "continuing without TLS", c->host, c->addr,
-				 flat);
+				 "continuing without TLS",
+				 c->host, c->addr, flat);
 			return 1;
 		}
-		remote_result(fail, 4, "4.7.5", "TLS is required, but host "
-			      "%s[%s] refused to start TLS: %s", c->host,
-			      c->addr, flat);
+		remote_result(fail, 4, "4.7.5",
+			      "TLS is required, but host "
+			      "%s[%s] refused to start TLS: %s",
+			      c->host, c->addr, flat);
 		return -1;
 	}
 	if (c->rpos < c->rlen) {
 		/* bytes after the 220 would be read as if they came over
 		 * TLS: the injection class of CVE-2011-0411 */
-		remote_result(fail, 4, "4.7.5", "host %s[%s] sent data after "
-			      "its 220 to STARTTLS", c->host, c->addr);
+		remote_result(fail, 4, "4.7.5",
+			      "host %s[%s] sent data after "
+			      "its 220 to STARTTLS",
+			      c->host, c->addr);
 		return p->level == TLS_MAY ? -2 : -1;
 	}
 	return handshake(c, p, fail);

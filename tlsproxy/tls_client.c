@@ -23,8 +23,8 @@
 #include "tlsa.h"
 
 int
-tls_dane_setup(SSL *ssl, const char *base, char *const *recs, int n,
-	       char *err, size_t errlen)
+tls_dane_setup(SSL *ssl, const char *base, char *const *recs, int n, char *err,
+	       size_t errlen)
 {
 	struct tlsa_rec *r = malloc(sizeof(*r));
 	int usable = 0;
@@ -80,7 +80,8 @@ tls_client_trust(SSL *ssl, int dane_on, int *dane)
 	if (leaf == NULL)
 		return "anonymous";
 	if (v == X509_V_OK) {
-		*dane = dane_on && SSL_get0_dane_authority(ssl, NULL, NULL) >= 0;
+		*dane =
+		    dane_on && SSL_get0_dane_authority(ssl, NULL, NULL) >= 0;
 		return "verified";
 	}
 	if (dane_on)

@@ -35,7 +35,8 @@ test_parse(void)
 		size_t len;
 	} cases[] = {
 	    {"3 1 1 00112233445566778899AABBCCDDEEFF00112233445566778899AABB"
-	     "CCDDEEFF", 1, 3, 1, 1, 32},
+	     "CCDDEEFF",
+	     1, 3, 1, 1, 32},
 	    {"2 0 0 30 82 01 0a", 1, 2, 0, 0, 4},
 	    {"  3  0  2 ab", 1, 3, 0, 2, 1},
 	    {"3 1 1", 0, 0, 0, 0, 0},
@@ -81,11 +82,11 @@ test_usable(void)
 		const char *tail;
 		int usable;
 	} cases[] = {
-	    {"3 1 1", 1, "", 1},   {"2 0 1", 1, "", 1},   {"3 0 0", 1, "", 1},
-	    {"2 1 0", 1, "", 1},   {"0 0 1", 1, "", 0},   {"1 1 1", 1, "", 0},
-	    {"4 1 1", 1, "", 0},   {"3 2 1", 1, "", 0},   {"3 1 3", 1, "", 0},
+	    {"3 1 1", 1, "", 1}, {"2 0 1", 1, "", 1},	{"3 0 0", 1, "", 1},
+	    {"2 1 0", 1, "", 1}, {"0 0 1", 1, "", 0},	{"1 1 1", 1, "", 0},
+	    {"4 1 1", 1, "", 0}, {"3 2 1", 1, "", 0},	{"3 1 3", 1, "", 0},
 	    {"3 1 2", 1, "", 0}, /* SHA2-512 needs 64 bytes */
-	    {"3 1 2", 2, "", 1},   {"3 1 1", 1, "00", 0},
+	    {"3 1 2", 2, "", 1}, {"3 1 1", 1, "00", 0},
 	};
 	struct tlsa_rec r;
 	char text[512], err[128];
@@ -116,19 +117,24 @@ test_policy_words(void)
 		const char *in;
 		int level; /* -1: refused */
 	} cases[] = {
-	    {"none", TLS_NONE},	      {"may", TLS_MAY},
-	    {"encrypt", TLS_ENCRYPT}, {"verify", TLS_VERIFY},
-	    {"dane", TLS_DANE},	      {" VERIFY ", TLS_VERIFY},
-	    {"secure", -1},	      {"may encrypt", -1},
-	    {"", -1},		      {"dane-only", -1},
+	    {"none", TLS_NONE},
+	    {"may", TLS_MAY},
+	    {"encrypt", TLS_ENCRYPT},
+	    {"verify", TLS_VERIFY},
+	    {"dane", TLS_DANE},
+	    {" VERIFY ", TLS_VERIFY},
+	    {"secure", -1},
+	    {"may encrypt", -1},
+	    {"", -1},
+	    {"dane-only", -1},
 	    {"verify match=x", -1},
 	};
 	char err[160];
 	int level;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int rc = tls_policy_parse(cases[i].in, &level, err,
-					  sizeof(err));
+		int rc =
+		    tls_policy_parse(cases[i].in, &level, err, sizeof(err));
 		CU_ASSERT_EQUAL(rc, cases[i].level < 0 ? -1 : 0);
 		if (rc == 0) {
 			CU_ASSERT_EQUAL(level, cases[i].level);
@@ -158,16 +164,14 @@ make_cert(EVP_PKEY *k, const char *cn, X509 *issuer, EVP_PKEY *ikey)
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_set_pubkey(x, k);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
-				   MBSTRING_ASC, (const unsigned char *)cn,
-				   -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x));
 	X509V3_set_ctx_nodb(&v);
 	X509V3_set_ctx(&v, issuer ? issuer : x, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &v,
-				issuer ? NID_subject_alt_name
-				       : NID_basic_constraints,
-				issuer ? "DNS:mx.dane.test" : "critical,CA:TRUE");
+	e = X509V3_EXT_conf_nid(
+	    NULL, &v, issuer ? NID_subject_alt_name : NID_basic_constraints,
+	    issuer ? "DNS:mx.dane.test" : "critical,CA:TRUE");
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
 	X509_sign(x, ikey ? ikey : k, EVP_sha256());
@@ -296,8 +300,8 @@ test_dane_match(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		record(rec, sizeof(rec), cases[i].usage, cases[i].sel,
 		       cases[i].mt, cases[i].ca ? ca_cert : leaf_cert);
-		const char *t = dane_handshake(cases[i].base, recs, 1, &v,
-					       &dane);
+		const char *t =
+		    dane_handshake(cases[i].base, recs, 1, &v, &dane);
 		CU_ASSERT_STRING_EQUAL(t, cases[i].match ? "verified"
 							 : "untrusted");
 		CU_ASSERT_EQUAL(dane, cases[i].match);
@@ -316,20 +320,20 @@ test_dane_mismatch_and_unusable(void)
 
 	snprintf(bad, sizeof(bad), "3 1 1 %s", H64);
 	recs[0] = bad;
-	CU_ASSERT_STRING_EQUAL(dane_handshake("mx.dane.test", recs, 1, &v,
-					      &dane), "untrusted");
+	CU_ASSERT_STRING_EQUAL(
+	    dane_handshake("mx.dane.test", recs, 1, &v, &dane), "untrusted");
 	CU_ASSERT_EQUAL(v, X509_V_ERR_DANE_NO_MATCH);
 	CU_ASSERT_EQUAL(dane, 0);
 	/* one of several records matching is enough */
 	record(good, sizeof(good), 3, 1, 1, leaf_cert);
 	recs[1] = good;
-	CU_ASSERT_STRING_EQUAL(dane_handshake("mx.dane.test", recs, 2, &v,
-					      &dane), "verified");
+	CU_ASSERT_STRING_EQUAL(
+	    dane_handshake("mx.dane.test", recs, 2, &v, &dane), "verified");
 	/* PKIX-EE(1) is not for SMTP: nothing usable, no handshake */
 	record(pkix, sizeof(pkix), 1, 1, 1, leaf_cert);
 	recs[0] = pkix;
-	CU_ASSERT_STRING_EQUAL(dane_handshake("mx.dane.test", recs, 1, &v,
-					      &dane), "setup");
+	CU_ASSERT_STRING_EQUAL(
+	    dane_handshake("mx.dane.test", recs, 1, &v, &dane), "setup");
 }
 
 CU_ErrorCode
