@@ -59,8 +59,7 @@ struct smtp_conn {
 	int fd;
 	char host[LIM_HOSTNAME], addr[64];
 	int port;
-	int tls, tls_verified;	/* STARTTLS done; peer authenticated */
-	char tls_protocol[32];
+	int tls; /* STARTTLS done: fd is tlsproxy's plaintext end */
 	char rbuf[8192];
 	size_t rpos, rlen;
 	char wbuf[65536];
@@ -121,8 +120,7 @@ int tls_policy_parse(const char *value, int *level, char *err,
  * -1 with a deferral in r when the map cannot be read or is bad. */
 int tls_policy_for(const char *nexthop, int *level, struct result *r);
 struct tls_plan {
-	int level;	     /* what this connection requires */
-	int dane_wanted;     /* the policy said dane (for the logs) */
+	int level; /* what this connection requires */
 	int ntlsa;
 	char *tlsa[TLSA_MAX_RECORDS]; /* usable records, level TLS_DANE */
 };

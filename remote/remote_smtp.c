@@ -1,8 +1,8 @@
 /*
  * remote_smtp.c - one SMTP session with a peer that answered (RFC 5321):
- * greeting, EHLO (HELO when EHLO is refused), then transactions of up to
- * STARTTLS as the destination's TLS policy says (remote_tls.c), EHLO
- * again over TLS, then transactions of up to
+ * greeting, EHLO (HELO when EHLO is refused), STARTTLS as the
+ * destination's TLS policy says (remote_tls.c) and EHLO again over TLS,
+ * then transactions of up to
  * smtp_recipient_limit recipients each, MAIL/RCPT/DATA pipelined when
  * the peer offers PIPELINING (RFC 2920), SIZE (RFC 1870), BODY=8BITMIME
  * (RFC 6152), SMTPUTF8 (RFC 6531) and the DSN parameters (RFC 3461) when

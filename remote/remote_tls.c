@@ -14,8 +14,8 @@
  * sent before the TLS handshake as part of the TLS session (RFC 3207 4.2,
  * the STARTTLS injection class).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +152,15 @@ keep_usable(const struct dns_answer *a, struct tls_plan *p)
 	return p->ntlsa;
 }
 
+static int
+is_address(const char *host)
+{
+	unsigned char bin[16];
+
+	return inet_pton(AF_INET, host, bin) == 1 ||
+	       inet_pton(AF_INET6, host, bin) == 1;
+}
+
 int
 tls_plan_host(int level, int mx_secure, int addr_secure, const char *host,
 	      int port, struct tls_plan *p, struct result *r)
@@ -164,10 +173,10 @@ tls_plan_host(int level, int mx_secure, int addr_secure, const char *host,
 	p->level = level;
 	if (level != TLS_DANE)
 		return 0;
-	p->dane_wanted = 1;
 	p->level = TLS_MAY;
-	if (!mx_secure || !addr_secure)
-		return 0; /* RFC 7672 2.2.1, 2.2.2: no DANE without DNSSEC */
+	if (!mx_secure || !addr_secure || is_address(host))
+		return 0; /* RFC 7672 2.2.1, 2.2.2: no DANE without DNSSEC,
+			   * and an address has no TLSA name */
 	snprintf(name, sizeof(name), "_%d._tcp.%s", port, host);
 	resolver_query("TLSA", name, &a);
 	if (a.status == DNS_TEMPFAIL) {
@@ -229,8 +238,6 @@ handshake(struct smtp_conn *c, const struct tls_plan *p, struct result *fail)
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		log_fatal("fcntl: %m");
 	c->tls = 1;
-	snprintf(c->tls_protocol, sizeof(c->tls_protocol), "%s", tr.protocol);
-	c->tls_verified = tr.verified || tr.dane;
 	cap_first(trust, sizeof(trust), tr.trust);
 	log_info("%s TLS connection established to %s[%s]:%d: %s with "
 		 "cipher %s (%d/%d bits)%s",

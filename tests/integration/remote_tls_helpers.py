@@ -40,12 +40,13 @@ def tlsa_rdata(cert_pem, selector, mtype):
 class TLSSink:
     """SMTP on (addr, port).  cert, key: files (cert may hold the chain);
     starttls: offer STARTTLS; break_tls: answer 220 to STARTTLS, then
-    close instead of a handshake.  sessions: one dict per connection,
+    nonsense instead of a handshake; inject: send a plaintext reply line
+    right behind the 220 (the STARTTLS injection, CVE-2011-0411).  sessions: one dict per connection,
     {"tls": version or None, "commands": [...]}; messages: dicts with
     "rcpt", "data" and "tls"."""
 
     def __init__(self, addr, port, cert=None, key=None, starttls=True,
-                 break_tls=False):
+                 break_tls=False, inject=False):
         self.sessions, self.messages = [], []
         ctx = None
         if cert:
@@ -84,9 +85,17 @@ class TLSSink:
                         for i, l in enumerate(ext):
                             sep = " " if i == len(ext) - 1 else "-"
                             self.reply("250" + sep + l)
+                    elif verb == "STARTTLS" and inject:
+                        # the reply and a plaintext line in one segment
+                        self.request.sendall(b"220 2.0.0 go ahead\r\n"
+                                             b"250 injected\r\n")
+                        self.request.recv(4096)
+                        return
                     elif verb == "STARTTLS":
                         self.reply("220 2.0.0 go ahead")
                         if break_tls or ctx is None:
+                            # wait for the ClientHello, answer nonsense
+                            self.request.recv(4096)
                             self.request.sendall(b"not a TLS record\r\n")
                             return
                         try:

@@ -32,10 +32,12 @@ OTHERCA = "127.0.0.23"   # certificate from a CA remote does not know
 GOOD = "127.0.0.24"      # certificate for mx.good.test, chain with the CA
 WRONGNAME = "127.0.0.25"  # right CA, name other.name
 BROKEN = "127.0.0.26"    # offers STARTTLS, then no handshake
+INJECT = "127.0.0.27"    # plaintext right behind its 220 to STARTTLS
 
 POLICY = """\
 enc-plain.test encrypt
 enc.test encrypt
+enc-inject.test encrypt
 verify-good.test verify
 verify-name.test verify
 verify-ca.test verify
@@ -102,6 +104,8 @@ class RemoteTLS(unittest.TestCase):
         mx("verify-good.test", "mx.good.test", GOOD)
         mx("verify-name.test", "mx.wrongname.test", WRONGNAME)
         mx("broken.test", "mx.broken.test", BROKEN)
+        mx("inject.test", "mx.inject.test", INJECT)
+        mx("enc-inject.test", "mx.inject.test", INJECT)
         mx("none.test", "mx.good.test", GOOD)
         mx("a.sub.test", "mx.plain.test", PLAIN)
         mx("dane-ee.test", "mx.dane-ee.test", GOOD, [bad, ee])
@@ -127,6 +131,7 @@ class RemoteTLS(unittest.TestCase):
             TLSSink(GOOD, port, chain, good_key),
             TLSSink(WRONGNAME, port, wrong, wrong_key),
             TLSSink(BROKEN, port, starttls=True, break_tls=True),
+            TLSSink(INJECT, port, oca, oca_key, inject=True),
         ]
         cls.peer = MTA(smtpd_listen="%s:%d" % (PEER, port),
                        mydestination="may.test", myhostname="mx.may.test",
@@ -204,6 +209,22 @@ class RemoteTLS(unittest.TestCase):
         self.assertIn("STARTTLS", sessions[-2]["commands"])
         self.assertNotIn("STARTTLS", sessions[-1]["commands"])
         self.assertIn("status=sent", self.line(qid, "b@broken.test"))
+
+    def test_may_injected_plaintext_after_220_retries_without_tls(self):
+        qid, a = self.send("i@inject.test")
+        self.assertEqual(a["code"], "2", a)
+        self.src.wait_log(r"%s: host mx\.inject\.test\[%s\] sent data after "
+                          r"its 220 to STARTTLS; trying again without TLS"
+                          % (qid, INJECT))
+        sessions = self.sink(INJECT).sessions
+        self.assertNotIn("STARTTLS", sessions[-1]["commands"])
+        self.assertEqual(len(self.sink(INJECT).messages), 1)
+
+    def test_encrypt_injected_plaintext_after_220_defers(self):
+        qid, a = self.send("i@enc-inject.test")
+        self.assertEqual((a["code"], a["dsn"]), ("4", "4.7.5"), a)
+        self.assertEqual(a["text"], "host mx.inject.test[%s] sent data "
+                         "after its 220 to STARTTLS" % INJECT)
 
     def test_none_never_starts_tls(self):
         before = len(self.sink(GOOD).messages)
