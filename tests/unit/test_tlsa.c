@@ -1,14 +1,15 @@
 /*
  * test_tlsa.c - DANE for remote(8) and tlsproxy(8): TLSA record text
  * (common/tlsa.c), which records SMTP may use (RFC 7672 3.1.3), the TLS
- * policy words of remote_tls_policy_map (remote/remote_tls.c), and the
+ * policy words and lookups of remote_tls_policy_map (remote/remote_tls.c,
+ * with a map compiled in a temporary directory), and the
  * certificate matching of tlsproxy's client side (tlsproxy/tls_client.c)
  * in real handshakes over a memory BIO pair, with a CA and a server
  * certificate made here: DANE-EE(3) and DANE-TA(2), selectors 0 and 1,
  * matching types 0, 1 and 2, names, mismatches.
  *
  * Trusts: OpenSSL to make the certificates.
- * Never: opens a socket or a file.
+ * Never: opens a socket, or a file outside its temporary directory.
  */
 #include <CUnit/CUnit.h>
 #include <openssl/evp.h>
@@ -19,6 +20,8 @@
 
 #include "../../remote/remote.h"
 #include "../../tlsproxy/tlsproxy.h"
+#include "config.h"
+#include "map.h"
 #include "suites.h"
 #include "tlsa.h"
 
@@ -145,6 +148,66 @@ test_policy_words(void)
 	CU_ASSERT_STRING_EQUAL(tls_level_name(TLS_DANE), "dane");
 	CU_ASSERT_EQUAL(tls_level_parse("Encrypt"), TLS_ENCRYPT);
 	CU_ASSERT_EQUAL(tls_level_parse(NULL), -1);
+}
+
+/* tls_policy_for through a map compiled as mtactl makemap does */
+static void
+test_policy_map(void)
+{
+	static const struct {
+		const char *nexthop;
+		int rc, level;
+	} cases[] = {
+	    {"bank.test", 0, TLS_VERIFY},
+	    {"BANK.test.", 0, TLS_VERIFY},
+	    {"[bank.test]:587", 0, TLS_VERIFY},
+	    {"bank.test:25", 0, TLS_VERIFY},
+	    {"a.b.sub.test", 0, TLS_ENCRYPT}, /* ".sub.test" */
+	    {"sub.test", 0, TLS_NONE},	      /* its own entry */
+	    {"x.near.sub.test", 0, TLS_DANE}, /* nearest parent first */
+	    {"other.test", 0, TLS_MAY},	      /* the default */
+	    {"weird.test", -1, 0},	      /* "bad TLS policy" */
+	};
+	char dir[256], src[300], db[300], err[256];
+	struct result r;
+	FILE *fp;
+	int level;
+
+	CU_ASSERT_EQUAL_FATAL(unit_tmpdir(dir, sizeof(dir), "tlspolicy"), 0);
+	unit_path(src, sizeof(src), dir, "tls_policy");
+	unit_path(db, sizeof(db), dir, "tls_policy.lmdb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp = fopen(src, "w"));
+	fputs("bank.test verify\n.sub.test encrypt\nsub.test none\n"
+	      ".near.sub.test dane\nweird.test secure match=nexthop\n",
+	      fp);
+	CU_ASSERT_EQUAL_FATAL(fclose(fp), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    map_compile(src, db, MAP_SYNTAX_PLAIN, err, sizeof(err)), 5);
+	config_defaults();
+	CU_ASSERT_EQUAL_FATAL(
+	    config_set("remote_tls_policy_map", db, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = tls_policy_for(cases[i].nexthop, &level, &r);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc == 0 && cases[i].rc == 0) {
+			CU_ASSERT_EQUAL(level, cases[i].level);
+		} else if (rc != 0) {
+			CU_ASSERT_STRING_EQUAL(r.dsn, "4.3.5");
+			CU_ASSERT_PTR_NOT_NULL(
+			    strstr(r.text, "bad TLS policy"));
+		}
+	}
+	/* a map that cannot be read never means "no policy" */
+	CU_ASSERT_EQUAL_FATAL(
+	    config_set("remote_tls_policy_map", src, err, sizeof(err)),
+	    0); /* not LMDB */
+	CU_ASSERT_EQUAL(tls_policy_for("bank.test", &level, &r), -1);
+	CU_ASSERT_EQUAL(r.code, 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "TLS policy lookup error"));
+	config_defaults();
+	CU_ASSERT_EQUAL(tls_policy_for("bank.test", &level, &r), 0);
+	CU_ASSERT_EQUAL(level, TLS_MAY);
+	unit_rm_rf(dir);
 }
 
 /* -- certificates and handshakes in memory ----------------------------- */
@@ -344,6 +407,7 @@ suite_tlsa(void)
 	if (s == NULL || !CU_add_test(s, "parse", test_parse) ||
 	    !CU_add_test(s, "usable", test_usable) ||
 	    !CU_add_test(s, "policy words", test_policy_words) ||
+	    !CU_add_test(s, "policy map", test_policy_map) ||
 	    !CU_add_test(s, "DANE match", test_dane_match) ||
 	    !CU_add_test(s, "DANE mismatch, unusable",
 			 test_dane_mismatch_and_unusable))
