@@ -37,6 +37,8 @@ INJECT = "127.0.0.27"    # plaintext right behind its 220 to STARTTLS
 POLICY = """\
 enc-plain.test encrypt
 enc.test encrypt
+enc-peer.test encrypt
+verify-peer.test verify
 enc-inject.test encrypt
 verify-good.test verify
 verify-name.test verify
@@ -97,6 +99,8 @@ class RemoteTLS(unittest.TestCase):
             if tlsa:
                 zone[tl(host)] = [("TLSA", t, 300) for t in tlsa]
         mx("may.test", "mx.may.test", PEER)
+        mx("enc-peer.test", "mx.may.test", PEER)
+        mx("verify-peer.test", "mx.may.test", PEER)
         mx("plain.test", "mx.plain.test", PLAIN)
         mx("enc-plain.test", "mx.plain.test", PLAIN)
         mx("enc.test", "mx.otherca.test", OTHERCA)
@@ -134,7 +138,8 @@ class RemoteTLS(unittest.TestCase):
             TLSSink(INJECT, port, oca, oca_key, inject=True),
         ]
         cls.peer = MTA(smtpd_listen="%s:%d" % (PEER, port),
-                       mydestination="may.test", myhostname="mx.may.test",
+                       mydestination="may.test, enc-peer.test, "
+                       "verify-peer.test", myhostname="mx.may.test",
                        smtpd_tls_cert_file=peer, smtpd_tls_key_file=peer_key)
         cls.peer.ctl("start")
 
@@ -191,6 +196,16 @@ class RemoteTLS(unittest.TestCase):
                                                           "carol@may.test"))
         msg = self.peer.wait_messages("carol", 1, domain="may.test")[0]
         self.assertRegex(msg, rb"with ESMTPS")
+
+    def test_encrypt_and_verify_to_second_instance(self):
+        for dom in ("enc-peer.test", "verify-peer.test"):
+            qid, a = self.send("dave@" + dom)
+            self.assertEqual((a["code"], a["dsn"]), ("2", "2.0.0"), a)
+            self.assertIn("status=sent (250 2.0.0",
+                          self.line(qid, "dave@" + dom))
+            msg = self.peer.wait_messages("dave", 1, domain=dom)[0]
+            self.assertRegex(msg, rb"with ESMTPS")
+        self.established("Verified", "mx.may.test", PEER)
 
     def test_may_without_starttls_is_plaintext(self):
         qid, a = self.send("p@plain.test")
