@@ -131,6 +131,10 @@ static const struct ckey keys[] = {
 	N(smtp_quit_timeout, C_TIME, "300s", 1, 3600),
 	N(smtp_recipient_limit, C_INT, "50", 1, 1000),
 	N(smtp_send_8bit_anyway, C_BOOL, "yes", 0, 1),
+	S(remote_tls_security_level, "may"),
+	S(remote_tls_policy_map, ""),
+	S(remote_tls_cafile, ""),
+	N(resolver_dnssec_trust_ad, C_BOOL, "no", 0, 1),
 	S(virtual_mailbox_maps, ""),
 	S(alias_maps, ""),
 	N(alias_max_depth, C_INT, "20", 1, 100),
@@ -311,6 +315,16 @@ config_check(char *err, size_t errlen)
 	    strcmp(cfg.run_mode, "user") != 0) {
 		snprintf(err, errlen, "run_mode: bad value \"%s\": expected "
 			 "root or user", cfg.run_mode);
+		return -1;
+	}
+	if (strcmp(cfg.remote_tls_security_level, "none") != 0 &&
+	    strcmp(cfg.remote_tls_security_level, "may") != 0 &&
+	    strcmp(cfg.remote_tls_security_level, "encrypt") != 0 &&
+	    strcmp(cfg.remote_tls_security_level, "verify") != 0 &&
+	    strcmp(cfg.remote_tls_security_level, "dane") != 0) {
+		snprintf(err, errlen, "remote_tls_security_level: bad value "
+			 "\"%s\": expected none, may, encrypt, verify or dane",
+			 cfg.remote_tls_security_level);
 		return -1;
 	}
 	if (cfg.queue_directory[0] != '/') {

@@ -99,6 +99,10 @@ struct config {
 	long smtp_quit_timeout;
 	long smtp_recipient_limit;
 	long smtp_send_8bit_anyway;
+	char *remote_tls_security_level; /* none, may, encrypt, verify, dane */
+	char *remote_tls_policy_map;      /* LMDB: domain -> level; "" = none */
+	char *remote_tls_cafile;          /* CAs for verify ("": smtp_...) */
+	long resolver_dnssec_trust_ad;    /* believe the nameserver's AD bit */
 	char *virtual_mailbox_maps; /* text file; its .lmdb is read */
 	char *alias_maps;           /* text file; its .lmdb is read */
 	long alias_max_depth;       /* alias nesting */

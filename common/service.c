@@ -45,8 +45,9 @@ static struct service_def table[] = {
 	 NULL, 0},
 	{"local", SERVICE_UNIX, "private/local", 0600, 0, 0, &cfg.local_user,
 	 &cfg.local_process_limit, 1},
+	/* remote: in mail_owner's group to reach private/tlsproxy */
 	{"remote", SERVICE_UNIX, "private/remote", 0600, 1, 0, &cfg.remote_user,
-	 &cfg.remote_process_limit, 0},
+	 &cfg.remote_process_limit, 1},
 	{"resolver", SERVICE_UNIX, "private/resolver", 0666, 1, 0,
 	 &cfg.resolver_user, &cfg.resolver_process_limit, 0},
 	{"pickup", SERVICE_UNIX, "public/submit", 0666, 0, 1, &cfg.mail_owner,

@@ -52,6 +52,8 @@ request(const char *mode, int fd, const struct tlsproxy_opts *o,
 		ipc_put_str(c, "servername", o->servername);
 	if (o->policy)
 		ipc_put_str(c, "policy", o->policy);
+	for (int i = 0; o->tlsa && i < o->ntlsa; i++)
+		ipc_put_str(c, "tlsa", o->tlsa[i]);
 	if (o->ask_cert)
 		ipc_put_str(c, "ask_cert", "yes");
 	attrs_init(&a);
@@ -64,6 +66,9 @@ request(const char *mode, int fd, const struct tlsproxy_opts *o,
 	const char *status = attrs_get(&a, "status");
 	if (status == NULL || strcmp(status, "ok") != 0) {
 		const char *why = attrs_get(&a, "reason");
+		const char *stage = attrs_get(&a, "stage");
+		r->verify_failed = stage && strcmp(stage, "verify") == 0;
+		copy(r->verify_reason, sizeof(r->verify_reason), &a, "reason");
 		snprintf(err, errlen, "TLS handshake failed: %s",
 			 why ? why : "no reason given");
 		goto out;
@@ -77,6 +82,10 @@ request(const char *mode, int fd, const struct tlsproxy_opts *o,
 	copy(r->verify_reason, sizeof(r->verify_reason), &a, "verify_reason");
 	copy(r->peer_subject, sizeof(r->peer_subject), &a, "peer_subject");
 	r->bits = (int)attrs_get_long(&a, "bits", &ok);
+	copy(r->trust, sizeof(r->trust), &a, "trust");
+	r->alg_bits = (int)attrs_get_long(&a, "alg_bits", &ok);
+	const char *dane = attrs_get(&a, "dane");
+	r->dane = dane && strcmp(dane, "yes") == 0;
 	const char *v = attrs_get(&a, "verified");
 	r->verified = v && strcmp(v, "yes") == 0;
 out:
@@ -98,10 +107,11 @@ tlsproxy_client(int peer_fd, const struct tlsproxy_opts *o,
 {
 	if (o->policy == NULL || (strcmp(o->policy, "may") != 0 &&
 				  strcmp(o->policy, "encrypt") != 0 &&
-				  strcmp(o->policy, "verify") != 0)) {
+				  strcmp(o->policy, "verify") != 0 &&
+				  strcmp(o->policy, "dane") != 0)) {
 		memset(r, 0, sizeof(*r));
 		snprintf(err, errlen, "TLS policy \"%s\" needs no proxy or is "
-			 "unknown (may, encrypt, verify)",
+			 "unknown (may, encrypt, verify, dane)",
 			 o->policy ? o->policy : "");
 		return -1;
 	}

@@ -18,7 +18,9 @@ struct tlsproxy_opts {
 	int timeout_ms;          /* whole request, handshake included */
 	/* client mode */
 	const char *servername;  /* SNI and the name to verify */
-	const char *policy;      /* "may", "encrypt" or "verify" */
+	const char *policy;      /* "may", "encrypt", "verify" or "dane" */
+	char *const *tlsa;       /* policy "dane": TLSA records as text */
+	int ntlsa;               /* ("USAGE SELECTOR MTYPE HEX", tlsa.h) */
 	/* server mode */
 	int ask_cert;            /* ask the client for a certificate */
 };
@@ -30,6 +32,12 @@ struct tls_result {
 	int verified;           /* peer certificate chain and name verified */
 	char verify_reason[256]; /* why not, when verified is 0 */
 	char peer_subject[256]; /* peer certificate subject, "" if none */
+	/* client mode */
+	char trust[16];         /* anonymous, untrusted, trusted, verified */
+	int dane;               /* verified by a TLSA record (RFC 7672) */
+	int alg_bits;           /* bits of the cipher algorithm */
+	int verify_failed;      /* on -1: the handshake went through but
+				 * verify/dane rejected the peer */
 };
 
 /*
@@ -42,8 +50,10 @@ int tlsproxy_server(int client_fd, const struct tlsproxy_opts *o,
 
 /*
  * tlsproxy_client - TLS client handshake on peer_fd.  With policy
- * "verify" an unverified peer is a failure (-1, err says why); with "may"
- * and "encrypt" it is reported in r->verified and r->verify_reason.
+ * "verify" an unverified peer is a failure (-1, err says why,
+ * r->verify_failed is 1); with "may" and "encrypt" it is reported in
+ * r->verified and r->verify_reason.  Policy "dane" verifies the peer
+ * against o->tlsa only (DANE-TA/DANE-EE), a mismatch is a failure too.
  */
 int tlsproxy_client(int peer_fd, const struct tlsproxy_opts *o,
 		    struct tls_result *r, char *err, size_t errlen);

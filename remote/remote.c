@@ -86,44 +86,69 @@ fail_rest(struct delivery *d, const struct result *r)
 		}
 }
 
-/* try_host - each address of one host; 0 once a session took place */
+/* try_addr - one address, again without TLS when the handshake failed
+ * under may (Postfix does the same); 0 once a session took place */
 static int
-try_host(struct request *q, struct delivery *d, const char *host, int literal,
-	 int port, struct result *last)
+try_addr(struct request *q, struct delivery *d, struct smtp_conn *c,
+	 const char *host, const char *addr, int port,
+	 const struct tls_plan *tp, struct result *last)
 {
-	char addrs[REMOTE_MAX_ADDRS][64], why[LIM_ERRTEXT];
-	struct smtp_conn *c = malloc(sizeof(*c));
-	int n, rc = -1;
+	struct tls_plan plain = {.level = TLS_NONE};
+	int rc = -2;
 
-	if (c == NULL)
-		log_fatal("out of memory");
-	if (route_addrs(host, literal, addrs, REMOTE_MAX_ADDRS, &n, last)) {
-		free(c);
-		return -1;
-	}
-	for (int i = 0; i < n && rc != 0; i++) {
-		if (smtp_connect(c, host, addrs[i], port,
+	for (int round = 0; rc == -2 && round < 2; round++) {
+		const struct tls_plan *p = round == 0 ? tp : &plain;
+		if (smtp_connect(c, host, addr, port,
 				 cfg.smtp_connect_timeout) != 0) {
 			remote_result(last, 4, "4.4.1", "%s", c->err);
 			log_info("%s: %s", q->id, c->err);
-			continue;
+			return -1;
 		}
-		snprintf(q->relay, sizeof(q->relay), "%s[%s]:%d", host,
-			 addrs[i], port);
-		if ((rc = smtp_session(c, d, why, sizeof(why))) != 0) {
-			remote_result(last, 4, "4.4.2", "%s", why);
-			log_info("%s: %s", q->id, why);
-		}
-		struct result lostr;
-		remote_result(&lostr, 4, "4.4.2",
-			      "lost connection with %s[%s]: "
-			      "%s",
-			      host, addrs[i], c->err[0] ? c->err : "gone");
-		if (rc == 0)
+		snprintf(q->relay, sizeof(q->relay), "%s[%s]:%d", host, addr,
+			 port);
+		rc = smtp_session(c, d, p, last);
+		if (rc == -2)
+			log_info("%s: %s; trying again without TLS", q->id,
+				 last->text);
+		else if (rc != 0)
+			log_info("%s: %s", q->id, last->text);
+		if (rc == 0) {
+			struct result lostr;
+			remote_result(&lostr, 4, "4.4.2",
+				      "lost connection with %s[%s]: %s", host,
+				      addr, c->err[0] ? c->err : "gone");
 			fail_rest(d, &lostr);
+		}
 		smtp_close(c);
 	}
+	return rc == 0 ? 0 : -1;
+}
+
+/* try_host - each address of one host; 0 once a session took place */
+static int
+try_host(struct request *q, struct delivery *d, const struct route *rt,
+	 int h, int level, struct result *last)
+{
+	const char *host = rt->hosts[h].name;
+	char addrs[REMOTE_MAX_ADDRS][64];
+	struct smtp_conn *c;
+	struct tls_plan tp;
+	int n, secure, rc = -1;
+
+	if (route_addrs(host, rt->literal, addrs, REMOTE_MAX_ADDRS, &n,
+			&secure, last) != 0)
+		return -1;
+	if (tls_plan_host(level, rt->secure, secure, host, rt->port, &tp,
+			  last) != 0) {
+		log_info("%s: %s", q->id, last->text);
+		return -1;
+	}
+	if ((c = malloc(sizeof(*c))) == NULL)
+		log_fatal("out of memory");
+	for (int i = 0; i < n && rc != 0; i++)
+		rc = try_addr(q, d, c, host, addrs[i], rt->port, &tp, last);
 	free(c);
+	tls_plan_free(&tp);
 	return rc;
 }
 
@@ -132,15 +157,16 @@ deliver(struct request *q, struct delivery *d)
 {
 	struct route rt;
 	struct result last;
+	int level;
 
 	snprintf(q->relay, sizeof(q->relay), "none");
-	if (route_lookup(q->nexthop, &rt, &last) != 0) {
+	if (tls_policy_for(q->nexthop, &level, &last) != 0 ||
+	    route_lookup(q->nexthop, &rt, &last) != 0) {
 		fail_rest(d, &last);
 		return;
 	}
 	for (int h = 0; h < rt.n; h++)
-		if (try_host(q, d, rt.hosts[h].name, rt.literal, rt.port,
-			     &last) == 0)
+		if (try_host(q, d, &rt, h, level, &last) == 0)
 			return;
 	/* no host took part: the last reason, made temporary (an MX host
 	 * without an address may be a passing mistake of the domain's

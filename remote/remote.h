@@ -9,6 +9,7 @@
 
 #include "mta_limits.h"
 #include "queue_file.h"
+#include "tlsa.h"
 
 #define SMTP_REPLY_TEXT 4096 /* bytes of one reply's text we keep */
 #define SMTP_REPLY_LINES 100 /* lines in one multi-line reply */
@@ -58,6 +59,7 @@ struct smtp_conn {
 	int fd;
 	char host[LIM_HOSTNAME], addr[64];
 	int port;
+	int tls; /* STARTTLS done: fd is tlsproxy's plaintext end */
 	char rbuf[8192];
 	size_t rpos, rlen;
 	char wbuf[65536];
@@ -82,6 +84,7 @@ struct route {
 	int literal; /* [host]: no MX lookup */
 	int port;
 	int implicit; /* no MX: the domain itself */
+	int secure;   /* the MX answer (or its absence) DNSSEC-validated */
 	int n;
 	struct mx_host hosts[REMOTE_MAX_HOSTS];
 };
@@ -92,12 +95,49 @@ int route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
 		   struct route *rt, struct result *r);
 /* route_lookup - the hosts for nexthop; -1 with the failure in r. */
 int route_lookup(const char *nexthop, struct route *rt, struct result *r);
-/* route_addrs - a host's addresses (IPv6 first); -1 with r on failure */
+/* route_addrs - a host's addresses (IPv6 first); -1 with r on failure.
+ * *secure: every address answer was DNSSEC-validated. */
 int route_addrs(const char *host, int literal, char addrs[][64], int max,
-		int *n, struct result *r);
+		int *n, int *secure, struct result *r);
 
 /* remote_map.c - transport_maps lookups */
 int transport_lookup(const char *domain, char *out, size_t len);
+/* remote_map_get - key in the LMDB map at path: 0 and the value, 1
+ * absent, -1 error (logged) */
+int remote_map_get(const char *path, const char *key, char *out, size_t len);
+
+/* remote_tls.c - outbound TLS policy (RFC 3207, RFC 7672) */
+enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY, TLS_DANE };
+/* tls_level_parse - "none" .. "dane" (case-insensitive); -1 unknown */
+int tls_level_parse(const char *s);
+const char *tls_level_name(int level);
+/* tls_policy_parse - a policy map value: a level and nothing else;
+ * -1 with the reason in err */
+int tls_policy_parse(const char *value, int *level, char *err,
+		     size_t errlen);
+/* tls_policy_for - the level for a nexthop: remote_tls_policy_map (the
+ * domain, then ".parent" entries), else remote_tls_security_level;
+ * -1 with a deferral in r when the map cannot be read or is bad. */
+int tls_policy_for(const char *nexthop, int *level, struct result *r);
+struct tls_plan {
+	int level; /* what this connection requires */
+	int ntlsa;
+	char *tlsa[TLSA_MAX_RECORDS]; /* usable records, level TLS_DANE */
+};
+/* tls_plan_host - level for one host: dane becomes may unless the MX
+ * and address answers were validated and a validated TLSA RRset with
+ * usable records exists (unusable ones only: encrypt); -1 with r when
+ * the TLSA lookup failed (RFC 7672 2.2: defer, never downgrade). */
+int tls_plan_host(int level, int mx_secure, int addr_secure,
+		  const char *host, int port, struct tls_plan *p,
+		  struct result *r);
+void tls_plan_free(struct tls_plan *p);
+/* smtp_starttls - after EHLO (offered: STARTTLS was in it): 0 TLS is on
+ * (EHLO again), 1 go on in plaintext (level none, or may and not offered
+ * or refused), -1 this peer fails (reason in fail), -2 the handshake
+ * failed under may: connect again without TLS. */
+int smtp_starttls(struct smtp_conn *c, const struct tls_plan *p,
+		  int offered, struct result *fail);
 
 /* remote_smtp.c - one SMTP session */
 struct delivery {
@@ -111,10 +151,11 @@ struct delivery {
 	int *done;	  /* result final */
 	long long t_conn; /* us: session set up (EHLO done) */
 };
-/* smtp_session - deliver d's unfinished recipients over c (connected):
- * 0 when the peer took part (results set), -1 to try the next host
- * (reason in why). */
-int smtp_session(struct smtp_conn *c, struct delivery *d, char *why,
-		 size_t whylen);
+/* smtp_session - deliver d's unfinished recipients over c (connected)
+ * with TLS as tp says: 0 when the peer took part (results set), -1 to
+ * try the next address or host (deferral in fail), -2 to connect to the
+ * same address again without TLS (a failed handshake under may). */
+int smtp_session(struct smtp_conn *c, struct delivery *d,
+		 const struct tls_plan *tp, struct result *fail);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * remote_map.c - transport_maps: domain -> "[host]:port" (or "host:port",
  * "host"), an LMDB file made by mtactl makemap (key and value are the
- * text, without a NUL).
+ * text, the value with or without a final NUL); remote_tls_policy_map
+ * (remote_tls.c) is read the same way.
  *
  * A small lookup of our own: the common map module was not in the tree
  * when remote was written.  The map is opened read-only per lookup, so a
@@ -18,9 +19,22 @@
 #include "log.h"
 #include "remote.h"
 
-/* map_get - key in the map at path: 0 and the value, 1 absent, -1 error */
-static int
-map_get(const char *path, const char *key, char *out, size_t len)
+/* inside_chroot - in root mode remote lives in a chroot at
+ * queue_directory: a path below it is seen without that prefix, so one
+ * setting serves both run modes */
+static const char *
+inside_chroot(const char *path)
+{
+	size_t n = strlen(cfg.queue_directory);
+
+	if (strcmp(cfg.run_mode, "root") == 0 &&
+	    strncmp(path, cfg.queue_directory, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
+int
+remote_map_get(const char *path, const char *key, char *out, size_t len)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -28,6 +42,7 @@ map_get(const char *path, const char *key, char *out, size_t len)
 	MDB_val k = {strlen(key), (void *)key}, v;
 	int rc;
 
+	path = inside_chroot(path);
 	if ((rc = mdb_env_create(&env)) == 0 &&
 	    (rc = mdb_env_open(env, path,
 			       MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0644)) ==
@@ -38,7 +53,7 @@ map_get(const char *path, const char *key, char *out, size_t len)
 	if (rc == 0)
 		snprintf(out, len, "%.*s", (int)v.mv_size, (char *)v.mv_data);
 	else if (rc != MDB_NOTFOUND)
-		log_warn("transport_maps %s: %s", path, mdb_strerror(rc));
+		log_warn("map %s: %s", path, mdb_strerror(rc));
 	if (txn)
 		mdb_txn_abort(txn);
 	if (env)
@@ -56,5 +71,5 @@ transport_lookup(const char *domain, char *out, size_t len)
 		return 1;
 	for (size_t i = 0; i <= n; i++)
 		key[i] = (char)tolower((unsigned char)domain[i]);
-	return map_get(cfg.transport_maps, key, out, len);
+	return remote_map_get(cfg.transport_maps, key, out, len);
 }

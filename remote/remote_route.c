@@ -186,12 +186,14 @@ route_lookup(const char *nexthop, struct route *rt, struct result *r)
 		return -1;
 	}
 	if (rt->literal) {
+		rt->secure = 1; /* no MX lookup to be insecure */
 		rt->n = 1;
 		snprintf(rt->hosts[0].name, sizeof(rt->hosts[0].name), "%s",
 			 host);
 		return 0;
 	}
 	resolver_query("MX", host, &a);
+	rt->secure = a.ad && (a.status == DNS_OK || a.status == DNS_NODATA);
 	int rc = 0;
 	if (a.status == DNS_OK) {
 		rc = route_parse_mx(host, a.rr, a.n, self, rt, r);
@@ -210,13 +212,14 @@ route_lookup(const char *nexthop, struct route *rt, struct result *r)
 
 int
 route_addrs(const char *host, int literal, char addrs[][64], int max, int *n,
-	    struct result *r)
+	    int *secure, struct result *r)
 {
 	static const char *const types[] = {"AAAA", "A"};
 	unsigned char bin[16];
 	int temp = 0;
 
 	*n = 0;
+	*secure = 1; /* until an answer says otherwise */
 	if (inet_pton(AF_INET, host, bin) == 1 ||
 	    inet_pton(AF_INET6, host, bin) == 1) {
 		snprintf(addrs[(*n)++], 64, "%s", host);
@@ -226,6 +229,8 @@ route_addrs(const char *host, int literal, char addrs[][64], int max, int *n,
 	for (int t = 0; t < 2; t++) {
 		struct dns_answer a;
 		resolver_query(types[t], host, &a);
+		if (!a.ad)
+			*secure = 0;
 		for (int i = 0; a.status == DNS_OK && i < a.n && *n < max; i++)
 			snprintf(addrs[(*n)++], 64, "%s", a.rr[i]);
 		if (a.status == DNS_TEMPFAIL && !temp) {

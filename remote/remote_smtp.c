@@ -1,6 +1,8 @@
 /*
  * remote_smtp.c - one SMTP session with a peer that answered (RFC 5321):
- * greeting, EHLO (HELO when EHLO is refused), then transactions of up to
+ * greeting, EHLO (HELO when EHLO is refused), STARTTLS as the
+ * destination's TLS policy says (remote_tls.c) and EHLO again over TLS,
+ * then transactions of up to
  * smtp_recipient_limit recipients each, MAIL/RCPT/DATA pipelined when
  * the peer offers PIPELINING (RFC 2920), SIZE (RFC 1870), BODY=8BITMIME
  * (RFC 6152), SMTPUTF8 (RFC 6531) and the DSN parameters (RFC 3461) when
@@ -24,6 +26,9 @@ struct session {
 	struct smtp_ext x;
 	int esmtp;
 };
+
+static int ehlo(struct session *s, const char *me, char *why,
+		size_t whylen);
 
 /* peer_said - a recipient's result from a reply, Postfix's wording */
 static void
@@ -84,6 +89,23 @@ hello(struct session *s, char *why, size_t whylen)
 			 s->c->host, s->c->addr, flat);
 		return -1;
 	}
+	return ehlo(s, me, why, whylen);
+io:
+	snprintf(why, whylen,
+		 "%s with %s[%s] while receiving the initial "
+		 "server greeting",
+		 s->c->err, s->c->host, s->c->addr);
+	return -1;
+}
+
+/* ehlo - EHLO, or HELO when refused; again after STARTTLS (RFC 3207
+ * 4.2: everything learnt before TLS is forgotten) */
+static int
+ehlo(struct session *s, const char *me, char *why, size_t whylen)
+{
+	struct smtp_reply rep;
+	char flat[LIM_ERRTEXT];
+
 	if (smtp_printf(s->c, "EHLO %s\r\n", me) != 0 ||
 	    smtp_flush(s->c, cfg.smtp_helo_timeout) != 0 ||
 	    smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
@@ -105,10 +127,9 @@ hello(struct session *s, char *why, size_t whylen)
 		 s->c->addr, flat);
 	return -1;
 io:
-	snprintf(why, whylen,
-		 "%s with %s[%s] while receiving the initial "
-		 "server greeting",
-		 s->c->err, s->c->host, s->c->addr);
+	snprintf(why, whylen, "%s with %s[%s] while sending %s", s->c->err,
+		 s->c->host, s->c->addr, s->c->tls ? "EHLO after STARTTLS"
+						  : "EHLO");
 	return -1;
 }
 
@@ -322,15 +343,42 @@ transaction(struct session *s, const int *batch, int nb)
 	return 0;
 }
 
+/* start_tls - STARTTLS as the plan says, then EHLO again */
+static int
+start_tls(struct session *s, const struct tls_plan *tp, struct result *fail)
+{
+	const char *me =
+	    cfg.smtp_helo_name[0] ? cfg.smtp_helo_name : cfg.myhostname;
+	/* long enough for any reason; remote_result cuts it to fit */
+	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME];
+	int rc = smtp_starttls(s->c, tp, s->esmtp && s->x.starttls, fail);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : rc;
+	memset(&s->x, 0, sizeof(s->x));
+	if (ehlo(s, me, why, sizeof(why)) != 0) {
+		remote_result(fail, 4, "4.4.2", "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 int
-smtp_session(struct smtp_conn *c, struct delivery *d, char *why, size_t whylen)
+smtp_session(struct smtp_conn *c, struct delivery *d,
+	     const struct tls_plan *tp, struct result *fail)
 {
 	struct session s = {.c = c, .d = d};
 	struct result pre;
-	int batch[1000], nb;
+	/* long enough for any reason; remote_result cuts it to fit */
+	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME];
+	int batch[1000], nb, rc;
 
-	if (hello(&s, why, whylen) != 0)
+	if (hello(&s, why, sizeof(why)) != 0) {
+		remote_result(fail, 4, "4.4.2", "%s", why);
 		return -1;
+	}
+	if ((rc = start_tls(&s, tp, fail)) != 0)
+		return rc;
 	d->t_conn = now_us();
 	if (precheck(&s, &pre) != 0) {
 		snprintf(pre.mta, sizeof(pre.mta), "%s", c->host);

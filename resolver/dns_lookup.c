@@ -3,7 +3,10 @@
  * answers mean.
  *
  * Each query asks for the AD bit (RFC 6840 5.7) so that a validating
- * nameserver says whether the data is DNSSEC-secure; ldns retries per
+ * nameserver says whether the data is DNSSEC-secure.  The bit is passed
+ * on only when resolver_dnssec_trust_ad says the path to the nameserver
+ * is trusted (a validating resolver on this host): anyone on the path
+ * could set it, and DANE rests on it (RFC 7672 2.1).  ldns retries per
  * resolver_retries and resolver_timeout and falls back to TCP when an
  * answer comes truncated.  NXDOMAIN and "no data" are answers (negative
  * TTL from the SOA, RFC 2308 section 5); SERVFAIL, REFUSED, timeouts and
@@ -296,6 +299,8 @@ dns_lookup(ldns_resolver *res, const char *name, ldns_rr_type t,
 			 ldns_get_errorstr_by_id(st));
 	else
 		dns_answer_from_pkt(p, t, a);
+	if (!cfg.resolver_dnssec_trust_ad)
+		a->ad = 0;
 	ldns_pkt_free(q);
 	ldns_pkt_free(p);
 	ldns_rdf_deep_free(dn);

@@ -105,7 +105,10 @@ SSL_CTX *
 tls_client_ctx(char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	const char *file = cfg.smtp_tls_cafile, *path = cfg.smtp_tls_capath;
+	/* remote_tls_cafile is remote's own name for the client CAs */
+	const char *file = cfg.remote_tls_cafile[0] ? cfg.remote_tls_cafile
+						     : cfg.smtp_tls_cafile;
+	const char *path = cfg.smtp_tls_capath;
 
 	err[0] = 0;
 	if (ctx == NULL) {
@@ -117,12 +120,18 @@ tls_client_ctx(char *err, size_t errlen)
 	if (file[0] || path[0]) {
 		if (SSL_CTX_load_verify_locations(ctx, file[0] ? file : NULL,
 						  path[0] ? path : NULL) != 1) {
-			snprintf(err, errlen, "smtp_tls_cafile/capath: %s",
+			snprintf(err, errlen, "remote_tls_cafile, "
+				 "smtp_tls_cafile/capath: %s",
 				 tls_error("unreadable"));
 			goto fail;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		snprintf(err, errlen, "%s", tls_error("default CA paths"));
+		goto fail;
+	}
+	/* DANE is switched on per connection (tls_client.c) */
+	if (SSL_CTX_dane_enable(ctx) <= 0) {
+		snprintf(err, errlen, "%s", tls_error("DANE"));
 		goto fail;
 	}
 	/* verification is judged after the handshake, by policy */

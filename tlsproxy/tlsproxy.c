@@ -3,7 +3,8 @@
  * remote, so that neither holds the private key nor parses TLS.
  *
  * A request on private/tlsproxy carries a socket (SCM_RIGHTS) and
- * {req=server} or {req=client, servername, policy}.  The proxy does the
+ * {req=server} or {req=client, servername, policy, tlsa...} (policy
+ * "dane" with TLSA records: tls_client.c).  The proxy does the
  * handshake on that socket, answers {status=ok, protocol, cipher, bits,
  * verified, verify_reason, peer_subject} with one end of a socketpair, and
  * then copies between the TLS socket and the plaintext end in one poll
@@ -30,6 +31,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "service.h"
+#include "tlsa.h"
 
 enum state { S_HANDSHAKE, S_RELAY };
 
@@ -39,6 +41,8 @@ struct sess {
 	int net, plain, give; /* TLS socket, our plaintext end, theirs */
 	SSL *ssl;
 	int verify;        /* policy verify: unverified is a failure */
+	int client;        /* client mode: report trust and DANE too */
+	int dane;          /* client mode with TLSA records */
 	short net_ev, plain_ev;
 	unsigned char up[TLSPROXY_BUF];   /* plaintext -> TLS */
 	unsigned char down[TLSPROXY_BUF]; /* TLS -> plaintext */
@@ -48,6 +52,7 @@ struct sess {
 	char peer[64];
 };
 
+static int client_start(struct sess *s, const struct attrs *a);
 static struct sess *sessions[TLSPROXY_SESSIONS];
 static int nsess;
 static SSL_CTX *server_ctx, *client_ctx;
@@ -112,6 +117,19 @@ verdict(struct sess *s, char *why, size_t len)
 	return 1;
 }
 
+/* client_report - what remote logs: trust level, DANE, algorithm bits */
+static void
+client_report(struct sess *s)
+{
+	int dane, alg = 0;
+	const char *trust = tls_client_trust(s->ssl, s->dane, &dane);
+
+	SSL_get_cipher_bits(s->ssl, &alg);
+	ipc_put_str(s->req, "trust", trust);
+	ipc_put_str(s->req, "dane", dane ? "yes" : "no");
+	ipc_put_long(s->req, "alg_bits", alg);
+}
+
 /* handshake_done - answer the requester and hand over the plaintext end */
 static void
 handshake_done(struct sess *s)
@@ -126,6 +144,7 @@ handshake_done(struct sess *s)
 		X509_free(cert);
 	}
 	if (s->verify && !ok) {
+		ipc_put_str(s->req, "stage", "verify"); /* not the handshake */
 		fail(s, why);
 		return;
 	}
@@ -137,6 +156,8 @@ handshake_done(struct sess *s)
 	ipc_put_str(s->req, "verified", ok ? "yes" : "no");
 	ipc_put_str(s->req, "verify_reason", why);
 	ipc_put_str(s->req, "peer_subject", subject);
+	if (s->client)
+		client_report(s);
 	ipc_attach_fd(s->req, s->give);
 	if (ipc_end(s->req) != IPC_OK) {
 		log_warn("requester went away before the answer");
@@ -349,16 +370,8 @@ new_session(int fd)
 		if (ask && strcmp(ask, "yes") == 0)
 			SSL_set_verify(s->ssl, SSL_VERIFY_PEER, NULL);
 		SSL_set_accept_state(s->ssl);
-	} else {
-		const char *name = attrs_get(&a, "servername");
-		const char *policy = attrs_get(&a, "policy");
-		if (name && name[0]) {
-			snprintf(s->peer, sizeof(s->peer), "%s", name);
-			SSL_set_tlsext_host_name(s->ssl, name);
-			SSL_set1_host(s->ssl, name);
-		}
-		s->verify = policy && strcmp(policy, "verify") == 0;
-		SSL_set_connect_state(s->ssl);
+	} else if (client_start(s, &a) != 0) {
+		goto drop;
 	}
 	attrs_free(&a);
 	s->deadline = time(NULL) + cfg.tls_handshake_timeout;
@@ -368,6 +381,31 @@ new_session(int fd)
 drop:
 	attrs_free(&a);
 	sess_free(s);
+}
+
+/* client_start - name, policy and TLSA records of a client request */
+static int
+client_start(struct sess *s, const struct attrs *a)
+{
+	const char *name = attrs_get(a, "servername");
+	const char *policy = attrs_get(a, "policy");
+	char *recs[TLSA_MAX_RECORDS], err[256];
+	int n = 0;
+
+	for (int i = 0; i < a->n && n < TLSA_MAX_RECORDS; i++)
+		if (strcmp(a->a[i].name, "tlsa") == 0)
+			recs[n++] = a->a[i].value;
+	if (name && name[0])
+		snprintf(s->peer, sizeof(s->peer), "%s", name);
+	s->client = 1;
+	s->dane = policy && strcmp(policy, "dane") == 0;
+	s->verify = s->dane || (policy && strcmp(policy, "verify") == 0);
+	if (tls_client_setup(s->ssl, name, policy, recs, n, err,
+			     sizeof(err)) != 0) {
+		fail(s, err);
+		return -1;
+	}
+	return 0;
 }
 
 /* reap - free the dead and the idle sessions */

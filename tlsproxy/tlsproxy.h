@@ -17,4 +17,18 @@ SSL_CTX *tls_client_ctx(char *err, size_t errlen);
 /* tls_error - the last OpenSSL error (or what) as text */
 const char *tls_error(const char *what);
 
+/* tls_client.c: client mode (remote's STARTTLS) */
+/* tls_client_setup - SNI and reference name; with policy "dane" the
+ * TLSA records ("U S M HEX"); -1 with err when none is usable */
+int tls_client_setup(SSL *ssl, const char *name, const char *policy,
+		     char *const *recs, int n, char *err, size_t errlen);
+/* tls_dane_setup - DANE for base with the usable records among recs:
+ * their number, or -1 with err (none usable, OpenSSL error) */
+int tls_dane_setup(SSL *ssl, const char *base, char *const *recs, int n,
+		   char *err, size_t errlen);
+/* tls_client_trust - after the handshake: "anonymous", "untrusted",
+ * "trusted" (chain good, name not), "verified"; dane_on: DANE was set up;
+ * *dane when a TLSA record matched */
+const char *tls_client_trust(SSL *ssl, int dane_on, int *dane);
+
 #endif

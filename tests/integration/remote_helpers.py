@@ -1,9 +1,10 @@
 """remote_helpers.py - what the remote/resolver tests need beside mta.py:
 
 - DNSServer: a small authoritative DNS server on 127.0.0.1 (UDP and TCP
-  on one port) serving a zone given as a dict; names may be set to answer
-  SERVFAIL or to come truncated over UDP (so the client must retry over
-  TCP).  It counts the queries it gets.
+  on one port) serving a zone given as a dict (TLSA records too); names
+  may be set to answer SERVFAIL, to come truncated over UDP (so the
+  client must retry over TCP) or with the AD bit (as a validating
+  resolver would for DNSSEC-signed data).  It counts the queries it gets.
 - SMTPSink: an SMTP server on one loopback address with scripted replies
   (greeting, per-recipient codes, a slow greeting) that keeps what it got.
 - write_queue_file / remote_request / resolver_request: speak the queue
@@ -19,7 +20,7 @@ import threading
 import time
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15,
-         "TXT": 16, "AAAA": 28}
+         "TXT": 16, "AAAA": 28, "TLSA": 52}
 
 
 def _name(n):
@@ -42,6 +43,9 @@ def _rdata(t, v):
         return _name(v)
     if t == "TXT":
         return bytes([len(v)]) + v.encode()
+    if t == "TLSA":  # "USAGE SELECTOR MTYPE HEX" (RFC 6698 2.1)
+        u, sel, mt, data = v.split(None, 3)
+        return bytes([int(u), int(sel), int(mt)]) + bytes.fromhex(data)
     if t == "SOA":
         return (_name("ns.test") + _name("hostmaster.test") +
                 struct.pack(">IIIII", 1, 3600, 600, 86400, int(v)))

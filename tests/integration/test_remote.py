@@ -94,7 +94,8 @@ class RemoteTest(unittest.TestCase):
         cls.mta = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
                       smtp_port=str(cls.port), smtp_helo_timeout="1s",
                       smtp_connect_timeout="2s", resolver_timeout="1s",
-                      resolver_retries="0", transport_maps=cls.map).start()
+                      resolver_retries="0", transport_maps=cls.map,
+                      resolver_dnssec_trust_ad="yes").start()
         cls.n = 0
 
     @classmethod
