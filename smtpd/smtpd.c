@@ -239,7 +239,6 @@ serve(int fd)
 		smtpd_command(&s, line);
 	}
 	io_flush(&s.io);
-	smtpd_tls_end(&s.io);
 	anvil_done();
 	log_disconnect(&s);
 	smtpd_reset(&s);
@@ -252,8 +251,6 @@ main(int argc, char **argv)
 {
 	char err[256];
 
-	/* the TLS key is read as root, before the chroot */
-	service_before_drop = smtpd_tls_init;
 	service_init("smtpd", argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
 		log_fatal("mynetworks: %s", err);

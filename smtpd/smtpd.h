@@ -24,11 +24,8 @@
 #define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 
-struct ssl_st;
-
 struct smtpd_io {
-	int fd;
-	struct ssl_st *ssl; /* after STARTTLS; NULL before */
+	int fd; /* the client, or tlsproxy's plaintext end after TLS */
 	char in[SMTPD_IN_BUF];
 	size_t pos, len;
 	char out[SMTPD_OUT_BUF];
@@ -51,7 +48,7 @@ struct smtpd_session {
 	char sender[LIM_PATH + 1];
 	char body_type[16];
 	int smtputf8;  /* MAIL had SMTPUTF8 */
-	char tls[160]; /* "TLSv1.3 with cipher ... (256/256 bits)", or "" */
+	char tls[200]; /* "TLSv1.3 with cipher ... (256/256 bits)", or "" */
 	char auth_user[256]; /* after a successful AUTH, or "" */
 	int auth_failures;   /* in this session: the delay grows */
 	char ret[8];   /* DSN RET=: "", FULL or HDRS */
@@ -125,13 +122,10 @@ void body_finish(struct body_filter *f);
 /* smtpd_client.c: the forward-confirmed PTR name, or "unknown" */
 void smtpd_client_hostname(const char *addr, char *out, size_t len);
 
-/* smtpd_tls.c */
-void smtpd_tls_init(void);
+/* smtpd_tls.c: TLS through tlsproxy(8) */
 int smtpd_tls_available(void);
 int smtpd_tls_start(struct smtpd_session *s);
-void smtpd_tls_end(struct smtpd_io *io);
-ssize_t io_tls_read(struct smtpd_io *io, void *buf, size_t n);
-ssize_t io_tls_write(struct smtpd_io *io, const void *buf, size_t n);
+int smtpd_tls_active(const struct smtpd_session *s);
 
 /* smtpd_auth.c */
 int smtpd_auth_offered(const struct smtpd_session *s);

@@ -27,7 +27,7 @@ int
 smtpd_auth_offered(const struct smtpd_session *s)
 {
 	return cfg.smtpd_passwd_map[0] != 0 &&
-	       (s->io.ssl != NULL || !cfg.smtpd_tls_auth_only);
+	       (smtpd_tls_active(s) || !cfg.smtpd_tls_auth_only);
 }
 
 /* response - the client's next line, without CRLF; -1 if none. */

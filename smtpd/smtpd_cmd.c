@@ -118,7 +118,7 @@ cmd_helo(struct smtpd_session *s, char *arg, int esmtp)
 		  "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
 		  "250-DSN\r\n%s%s250 ENHANCEDSTATUSCODES\r\n",
 		  cfg.myhostname, cfg.message_size_limit,
-		  smtpd_tls_available() && s->io.ssl == NULL ? "250-STARTTLS\r\n"
+		  smtpd_tls_available() && !smtpd_tls_active(s) ? "250-STARTTLS\r\n"
 							      : "",
 		  smtpd_auth_offered(s) ? "250-AUTH PLAIN LOGIN\r\n" : "");
 }
@@ -651,7 +651,7 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 	if (!smtpd_tls_available())
 		return reply_error(s, "502 5.5.1 Error: STARTTLS is not "
 				   "offered\r\n");
-	if (s->io.ssl != NULL)
+	if (smtpd_tls_active(s))
 		return reply_error(s, "503 5.5.1 Error: TLS already active"
 				   "\r\n");
 	if (*arg)
