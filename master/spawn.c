@@ -81,8 +81,9 @@ exec_child(struct svc_state *s)
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	sigprocmask(SIG_SETMASK, &hup, NULL);
+	/* a role runs its program under the service's name (argv[0]) */
 	snprintf(path, sizeof(path), "%s/%s", cfg.daemon_directory,
-		 s->def->name);
+		 service_program(s->def));
 	argv[i++] = (char *)s->def->name;
 	argv[i++] = "-c";
 	argv[i++] = config_file;

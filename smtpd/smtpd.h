@@ -127,9 +127,19 @@ int smtpd_tls_available(void);
 int smtpd_tls_start(struct smtpd_session *s);
 int smtpd_tls_active(const struct smtpd_session *s);
 
+/* smtpd_submit.c: roles (the service name) and the sender login map */
+enum smtpd_role { ROLE_SMTPD, ROLE_SUBMISSION, ROLE_SMTPS };
+extern enum smtpd_role smtpd_role;
+void smtpd_role_set(const char *service);
+const char *smtpd_role_name(void);
+void smtpd_submit_init(void);
+int smtpd_mail_gate(struct smtpd_session *s);
+int smtpd_sender_refused(struct smtpd_session *s, const struct addr *a);
+
 /* smtpd_auth.c */
 int smtpd_auth_offered(const struct smtpd_session *s);
 void smtpd_auth(struct smtpd_session *s, char *arg);
+void smtpd_auth_end(void);
 /* smtpd_cmd.c: an error reply that counts toward smtpd_error_limit */
 void reply_error(struct smtpd_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

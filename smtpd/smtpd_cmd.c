@@ -327,6 +327,8 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (s->have_mail)
 		return reply_error(s, "503 5.5.1 Error: nested MAIL command"
 				   "\r\n");
+	if (smtpd_mail_gate(s))
+		return;
 	if (p == NULL)
 		return reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>"
 				   "\r\n");
@@ -337,6 +339,8 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (!utf8_valid((const unsigned char *)p))
 		return reply_error(s, "501 5.1.7 Bad sender address syntax: "
 				   "not UTF-8\r\n");
+	if (smtpd_sender_refused(s, &a))
+		return;
 	smtpd_reset(s);
 	if (each_param(s, rest, mail_param_cb, NULL) != 0) {
 		smtpd_reset(s);
