@@ -65,6 +65,7 @@ UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/mailbox_path.o local/maildir.o smtpd/smtpd_cmd.o \
 	local/resolve.o local/forward.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_tls.o smtpd/smtpd_auth.o \
+	smtpd/smtpd_submit.o \
 	qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \
