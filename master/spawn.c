@@ -158,11 +158,11 @@ child_gone(struct child *c, int status)
 		crashed = 0;
 	else if (WIFSIGNALED(status))
 		log_warn("process %s/%s pid %d killed by signal %d",
-			 cfg.daemon_directory, s->def->name, (int)c->pid,
+			 cfg.daemon_directory, service_program(s->def), (int)c->pid,
 			 WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0)
 		log_warn("process %s/%s pid %d exit status %d",
-			 cfg.daemon_directory, s->def->name, (int)c->pid,
+			 cfg.daemon_directory, service_program(s->def), (int)c->pid,
 			 WEXITSTATUS(status));
 	else
 		crashed = 0;

@@ -30,6 +30,24 @@
 #define AUTH_DELAY_MAX 16 /* seconds added to a failure, at most */
 #define AUTH_ANVIL_MS 1000 /* for one answer of anvil */
 
+/*
+ * passwd_map - the map's path as this process sees it: in root mode
+ * smtpd is chrooted into queue_directory (and its cwd is the root), so
+ * "/var/spool/mta/passwd" is "passwd" here; other paths are unreachable
+ * and fail with 454 and a log line.
+ */
+static const char *
+passwd_map(void)
+{
+	const char *m = cfg.smtpd_passwd_map;
+	size_t n = strlen(cfg.queue_directory);
+
+	if (strcmp(cfg.run_mode, "root") == 0 &&
+	    strncmp(m, cfg.queue_directory, n) == 0 && m[n] == '/')
+		return m + n + 1;
+	return m;
+}
+
 /* this session's connection to anvil for AUTH, opened at the first AUTH */
 static struct ipc *anvil;
 
@@ -233,7 +251,7 @@ smtpd_auth(struct smtpd_session *s, char *arg)
 		sasl_cred_clear(&c);
 		return reply_error(s, "%s\r\n", sasl_reply(rc));
 	}
-	int v = passwd_verify(cfg.smtpd_passwd_map, c.authcid, c.passwd, err,
+	int v = passwd_verify(passwd_map(), c.authcid, c.passwd, err,
 			      sizeof(err));
 	if (v == PASSWD_OK && c.authzid[0] && strcmp(c.authzid, c.authcid))
 		v = PASSWD_BAD; /* no proxy authorisation */

@@ -337,5 +337,54 @@ class AuthLimits(unittest.TestCase):
         self.m.wait_log(r"too many failed authentications \(2 within")
 
 
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
+                     "root mode needs root")
+class RootSubmission(unittest.TestCase):
+    """run_mode = root: port 465 served by a chrooted smtpd without
+    OpenSSL, the key only in tlsproxy."""
+
+    def test_465_in_root_mode(self):
+        import pwd
+        from test_root_mode import USERS, ensure_users
+        ensure_users()
+        m = submission_mta(run_mode="root", **USERS)
+        self.addCleanup(m.cleanup)
+        os.chmod(m.dir, 0o755)
+        os.mkdir(m.mail)
+        vmail = pwd.getpwnam(USERS["local_user"])
+        os.chown(m.mail, vmail.pw_uid, vmail.pw_gid)
+        # the password map inside the chroot; mtactl passwd gives it to
+        # smtpd's user
+        pmap = os.path.join(m.dir, "queue", "passwd")
+        with open(m.conf, "a") as f:
+            f.write("smtpd_passwd_map = %s\n" % pmap)
+        m.start()  # makes the queue directory
+        p = subprocess.run([os.path.join(mta.BIN, "mtactl"), "-c", m.conf,
+                            "passwd", "add", "ann"], input="s3cret pass\n",
+                           text=True, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        smtpd_pw = pwd.getpwnam(USERS["smtpd_user"])
+        self.assertEqual(os.stat(pmap).st_uid, smtpd_pw.pw_uid)
+        mta.wait_for(lambda: Submission.connects(m.ports["smtps"]),
+                     what="port 465")
+        ctx = ssl.create_default_context(cafile=m.ca)
+        with smtplib.SMTP_SSL("127.0.0.1", m.ports["smtps"], timeout=30,
+                              context=ctx) as s:
+            s.login("ann", "s3cret pass")
+            s.sendmail("ann@localhost", ["root465@localhost"],
+                       "Subject: root\r\n\r\nhi\r\n")
+            pid = m.pids("smtps")[0]
+            with open("/proc/%d/status" % pid) as f:
+                uid = int([l for l in f if l.startswith("Uid:")][0]
+                          .split()[2])
+            self.assertEqual(uid, smtpd_pw.pw_uid)
+            self.assertEqual(os.readlink("/proc/%d/root" % pid),
+                             os.path.join(m.dir, "queue"))
+            with open("/proc/%d/maps" % pid) as f:
+                self.assertNotIn("libssl", f.read())
+        raw = m.wait_messages("root465", 1)[0].decode()
+        self.assertRegex(raw, r"with ESMTPSA id")
+
+
 if __name__ == "__main__":
     unittest.main()
