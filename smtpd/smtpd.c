@@ -250,6 +250,7 @@ serve(int fd)
 	 * (smtpd_mail_gate asks for AUTH before MAIL anyway) */
 	if (smtpd_role != ROLE_SMTPD)
 		s.trusted = 0;
+	s.net_trusted = s.trusted;
 	while (!s.quit && !s.io.error) {
 		if (read_command(&s, line, sizeof(line)) != 0)
 			break;

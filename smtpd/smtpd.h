@@ -43,6 +43,7 @@ struct smtpd_session {
 	char helo[LIM_HOSTNAME];
 	int esmtp;
 	int trusted;   /* client in mynetworks: may relay */
+	int net_trusted; /* trusted before any AUTH (STARTTLS goes back) */
 	int verbose;   /* VERB was accepted: every recipient NOTIFY=all */
 	int have_mail;
 	char sender[LIM_PATH + 1];

@@ -678,6 +678,8 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 	smtpd_reset(s);
 	s->helo[0] = 0;
 	s->esmtp = 0;
+	s->auth_user[0] = 0; /* an AUTH in the clear is forgotten too */
+	s->trusted = s->net_trusted;
 	smtpd_client_label(s, client, sizeof(client));
 	log_info("Anonymous TLS connection established from %s: %s", client,
 		 s->tls);

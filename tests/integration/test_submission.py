@@ -69,8 +69,11 @@ def submission_mta(**extra):
 class Submission(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # AUTH in the clear allowed, on port 25 only: the submission
+        # ports must refuse it all the same
         cls.m = submission_mta(smtpd_auth_failure_delay="0s",
-                               smtpd_auth_failure_limit="0")
+                               smtpd_auth_failure_limit="0",
+                               smtpd_tls_auth_only="no")
         cls.m.start()
         mta.wait_for(lambda: cls.connects(cls.m.ports["submission"]) and
                      cls.connects(cls.m.ports["smtps"]),
@@ -214,6 +217,16 @@ class Submission(unittest.TestCase):
             # the sender login check is off on port 25 by default
             self.assertEqual(s.mail("bob@localhost")[0], 250)
             self.assertEqual(s.rcpt("x@far.example")[0], 250)
+
+    def test_25_starttls_forgets_auth(self):
+        with self.m.smtp() as s:
+            s.ehlo("client.example")
+            s.login("ann", "s3cret pass")  # in the clear, as configured
+            s.starttls(context=self.ctx())
+            s.ehlo("client.example")
+            s.mail("ann@localhost")
+            code, msg = s.rcpt("x@far.example")
+            self.assertEqual((code, msg[:5]), (554, b"5.7.1"))
 
     # -- the sender login map -------------------------------------------
     def test_sender_login_map(self):
