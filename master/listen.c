@@ -152,6 +152,8 @@ listen_off(struct svc_state *s)
 int
 listen_open_all(void)
 {
+	int rc = 0;
+
 	for (int i = 0; i < nservices; i++) {
 		struct svc_state *s = &services[i];
 		int inet = s->def->kind == SERVICE_INET;
@@ -166,14 +168,16 @@ listen_open_all(void)
 		snprintf(key, sizeof(key), "%s_listen", s->def->name);
 		int fd = inet ? listen_inet(key, want)
 			      : listen_unix(want, s->def->mode);
-		if (fd < 0)
-			return -1;
-		if (s->listen_fd >= 0) {
-			log_info("%s: now listening on %s", s->def->name, want);
-			close(s->listen_fd);
+		if (fd < 0) {
+			rc = -1; /* the others still get their sockets */
+			continue;
 		}
+		if (s->listen_fd >= 0 || inet)
+			log_info("%s: now listening on %s", s->def->name, want);
+		if (s->listen_fd >= 0 && close(s->listen_fd) != 0)
+			log_warn("close %s: %m", s->listen_addr);
 		s->listen_fd = fd;
 		snprintf(s->listen_addr, sizeof(s->listen_addr), "%s", want);
 	}
-	return 0;
+	return rc;
 }

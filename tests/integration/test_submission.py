@@ -37,6 +37,18 @@ def plain(user, password):
                             ).decode()
 
 
+def listen_inode(port):
+    """The inode of the socket listening on 127.0.0.1:port (from
+    /proc/net/tcp), or None."""
+    want = "0100007F:%04X" % port
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            p = line.split()
+            if p[1] == want and p[3] == "0A":  # TCP_LISTEN
+                return p[9]
+    return None
+
+
 def submission_mta(**extra):
     """An instance with ports 25, 587 and 465, a certificate for
     localhost, user ann in the password map.  Loopback is not in
@@ -279,6 +291,13 @@ class Submission(unittest.TestCase):
         self.assertIn("250-AUTH PLAIN LOGIN", p.stdout)
         self.assertIn("221 2.0.0 Bye", p.stdout)
 
+    def test_status_shows_roles(self):
+        out = self.m.ctl("status").stdout
+        self.assertRegex(out, r"submission +127\.0\.0\.1:%d"
+                         % self.m.ports["submission"])
+        self.assertRegex(out, r"smtps +127\.0\.0\.1:%d"
+                         % self.m.ports["smtps"])
+
     # -- reload ---------------------------------------------------------
     def test_zz_reload_keeps_sockets_and_takes_new_certificate(self):
         def serial():
@@ -287,6 +306,8 @@ class Submission(unittest.TestCase):
                 s.ehlo("client.example")
             return der
         before = serial()
+        inodes = {k: listen_inode(v) for k, v in self.m.ports.items()}
+        self.assertNotIn(None, inodes.values())
         held = self.sub()  # a session in progress across the reload
         held.ehlo("client.example")
         cert, key = make_cert(self.m.dir, "server2")
@@ -296,7 +317,9 @@ class Submission(unittest.TestCase):
         self.m.wait_log(r"reload -- version")
         mta.wait_for(lambda: serial() != before, 20,
                      "the new certificate on port 465")
-        # the same sockets: a client never saw a refused connection
+        # the same listening sockets: no client was refused meanwhile
+        self.assertEqual(
+            {k: listen_inode(v) for k, v in self.m.ports.items()}, inodes)
         self.assertEqual(held.noop()[0], 250)
         held.quit()
         with self.sub_tls() as s:
@@ -348,6 +371,31 @@ class AuthLimits(unittest.TestCase):
         code, msg = s.docmd("AUTH", "PLAIN " + plain("ann", "s3cret pass"))
         self.assertEqual((code, msg[:5]), (421, b"4.7.0"))
         self.m.wait_log(r"too many failed authentications \(2 within")
+
+
+class ReloadTurnsOn(unittest.TestCase):
+    def test_reload_opens_and_closes_submission(self):
+        m = mta.MTA()
+        self.addCleanup(m.cleanup)
+        m.start()
+        port = mta.free_port()
+        self.assertIsNone(listen_inode(port))
+        with open(m.conf) as f:
+            text = f.read()
+        with open(m.conf, "w") as f:
+            f.write(text + "submission_listen = 127.0.0.1:%d\n" % port)
+        m.ctl("reload")
+        m.wait_log(r"submission: now listening on 127\.0\.0\.1:%d" % port)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+            s.ehlo("client.example")
+            code, msg = s.mail("a@localhost")
+            self.assertEqual((code, msg[:5]), (530, b"5.7.0"))
+        with open(m.conf, "w") as f:
+            f.write(text)
+        m.ctl("reload")
+        m.wait_log(r"submission: no longer listening on 127\.0\.0\.1:%d"
+                   % port)
+        self.assertIsNone(listen_inode(port))
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
