@@ -9,13 +9,12 @@
  * the SMTP parser can then reach neither the key nor another session's
  * TLS state.  tlsproxy reads the certificate and key as root before it
  * drops privileges, and a reload starts a new tlsproxy with the new
- * files.  See smtpd(8), "TLS", for the reasons.
+ * files.  See smtpd(8), "STARTTLS", for the reasons.
  * Trusts: tlsproxy for the handshake result (bounded fields).
  * Never: offers STARTTLS without a certificate configured; lets plaintext
  * pipelined behind STARTTLS into the TLS session (smtpd_cmd.c refuses it
  * before the 220 reply).
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
