@@ -395,7 +395,9 @@ class ReloadTurnsOn(unittest.TestCase):
         m.ctl("reload")
         m.wait_log(r"submission: no longer listening on 127\.0\.0\.1:%d"
                    % port)
-        self.assertIsNone(listen_inode(port))
+        # gone once the idle child that shares it has exited (SIGHUP)
+        mta.wait_for(lambda: listen_inode(port) is None, 20,
+                     "port %d closed" % port)
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
