@@ -374,6 +374,16 @@ class AuthLimits(unittest.TestCase):
 
 
 class ReloadTurnsOn(unittest.TestCase):
+    def test_check_names_what_submission_needs(self):
+        m = mta.MTA(submission_listen="127.0.0.1:%d" % mta.free_port())
+        self.addCleanup(m.cleanup)
+        p = m.ctl("check", check=False)
+        self.assertEqual(p.returncode, 78, p.stdout)
+        self.assertIn("problem: submission_listen or smtps_listen without "
+                      "a certificate: every client is refused", p.stdout)
+        self.assertIn("fix: set smtpd_passwd_map; add users with mtactl "
+                      "passwd add", p.stdout)
+
     def test_reload_opens_and_closes_submission(self):
         m = mta.MTA()
         self.addCleanup(m.cleanup)
