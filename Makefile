@@ -44,9 +44,8 @@ $(BIN)/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c)) $(LIBMTA)
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
-# OpenSSL: smtpd's STARTTLS and tlsproxy
+# OpenSSL: tlsproxy alone (smtpd's TLS runs there, see smtpd(8))
 SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
-$(BIN)/smtpd: LDLIBS += $(SSL_LIBS)
 $(BIN)/tlsproxy: LDLIBS += $(SSL_LIBS)
 # ldns has no pkg-config file on Debian; only resolver talks DNS
 $(BIN)/resolver: LDLIBS += -lldns
@@ -68,6 +67,7 @@ UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/targets.o local/dotforward.o local/identity.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_tls.o smtpd/smtpd_auth.o \
 	smtpd/smtpd_vrfy.o \
+	smtpd/smtpd_submit.o \
 	qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \

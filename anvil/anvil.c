@@ -10,6 +10,15 @@
  * opened in the current minute.  When the connection closes - session
  * over, or its smtpd process crashed - the kernel tells us with EOF and
  * the count goes down, so a slot can never leak.
+ *
+ * It also remembers failed SMTP AUTH attempts (common/auth_limit), so the
+ * growing delay and the failure limit hold across sessions and smtpd
+ * processes: {req=auth_check, addr} before an attempt, {req=auth_fail,
+ * addr, account} after a failure, {req=auth_ok, account} after a
+ * success; each is answered {delay=SECONDS, failures=N}, the delay owed
+ * before the next answer and the address's failures within
+ * smtpd_auth_failure_window.  These requests may come on any
+ * connection, counted or not.
  * Trusts: smtpd for framing only; addresses are bounded strings.
  * Never: blocks on one client (every socket is non-blocking); holds more
  * than ANVIL_CLIENTS_MAX connections or ANVIL_ADDRS_MAX addresses.
@@ -24,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth_limit.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
@@ -34,6 +44,8 @@
 #define ANVIL_ADDR_LEN 64
 #define ANVIL_WINDOW 60 /* seconds of the rate window */
 #define ANVIL_CLIENT_MS 1000
+#define ANVIL_AUTH_MAX 8192      /* addresses and accounts with failures */
+#define ANVIL_AUTH_DELAY_MAX 16  /* seconds: the delay doubles up to this */
 
 struct addr_entry {
 	char addr[ANVIL_ADDR_LEN];
@@ -51,6 +63,7 @@ static struct addr_entry addrs[ANVIL_ADDRS_MAX];
 static int naddrs;
 static struct client clients[ANVIL_CLIENTS_MAX];
 static int nclients;
+static struct auth_limit auth;
 
 /* addr_slot - the entry of addr, made if needed; -1 when full. */
 static int
@@ -77,6 +90,34 @@ addr_slot(const char *addr, time_t now)
 	return free_slot;
 }
 
+/* auth_request - auth_check, auth_fail, auth_ok (see the top) */
+static void
+auth_request(struct client *cl, const char *req, const struct attrs *a)
+{
+	const char *addr = attrs_get(a, "addr");
+	const char *account = attrs_get(a, "account");
+	time_t now = time(NULL);
+
+	if (addr && (addr[0] == 0 || strlen(addr) >= ANVIL_ADDR_LEN))
+		addr = NULL;
+	if (account && (account[0] == 0 ||
+			strlen(account) >= AUTH_LIMIT_KEY - 3))
+		account = NULL;
+	if (strcmp(req, "auth_fail") == 0) {
+		auth_limit_fail(&auth, addr, account, now);
+		log_debug("auth failure from %s for %s", addr ? addr : "?",
+			  account ? account : "?");
+	} else if (strcmp(req, "auth_ok") == 0 && account) {
+		auth_limit_success(&auth, account);
+	}
+	ipc_put_long(cl->c, "delay",
+		     auth_limit_delay(&auth, addr, account, now));
+	ipc_put_long(cl->c, "failures",
+		     addr ? (long)auth_limit_failures(&auth, addr, now) : 0);
+	if (ipc_end(cl->c) != IPC_OK)
+		log_debug("anvil client went away");
+}
+
 static void
 client_request(struct client *cl, const struct attrs *a)
 {
@@ -84,6 +125,10 @@ client_request(struct client *cl, const struct attrs *a)
 	time_t now = time(NULL);
 	int i;
 
+	if (req && strncmp(req, "auth_", 5) == 0) {
+		auth_request(cl, req, a);
+		return;
+	}
 	if (cl->slot >= 0 || req == NULL || strcmp(req, "connect") != 0 ||
 	    addr == NULL || strlen(addr) >= ANVIL_ADDR_LEN ||
 	    (i = addr_slot(addr, now)) < 0) {
@@ -160,6 +205,10 @@ main(int argc, char **argv)
 	static struct pollfd p[ANVIL_CLIENTS_MAX + 1];
 
 	service_init("anvil", argc, argv);
+	if (auth_limit_init(&auth, ANVIL_AUTH_MAX, cfg.smtpd_auth_failure_delay,
+			    ANVIL_AUTH_DELAY_MAX,
+			    cfg.smtpd_auth_failure_window) != 0)
+		log_fatal("out of memory for the AUTH failure table");
 	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
 		log_fatal("listening socket: %m");
 	service_report(SERVICE_BUSY);

@@ -86,6 +86,17 @@ auth_limit_delay(struct auth_limit *l, const char *client,
 	return d;
 }
 
+unsigned
+auth_limit_failures(struct auth_limit *l, const char *client, time_t now)
+{
+	char key[AUTH_LIMIT_KEY];
+	const struct auth_limit_entry *e;
+
+	make_key(key, "c", client);
+	e = find(l, key, now);
+	return e ? e->failures : 0;
+}
+
 /* slot - the entry for key, made (evicting the oldest) when missing */
 static struct auth_limit_entry *
 slot(struct auth_limit *l, const char *key, time_t now)
@@ -117,14 +128,14 @@ auth_limit_fail(struct auth_limit *l, const char *client,
 	if (client) {
 		make_key(key, "c", client);
 		e = slot(l, key, now);
-		if (e->failures < 64)
+		if (e->failures < AUTH_LIMIT_FAILURES_MAX)
 			e->failures++;
 		e->last = now;
 	}
 	if (account) {
 		make_key(key, "a", account);
 		e = slot(l, key, now);
-		if (e->failures < 64)
+		if (e->failures < AUTH_LIMIT_FAILURES_MAX)
 			e->failures++;
 		e->last = now;
 	}

@@ -4,8 +4,8 @@
  *
  * A bounded table in the memory of one process: when it is full, the
  * entry with the oldest failure makes room.  smtpd runs one process per
- * session, so the table that counts across sessions must live in a
- * long-lived process (see the report of issue 9; not wired in yet).
+ * session, so the table that counts across sessions lives in anvil(8),
+ * which smtpd asks (requests auth_check and auth_fail).
  */
 #ifndef MTA_AUTH_LIMIT_H
 #define MTA_AUTH_LIMIT_H
@@ -40,6 +40,11 @@ void auth_limit_free(struct auth_limit *l);
  */
 long auth_limit_delay(struct auth_limit *l, const char *client,
 		      const char *account, time_t now);
+/* auth_limit_failures - the client's failures within the last forget
+ * seconds (at most AUTH_LIMIT_FAILURES_MAX) */
+#define AUTH_LIMIT_FAILURES_MAX 64
+unsigned auth_limit_failures(struct auth_limit *l, const char *client,
+			     time_t now);
 /* auth_limit_fail - count a failed attempt for both. */
 void auth_limit_fail(struct auth_limit *l, const char *client,
 		     const char *account, time_t now);

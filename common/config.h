@@ -33,6 +33,13 @@ struct config {
 	char *smtpd_tls_cert_file, *smtpd_tls_key_file; /* "" = no TLS */
 	char *smtpd_tls_protocols; /* lowest version: TLSv1.2 or TLSv1.3 */
 	char *smtpd_tls_ciphers;   /* OpenSSL list for TLS 1.2 */
+	char *submission_listen, *smtps_listen; /* ports 587, 465; "" = off */
+	char *smtpd_sender_login_map; /* address or @domain -> logins */
+	long smtpd_sender_login_check;      /* on port 25 */
+	long submission_sender_login_check; /* on 587 and 465 */
+	long smtpd_auth_failure_delay;  /* first delay; doubles per failure */
+	long smtpd_auth_failure_limit;  /* failures per address: 421 */
+	long smtpd_auth_failure_window; /* failures older than this forgotten */
 	char *smtp_tls_cafile, *smtp_tls_capath; /* "" = system default */
 	long message_size_limit;
 	long header_size_limit;

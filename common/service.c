@@ -55,7 +55,49 @@ static struct service_def table[] = {
 	/* no user here: tlsproxy reads its key, then drops to tlsproxy_user */
 	{"tlsproxy", SERVICE_UNIX, "private/tlsproxy", 0660, 0, 0, NULL,
 	 &tlsproxy_limit, 0},
+	/* smtpd in the roles of smtpd(8) "SUBMISSION": see inet_roles */
+	{"submission", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
+	 &cfg.smtpd_process_limit, 0},
+	{"smtps", SERVICE_INET, NULL, 0, 1, 0, &cfg.smtpd_user,
+	 &cfg.smtpd_process_limit, 0},
 };
+
+/* the inet services: where each listens ("" = off) and the program
+ * that serves it under the service's name (the role) */
+static const struct {
+	const char *name;
+	char **listen;
+	const char *program;
+} inet_roles[] = {
+	{"smtpd", &cfg.smtpd_listen, "smtpd"},
+	{"submission", &cfg.submission_listen, "smtpd"},
+	{"smtps", &cfg.smtps_listen, "smtpd"},
+};
+
+static int
+inet_role(const struct service_def *d)
+{
+	for (size_t i = 0; i < sizeof(inet_roles) / sizeof(inet_roles[0]); i++)
+		if (strcmp(inet_roles[i].name, d->name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+service_listen(const struct service_def *d)
+{
+	int i = d->kind == SERVICE_INET ? inet_role(d) : -1;
+
+	return i >= 0 ? *inet_roles[i].listen : d->path;
+}
+
+const char *
+service_program(const struct service_def *d)
+{
+	int i = inet_role(d);
+
+	return i >= 0 ? inet_roles[i].program : d->name;
+}
 
 const struct service_def *
 service_table(int *n)
@@ -151,6 +193,12 @@ service_init(const char *name, int argc, char **argv)
 	pid_t master = getppid();
 	const struct service_def *def = service_find(name);
 	struct sigaction sa = {.sa_handler = on_hup};
+	static char tag[64]; /* "submission/smtpd", as Postfix logs roles */
+
+	if (def != NULL && strcmp(service_program(def), name) != 0) {
+		snprintf(tag, sizeof(tag), "%s/%s", name, service_program(def));
+		name = tag;
+	}
 
 	while ((opt = getopt(argc, argv, "c:l:")) != -1) {
 		if (opt == 'c')

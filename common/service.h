@@ -40,6 +40,12 @@ struct service_msg {
 /* service_table - the services; n gets their count. */
 const struct service_def *service_table(int *n);
 const struct service_def *service_find(const char *name);
+/* service_listen - where a service listens: a UNIX socket path, or an
+ * inet service's host:port from its key ("" = the service is off) */
+const char *service_listen(const struct service_def *d);
+/* service_program - the program run for a service (under the service's
+ * name as argv[0]: submission and smtps run smtpd in a role) */
+const char *service_program(const struct service_def *d);
 
 /* service_init - config, log, chdir, privileges; exits with a log line
  * on any failure.  argv: PROG -c CONFIG [-l stderr] */

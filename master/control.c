@@ -85,7 +85,9 @@ reply_status(struct ipc *c)
 	for (int i = 0; i < nservices; i++) {
 		struct svc_state *s = &services[i];
 		ipc_put_str(c, "service", s->def->name);
-		ipc_put_str(c, "listen", s->listen_addr);
+		/* an inet service with an empty listen key: off */
+		ipc_put_str(c, "listen",
+			    s->listen_addr[0] ? s->listen_addr : "off");
 		ipc_put_long(c, "processes", s->count);
 		ipc_put_long(c, "idle", s->idle);
 		ipc_put_long(c, "restarts", s->restarts);

@@ -46,7 +46,7 @@ split_hostport(const char *spec, char *host, size_t hl, char *port, size_t pl)
 }
 
 int
-listen_inet(const char *spec)
+listen_inet(const char *key, const char *spec)
 {
 	char host[256], port[32];
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
@@ -56,12 +56,12 @@ listen_inet(const char *spec)
 	int fd, one = 1, rc;
 
 	if (split_hostport(spec, host, sizeof(host), port, sizeof(port))) {
-		log_error("smtpd_listen: bad address \"%s\": expected "
-			  "host:port or [ipv6]:port", spec);
+		log_error("%s: bad address \"%s\": expected "
+			  "host:port or [ipv6]:port", key, spec);
 		return -1;
 	}
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		log_error("smtpd_listen: \"%s\": %s", spec, gai_strerror(rc));
+		log_error("%s: \"%s\": %s", key, spec, gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -128,27 +128,56 @@ listen_unix(const char *path, mode_t mode)
 	return fd;
 }
 
-/* listen_open_all - open (or keep) every service's socket. */
+/* listen_off - an inet service whose listen key became empty. */
+static void
+listen_off(struct svc_state *s)
+{
+	if (s->listen_fd < 0)
+		return;
+	log_info("%s: no longer listening on %s", s->def->name,
+		 s->listen_addr);
+	if (close(s->listen_fd) != 0)
+		log_warn("close %s: %m", s->listen_addr);
+	s->listen_fd = -1;
+	s->listen_addr[0] = 0;
+}
+
+/*
+ * listen_open_all - open (or keep) every service's socket.  An inet
+ * service listens where its key says (smtpd_listen, submission_listen,
+ * smtps_listen); an empty key turns the service off.  A socket whose
+ * address did not change is kept across a reload, so no client is
+ * refused while it happens.
+ */
 int
 listen_open_all(void)
 {
+	int rc = 0;
+
 	for (int i = 0; i < nservices; i++) {
 		struct svc_state *s = &services[i];
-		const char *want = s->def->kind == SERVICE_INET ?
-					   cfg.smtpd_listen : s->def->path;
+		int inet = s->def->kind == SERVICE_INET;
+		const char *want = service_listen(s->def);
+		if (inet && want[0] == 0) {
+			listen_off(s);
+			continue;
+		}
 		if (s->listen_fd >= 0 && strcmp(s->listen_addr, want) == 0)
 			continue;
-		int fd = s->def->kind == SERVICE_INET ?
-				 listen_inet(want) :
-				 listen_unix(want, s->def->mode);
-		if (fd < 0)
-			return -1;
-		if (s->listen_fd >= 0) {
-			log_info("%s: now listening on %s", s->def->name, want);
-			close(s->listen_fd);
+		char key[64];
+		snprintf(key, sizeof(key), "%s_listen", s->def->name);
+		int fd = inet ? listen_inet(key, want)
+			      : listen_unix(want, s->def->mode);
+		if (fd < 0) {
+			rc = -1; /* the others still get their sockets */
+			continue;
 		}
+		if (s->listen_fd >= 0 || inet)
+			log_info("%s: now listening on %s", s->def->name, want);
+		if (s->listen_fd >= 0 && close(s->listen_fd) != 0)
+			log_warn("close %s: %m", s->listen_addr);
 		s->listen_fd = fd;
 		snprintf(s->listen_addr, sizeof(s->listen_addr), "%s", want);
 	}
-	return 0;
+	return rc;
 }

@@ -36,7 +36,7 @@ extern int master_log_stderr;
 
 /* listen.c */
 int listen_open_all(void);
-int listen_inet(const char *spec);
+int listen_inet(const char *key, const char *spec);
 int listen_unix(const char *path, mode_t mode);
 
 /* spawn.c */

@@ -81,8 +81,9 @@ exec_child(struct svc_state *s)
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	sigprocmask(SIG_SETMASK, &hup, NULL);
+	/* a role runs its program under the service's name (argv[0]) */
 	snprintf(path, sizeof(path), "%s/%s", cfg.daemon_directory,
-		 s->def->name);
+		 service_program(s->def));
 	argv[i++] = (char *)s->def->name;
 	argv[i++] = "-c";
 	argv[i++] = config_file;
@@ -157,11 +158,11 @@ child_gone(struct child *c, int status)
 		crashed = 0;
 	else if (WIFSIGNALED(status))
 		log_warn("process %s/%s pid %d killed by signal %d",
-			 cfg.daemon_directory, s->def->name, (int)c->pid,
+			 cfg.daemon_directory, service_program(s->def), (int)c->pid,
 			 WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0)
 		log_warn("process %s/%s pid %d exit status %d",
-			 cfg.daemon_directory, s->def->name, (int)c->pid,
+			 cfg.daemon_directory, service_program(s->def), (int)c->pid,
 			 WEXITSTATUS(status));
 	else
 		crashed = 0;

@@ -150,6 +150,31 @@ check_maps(void)
 	closedir(d);
 }
 
+/* check_submission - what the submission listeners and AUTH need
+ * (smtpd(8), "Submission" and "AUTH") */
+static void
+check_submission(void)
+{
+	size_t n = strlen(cfg.queue_directory);
+	const char *pmap = cfg.smtpd_passwd_map;
+
+	if (cfg.submission_listen[0] || cfg.smtps_listen[0]) {
+		if (cfg.smtpd_tls_cert_file[0] == 0)
+			problem("set smtpd_tls_cert_file (and smtpd_tls_key_file)",
+				"submission_listen or smtps_listen without a "
+				"certificate: every client is refused");
+		if (pmap[0] == 0)
+			problem("set smtpd_passwd_map; add users with mtactl "
+				"passwd add", "submission_listen or smtps_listen "
+				"without smtpd_passwd_map: every MAIL is refused");
+	}
+	if (strcmp(cfg.run_mode, "root") == 0 && pmap[0] &&
+	    (strncmp(pmap, cfg.queue_directory, n) != 0 || pmap[n] != '/'))
+		problem("move it below queue_directory", "smtpd_passwd_map %s "
+			"is outside queue_directory: the chrooted smtpd cannot "
+			"open it", pmap);
+}
+
 int
 cmd_check(int argc, char **argv)
 {
@@ -160,6 +185,7 @@ cmd_check(int argc, char **argv)
 		check_users();
 	check_queue();
 	check_maps();
+	check_submission();
 	if (problems == 0) {
 		printf("mail system healthy\n");
 		return 0;

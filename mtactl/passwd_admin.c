@@ -2,10 +2,14 @@
  * passwd_admin.c - mtactl passwd add|del|list: the SMTP AUTH password map
  * (common/passwd.c) at smtpd_passwd_map.
  *
+ * In root mode the map is handed to smtpd_user after each change: smtpd
+ * opens it (read-only, but LMDB writes its lock file) from its chroot.
  * Trusts: the administrator who runs it (file permissions guard the map).
  * Never: takes a password from the command line (ps would show it): it is
  * read from standard input, one line, echo off when that is a terminal.
  */
+#include <dirent.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
@@ -46,6 +50,44 @@ read_password(char *pw, size_t cap)
 	return 0;
 }
 
+/* give_to_smtpd - root mode: the map directory and its files to
+ * smtpd_user (mode 0700 stays: no one else reads the hashes) */
+static int
+give_to_smtpd(void)
+{
+	const char *dir = cfg.smtpd_passwd_map;
+	struct passwd *pw;
+	struct dirent *e;
+	char path[4400];
+	DIR *d;
+	int rc = 0;
+
+	if (strcmp(cfg.run_mode, "root") != 0 || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(cfg.smtpd_user)) == NULL) {
+		fprintf(stderr, "mtactl: passwd: user %s does not exist (run "
+			"mtactl setup)\n", cfg.smtpd_user);
+		return -1;
+	}
+	if (chown(dir, pw->pw_uid, pw->pw_gid) != 0 ||
+	    (d = opendir(dir)) == NULL) {
+		perror(dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (chown(path, pw->pw_uid, pw->pw_gid) != 0) {
+			perror(path);
+			rc = -1;
+		}
+	}
+	if (closedir(d) != 0)
+		rc = -1;
+	return rc;
+}
+
 static void
 print_user(const char *user, void *arg)
 {
@@ -71,7 +113,7 @@ passwd_add(const char *user)
 		return rc == PASSWD_BAD ? EX_DATAERR_ : EX_UNAVAILABLE_;
 	}
 	printf("%s: password set\n", user);
-	return 0;
+	return give_to_smtpd() == 0 ? 0 : EX_UNAVAILABLE_;
 }
 
 int

@@ -206,6 +206,23 @@ pregreet(struct smtpd_session *s, const char *client)
 	return 1;
 }
 
+/* implicit_tls - role smtps (RFC 8314): the handshake before anything
+ * else; 0, or -1 when the session must end (no reply: no TLS). */
+static int
+implicit_tls(struct smtpd_session *s, const char *client)
+{
+	if (!smtpd_tls_available()) {
+		log_warn("smtps: no smtpd_tls_cert_file: connection from %s "
+			 "closed", client);
+		return -1;
+	}
+	if (smtpd_tls_start(s) != 0)
+		return -1;
+	log_info("Anonymous TLS connection established from %s: %s", client,
+		 s->tls);
+	return 0;
+}
+
 static void
 serve(int fd)
 {
@@ -221,12 +238,20 @@ serve(int fd)
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));
 	log_info("connect from %s", client);
-	if (pregreet(&s, client) || session_limited(&s, client)) {
+	if (smtpd_role == ROLE_SMTPS && implicit_tls(&s, client) != 0) {
+		s.quit = 1;
+	} else if ((smtpd_role != ROLE_SMTPS && pregreet(&s, client)) ||
+		   session_limited(&s, client)) {
 		s.quit = 1;
 	} else {
 		io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname,
 			  cfg.smtpd_banner);
 	}
+	/* on the submission ports only AUTH opens relaying, not mynetworks
+	 * (smtpd_mail_gate asks for AUTH before MAIL anyway) */
+	if (smtpd_role != ROLE_SMTPD)
+		s.trusted = 0;
+	s.net_trusted = s.trusted;
 	while (!s.quit && !s.io.error) {
 		if (read_command(&s, line, sizeof(line)) != 0)
 			break;
@@ -240,8 +265,8 @@ serve(int fd)
 		smtpd_command(&s, line);
 	}
 	io_flush(&s.io);
-	smtpd_tls_end(&s.io);
 	anvil_done();
+	smtpd_auth_end();
 	log_disconnect(&s);
 	smtpd_reset(&s);
 	if (close(fd) != 0)
@@ -253,10 +278,11 @@ main(int argc, char **argv)
 {
 	char err[256];
 
-	/* the TLS key is read as root, before the chroot */
-	service_before_drop = smtpd_tls_init;
+	/* master runs us under the service's name: smtpd, submission, smtps */
+	smtpd_role_set(argc > 0 ? argv[0] : "smtpd");
+	service_before_drop = smtpd_submit_init;
 	addr_srs_verify = 1; /* refuse forged SRS bounces at RCPT */
-	service_init("smtpd", argc, argv);
+	service_init(smtpd_role_name(), argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
 		log_fatal("mynetworks: %s", err);
 	service_loop(serve);

@@ -25,11 +25,8 @@
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 #define SMTPD_EXPN_MAX 100   /* lines in one EXPN answer (smtpd(8)) */
 
-struct ssl_st;
-
 struct smtpd_io {
-	int fd;
-	struct ssl_st *ssl; /* after STARTTLS; NULL before */
+	int fd; /* the client, or tlsproxy's plaintext end after TLS */
 	char in[SMTPD_IN_BUF];
 	size_t pos, len;
 	char out[SMTPD_OUT_BUF];
@@ -47,12 +44,13 @@ struct smtpd_session {
 	char helo[LIM_HOSTNAME];
 	int esmtp;
 	int trusted;   /* client in mynetworks: may relay */
+	int net_trusted; /* trusted before any AUTH (STARTTLS goes back) */
 	int verbose;   /* VERB was accepted: each message gets a trace */
 	int have_mail;
 	char sender[LIM_PATH + 1];
 	char body_type[16];
 	int smtputf8;  /* MAIL had SMTPUTF8 */
-	char tls[160]; /* "TLSv1.3 with cipher ... (256/256 bits)", or "" */
+	char tls[200]; /* "TLSv1.3 with cipher ... (256/256 bits)", or "" */
 	char auth_user[256]; /* after a successful AUTH, or "" */
 	int auth_failures;   /* in this session: the delay grows */
 	char ret[8];   /* DSN RET=: "", FULL or HDRS */
@@ -136,17 +134,24 @@ void smtpd_verb(struct smtpd_session *s);
 /* smtpd_client.c: the forward-confirmed PTR name, or "unknown" */
 void smtpd_client_hostname(const char *addr, char *out, size_t len);
 
-/* smtpd_tls.c */
-void smtpd_tls_init(void);
+/* smtpd_tls.c: TLS through tlsproxy(8) */
 int smtpd_tls_available(void);
 int smtpd_tls_start(struct smtpd_session *s);
-void smtpd_tls_end(struct smtpd_io *io);
-ssize_t io_tls_read(struct smtpd_io *io, void *buf, size_t n);
-ssize_t io_tls_write(struct smtpd_io *io, const void *buf, size_t n);
+int smtpd_tls_active(const struct smtpd_session *s);
+
+/* smtpd_submit.c: roles (the service name) and the sender login map */
+enum smtpd_role { ROLE_SMTPD, ROLE_SUBMISSION, ROLE_SMTPS };
+extern enum smtpd_role smtpd_role;
+void smtpd_role_set(const char *service);
+const char *smtpd_role_name(void);
+void smtpd_submit_init(void);
+int smtpd_mail_gate(struct smtpd_session *s);
+int smtpd_sender_refused(struct smtpd_session *s, const struct addr *a);
 
 /* smtpd_auth.c */
 int smtpd_auth_offered(const struct smtpd_session *s);
 void smtpd_auth(struct smtpd_session *s, char *arg);
+void smtpd_auth_end(void);
 /* smtpd_cmd.c: an error reply that counts toward smtpd_error_limit */
 void reply_error(struct smtpd_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -6,8 +6,13 @@
  * Offered only after STARTTLS unless smtpd_tls_auth_only is off; an
  * authenticated client may relay and its mail is recorded with its user
  * name (queue file, log) and the protocol ESMTPA/ESMTPSA.  Every failure
- * costs the session a growing delay (1, 2, 4 ... up to 16 s), and counts
- * as an error toward smtpd_error_limit.
+ * is told to anvil(8), which answers the delay owed (doubling per failure
+ * of the address or the account, across sessions and processes) and the
+ * address's failures within smtpd_auth_failure_window: 535 comes after
+ * the delay, and at smtpd_auth_failure_limit 421 ends the session (and
+ * every later AUTH from there, until the window passes).  Without anvil
+ * the delay grows within the session only.  A failure also counts as an
+ * error toward smtpd_error_limit.
  * Trusts: nothing the client sends (common/sasl.c decodes strictly).
  * Never: logs a password; keeps one in memory after the check.
  */
@@ -16,18 +21,103 @@
 #include <time.h>
 
 #include "config.h"
+#include "ipc.h"
 #include "log.h"
 #include "passwd.h"
 #include "sasl.h"
 #include "smtpd.h"
 
 #define AUTH_DELAY_MAX 16 /* seconds added to a failure, at most */
+#define AUTH_ANVIL_MS 1000 /* for one answer of anvil */
+
+/*
+ * passwd_map - the map's path as this process sees it: in root mode
+ * smtpd is chrooted into queue_directory (and its cwd is the root), so
+ * "/var/spool/mta/passwd" is "passwd" here; other paths are unreachable
+ * and fail with 454 and a log line.
+ */
+static const char *
+passwd_map(void)
+{
+	const char *m = cfg.smtpd_passwd_map;
+	size_t n = strlen(cfg.queue_directory);
+
+	if (strcmp(cfg.run_mode, "root") == 0 &&
+	    strncmp(m, cfg.queue_directory, n) == 0 && m[n] == '/')
+		return m + n + 1;
+	return m;
+}
+
+/* this session's connection to anvil for AUTH, opened at the first AUTH */
+static struct ipc *anvil;
+
+/* smtpd_auth_end - the session is over */
+void
+smtpd_auth_end(void)
+{
+	if (anvil != NULL)
+		ipc_free(anvil);
+	anvil = NULL;
+}
+
+/* anvil_auth - one auth_* request; 0 with delay and failures, or -1 when
+ * anvil cannot be asked (then the session counts alone). */
+static int
+anvil_auth(struct smtpd_session *s, const char *req, const char *account,
+	   long *delay, long *failures)
+{
+	struct attrs a;
+	int ok1 = 0, ok2 = 0;
+
+	if (anvil == NULL) {
+		int fd = ipc_connect_unix("private/anvil");
+		if (fd < 0 || (anvil = ipc_new(fd, AUTH_ANVIL_MS)) == NULL) {
+			log_warn("connect to private/anvil: %m (AUTH failures "
+				 "counted in this session only)");
+			return -1;
+		}
+	}
+	ipc_put_str(anvil, "req", req);
+	ipc_put_str(anvil, "addr", s->client_addr);
+	if (account != NULL)
+		ipc_put_str(anvil, "account", account);
+	attrs_init(&a);
+	if (ipc_end(anvil) == IPC_OK && ipc_read(anvil, &a) == IPC_OK) {
+		*delay = attrs_get_long(&a, "delay", &ok1);
+		*failures = attrs_get_long(&a, "failures", &ok2);
+	}
+	attrs_free(&a);
+	if (!ok1 || !ok2) {
+		log_warn("no answer from anvil (AUTH failures counted in this "
+			 "session only)");
+		smtpd_auth_end();
+		return -1;
+	}
+	return 0;
+}
+
+/* too_many - the address reached smtpd_auth_failure_limit: 421 given. */
+static int
+too_many(struct smtpd_session *s, long failures, const char *client)
+{
+	if (cfg.smtpd_auth_failure_limit == 0 ||
+	    failures < cfg.smtpd_auth_failure_limit)
+		return 0;
+	log_warn("%s: too many failed authentications (%ld within %lds)",
+		 client, failures, cfg.smtpd_auth_failure_window);
+	io_printf(&s->io, "421 4.7.0 %s Error: too many failed "
+		  "authentications\r\n", cfg.myhostname);
+	s->quit = 1;
+	return 1;
+}
 
 int
 smtpd_auth_offered(const struct smtpd_session *s)
 {
+	/* the submission roles never take a password in the clear */
 	return cfg.smtpd_passwd_map[0] != 0 &&
-	       (s->io.ssl != NULL || !cfg.smtpd_tls_auth_only);
+	       (smtpd_tls_active(s) ||
+		(!cfg.smtpd_tls_auth_only && smtpd_role == ROLE_SMTPD));
 }
 
 /* response - the client's next line, without CRLF; -1 if none. */
@@ -93,20 +183,31 @@ credentials(struct smtpd_session *s, const char *mech, const char *initial,
 }
 
 static void
-failed(struct smtpd_session *s, const char *mech, const char *client)
+failed(struct smtpd_session *s, const char *mech, const char *client,
+       const char *account)
 {
-	unsigned delay = 1u << (s->auth_failures < 4 ? s->auth_failures : 4);
-	struct timespec ts = {delay > AUTH_DELAY_MAX ? AUTH_DELAY_MAX : delay,
-			      0};
+	long delay = 0, failures = 0;
 
 	s->auth_failures++;
-	log_warn("%s: SASL %s authentication failed", client, mech);
-	/* slows a password guesser down; the session stays bounded by the
-	 * error limit */
+	if (anvil_auth(s, "auth_fail", account, &delay, &failures) != 0) {
+		/* alone: base, 2 * base ... within this session */
+		int k = s->auth_failures - 1;
+		delay = cfg.smtpd_auth_failure_delay << (k < 4 ? k : 4);
+		failures = 0;
+	}
+	if (delay > AUTH_DELAY_MAX)
+		delay = AUTH_DELAY_MAX;
+	log_warn("%s: SASL %s authentication failed: delay=%lds, "
+		 "failures=%ld", client, mech, delay, failures);
+	/* slows a password guesser down, whichever session it uses; the
+	 * session stays bounded by the error limit */
+	struct timespec ts = {delay, 0};
 	while (nanosleep(&ts, &ts) != 0)
 		;
 	if (!smtpd_error(s))
 		io_printf(&s->io, "535 5.7.8 Error: authentication failed\r\n");
+	if (!s->quit)
+		too_many(s, failures, client);
 }
 
 void
@@ -130,6 +231,10 @@ smtpd_auth(struct smtpd_session *s, char *arg)
 	if (s->have_mail)
 		return reply_error(s, "503 5.5.1 Error: MAIL transaction in "
 				   "progress\r\n");
+	long delay, failures;
+	if (anvil_auth(s, "auth_check", NULL, &delay, &failures) == 0 &&
+	    too_many(s, failures, client))
+		return;
 	char *mech = strtok_r(arg, " ", &initial);
 	if (mech == NULL)
 		return reply_error(s, "501 5.5.4 Syntax: AUTH mechanism\r\n");
@@ -146,12 +251,14 @@ smtpd_auth(struct smtpd_session *s, char *arg)
 		sasl_cred_clear(&c);
 		return reply_error(s, "%s\r\n", sasl_reply(rc));
 	}
-	int v = passwd_verify(cfg.smtpd_passwd_map, c.authcid, c.passwd, err,
+	int v = passwd_verify(passwd_map(), c.authcid, c.passwd, err,
 			      sizeof(err));
 	if (v == PASSWD_OK && c.authzid[0] && strcmp(c.authzid, c.authcid))
 		v = PASSWD_BAD; /* no proxy authorisation */
 	if (v == PASSWD_OK) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", c.authcid);
+		if (anvil_auth(s, "auth_ok", c.authcid, &delay, &failures))
+			log_debug("anvil not told of the success");
 		s->trusted = 1; /* may relay */
 		log_info("%s: sasl_method=%s, sasl_username=%s", client, mech,
 			 s->auth_user);
@@ -161,6 +268,6 @@ smtpd_auth(struct smtpd_session *s, char *arg)
 		io_printf(&s->io, "454 4.7.0 Temporary authentication "
 			  "failure\r\n");
 	} else
-		failed(s, mech, client);
+		failed(s, mech, client, c.authcid);
 	sasl_cred_clear(&c);
 }

@@ -118,7 +118,7 @@ cmd_helo(struct smtpd_session *s, char *arg, int esmtp)
 		  "250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
 		  "250-DSN\r\n%s%s250 ENHANCEDSTATUSCODES\r\n",
 		  cfg.myhostname, cfg.message_size_limit,
-		  smtpd_tls_available() && s->io.ssl == NULL ? "250-STARTTLS\r\n"
+		  smtpd_tls_available() && !smtpd_tls_active(s) ? "250-STARTTLS\r\n"
 							      : "",
 		  smtpd_auth_offered(s) ? "250-AUTH PLAIN LOGIN\r\n" : "");
 }
@@ -327,6 +327,8 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (s->have_mail)
 		return reply_error(s, "503 5.5.1 Error: nested MAIL command"
 				   "\r\n");
+	if (smtpd_mail_gate(s))
+		return;
 	if (p == NULL)
 		return reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>"
 				   "\r\n");
@@ -337,6 +339,8 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (!utf8_valid((const unsigned char *)p))
 		return reply_error(s, "501 5.1.7 Bad sender address syntax: "
 				   "not UTF-8\r\n");
+	if (smtpd_sender_refused(s, &a))
+		return;
 	smtpd_reset(s);
 	if (each_param(s, rest, mail_param_cb, NULL) != 0) {
 		smtpd_reset(s);
@@ -643,7 +647,7 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 	if (!smtpd_tls_available())
 		return reply_error(s, "502 5.5.1 Error: STARTTLS is not "
 				   "offered\r\n");
-	if (s->io.ssl != NULL)
+	if (smtpd_tls_active(s))
 		return reply_error(s, "503 5.5.1 Error: TLS already active"
 				   "\r\n");
 	if (*arg)
@@ -667,6 +671,8 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 	s->helo[0] = 0;
 	s->esmtp = 0;
 	s->verbose = 0;
+	s->auth_user[0] = 0; /* an AUTH in the clear is forgotten too */
+	s->trusted = s->net_trusted;
 	smtpd_client_label(s, client, sizeof(client));
 	log_info("Anonymous TLS connection established from %s: %s", client,
 		 s->tls);

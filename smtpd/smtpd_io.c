@@ -3,11 +3,12 @@
  *
  * Replies are buffered and flushed only when no pipelined command waits in
  * the input buffer (RFC 2920), so a pipelining client gets one write.
+ * After STARTTLS the descriptor is tlsproxy(8)'s plaintext end (the same
+ * number, see smtpd_tls.c): this file never sees a TLS record.
  * Trusts: nothing the client sends.  Never: holds more than SMTPD_IN_BUF
  * of input, or blocks longer than the session's timeout.
  */
 #include <errno.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,10 +48,8 @@ io_flush(struct smtpd_io *io)
 			io->error = 1;
 			break;
 		}
-		ssize_t w = io->ssl ? io_tls_write(io, io->out + off,
-						   io->olen - off)
-				    : send(io->fd, io->out + off, io->olen - off,
-					   MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = send(io->fd, io->out + off, io->olen - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0)
@@ -90,8 +89,6 @@ io_input_ready(struct smtpd_io *io)
 
 	if (io->pos < io->len)
 		return 1;
-	if (io->ssl && SSL_pending(io->ssl) > 0)
-		return 1;
 	/* bytes, not the end of input: a client may close after QUIT */
 	return recv(io->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
@@ -109,20 +106,15 @@ io_fill(struct smtpd_io *io)
 		return LINE_EOF;
 	for (;;) {
 		struct pollfd p = {.fd = io->fd, .events = POLLIN};
-		/* TLS may hold decrypted bytes the socket no longer shows */
-		int n = io->ssl && SSL_pending(io->ssl) > 0
-				? 1
-				: poll(&p, 1, io->timeout_s * 1000);
+		int n = poll(&p, 1, io->timeout_s * 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0)
 			return LINE_TIMEOUT;
 		if (n < 0)
 			return LINE_EOF;
-		ssize_t r = io->ssl ? io_tls_read(io, io->in + io->len,
-						  sizeof(io->in) - io->len)
-				    : read(io->fd, io->in + io->len,
-					   sizeof(io->in) - io->len);
+		ssize_t r = read(io->fd, io->in + io->len,
+				 sizeof(io->in) - io->len);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0) {

@@ -56,13 +56,41 @@ test_bounded(void)
 	auth_limit_free(&l);
 }
 
+/* the address's failures within the window, for smtpd's 421 */
+static void
+test_failures(void)
+{
+	struct auth_limit l;
+
+	CU_ASSERT_FATAL(auth_limit_init(&l, 16, 1, 16, 600) == 0);
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "192.0.2.1", 100), 0);
+	auth_limit_fail(&l, "192.0.2.1", "alice", 100);
+	auth_limit_fail(&l, "192.0.2.1", "bob", 200);
+	auth_limit_fail(&l, "198.51.100.7", "alice", 200);
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "192.0.2.1", 201), 2);
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "198.51.100.7", 201), 1);
+	/* a success does not clear the address */
+	auth_limit_success(&l, "bob");
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "192.0.2.1", 201), 2);
+	/* the window counts from the last failure */
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "192.0.2.1", 799), 2);
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "192.0.2.1", 800), 0);
+	/* the count stops at its ceiling */
+	for (int i = 0; i < AUTH_LIMIT_FAILURES_MAX + 5; i++)
+		auth_limit_fail(&l, "203.0.113.9", NULL, 900);
+	CU_ASSERT_EQUAL(auth_limit_failures(&l, "203.0.113.9", 900),
+			AUTH_LIMIT_FAILURES_MAX);
+	auth_limit_free(&l);
+}
+
 CU_ErrorCode
 suite_auth_limit(void)
 {
 	CU_pSuite s = CU_add_suite("auth_limit", NULL, NULL);
 
 	if (s == NULL || !CU_add_test(s, "growing delay", test_growth) ||
-	    !CU_add_test(s, "bounded table", test_bounded))
+	    !CU_add_test(s, "bounded table", test_bounded) ||
+	    !CU_add_test(s, "failures per address", test_failures))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
