@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "qmgr.h"
+#include "stats.h"
 
 enum notice { N_FAILED, N_DELAYED, N_DELIVERED };
 
@@ -261,6 +262,9 @@ send_notice(struct qmsg *m, enum notice k, const int *list, int n)
 		return -1;
 	log_info("%s: %s %s notification: %s", m->id,
 		 to_postmaster ? "postmaster" : "sender", what[k], id);
+	stats_inc(k == N_FAILED ? ST_QMGR_BOUNCE_NOTICES :
+		  k == N_DELAYED ? ST_QMGR_DELAY_WARNINGS :
+		  ST_QMGR_SUCCESS_NOTICES);
 	return 0;
 }
 

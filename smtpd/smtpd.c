@@ -23,6 +23,7 @@
 #include "log.h"
 #include "service.h"
 #include "smtpd.h"
+#include "stats.h"
 
 static struct cidr_list mynetworks;
 
@@ -97,6 +98,7 @@ session_limited(struct smtpd_session *s, const char *client)
 		  "\r\n", cfg.myhostname, s->client_addr);
 	log_warn("connection %s limit exceeded: %ld from %s for service "
 		 "smtpd", what, what[0] == 'c' ? count : rate, client);
+	stats_inc(ST_REJECT_CONN_LIMIT);
 	return 1;
 }
 
@@ -202,6 +204,7 @@ pregreet(struct smtpd_session *s, const char *client)
 	io_printf(&s->io, "554 5.5.0 %s Error: talking before the greeting"
 		  "\r\n", cfg.myhostname);
 	log_info("reject: pregreet from %s", client);
+	stats_inc(ST_REJECT_PREGREET);
 	return 1;
 }
 
@@ -220,6 +223,7 @@ serve(int fd)
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));
 	log_info("connect from %s", client);
+	stats_inc(ST_SMTPD_CONNECT);
 	if (pregreet(&s, client) || session_limited(&s, client)) {
 		s.quit = 1;
 	} else {
