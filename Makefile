@@ -1,7 +1,7 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
 PROGRAMS = master smtpd cleanup qmgr local mtactl anvil resolver remote \
-           pickup sendmail tlsproxy
+           pickup sendmail tlsproxy mtadrop
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
