@@ -111,12 +111,19 @@ drop(char *id)
 	 * everyone else out */
 	bad = fchmod(fd, 0644) != 0 || write_all(fd, head, (size_t)n) != 0 ||
 	      copy_stdin(fd, cfg.message_size_limit + MAILDROP_ENVELOPE_MAX) ||
-	      fsync(fd) != 0;
-	if (close(fd) != 0)
-		bad = 1;
-	if (!bad && rename(tmp_name, id) == 0 && fsync_dir(".") == 0) {
+	      fsync(fd) != 0 || rename(tmp_name, id) != 0;
+	/* the group may not read maildrop/, so the directory cannot be
+	 * opened to fsync the rename: syncfs does it (a rare path) */
+	if (!bad)
 		tmp_name[0] = 0;
+	if ((!bad && syncfs(fd) != 0) || close(fd) != 0)
+		bad = 1;
+	if (!bad)
 		return 0;
+	if (tmp_name[0] == 0) {
+		fprintf(stderr, "mtadrop: %s/maildrop/%s: not made durable: "
+			"%s\n", cfg.queue_directory, id, strerror(errno));
+		return EX_IOERR_;
 	}
 	fprintf(stderr, "mtadrop: writing %s/maildrop/%s failed%s%s\n",
 		cfg.queue_directory, tmp_name, errno ? ": " : "",
