@@ -21,6 +21,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_remote,	suite_resolver,	suite_map,	suite_srs,
     suite_resolve,	suite_sasl,	suite_passwd,	suite_auth_limit,
     suite_tlsproxy_client,
+    suite_stats,
 };
 
 int
