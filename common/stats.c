@@ -88,7 +88,7 @@ stats_create(const char *path, long gid)
 	h.since = (int64_t)time(NULL);
 	memset(zero, 0, sizeof(zero));
 	bad = (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) != 0) ||
-	      fchmod(fd, 0640) != 0 ||
+	      fchmod(fd, gid >= 0 ? 0640 : 0600) != 0 ||
 	      pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	      pwrite(fd, zero, sizeof(zero), sizeof(h)) != (ssize_t)sizeof(zero);
 	if (bad)

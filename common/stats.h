@@ -63,7 +63,7 @@ struct stat_name {
 extern const struct stat_name stat_names[ST_COUNT];
 
 /* stats_create - master: the file afresh (counters reset, since now),
- * mode 0640, group gid when gid >= 0; -1 logged. */
+ * mode 0640 with group gid when gid >= 0, else 0600; -1 logged. */
 int stats_create(const char *path, long gid);
 /* stats_attach - a daemon: map the file; on failure counting is off
  * (a warning is logged) and the daemon goes on. */

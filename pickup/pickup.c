@@ -6,7 +6,8 @@
  * sendmail has mtadrop(8) drop a file into maildrop/ instead; pickup
  * takes those in when it starts (and each time master restarts it), the
  * uid being the one mtadrop recorded from getuid() (maildrop/ is
- * writable by mtadrop's group alone, so no one else wrote the file).  Either way pickup_queue() hands the message to cleanup.
+ * writable by mtadrop's group alone, so no one else wrote the file).
+ * Either way pickup_queue() hands the message to cleanup.
  * Trusts: the kernel for the uid; nothing in a submission.  Never: takes
  * a maildrop file that is not a regular file, or deletes one that was not
  * accepted or refused for good.
@@ -27,7 +28,6 @@
 #include "pickup.h"
 #include "service.h"
 #include "strbuf.h"
-
 
 /* take_fields - sender, extract and rcpt from request attributes. */
 static void
@@ -138,12 +138,14 @@ drop_uid(const char *f, size_t n)
 
 /* parse_drop - fields of a maildrop file into s and *uid; -1 when
  * malformed.  Only the first field may be the uid: mtadrop writes it
- * before what sendmail gave it. */
+ * before what sendmail gave it.  The last field, size, is the message's
+ * length: a message cut short (sendmail killed while it wrote) is
+ * malformed, never delivered in part. */
 static int
 parse_drop(char *p, size_t n, struct submission *s, uid_t *uid)
 {
 	size_t m = strlen(MAILDROP_MAGIC) + 1, i;
-	long u;
+	long u, size = -1;
 
 	if (n < m || memcmp(p, MAILDROP_MAGIC, m) != 0 ||
 	    (u = drop_uid(p + m, strnlen(p + m, n - m))) < 0)
@@ -159,12 +161,15 @@ parse_drop(char *p, size_t n, struct submission *s, uid_t *uid)
 		if (fl == 0) {
 			s->data = p + i;
 			s->len = n - i;
-			return 0;
+			return size >= 0 && (size_t)size == s->len ? 0 : -1;
 		}
 		if ((eq = strchr(f, '=')) == NULL || strncmp(f, "uid=", 4) == 0)
 			return -1;
 		*eq = 0;
-		take_fields(s, f, eq + 1);
+		if (strcmp(f, "size") == 0)
+			size = strtol(eq + 1, NULL, 10);
+		else
+			take_fields(s, f, eq + 1);
 	}
 	return -1;
 }

@@ -30,7 +30,8 @@ void rcpt_free(struct rcpt_list *l);
  * message (LF lines) to the end.  The first field is uid=N, the real uid
  * of mtadrop's caller (mtadrop writes it; no later uid field is taken);
  * the others come from sendmail: sender (-f), full_name (-F), extract
- * (1 for -t), rcpt (repeated). */
+ * (1 for -t), rcpt (repeated), and last size (the message's length in
+ * bytes, so a message cut short is never taken). */
 #define MAILDROP_MAGIC "MTA-MAILDROP 2"
 #define MAILDROP_ENVELOPE_MAX 1048576 /* bytes of fields in a maildrop file */
 

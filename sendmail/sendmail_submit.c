@@ -103,9 +103,12 @@ put_drop(int fd, const struct sm_job *j)
 		   != 0) ||
 		  put_field(fd, "extract", j->extract ? "1" : "0") != 0;
 
+	char size[32];
+
 	for (int i = 0; !bad && i < j->nrcpt; i++)
 		bad = put_field(fd, "rcpt", j->rcpts[i]) != 0;
-	return bad || write_all(fd, "", 1) != 0 ||
+	snprintf(size, sizeof(size), "%zu", j->msg.len);
+	return bad || put_field(fd, "size", size) != 0 || write_all(fd, "", 1) != 0 ||
 	       write_all(fd, j->msg.p ? j->msg.p : "", j->msg.len) != 0 ? -1
 									: 0;
 }

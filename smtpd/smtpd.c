@@ -157,6 +157,7 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 		if (smtpd_error(s))
 			return -1;
 		io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
+		stats_inc(ST_REJECT_SYNTAX);
 		while ((rc = io_read_line(&s->io, junk, sizeof(junk), &len)) ==
 		       LINE_PART)
 			;
@@ -178,6 +179,7 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 		s->answered = 1;
 		if (!smtpd_error(s))
 			io_printf(&s->io, "500 5.5.2 Error: NUL in command\r\n");
+		stats_inc(ST_REJECT_SYNTAX);
 	}
 	return 0;
 }

@@ -187,7 +187,7 @@ class RootMode(unittest.TestCase):
         # through mtadrop with a uid of its own: refused at pickup
         p = as_nobody([os.path.join(self.bindir, "mtadrop"), "-c",
                        self.mta.conf],
-                      b"uid=0\0rcpt=forged@localhost\0\0\nforged\n")
+                      b"uid=0\0rcpt=forged@localhost\0size=8\0\0\nforged\n")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(len(os.listdir(drop)), 2)
         self.mta.start()
