@@ -128,7 +128,8 @@ cmd_setup(int argc, char **argv)
 		printf("note: run_mode = %s; users made for root mode\n",
 		       cfg.run_mode);
 	log_open("mtactl", LOG_DEST_STDERR, NULL);
-	if (queue_dirs_create() != 0 || setup_maildrop() != 0)
+	if (queue_dirs_create() != 0 ||
+	    (strcmp(cfg.run_mode, "root") == 0 && setup_maildrop() != 0))
 		return EX_CANTCREAT_;
 	printf("%s: queue tree ready\n", cfg.queue_directory);
 	return 0;
