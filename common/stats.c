@@ -19,44 +19,41 @@
 #include "log.h"
 
 const struct stat_name stat_names[ST_COUNT] = {
-	[ST_SMTPD_CONNECT] = {"smtpd", "connections",
-			      "connections accepted (sessions)"},
-	[ST_SMTPD_TLS_OK] = {"smtpd", "tls_ok", "TLS handshakes completed"},
-	[ST_SMTPD_TLS_FAIL] = {"smtpd", "tls_failed", "TLS handshakes failed"},
-	[ST_SMTPD_AUTH_OK] = {"smtpd", "auth_ok", "AUTH succeeded"},
-	[ST_SMTPD_AUTH_FAIL] = {"smtpd", "auth_failed", "AUTH failed"},
-	[ST_SMTPD_ACCEPTED] = {"smtpd", "messages", "messages accepted"},
-	[ST_REJECT_RELAY] = {"reject", "relay_denied", "relay access denied"},
-	[ST_REJECT_UNKNOWN_USER] = {"reject", "unknown_user",
-				    "recipient unknown"},
-	[ST_REJECT_ERRORS] = {"reject", "too_many_errors",
-			      "sessions ended for too many errors"},
-	[ST_REJECT_SIZE] = {"reject", "size", "message too big"},
-	[ST_REJECT_BARE_LF] = {"reject", "bare_lf",
-			       "bare LF in the data (smuggling)"},
-	[ST_REJECT_PIPELINING] = {"reject", "pipelining",
-				  "improper command pipelining"},
-	[ST_REJECT_PREGREET] = {"reject", "early_talker",
-				"client talked before the greeting"},
-	[ST_REJECT_CONN_LIMIT] = {"reject", "conn_limit",
-				  "connection count or rate limit"},
-	[ST_REJECT_SYNTAX] = {"reject", "bad_syntax",
-			      "bad command or syntax"},
-	[ST_PICKUP_ACCEPTED] = {"pickup", "messages",
-				"local submissions (sendmail)"},
-	[ST_CLEANUP_QUEUED] = {"cleanup", "queued", "queue files written"},
-	[ST_QMGR_DELIVERED] = {"qmgr", "delivered", "recipients delivered"},
-	[ST_QMGR_DEFERRED] = {"qmgr", "deferred",
-			      "delivery attempts deferred"},
-	[ST_QMGR_BOUNCED] = {"qmgr", "bounced", "recipients failed"},
-	[ST_QMGR_EXPIRED] = {"qmgr", "expired",
-			     "recipients expired (among failed)"},
-	[ST_QMGR_BOUNCE_NOTICES] = {"qmgr", "bounce_notices",
-				    "non-delivery notices sent"},
-	[ST_QMGR_DELAY_WARNINGS] = {"qmgr", "delay_warnings",
-				    "delay warnings sent"},
-	[ST_QMGR_SUCCESS_NOTICES] = {"qmgr", "success_notices",
-				     "success notices sent"},
+    [ST_SMTPD_CONNECT] = {"smtpd", "connections",
+			  "connections accepted (sessions)"},
+    [ST_SMTPD_TLS_OK] = {"smtpd", "tls_ok", "TLS handshakes completed"},
+    [ST_SMTPD_TLS_FAIL] = {"smtpd", "tls_failed", "TLS handshakes failed"},
+    [ST_SMTPD_AUTH_OK] = {"smtpd", "auth_ok", "AUTH succeeded"},
+    [ST_SMTPD_AUTH_FAIL] = {"smtpd", "auth_failed", "AUTH failed"},
+    [ST_SMTPD_ACCEPTED] = {"smtpd", "messages", "messages accepted"},
+    [ST_REJECT_RELAY] = {"reject", "relay_denied", "relay access denied"},
+    [ST_REJECT_UNKNOWN_USER] = {"reject", "unknown_user", "recipient unknown"},
+    [ST_REJECT_ERRORS] = {"reject", "too_many_errors",
+			  "sessions ended for too many errors"},
+    [ST_REJECT_SIZE] = {"reject", "size", "message too big"},
+    [ST_REJECT_BARE_LF] = {"reject", "bare_lf",
+			   "bare LF in the data (smuggling)"},
+    [ST_REJECT_PIPELINING] = {"reject", "pipelining",
+			      "improper command pipelining"},
+    [ST_REJECT_PREGREET] = {"reject", "early_talker",
+			    "client talked before the greeting"},
+    [ST_REJECT_CONN_LIMIT] = {"reject", "conn_limit",
+			      "connection count or rate limit"},
+    [ST_REJECT_SYNTAX] = {"reject", "bad_syntax", "bad command or syntax"},
+    [ST_PICKUP_ACCEPTED] = {"pickup", "messages",
+			    "local submissions (sendmail)"},
+    [ST_CLEANUP_QUEUED] = {"cleanup", "queued", "queue files written"},
+    [ST_QMGR_DELIVERED] = {"qmgr", "delivered", "recipients delivered"},
+    [ST_QMGR_DEFERRED] = {"qmgr", "deferred", "delivery attempts deferred"},
+    [ST_QMGR_BOUNCED] = {"qmgr", "bounced", "recipients failed"},
+    [ST_QMGR_EXPIRED] = {"qmgr", "expired",
+			 "recipients expired (among failed)"},
+    [ST_QMGR_BOUNCE_NOTICES] = {"qmgr", "bounce_notices",
+				"non-delivery notices sent"},
+    [ST_QMGR_DELAY_WARNINGS] = {"qmgr", "delay_warnings",
+				"delay warnings sent"},
+    [ST_QMGR_SUCCESS_NOTICES] = {"qmgr", "success_notices",
+				 "success notices sent"},
 };
 
 _Static_assert(sizeof(struct stats_header) == 64, "header of 64 bytes");
@@ -76,8 +73,8 @@ stats_create(const char *path, long gid)
 		log_error("unlink %s: %m", path);
 		return -1;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-		       O_NOFOLLOW, 0600)) < 0) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		       0600)) < 0) {
 		log_error("create %s: %m", path);
 		return -1;
 	}
@@ -87,10 +84,11 @@ stats_create(const char *path, long gid)
 	h.count = ST_COUNT;
 	h.since = (int64_t)time(NULL);
 	memset(zero, 0, sizeof(zero));
-	bad = (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) != 0) ||
-	      fchmod(fd, gid >= 0 ? 0640 : 0600) != 0 ||
-	      pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	      pwrite(fd, zero, sizeof(zero), sizeof(h)) != (ssize_t)sizeof(zero);
+	bad =
+	    (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) != 0) ||
+	    fchmod(fd, gid >= 0 ? 0640 : 0600) != 0 ||
+	    pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    pwrite(fd, zero, sizeof(zero), sizeof(h)) != (ssize_t)sizeof(zero);
 	if (bad)
 		log_error("write %s: %m", path);
 	if (close(fd) != 0 && !bad) {

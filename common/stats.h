@@ -20,29 +20,29 @@
  * afresh at each start, and a reader checks the count, so a new counter
  * may go anywhere. */
 enum stat_id {
-	ST_SMTPD_CONNECT,        /* connections accepted by smtpd */
-	ST_SMTPD_TLS_OK,         /* STARTTLS handshakes completed */
-	ST_SMTPD_TLS_FAIL,       /* STARTTLS handshakes failed */
-	ST_SMTPD_AUTH_OK,        /* AUTH succeeded */
-	ST_SMTPD_AUTH_FAIL,      /* AUTH failed (535) */
-	ST_SMTPD_ACCEPTED,       /* messages queued (250 after DATA/BDAT) */
-	ST_REJECT_RELAY,         /* 554 5.7.1 relay access denied */
-	ST_REJECT_UNKNOWN_USER,  /* 550 5.1.1 user unknown */
-	ST_REJECT_ERRORS,        /* 421 too many errors */
-	ST_REJECT_SIZE,          /* 552 5.3.4 too big */
-	ST_REJECT_BARE_LF,       /* 550 5.5.2 bare LF (smuggling) */
-	ST_REJECT_PIPELINING,    /* 554 5.5.0 improper pipelining */
-	ST_REJECT_PREGREET,      /* 554 early talker */
-	ST_REJECT_CONN_LIMIT,    /* 421 connection count/rate limit */
-	ST_REJECT_SYNTAX,        /* 500/501 bad command or syntax */
-	ST_PICKUP_ACCEPTED,      /* local submissions queued by pickup */
-	ST_CLEANUP_QUEUED,       /* queue files written by cleanup */
-	ST_QMGR_DELIVERED,       /* recipients delivered */
-	ST_QMGR_DEFERRED,        /* delivery attempts deferred (4xx) */
-	ST_QMGR_BOUNCED,         /* recipients failed for good (5xx) */
-	ST_QMGR_EXPIRED,         /* recipients expired (also bounced) */
-	ST_QMGR_BOUNCE_NOTICES,  /* non-delivery notices sent */
-	ST_QMGR_DELAY_WARNINGS,  /* delay warnings sent */
+	ST_SMTPD_CONNECT,	 /* connections accepted by smtpd */
+	ST_SMTPD_TLS_OK,	 /* STARTTLS handshakes completed */
+	ST_SMTPD_TLS_FAIL,	 /* STARTTLS handshakes failed */
+	ST_SMTPD_AUTH_OK,	 /* AUTH succeeded */
+	ST_SMTPD_AUTH_FAIL,	 /* AUTH failed (535) */
+	ST_SMTPD_ACCEPTED,	 /* messages queued (250 after DATA/BDAT) */
+	ST_REJECT_RELAY,	 /* 554 5.7.1 relay access denied */
+	ST_REJECT_UNKNOWN_USER,	 /* 550 5.1.1 user unknown */
+	ST_REJECT_ERRORS,	 /* 421 too many errors */
+	ST_REJECT_SIZE,		 /* 552 5.3.4 too big */
+	ST_REJECT_BARE_LF,	 /* 550 5.5.2 bare LF (smuggling) */
+	ST_REJECT_PIPELINING,	 /* 554 5.5.0 improper pipelining */
+	ST_REJECT_PREGREET,	 /* 554 early talker */
+	ST_REJECT_CONN_LIMIT,	 /* 421 connection count/rate limit */
+	ST_REJECT_SYNTAX,	 /* 500/501 bad command or syntax */
+	ST_PICKUP_ACCEPTED,	 /* local submissions queued by pickup */
+	ST_CLEANUP_QUEUED,	 /* queue files written by cleanup */
+	ST_QMGR_DELIVERED,	 /* recipients delivered */
+	ST_QMGR_DEFERRED,	 /* delivery attempts deferred (4xx) */
+	ST_QMGR_BOUNCED,	 /* recipients failed for good (5xx) */
+	ST_QMGR_EXPIRED,	 /* recipients expired (also bounced) */
+	ST_QMGR_BOUNCE_NOTICES,	 /* non-delivery notices sent */
+	ST_QMGR_DELAY_WARNINGS,	 /* delay warnings sent */
 	ST_QMGR_SUCCESS_NOTICES, /* DSN success notices sent */
 	ST_COUNT
 };
@@ -51,8 +51,8 @@ enum stat_id {
 struct stats_header {
 	char magic[8];
 	uint32_t version, count; /* 1; ST_COUNT of the writer */
-	int64_t since;           /* master start, seconds since the epoch */
-	char pad[40];            /* the counters start on 64 bytes */
+	int64_t since;		 /* master start, seconds since the epoch */
+	char pad[40];		 /* the counters start on 64 bytes */
 };
 #define STATS_SIZE (sizeof(struct stats_header) + STATS_SLOTS * 8)
 

@@ -28,7 +28,8 @@ resolver_stats(long *hits, long *misses, long *entries)
 	struct attrs a;
 	int fd, ok1 = 0, ok2 = 0, ok3 = 0;
 
-	snprintf(path, sizeof(path), "%s/private/resolver", cfg.queue_directory);
+	snprintf(path, sizeof(path), "%s/private/resolver",
+		 cfg.queue_directory);
 	if ((fd = ipc_connect_unix(path)) < 0)
 		return -1;
 	struct ipc *c = ipc_new(fd, STATS_TIMEOUT_MS);
@@ -94,7 +95,8 @@ print_json(const uint64_t *v, int64_t since, int have_resolver, long hits,
 	printf("}");
 	if (have_resolver)
 		printf(",\"resolver\":{\"hits\":%ld,\"misses\":%ld,"
-		       "\"entries\":%ld}", hits, misses, entries);
+		       "\"entries\":%ld}",
+		       hits, misses, entries);
 	else
 		printf(",\"resolver\":null");
 	printf(",\"queue\":");

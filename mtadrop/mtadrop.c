@@ -25,10 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../pickup/pickup.h"
 #include "config.h"
 #include "fsutil.h"
 #include "queue_id.h"
-#include "../pickup/pickup.h"
 
 #define EX_USAGE_ 64
 #define EX_NOINPUT_ 66
@@ -77,12 +77,13 @@ copy_stdin(int fd, long long max)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || (total += n) > max) {
-			fprintf(stderr, "mtadrop: %s\n", n < 0 ? strerror(errno)
-				: "message too big");
+			fprintf(stderr, "mtadrop: %s\n",
+				n < 0 ? strerror(errno) : "message too big");
 			return -1;
 		}
 		if (write_all(fd, buf, (size_t)n) != 0) {
-			fprintf(stderr, "mtadrop: write: %s\n", strerror(errno));
+			fprintf(stderr, "mtadrop: write: %s\n",
+				strerror(errno));
 			return -1;
 		}
 	}
@@ -100,8 +101,9 @@ drop(char *id)
 	snprintf(tmp_name, sizeof(tmp_name), ".%s.tmp", id);
 	n = snprintf(head, sizeof(head), "%s%cuid=%lu%c", MAILDROP_MAGIC, 0,
 		     (unsigned long)getuid(), 0);
-	if ((fd = open(tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		       O_CLOEXEC, 0600)) < 0) {
+	if ((fd = open(tmp_name,
+		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0600)) < 0) {
 		fprintf(stderr, "mtadrop: create %s/maildrop/%s: %s\n",
 			cfg.queue_directory, tmp_name, strerror(errno));
 		tmp_name[0] = 0;
@@ -121,8 +123,10 @@ drop(char *id)
 	if (!bad)
 		return 0;
 	if (tmp_name[0] == 0) {
-		fprintf(stderr, "mtadrop: %s/maildrop/%s: not made durable: "
-			"%s\n", cfg.queue_directory, id, strerror(errno));
+		fprintf(stderr,
+			"mtadrop: %s/maildrop/%s: not made durable: "
+			"%s\n",
+			cfg.queue_directory, id, strerror(errno));
 		return EX_IOERR_;
 	}
 	fprintf(stderr, "mtadrop: writing %s/maildrop/%s failed%s%s\n",
@@ -151,8 +155,10 @@ main(int argc, char **argv)
 		conf = optarg;
 	}
 	if (!config_allowed(conf)) {
-		fprintf(stderr, "mtadrop: %s is not root's, or others may "
-			"write it: not used\n", conf);
+		fprintf(stderr,
+			"mtadrop: %s is not root's, or others may "
+			"write it: not used\n",
+			conf);
 		return EX_NOPERM_;
 	}
 	if (config_load(conf, err, sizeof(err)) != 0) {

@@ -99,7 +99,8 @@ test_names(void)
 		CU_ASSERT_PTR_NOT_NULL(stat_names[i].text);
 		/* a group's counters together: --json makes one object each */
 		for (int j = i + 2; stat_names[i].group && j < ST_COUNT; j++)
-			if (strcmp(stat_names[i].group, stat_names[j].group) == 0)
+			if (strcmp(stat_names[i].group, stat_names[j].group) ==
+			    0)
 				CU_ASSERT_STRING_EQUAL(stat_names[j - 1].group,
 						       stat_names[i].group);
 	}
@@ -132,7 +133,8 @@ suite_stats(void)
 {
 	CU_pSuite s = CU_add_suite("stats", init, cleanup);
 
-	if (s == NULL || !CU_add_test(s, "count_and_read", test_count_and_read) ||
+	if (s == NULL ||
+	    !CU_add_test(s, "count_and_read", test_count_and_read) ||
 	    !CU_add_test(s, "not_a_counter_file", test_not_a_counter_file) ||
 	    !CU_add_test(s, "names", test_names) ||
 	    !CU_add_test(s, "log_level", test_log_level))
