@@ -1,7 +1,7 @@
 # Makefile - build, test and run the MTA.  See README for the two commands.
 
 PROGRAMS = master smtpd cleanup qmgr local mtactl anvil resolver remote \
-           pickup sendmail tlsproxy
+           pickup sendmail tlsproxy mtadrop
 PKGS     = libsodium liblmdb
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -134,6 +134,8 @@ LIBEXECDIR  = $(PREFIX)/libexec/mta
 SBINDIR     = $(PREFIX)/sbin
 MANDIR      = $(PREFIX)/share/man
 SUBST = sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g'
+# mtadrop goes to libexec with the daemons; mtactl setup (below, as root)
+# makes it set-group-ID setgid_group, as mtadrop(8) explains.
 install: all
 	install -d -m 0755 $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)

@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "ipc.h"
 #include "log.h"
+#include "stats.h"
 #include "queue_id.h"
 #include "service.h"
 
@@ -273,6 +274,7 @@ serve_message(struct ipc *c, struct attrs *a)
 		if (close(fd) != 0)
 			log_warn("%s: close: %m", m.id);
 		log_info("%s: message-id=%s", m.id, m.message_id);
+		stats_inc(ST_CLEANUP_QUEUED);
 		reply(c, 250, NULL);
 		notify_qmgr(m.id);
 		strbuf_free(&m.hdr);

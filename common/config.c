@@ -62,6 +62,7 @@ static const struct ckey keys[] = {
 	S(smtpd_passwd_map, ""),
 	N(smtpd_tls_auth_only, C_BOOL, "yes", 0, 1),
 	S(tlsproxy_user, "mta-tls"),
+	S(setgid_group, "mtadrop"),
 	S(smtpd_tls_cert_file, ""),
 	S(smtpd_tls_key_file, ""),
 	S(smtpd_tls_protocols, "TLSv1.2"),

@@ -30,6 +30,7 @@ struct config {
 	char *smtpd_passwd_map; /* LMDB directory of AUTH hashes; "" = none */
 	long smtpd_tls_auth_only; /* AUTH offered only after STARTTLS */
 	char *tlsproxy_user;
+	char *setgid_group; /* mtadrop's group, maildrop/'s (root mode) */
 	char *smtpd_tls_cert_file, *smtpd_tls_key_file; /* "" = no TLS */
 	char *smtpd_tls_protocols; /* lowest version: TLSv1.2 or TLSv1.3 */
 	char *smtpd_tls_ciphers;   /* OpenSSL list for TLS 1.2 */

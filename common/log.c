@@ -22,6 +22,7 @@
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static int log_fd = 2;
 static int log_verbose;
+static const volatile char *log_level_byte; /* log_follow */
 static int log_copy_stderr;
 static char log_tag[64] = "mta";
 static char log_name[32] = "mta";
@@ -75,6 +76,12 @@ void
 log_set_verbose(int on)
 {
 	log_verbose = on;
+}
+
+void
+log_follow(const volatile char *level)
+{
+	log_level_byte = level;
 }
 
 /* log_emit - format one line and write it with a single write(2). */
@@ -141,7 +148,7 @@ log_info(const char *fmt, ...)
 void
 log_debug(const char *fmt, ...)
 {
-	if (!log_verbose)
+	if (log_level_byte ? *log_level_byte != '1' : !log_verbose)
 		return;
 	LOG_BODY(LOG_DEBUG, "");
 }

@@ -12,6 +12,9 @@ enum log_dest { LOG_DEST_SYSLOG, LOG_DEST_STDERR, LOG_DEST_FILE };
 /* log_open - start logging as "mta/NAME[pid]" to the given destination. */
 int log_open(const char *name, enum log_dest dest, const char *path);
 void log_set_verbose(int on);
+/* log_follow - take the verbose flag from a shared byte ('1' verbose)
+ * from now on (log_level.h); NULL goes back to log_set_verbose's. */
+void log_follow(const volatile char *level);
 /* log_also_stderr - copy lines to stderr too (while a command waits). */
 void log_also_stderr(int on);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,6 +6,7 @@
  * it did not create (mtactl check reports those).
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,35 @@ make_dir(const char *path, mode_t mode, const struct passwd *owner)
 	return 0;
 }
 
+/* make_maildrop - root mode: maildrop/ mode 1730, group setgid_group,
+ * so that mtadrop(8), set-group-ID, alone writes it (and pickup may
+ * trust the uid a file records).  Without the group (no mtactl setup
+ * yet) it is made 0730 for the mail owner alone: mail is then not taken
+ * while the system is down, and mtactl check says so. */
+static int
+make_maildrop(const struct passwd *owner)
+{
+	struct group *g = getgrnam(cfg.setgid_group);
+
+	if (mkdir("maildrop", 0700) != 0) {
+		if (errno == EEXIST)
+			return 0; /* as it is: mtactl setup/check mend it */
+		log_error("mkdir %s/maildrop: %m", cfg.queue_directory);
+		return -1;
+	}
+	if (g == NULL)
+		log_warn("group %s does not exist (run mtactl setup): sendmail "
+			 "cannot leave mail while the system is stopped",
+			 cfg.setgid_group);
+	if (chown("maildrop", owner->pw_uid, g ? g->gr_gid : owner->pw_gid)
+	    != 0 || chmod("maildrop", g ? 01730 : 0730) != 0) {
+		log_error("set owner/mode of %s/maildrop: %m",
+			  cfg.queue_directory);
+		return -1;
+	}
+	return 0;
+}
+
 int
 queue_dirs_create(void)
 {
@@ -68,9 +98,12 @@ queue_dirs_create(void)
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (make_dir(dirs[i].path, dirs[i].mode,
+		if ((owner == NULL || strcmp(dirs[i].path, "maildrop") != 0) &&
+		    make_dir(dirs[i].path, dirs[i].mode,
 			     strcmp(dirs[i].path, "pid") ? owner : NULL) != 0)
 			return -1;
+	if (owner && make_maildrop(owner) != 0)
+		return -1;
 	for (const char *l = letters; *l; l++) {
 		snprintf(sub, sizeof(sub), "msg/%c", *l);
 		if (make_dir(sub, 0700, owner) != 0)

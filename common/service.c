@@ -24,6 +24,8 @@
 #include "config.h"
 #include "harden.h"
 #include "log.h"
+#include "log_level.h"
+#include "stats.h"
 
 volatile int service_stop;
 int (*service_keep_root)(void);
@@ -214,10 +216,10 @@ service_init(const char *name, int argc, char **argv)
 	if (service_open_log(name, to_stderr) != 0)
 		log_fatal("open %s: %m", cfg.maillog_file);
 	log_set_verbose((int)cfg.verbose);
-	if (getenv("MTA_VERBOSE") != NULL) /* mtactl log-level, via master */
-		log_set_verbose(strcmp(getenv("MTA_VERBOSE"), "1") == 0);
 	if (chdir(cfg.queue_directory) != 0)
 		log_fatal("chdir %s: %m", cfg.queue_directory);
+	log_level_attach(LOG_LEVEL_FILE); /* mtactl log-level, via master */
+	stats_attach(STATS_FILE); /* before the chroot and the drop */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || sigemptyset(&sa.sa_mask) ||
 	    sigaction(SIGHUP, &sa, NULL) != 0)
 		log_fatal("signal setup: %m");

@@ -2,7 +2,8 @@
  * control.c - master's control socket (public/master) for mtactl(8).
  *
  * Requests are IPC records: {req=status} answers one record per service;
- * {req=stop} and {req=reload} act as SIGTERM and SIGHUP.  The socket's
+ * {req=stop} and {req=reload} act as SIGTERM and SIGHUP; {req=log-level}
+ * shows or sets the level of every process (log_level.h).  The socket's
  * mode admits the owner (and group mta in root mode); peer credentials
  * are checked again here.
  * Trusts: nothing in the request beyond its framing.  Never: blocks the
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "log_level.h"
 #include "master.h"
 
 #define CONTROL_TIMEOUT_MS 2000
@@ -90,6 +92,8 @@ reply_status(struct ipc *c)
 			    s->listen_addr[0] ? s->listen_addr : "off");
 		ipc_put_long(c, "processes", s->count);
 		ipc_put_long(c, "idle", s->idle);
+		ipc_put_long(c, "busy", s->count - s->idle - s->starting);
+		ipc_put_long(c, "starting", s->starting);
 		ipc_put_long(c, "restarts", s->restarts);
 		ipc_put_long(c, "limit", s->def->limit ? *s->def->limit : 1);
 		if (ipc_end(c) != IPC_OK)
@@ -102,30 +106,23 @@ reply_status(struct ipc *c)
 		log_warn("control: reply not sent");
 }
 
-/* control_log_level - "verbose" or "normal" for master and, through the
- * environment, every child started from now on; the children running
- * get SIGHUP so they are replaced after their session (qmgr reloads and
- * keeps its level until it restarts).  No level: just report. */
+/* control_log_level - "verbose" or "normal" for every process at once:
+ * master writes the shared byte (log_level.h) that each daemon's
+ * log_debug() reads, so the long-lived ones (qmgr, anvil, pickup) change
+ * too, without a signal or a restart.  No level: just report. */
 static void
 control_log_level(struct ipc *c, const char *level)
 {
-	static int verbose = -1;
-
-	if (verbose < 0)
-		verbose = (int)cfg.verbose;
 	if (level && strcmp(level, "verbose") != 0 &&
 	    strcmp(level, "normal") != 0) {
 		ipc_put_str(c, "error", "level must be normal or verbose");
+	} else if (level && log_level_set(strcmp(level, "verbose") == 0) != 0) {
+		ipc_put_str(c, "error", "the level could not be changed (see "
+			    "the log)");
 	} else {
-		if (level) {
-			verbose = strcmp(level, "verbose") == 0;
-			log_set_verbose(verbose);
-			if (setenv("MTA_VERBOSE", verbose ? "1" : "0", 1) != 0)
-				log_warn("setenv: %m");
+		if (level)
 			log_info("log level set to %s", level);
-			spawn_hup_all();
-		}
-		ipc_put_str(c, "level", verbose ? "verbose" : "normal");
+		ipc_put_str(c, "level", log_level_get() ? "verbose" : "normal");
 	}
 	if (ipc_end(c) != IPC_OK)
 		log_warn("control: reply not sent");

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,9 @@
 #include "config.h"
 #include "fsutil.h"
 #include "log.h"
+#include "log_level.h"
 #include "master.h"
+#include "stats.h"
 
 #define MASTER_VERSION "0.1"
 
@@ -93,6 +96,20 @@ write_pid_file(void)
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(pid_fd, 0) != 0 || pwrite(pid_fd, buf, (size_t)n, 0) != n)
 		log_fatal("write pid file: %m");
+}
+
+/* stats_group - the counter file's group: the mail owner's (whom mtactl
+ * admits) in root mode; in user mode the owner alone reads it. */
+static long
+stats_group(void)
+{
+	struct passwd *pw;
+
+	if (strcmp(cfg.run_mode, "root") != 0)
+		return -1;
+	if ((pw = getpwnam(cfg.mail_owner)) == NULL)
+		log_fatal("mail_owner %s does not exist", cfg.mail_owner);
+	return (long)pw->pw_gid;
 }
 
 static void
@@ -174,6 +191,7 @@ reload(void)
 		log_warn("reload: some sockets could not be reopened");
 	log_info("reload -- version %s, configuration %s", MASTER_VERSION,
 		 config_file);
+	log_level_set((int)cfg.verbose); /* the config's, until log-level */
 	spawn_hup_all();
 }
 
@@ -331,6 +349,9 @@ main(int argc, char **argv)
 	if (!master_foreground)
 		ready_fd = daemonize();
 	write_pid_file();
+	if (stats_create(STATS_FILE, stats_group()) != 0 ||
+	    log_level_create(LOG_LEVEL_FILE, (int)cfg.verbose) != 0)
+		log_fatal("cannot create the files in %s/pid", cfg.queue_directory);
 	setup_signals();
 	setup_services();
 	if (listen_open_all() != 0 || (control_fd = control_open()) < 0)

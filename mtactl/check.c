@@ -6,6 +6,7 @@
  * Trusts: the config.  Never: changes anything (mtactl setup does).
  */
 #include <dirent.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,7 +37,8 @@ static void
 check_daemons(void)
 {
 	static const char *const progs[] = {"master", "smtpd", "cleanup",
-					    "qmgr", "local", "pickup"};
+					    "qmgr", "local", "pickup",
+					    "mtadrop"};
 	char path[4300], fix[4400];
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -87,6 +89,53 @@ check_dir(const char *sub, mode_t mode, const struct passwd *owner)
 	}
 }
 
+/* check_mode - path has this mode, owner uid and group gid */
+static void
+check_mode(const char *path, mode_t mode, uid_t uid, gid_t gid,
+	   const char *owner)
+{
+	char fix[4500];
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		problem("mtactl setup", "%s is missing", path);
+		return;
+	}
+	if (st.st_uid != uid || st.st_gid != gid) {
+		snprintf(fix, sizeof(fix), "mtactl setup (or chown %s:%s %s, "
+			 "then chmod %04o %s)", owner, cfg.setgid_group, path,
+			 (unsigned)mode, path);
+		problem(fix, "%s has a wrong owner or group (want %s:%s)", path,
+			owner, cfg.setgid_group);
+	} else if ((st.st_mode & 07777) != mode) {
+		snprintf(fix, sizeof(fix), "mtactl setup (or chmod %04o %s)",
+			 (unsigned)mode, path);
+		problem(fix, "%s has mode %04o", path,
+			(unsigned)(st.st_mode & 07777));
+	}
+}
+
+/* check_maildrop - root mode: maildrop/ written through mtadrop's group
+ * alone (1730), mtadrop set-group-ID to it (2755, root's): what lets
+ * pickup trust the uid a maildrop file records. */
+static void
+check_maildrop(const struct passwd *owner)
+{
+	char path[4300];
+	struct group *g = getgrnam(cfg.setgid_group);
+
+	if (g == NULL) {
+		problem("mtactl setup", "group %s (setgid_group) does not exist: "
+			"sendmail cannot leave mail while the system is stopped",
+			cfg.setgid_group);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/maildrop", cfg.queue_directory);
+	check_mode(path, 01730, owner->pw_uid, g->gr_gid, owner->pw_name);
+	snprintf(path, sizeof(path), "%s/mtadrop", cfg.daemon_directory);
+	check_mode(path, 02755, 0, g->gr_gid, "root");
+}
+
 static void
 check_queue(void)
 {
@@ -107,7 +156,10 @@ check_queue(void)
 	if (strcmp(cfg.run_mode, "root") == 0)
 		owner = getpwnam(cfg.mail_owner);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		check_dir(dirs[i].sub, dirs[i].mode, owner);
+		if (owner == NULL || strcmp(dirs[i].sub, "maildrop") != 0)
+			check_dir(dirs[i].sub, dirs[i].mode, owner);
+	if (owner != NULL)
+		check_maildrop(owner);
 }
 
 /* check_maps - NAME.db or NAME.lmdb older than NAME in the config's

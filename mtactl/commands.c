@@ -10,7 +10,7 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"start", cmd_start, "start [-f]", "start the mail system (-f: foreground)"},
 	{"stop", cmd_stop, "stop", "stop it (sessions in progress end)"},
 	{"reload", cmd_reload, "reload", "re-read the configuration"},
-	{"status", cmd_status, "status", "show the services and their processes"},
+	{"status", cmd_status, "status [--json]", "services, processes, queue counts"},
 	{"queue", cmd_queue, "queue [--json]", "list the mail queue"},
 	{"show", cmd_show, "show [--json] ID", "one message: envelope, recipients, header"},
 	{"flush", cmd_flush, "flush [ID... | domain]", "try deferred mail now"},
@@ -24,7 +24,7 @@ const struct mtactl_cmd mtactl_commands[] = {
 	{"check", cmd_check, "check", "check the configuration, users, modes, maps"},
 	{"setup", cmd_setup, "setup", "create users, groups and the queue tree (root)"},
 	{"log-level", cmd_log_level, "log-level [normal|verbose]", "show or change the log level"},
-	{"stats", cmd_stats, "stats [--json]", "resolver cache counters, queue counts"},
+	{"stats", cmd_stats, "stats [--json]", "messages, sessions, rejects, resolver, queue"},
 	{"passwd", cmd_passwd, "passwd add USER | del USER | list", "SMTP AUTH passwords (read from stdin)"},
 	{NULL, NULL, NULL, NULL},
 };

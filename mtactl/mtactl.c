@@ -133,52 +133,111 @@ cmd_queue(int argc, char **argv)
 	return queue_list(argc > 1 && strcmp(argv[1], "--json") == 0);
 }
 
+/* status_row - one service of master's answer, as text or JSON */
+static void
+status_row(const struct attrs *a, int json, int first)
+{
+	static const char *const nums[] = {"processes", "busy", "idle",
+					   "limit", "restarts"};
+
+	if (!json) {
+		printf("%-10s %-24s %9s %5s %5s %5s %8s\n",
+		       attrs_get(a, "service"), attrs_get(a, "listen"),
+		       attrs_get(a, "processes"), attrs_get(a, "busy"),
+		       attrs_get(a, "idle"), attrs_get(a, "limit"),
+		       attrs_get(a, "restarts"));
+		return;
+	}
+	const char *svc = attrs_get(a, "service"), *l = attrs_get(a, "listen");
+	printf("%s{\"service\":", first ? "" : ",");
+	json_str(svc ? svc : "", svc ? strlen(svc) : 0);
+	printf(",\"listen\":");
+	json_str(l ? l : "", l ? strlen(l) : 0);
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		int ok = 0;
+		long v = attrs_get_long(a, nums[i], &ok);
+		printf(",\"%s\":%ld", nums[i], ok ? v : -1);
+	}
+	printf("}");
+}
+
+/* status_not_running - exit 3, LSB's "not running" */
+static int
+status_not_running(int json)
+{
+	if (json) {
+		printf("{\"running\":false,\"queue\":");
+		status_queue_json();
+		printf("}\n");
+	} else {
+		printf("the mail system is not running\n");
+		status_queue();
+	}
+	return 3;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
 	char path[4200];
 	struct attrs a;
-	int fd, rc = 0, ended = 0;
+	int fd, rc = 0, ended = 0, n = 0;
+	int json = argc > 1 && strcmp(argv[1], "--json") == 0;
 
-	(void)argc, (void)argv; /* takes no arguments */
-	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
-	if (master_pid() == 0 || (fd = ipc_connect_unix(path)) < 0) {
-		printf("the mail system is not running\n");
-		status_queue();
-		return 3; /* LSB "not running" */
+	if (argc > 2 || (argc == 2 && !json)) {
+		fprintf(stderr, "usage: mtactl status [--json]\n");
+		return EX_USAGE_;
 	}
+	snprintf(path, sizeof(path), "%s/public/master", cfg.queue_directory);
+	if (master_pid() == 0 || (fd = ipc_connect_unix(path)) < 0)
+		return status_not_running(json);
 	struct ipc *c = ipc_new(fd, CONTROL_TIMEOUT_MS);
 	ipc_put_str(c, "req", "status");
 	attrs_init(&a);
 	if (ipc_end(c) != IPC_OK)
 		rc = EX_UNAVAILABLE_;
-	printf("%-10s %-24s %9s %5s %5s %8s\n", "SERVICE", "LISTEN",
-	       "PROCESSES", "IDLE", "LIMIT", "RESTARTS");
+	if (json)
+		printf("{\"running\":true,\"services\":[");
+	else
+		printf("%-10s %-24s %9s %5s %5s %5s %8s\n", "SERVICE", "LISTEN",
+		       "PROCESSES", "BUSY", "IDLE", "LIMIT", "RESTARTS");
 	while (rc == 0 && ipc_read(c, &a) == IPC_OK) {
 		if (attrs_get(&a, "error")) {
+			fflush(stdout);
 			fprintf(stderr, "mtactl: %s\n", attrs_get(&a, "error"));
 			rc = EX_NOPERM_;
 			break;
 		}
 		if (attrs_get(&a, "end")) {
+			const char *pid = attrs_get(&a, "pid"),
+				   *mode = attrs_get(&a, "run_mode");
 			ended = 1;
-			printf("master pid %s, run_mode %s\n",
-			       attrs_get(&a, "pid"), attrs_get(&a, "run_mode"));
+			if (!json) {
+				printf("master pid %s, run_mode %s\n", pid, mode);
+				break;
+			}
+			printf("],\"master\":{\"pid\":%ld,\"run_mode\":",
+			       pid ? atol(pid) : 0L);
+			json_str(mode ? mode : "", mode ? strlen(mode) : 0);
+			printf("}");
 			break;
 		}
-		printf("%-10s %-24s %9s %5s %5s %8s\n", attrs_get(&a, "service"),
-		       attrs_get(&a, "listen"), attrs_get(&a, "processes"),
-		       attrs_get(&a, "idle"), attrs_get(&a, "limit"),
-		       attrs_get(&a, "restarts"));
+		status_row(&a, json, n++ == 0);
 	}
 	attrs_free(&a);
 	ipc_free(c);
 	if (rc == 0 && !ended) {
+		fflush(stdout);
 		fprintf(stderr, "mtactl: no complete answer from master\n");
 		rc = EX_UNAVAILABLE_;
 	}
-	if (rc == 0)
+	if (rc == 0 && json) {
+		printf(",\"queue\":");
+		status_queue_json();
+		printf("}\n");
+	} else if (rc == 0) {
 		status_queue();
+	}
 	return rc;
 }
 

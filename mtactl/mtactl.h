@@ -41,6 +41,8 @@ int cmd_makemap(int argc, char **argv);
 int cmd_newaliases(int argc, char **argv);
 /* status_queue.c: the "queue:" line of status */
 void status_queue(void);
+/* status_queue_json - the same counts as a JSON object (no newline) */
+void status_queue_json(void);
 
 /* log_level.c */
 int cmd_log_level(int argc, char **argv);

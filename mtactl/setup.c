@@ -1,9 +1,11 @@
 /*
  * setup.c - mtactl setup: prepare a host for root mode (make install runs
  * it as root).  Creates the groups and system users of DESIGN.md section 2
- * that are missing (groupadd/useradd), then the queue tree with its owners
- * and modes.  Idempotent: what exists is left as it is (mtactl check
- * reports wrong modes).
+ * that are missing (groupadd/useradd) and mtadrop's group (setgid_group),
+ * then the queue tree with its owners and modes, maildrop/ 1730 for that
+ * group and daemon_directory/mtadrop set-group-ID to it.  Idempotent:
+ * what exists is left as it is (mtactl check reports wrong modes), but
+ * for maildrop/ and mtadrop, whose owners and modes it sets each time.
  * Trusts: the config file (names of the users).  Never: changes an
  * existing user or group, or runs without root.
  */
@@ -12,6 +14,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +71,39 @@ ensure_user(const char *name, const char *group)
 	return run(argv);
 }
 
+/* setup_maildrop - maildrop/ 1730 mail_owner:setgid_group and mtadrop
+ * set-group-ID root:setgid_group 2755: only mtadrop writes maildrop/,
+ * so pickup may trust the uid it records.  Set every time: this is how
+ * an older tree (maildrop 0730, group mta) is brought up to date. */
+static int
+setup_maildrop(void)
+{
+	char path[4300];
+	struct passwd *owner = getpwnam(cfg.mail_owner);
+	struct group *g = getgrnam(cfg.setgid_group);
+
+	if (owner == NULL || g == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/maildrop", cfg.queue_directory);
+	if (chown(path, owner->pw_uid, g->gr_gid) != 0 ||
+	    chmod(path, 01730) != 0) {
+		fprintf(stderr, "mtactl setup: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/mtadrop", cfg.daemon_directory);
+	if (access(path, F_OK) != 0) {
+		printf("note: %s is not installed yet: run mtactl setup again "
+		       "after make install\n", path);
+		return 0;
+	}
+	/* chown clears the set-group-ID bit: the mode comes after it */
+	if (chown(path, 0, g->gr_gid) != 0 || chmod(path, 02755) != 0) {
+		fprintf(stderr, "mtactl setup: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_setup(int argc, char **argv)
 {
@@ -83,7 +119,8 @@ cmd_setup(int argc, char **argv)
 	    ensure_user(cfg.local_user, cfg.local_user) != 0 ||
 	    ensure_user(cfg.remote_user, cfg.remote_user) != 0 ||
 	    ensure_user(cfg.resolver_user, cfg.resolver_user) != 0 ||
-	    ensure_user(cfg.tlsproxy_user, cfg.tlsproxy_user) != 0) {
+	    ensure_user(cfg.tlsproxy_user, cfg.tlsproxy_user) != 0 ||
+	    ensure_group(cfg.setgid_group) != 0) {
 		fprintf(stderr, "mtactl setup: could not create the users\n");
 		return EX_SOFTWARE_;
 	}
@@ -91,7 +128,8 @@ cmd_setup(int argc, char **argv)
 		printf("note: run_mode = %s; users made for root mode\n",
 		       cfg.run_mode);
 	log_open("mtactl", LOG_DEST_STDERR, NULL);
-	if (queue_dirs_create() != 0)
+	if (queue_dirs_create() != 0 ||
+	    (strcmp(cfg.run_mode, "root") == 0 && setup_maildrop() != 0))
 		return EX_CANTCREAT_;
 	printf("%s: queue tree ready\n", cfg.queue_directory);
 	return 0;

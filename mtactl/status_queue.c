@@ -76,6 +76,21 @@ count_index(long *active, long *deferred)
 	return 0;
 }
 
+/* the counts by state; -1 where unknown */
+struct queue_counts {
+	long active, deferred, incoming, maildrop, corrupt;
+};
+
+static void
+queue_counts(struct queue_counts *q)
+{
+	if (count_index(&q->active, &q->deferred) != 0)
+		q->active = q->deferred = -1;
+	q->incoming = count_files("incoming");
+	q->maildrop = count_files("maildrop");
+	q->corrupt = count_files("corrupt");
+}
+
 static void
 print_count(const char *name, long n)
 {
@@ -88,15 +103,38 @@ print_count(const char *name, long n)
 void
 status_queue(void)
 {
-	long active, deferred;
+	struct queue_counts q;
 
+	queue_counts(&q);
 	printf("queue:");
-	if (count_index(&active, &deferred) != 0)
-		active = deferred = -1;
-	print_count("active", active);
-	print_count("deferred", deferred);
-	print_count("incoming", count_files("incoming"));
-	print_count("maildrop", count_files("maildrop"));
-	print_count("corrupt", count_files("corrupt"));
+	print_count("active", q.active);
+	print_count("deferred", q.deferred);
+	print_count("incoming", q.incoming);
+	print_count("maildrop", q.maildrop);
+	print_count("corrupt", q.corrupt);
 	printf("\n");
+}
+
+/* json_count - "name":n, or null when unknown */
+static void
+json_count(const char *name, long n, const char *sep)
+{
+	if (n < 0)
+		printf("\"%s\":null%s", name, sep);
+	else
+		printf("\"%s\":%ld%s", name, n, sep);
+}
+
+void
+status_queue_json(void)
+{
+	struct queue_counts q;
+
+	queue_counts(&q);
+	printf("{");
+	json_count("active", q.active, ",");
+	json_count("deferred", q.deferred, ",");
+	json_count("incoming", q.incoming, ",");
+	json_count("maildrop", q.maildrop, ",");
+	json_count("corrupt", q.corrupt, "}");
 }

@@ -3,9 +3,11 @@
  *
  * sendmail(1) submits over public/submit (mode 0666): the submitter's
  * uid comes from the socket's peer credentials.  When the system is down
- * sendmail drops a file into maildrop/ instead; pickup takes those in
- * when it starts (and each time master restarts it), the uid being the
- * file's owner.  Either way pickup_queue() hands the message to cleanup.
+ * sendmail has mtadrop(8) drop a file into maildrop/ instead; pickup
+ * takes those in when it starts (and each time master restarts it), the
+ * uid being the one mtadrop recorded from getuid() (maildrop/ is
+ * writable by mtadrop's group alone, so no one else wrote the file).
+ * Either way pickup_queue() hands the message to cleanup.
  * Trusts: the kernel for the uid; nothing in a submission.  Never: takes
  * a maildrop file that is not a regular file, or deletes one that was not
  * accepted or refused for good.
@@ -26,8 +28,6 @@
 #include "pickup.h"
 #include "service.h"
 #include "strbuf.h"
-
-#define MAILDROP_ENVELOPE_MAX 1048576 /* bytes of fields in a maildrop file */
 
 /* take_fields - sender, extract and rcpt from request attributes. */
 static void
@@ -121,14 +121,37 @@ read_file(int fd, size_t size)
 	return p;
 }
 
-/* parse_drop - fields of a maildrop file into s; -1 when malformed. */
+/* drop_uid - the uid field mtadrop(8) put first; -1 when missing or
+ * not a number */
+static long
+drop_uid(const char *f, size_t n)
+{
+	char *end;
+	long uid;
+
+	if (n < 5 || strncmp(f, "uid=", 4) != 0 || f[4] < '0' || f[4] > '9')
+		return -1;
+	errno = 0;
+	uid = strtol(f + 4, &end, 10);
+	return errno != 0 || *end != 0 || uid < 0 ? -1 : uid;
+}
+
+/* parse_drop - fields of a maildrop file into s and *uid; -1 when
+ * malformed.  Only the first field may be the uid: mtadrop writes it
+ * before what sendmail gave it.  The last field, size, is the message's
+ * length: a message cut short (sendmail killed while it wrote) is
+ * malformed, never delivered in part. */
 static int
-parse_drop(char *p, size_t n, struct submission *s)
+parse_drop(char *p, size_t n, struct submission *s, uid_t *uid)
 {
 	size_t m = strlen(MAILDROP_MAGIC) + 1, i;
+	long u, size = -1;
 
-	if (n < m || memcmp(p, MAILDROP_MAGIC, m) != 0)
+	if (n < m || memcmp(p, MAILDROP_MAGIC, m) != 0 ||
+	    (u = drop_uid(p + m, strnlen(p + m, n - m))) < 0)
 		return -1;
+	*uid = (uid_t)u;
+	m += strlen(p + m) + 1;
 	for (i = m; i < n && i < MAILDROP_ENVELOPE_MAX;) {
 		char *f = p + i, *eq;
 		size_t fl = strnlen(f, n - i);
@@ -138,12 +161,15 @@ parse_drop(char *p, size_t n, struct submission *s)
 		if (fl == 0) {
 			s->data = p + i;
 			s->len = n - i;
-			return 0;
+			return size >= 0 && (size_t)size == s->len ? 0 : -1;
 		}
-		if ((eq = strchr(f, '=')) == NULL)
+		if ((eq = strchr(f, '=')) == NULL || strncmp(f, "uid=", 4) == 0)
 			return -1;
 		*eq = 0;
-		take_fields(s, f, eq + 1);
+		if (strcmp(f, "size") == 0)
+			size = strtol(eq + 1, NULL, 10);
+		else
+			take_fields(s, f, eq + 1);
 	}
 	return -1;
 }
@@ -157,6 +183,7 @@ take_drop(const char *name)
 	struct submission s;
 	char *p = NULL;
 	int fd, status = 0;
+	uid_t uid = 0;
 
 	snprintf(path, sizeof(path), "maildrop/%s", name);
 	memset(&s, 0, sizeof(s));
@@ -168,16 +195,16 @@ take_drop(const char *name)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > cfg.message_size_limit + MAILDROP_ENVELOPE_MAX ||
 	    (p = read_file(fd, (size_t)st.st_size)) == NULL ||
-	    parse_drop(p, (size_t)st.st_size, &s) != 0) {
+	    parse_drop(p, (size_t)st.st_size, &s, &uid) != 0) {
 		log_warn("%s: malformed or unreadable maildrop file, removed",
 			 path);
 		status = 554;
 	} else {
-		status = pickup_queue(&s, st.st_uid, text, sizeof(text), id,
+		status = pickup_queue(&s, uid, text, sizeof(text), id,
 				      sizeof(id));
 		if (status >= 500)
 			log_warn("%s: uid=%ld refused: %d %s", path,
-				 (long)st.st_uid, status, text);
+				 (long)uid, status, text);
 		else if (status != 250)
 			log_warn("%s: deferred: %d %s", path, status, text);
 	}
@@ -190,13 +217,23 @@ take_drop(const char *name)
 	close(fd);
 }
 
-/* scan_maildrop - what sendmail left while the system was down. */
+/* scan_maildrop - what sendmail left while the system was down.  The
+ * uid a file records is trusted because only mtadrop's group (and the
+ * mail owner) may write the directory: when others may, nothing there
+ * is taken. */
 static void
 scan_maildrop(void)
 {
 	DIR *d = opendir("maildrop");
 	struct dirent *e;
+	struct stat st;
 
+	if (d != NULL && (fstat(dirfd(d), &st) != 0 || (st.st_mode & 0002))) {
+		log_warn("maildrop/ is writable by every user: its files are "
+			 "not taken in (see mtactl check)");
+		closedir(d);
+		return;
+	}
 	if (d == NULL) {
 		log_warn("opendir maildrop: %m");
 		return;

@@ -25,10 +25,15 @@ void rcpt_add(struct rcpt_list *l, const char *addr, size_t len,
 	      const char *domain);
 void rcpt_free(struct rcpt_list *l);
 
-/* maildrop files: MAILDROP_MAGIC, then "name=value" fields each ended
- * by a NUL, an empty field, then the message (LF lines) to the end.
- * Fields: sender (-f), extract (1 for -t), rcpt (repeated). */
-#define MAILDROP_MAGIC "MTA-MAILDROP 1"
+/* maildrop files, written by mtadrop(8) alone: MAILDROP_MAGIC and a NUL,
+ * then "name=value" fields each ended by a NUL, an empty field, then the
+ * message (LF lines) to the end.  The first field is uid=N, the real uid
+ * of mtadrop's caller (mtadrop writes it; no later uid field is taken);
+ * the others come from sendmail: sender (-f), full_name (-F), extract
+ * (1 for -t), rcpt (repeated), and last size (the message's length in
+ * bytes, so a message cut short is never taken). */
+#define MAILDROP_MAGIC "MTA-MAILDROP 2"
+#define MAILDROP_ENVELOPE_MAX 1048576 /* bytes of fields in a maildrop file */
 
 /* one local submission, whichever way it came */
 struct submission {

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "stats.h"
 #include "mta_limits.h"
 #include "pickup.h"
 
@@ -180,6 +181,8 @@ pickup_queue(struct submission *s, uid_t uid, char *text, size_t tl,
 		}
 	}
 	status = send_data(c, s->data, s->len, text, tl);
+	if (status == 250)
+		stats_inc(ST_PICKUP_ACCEPTED);
 	ipc_free(c);
 	return status;
 }

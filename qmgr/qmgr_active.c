@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "qmgr.h"
+#include "stats.h"
 
 int active_count;
 struct qmsg *active_list;
@@ -328,6 +329,9 @@ active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 	if (m->text[idx] == NULL)
 		log_fatal("out of memory");
 	m->status[idx] = (unsigned char)st;
+	stats_inc(st == RS_SENT ? ST_QMGR_DELIVERED :
+		  st == RS_FAILED ? ST_QMGR_BOUNCED : ST_QMGR_DEFERRED);
+	log_debug("%s: recipient %u: %s", m->id, idx, full);
 	if (st != RS_DEFERRED)
 		m->npending--;
 	index_set_rcpt(m->id, idx, m->env.rcpt[idx].addr, st, m->attempts + 1,
@@ -378,6 +382,7 @@ expire(struct qmsg *m)
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=4.4.7, "
 			 "status=expired (%s)", m->id, m->env.rcpt[i].addr,
 			 (long long)time(NULL) - m->env.arrival, why);
+		stats_inc(ST_QMGR_EXPIRED);
 	}
 }
 

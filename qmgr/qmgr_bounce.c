@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "qmgr.h"
+#include "stats.h"
 
 /* N_TRACE: VERB's delivery trace, every recipient once all are final */
 enum notice { N_FAILED, N_DELAYED, N_DELIVERED, N_TRACE };
@@ -297,6 +298,9 @@ send_notice(struct qmsg *m, enum notice k, const int *list, int n)
 		return -1;
 	log_info("%s: %s %s notification: %s", m->id,
 		 to_postmaster ? "postmaster" : "sender", what[k], id);
+	stats_inc(k == N_FAILED ? ST_QMGR_BOUNCE_NOTICES :
+		  k == N_DELAYED ? ST_QMGR_DELAY_WARNINGS :
+		  ST_QMGR_SUCCESS_NOTICES);
 	return 0;
 }
 

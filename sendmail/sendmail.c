@@ -17,7 +17,7 @@
 #include "mta_limits.h"
 #include "sendmail.h"
 
-static const char *conf_path = CONFIG_DEFAULT_PATH;
+const char *conf_path = CONFIG_DEFAULT_PATH;
 
 static void
 usage(void)

@@ -32,8 +32,11 @@ struct sm_job {
 	struct strbuf msg;      /* LF lines */
 };
 
-/* sendmail_submit.c: public/submit, else a file in maildrop/; 0 when
- * queued or dropped, else a sysexits code (message on stderr). */
+extern const char *conf_path; /* sendmail.c: -C, MTA_CONFIG or default */
+
+/* sendmail_submit.c: public/submit, else mtadrop(8) writes a file into
+ * maildrop/; 0 when queued or dropped, else a sysexits code (message on
+ * stderr). */
 int submit(struct sm_job *j, char *id, size_t idlen);
 /* sendmail_smtp.c: -bs, an SMTP dialogue on stdin/stdout */
 int smtp_stdio(struct sm_job *proto);

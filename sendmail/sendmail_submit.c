@@ -1,21 +1,22 @@
 /*
  * sendmail_submit.c - hand a message to pickup(8) over public/submit; when
- * the system is down, drop it into maildrop/ (format in pickup.h) for
- * pickup to take in at the next start.
- * Trusts: pickup's answer for its framing.  Never: writes anywhere in the
- * queue but maildrop/, or leaves a half-written file under a final name.
+ * the system is down, have mtadrop(8) drop it into maildrop/ (format in
+ * pickup.h) for pickup to take in at the next start.
+ * Trusts: pickup's and mtadrop's answers for their framing.  Never:
+ * writes into the queue itself.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "fsutil.h"
 #include "ipc.h"
-#include "queue_id.h"
 #include "sendmail.h"
 #include "../pickup/pickup.h"
 
@@ -92,40 +93,96 @@ put_field(int fd, const char *name, const char *v)
 	       write_all(fd, v, strlen(v) + 1) ? -1 : 0;
 }
 
-/* via_maildrop - the file pickup reads at its next start. */
+/* put_drop - the fields and the message, as mtadrop takes them on
+ * stdin (pickup.h; mtadrop puts the magic and the uid in front) */
+static int
+put_drop(int fd, const struct sm_job *j)
+{
+	int bad = (j->sender && put_field(fd, "sender", j->sender) != 0) ||
+		  (j->full_name && put_field(fd, "full_name", j->full_name)
+		   != 0) ||
+		  put_field(fd, "extract", j->extract ? "1" : "0") != 0;
+
+	char size[32];
+
+	for (int i = 0; !bad && i < j->nrcpt; i++)
+		bad = put_field(fd, "rcpt", j->rcpts[i]) != 0;
+	snprintf(size, sizeof(size), "%zu", j->msg.len);
+	return bad || put_field(fd, "size", size) != 0 || write_all(fd, "", 1) != 0 ||
+	       write_all(fd, j->msg.p ? j->msg.p : "", j->msg.len) != 0 ? -1
+									: 0;
+}
+
+/* run_mtadrop - start daemon_directory/mtadrop with pipes on its stdin
+ * (*in) and stdout (*out); its pid, or -1. */
+static pid_t
+run_mtadrop(int *in, int *out)
+{
+	char path[4200];
+	char *argv[] = {"mtadrop", "-c", (char *)conf_path, NULL};
+	int a[2], b[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/mtadrop", cfg.daemon_directory);
+	if (pipe2(a, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(b, O_CLOEXEC) != 0) {
+		close(a[0]);
+		close(a[1]);
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		if (dup2(a[0], 0) == 0 && dup2(b[1], 1) == 1)
+			execv(path, argv);
+		fprintf(stderr, "sendmail: cannot run %s: %s\n", path,
+			strerror(errno));
+		_exit(EX_UNAVAILABLE_);
+	}
+	close(a[0]);
+	close(b[1]);
+	if (pid < 0) {
+		close(a[1]);
+		close(b[0]);
+		return -1;
+	}
+	*in = a[1];
+	*out = b[0];
+	return pid;
+}
+
+/* via_maildrop - the system is down: mtadrop(8), set-group-ID, writes
+ * the file pickup reads at its next start (maildrop/ is writable by
+ * its group alone).  Its exit code is ours. */
 static int
 via_maildrop(struct sm_job *j, char *id, size_t idlen)
 {
-	char tmp[4300], final[4300];
-	int fd, bad;
+	int in, out, status, bad;
+	ssize_t n;
+	pid_t pid;
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 
-	queue_id_new(id);
-	(void)idlen; /* QUEUE_ID_LEN + 1 <= idlen, checked by the caller */
-	snprintf(tmp, sizeof(tmp), "%s/maildrop/.%s.tmp", cfg.queue_directory,
-		 id);
-	snprintf(final, sizeof(final), "%s/maildrop/%s", cfg.queue_directory,
-		 id);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
-		fprintf(stderr, "sendmail: the mail system is down and %s is "
-			"not writable: %s\n", tmp, strerror(errno));
-		return errno == EACCES ? EX_NOPERM_ : EX_CANTCREAT_;
-	}
-	bad = write_all(fd, MAILDROP_MAGIC, sizeof(MAILDROP_MAGIC)) != 0 ||
-	      (j->sender && put_field(fd, "sender", j->sender) != 0) ||
-	      (j->full_name && put_field(fd, "full_name", j->full_name) != 0) ||
-	      put_field(fd, "extract", j->extract ? "1" : "0") != 0;
-	for (int i = 0; !bad && i < j->nrcpt; i++)
-		bad = put_field(fd, "rcpt", j->rcpts[i]) != 0;
-	bad = bad || write_all(fd, "", 1) != 0 ||
-	      write_all(fd, j->msg.p ? j->msg.p : "", j->msg.len) != 0 ||
-	      fsync(fd) != 0;
-	if (close(fd) != 0 || bad || rename(tmp, final) != 0) {
-		fprintf(stderr, "sendmail: writing %s: %s\n", tmp,
+	if ((pid = run_mtadrop(&in, &out)) < 0) {
+		fprintf(stderr, "sendmail: cannot start mtadrop: %s\n",
 			strerror(errno));
-		if (unlink(tmp) != 0 && errno != ENOENT)
-			fprintf(stderr, "sendmail: unlink %s: %s\n", tmp,
-				strerror(errno));
-		return EX_CANTCREAT_;
+		return EX_OSERR_;
+	}
+	bad = put_drop(in, j) != 0;
+	if (close(in) != 0)
+		bad = 1;
+	n = read(out, id, idlen - 1);
+	id[n > 0 ? n : 0] = 0;
+	id[strcspn(id, "\n")] = 0;
+	close(out);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return EX_OSERR_;
+	if (signal(SIGPIPE, old) == SIG_ERR)
+		return EX_OSERR_;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE_;
+	if (bad || id[0] == 0) {
+		fprintf(stderr, "sendmail: mtadrop did not take the message\n");
+		return EX_SOFTWARE_;
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "service.h"
 #include "smtpd.h"
+#include "stats.h"
 
 static struct cidr_list mynetworks;
 
@@ -98,6 +99,7 @@ session_limited(struct smtpd_session *s, const char *client)
 		  "\r\n", cfg.myhostname, s->client_addr);
 	log_warn("connection %s limit exceeded: %ld from %s for service "
 		 "smtpd", what, what[0] == 'c' ? count : rate, client);
+	stats_inc(ST_REJECT_CONN_LIMIT);
 	return 1;
 }
 
@@ -156,6 +158,7 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 		if (smtpd_error(s))
 			return -1;
 		io_printf(&s->io, "500 5.5.2 Error: line too long\r\n");
+		stats_inc(ST_REJECT_SYNTAX);
 		while ((rc = io_read_line(&s->io, junk, sizeof(junk), &len)) ==
 		       LINE_PART)
 			;
@@ -177,6 +180,7 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 		s->answered = 1;
 		if (!smtpd_error(s))
 			io_printf(&s->io, "500 5.5.2 Error: NUL in command\r\n");
+		stats_inc(ST_REJECT_SYNTAX);
 	}
 	return 0;
 }
@@ -203,6 +207,7 @@ pregreet(struct smtpd_session *s, const char *client)
 	io_printf(&s->io, "554 5.5.0 %s Error: talking before the greeting"
 		  "\r\n", cfg.myhostname);
 	log_info("reject: pregreet from %s", client);
+	stats_inc(ST_REJECT_PREGREET);
 	return 1;
 }
 
@@ -216,10 +221,13 @@ implicit_tls(struct smtpd_session *s, const char *client)
 			 "closed", client);
 		return -1;
 	}
-	if (smtpd_tls_start(s) != 0)
+	if (smtpd_tls_start(s) != 0) {
+		stats_inc(ST_SMTPD_TLS_FAIL);
 		return -1;
+	}
 	log_info("Anonymous TLS connection established from %s: %s", client,
 		 s->tls);
+	stats_inc(ST_SMTPD_TLS_OK);
 	return 0;
 }
 
@@ -238,6 +246,7 @@ serve(int fd)
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));
 	log_info("connect from %s", client);
+	stats_inc(ST_SMTPD_CONNECT);
 	if (smtpd_role == ROLE_SMTPS && implicit_tls(&s, client) != 0) {
 		s.quit = 1;
 	} else if ((smtpd_role != ROLE_SMTPS && pregreet(&s, client)) ||

@@ -26,6 +26,7 @@
 #include "passwd.h"
 #include "sasl.h"
 #include "smtpd.h"
+#include "stats.h"
 
 #define AUTH_DELAY_MAX 16 /* seconds added to a failure, at most */
 #define AUTH_ANVIL_MS 1000 /* for one answer of anvil */
@@ -199,6 +200,7 @@ failed(struct smtpd_session *s, const char *mech, const char *client,
 		delay = AUTH_DELAY_MAX;
 	log_warn("%s: SASL %s authentication failed: delay=%lds, "
 		 "failures=%ld", client, mech, delay, failures);
+	stats_inc(ST_SMTPD_AUTH_FAIL);
 	/* slows a password guesser down, whichever session it uses; the
 	 * session stays bounded by the error limit */
 	struct timespec ts = {delay, 0};
@@ -263,6 +265,7 @@ smtpd_auth(struct smtpd_session *s, char *arg)
 		log_info("%s: sasl_method=%s, sasl_username=%s", client, mech,
 			 s->auth_user);
 		io_printf(&s->io, "235 2.7.0 Authentication successful\r\n");
+		stats_inc(ST_SMTPD_AUTH_OK);
 	} else if (v == PASSWD_TEMP) {
 		log_warn("%s: SASL %s: password map: %s", client, mech, err);
 		io_printf(&s->io, "454 4.7.0 Temporary authentication "

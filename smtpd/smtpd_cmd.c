@@ -23,6 +23,7 @@
 #include "config.h"
 #include "log.h"
 #include "smtpd.h"
+#include "stats.h"
 
 void
 smtpd_client_label(const struct smtpd_session *s, char *out, size_t len)
@@ -60,6 +61,7 @@ smtpd_error(struct smtpd_session *s)
 		return 0;
 	io_printf(&s->io, "421 4.7.0 %s Error: too many errors\r\n",
 		  cfg.myhostname);
+	stats_inc(ST_REJECT_ERRORS);
 	s->quit = 1;
 	return 1;
 }
@@ -79,6 +81,8 @@ reply_error(struct smtpd_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (strncmp(buf, "500 ", 4) == 0 || strncmp(buf, "501 ", 4) == 0)
+		stats_inc(ST_REJECT_SYNTAX); /* RFC 5321's syntax errors */
 	io_printf(&s->io, "%s", buf);
 }
 
@@ -172,6 +176,7 @@ size_param(struct smtpd_session *s, const char *param, const char *d)
 	    v > (unsigned long long)cfg.message_size_limit) {
 		io_printf(&s->io, "552 5.3.4 Message size exceeds fixed "
 			  "limit\r\n");
+		stats_inc(ST_REJECT_SIZE);
 		return -1;
 	}
 	return 0;
@@ -462,6 +467,7 @@ rcpt_refuse(struct smtpd_session *s, struct addr *a, const char *rcpt,
 	if (addr_domain_class(a->domain) == AC_REMOTE && !s->trusted) {
 		snprintf(reply, len, "554 5.7.1 <%s>: Relay access denied",
 			 rcpt);
+		stats_inc(ST_REJECT_RELAY);
 		return reply;
 	}
 	if (addr_domain_class(a->domain) != AC_REMOTE &&
@@ -547,6 +553,7 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 		snprintf(reply, sizeof(reply), known < 0 ? "451 4.3.0 <%s>: "
 			 "Temporary lookup failure" : "550 5.1.1 <%s>: "
 			 "Recipient address rejected: User unknown", rcpt);
+		stats_inc(known == 0 ? ST_REJECT_UNKNOWN_USER : ST_COUNT);
 		reject_log(s, "RCPT", reply, rcpt);
 		return reply_error(s, "%s\r\n", reply);
 	}
@@ -611,6 +618,7 @@ pipelining_abuse(struct smtpd_session *s, const char *verb)
 	smtpd_client_label(s, client, sizeof(client));
 	log_info("improper command pipelining after %s from %s", verb,
 		 client);
+	stats_inc(ST_REJECT_PIPELINING);
 	s->quit = 1;
 	return 1;
 }
@@ -658,11 +666,13 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 			 client);
 		io_printf(&s->io, "554 5.5.0 Error: command pipelined after "
 			  "STARTTLS\r\n");
+		stats_inc(ST_REJECT_PIPELINING);
 		s->quit = 1;
 		return;
 	}
 	io_printf(&s->io, "220 2.0.0 Ready to start TLS\r\n");
 	if (io_flush(&s->io) != 0 || smtpd_tls_start(s) != 0) {
+		stats_inc(ST_SMTPD_TLS_FAIL);
 		s->quit = 1;
 		s->io.error = 1;
 		return;
@@ -676,6 +686,7 @@ cmd_starttls(struct smtpd_session *s, const char *arg)
 	smtpd_client_label(s, client, sizeof(client));
 	log_info("Anonymous TLS connection established from %s: %s", client,
 		 s->tls);
+	stats_inc(ST_SMTPD_TLS_OK);
 }
 
 void

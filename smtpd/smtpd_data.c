@@ -23,6 +23,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "smtpd.h"
+#include "stats.h"
 
 #define CLEANUP_TIMEOUT_MS 300000 /* for the final, fsync'ing reply */
 
@@ -175,6 +176,7 @@ finish(struct smtpd_session *s, struct data_state *d)
 	smtpd_client_label(s, client, sizeof(client));
 	if (d->too_big) {
 		io_printf(&s->io, "552 5.3.4 Error: message file too big\r\n");
+		stats_inc(ST_REJECT_SIZE);
 		log_info("%s: reject: message size %lld over "
 			 "message_size_limit %ld from %s", d->id, d->size,
 			 cfg.message_size_limit, client);
@@ -190,6 +192,7 @@ finish(struct smtpd_session *s, struct data_state *d)
 		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
 	} else if (strcmp(status, "250") == 0) {
 		io_printf(&s->io, "250 2.0.0 Ok: queued as %s\r\n", d->id);
+		stats_inc(ST_SMTPD_ACCEPTED);
 	} else {
 		text = attrs_get(&a, "text");
 		io_printf(&s->io, "%s %s\r\n", status, text ? text : "Error");
@@ -209,6 +212,7 @@ bare_lf_refused(struct smtpd_session *s, struct data_state *d)
 	smtpd_client_label(s, client, sizeof(client));
 	io_printf(&s->io, "550 5.5.2 Error: bare <LF> received\r\n");
 	log_info("%s: reject: bare <LF> received from %s", d->id, client);
+	stats_inc(ST_REJECT_BARE_LF);
 	return 1;
 }
 
@@ -336,6 +340,7 @@ smtpd_bdat(struct smtpd_session *s, const char *arg)
 		 * client hold the session for as long as it likes */
 		io_printf(&s->io, "552 5.3.4 Error: chunk larger than "
 			  "message_size_limit\r\n");
+		stats_inc(ST_REJECT_SIZE);
 		s->quit = 1;
 		return;
 	}

@@ -12,7 +12,7 @@ import unittest
 
 from mta import BIN, MTA, TOP, wait_for
 
-DAEMONS = ["master", "smtpd", "cleanup", "qmgr", "local"]
+DAEMONS = ["master", "smtpd", "cleanup", "qmgr", "local", "mtadrop"]
 
 
 def make_install(destdir, prefix="/usr/local", *more):
@@ -80,7 +80,8 @@ class Install(unittest.TestCase):
 
 USERS = {"mail_owner": "mtainst-o", "smtpd_user": "mtainst-s",
          "local_user": "mtainst-v", "remote_user": "mtainst-r",
-         "resolver_user": "mtainst-d", "tlsproxy_user": "mtainst-t"}
+         "resolver_user": "mtainst-d", "tlsproxy_user": "mtainst-t",
+         "setgid_group": "mtainst-p"}
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
@@ -98,7 +99,7 @@ class Setup(unittest.TestCase):
         for name in USERS.values():
             subprocess.run(["userdel", name], capture_output=True)
         for name in ("mtainst-o", "mtainst-v", "mtainst-r", "mtainst-d",
-                     "mtainst-t"):
+                     "mtainst-t", "mtainst-p"):
             subprocess.run(["groupdel", name], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -110,20 +111,24 @@ class Setup(unittest.TestCase):
     def test_idempotent(self):
         first = self.setup_cmd()
         self.assertEqual(first.returncode, 0, first.stderr)
-        for name in USERS.values():
-            self.assertIn("creating user " + name, first.stdout)
+        for key, name in USERS.items():
+            if key != "setgid_group":
+                self.assertIn("creating user " + name, first.stdout)
+        self.assertIn("creating group mtainst-p", first.stdout)
         owner = pwd.getpwnam("mtainst-o")
         self.assertEqual(grp.getgrgid(owner.pw_gid).gr_name, "mtainst-o")
         self.assertEqual(pwd.getpwnam("mtainst-s").pw_gid, owner.pw_gid)
         self.assertEqual(pwd.getpwnam("mtainst-s").pw_shell,
                          "/usr/sbin/nologin")
         q = os.path.join(self.dir, "queue")
-        want = {"incoming": 0o700, "msg": 0o700, "maildrop": 0o730,
+        want = {"incoming": 0o700, "msg": 0o700, "maildrop": 0o1730,
                 "public": 0o711, "private": 0o711, "db": 0o770}
         for d, mode in want.items():
             st = os.stat(os.path.join(q, d))
             self.assertEqual(stat.S_IMODE(st.st_mode), mode, d)
             self.assertEqual(st.st_uid, owner.pw_uid, d)
+        st = os.stat(os.path.join(q, "maildrop"))
+        self.assertEqual(grp.getgrgid(st.st_gid).gr_name, "mtainst-p")
         second = self.setup_cmd()
         self.assertEqual(second.returncode, 0, second.stderr)
         self.assertNotIn("creating", second.stdout)
@@ -140,7 +145,8 @@ class Setup(unittest.TestCase):
 
 E2E = {"mail_owner": "mtainst-e", "smtpd_user": "mtainst-es",
        "local_user": "mtainst-ev", "remote_user": "mtainst-er",
-       "resolver_user": "mtainst-ed", "tlsproxy_user": "mtainst-et"}
+       "resolver_user": "mtainst-ed", "tlsproxy_user": "mtainst-et",
+       "setgid_group": "mtainst-ep"}
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
@@ -162,7 +168,7 @@ class EndToEnd(unittest.TestCase):
         for name in E2E.values():
             subprocess.run(["userdel", name], capture_output=True)
         for name in ("mtainst-e", "mtainst-ev", "mtainst-er", "mtainst-ed",
-                     "mtainst-et"):
+                     "mtainst-et", "mtainst-ep"):
             subprocess.run(["groupdel", name], capture_output=True)
 
     def uid_of(self, pid):
@@ -214,6 +220,33 @@ class EndToEnd(unittest.TestCase):
                 self.assertEqual(os.readlink("/proc/%d/root" % pid),
                                  os.path.join(self.mta.dir, "queue"))
         self.assertTrue({"master", "smtpd", "qmgr"} <= seen, seen)
+        self.sendmail_while_stopped(mtactl)
+
+    def sendmail_while_stopped(self, mtactl):
+        """The installed mtadrop is set-group-ID to setgid_group: nobody's
+        sendmail leaves the mail in maildrop/ while the system is down,
+        and it is delivered from nobody after the start."""
+        drop = os.path.join(self.prefix, "libexec", "mta", "mtadrop")
+        st = os.stat(drop)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o2755)
+        self.assertEqual(grp.getgrgid(st.st_gid).gr_name, "mtainst-ep")
+        subprocess.run([mtactl, "-c", self.mta.conf, "stop"], check=True,
+                       capture_output=True, timeout=60)
+        os.chmod(self.mta.conf, 0o644)
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                            "--clear-groups",
+                            os.path.join(self.prefix, "sbin", "sendmail"),
+                            "-C", self.mta.conf, "late@localhost"],
+                           input=b"Subject: down\n\nsent while down\n",
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(os.listdir(os.path.join(self.mta.dir, "queue",
+                                                     "maildrop"))), 1)
+        subprocess.run([mtactl, "-c", self.mta.conf, "start"], check=True,
+                       capture_output=True, timeout=60)
+        msg = self.mta.wait_messages("late", 1)[0]
+        self.assertIn(b"Return-Path: <nobody@mx.test.example>", msg)
+        self.assertIn(b"\nsent while down\n", msg)
 
 
 if __name__ == "__main__":

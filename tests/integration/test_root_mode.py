@@ -1,13 +1,16 @@
 """test_root_mode.py - run_mode = root: each daemon under its own user,
 smtpd chrooted, and mail still flows.  Runs only as root (CI does); it
 creates three system users for the test when they are missing."""
+import grp
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import unittest
 
-from mta import BIN, MTA
+from mta import BIN, MTA, wait_for
+from drop_helpers import DROP_GROUP, as_nobody, daemon_dir
 
 USERS = {"mail_owner": "mtatest", "smtpd_user": "mtatest-smtpd",
          "local_user": "mtatest-vmail", "remote_user": "mtatest-remote",
@@ -16,6 +19,7 @@ USERS = {"mail_owner": "mtatest", "smtpd_user": "mtatest-smtpd",
 
 def ensure_users():
     subprocess.run(["groupadd", "-r", "-f", "mtatest"], check=True)
+    subprocess.run(["groupadd", "-r", "-f", DROP_GROUP], check=True)
     for key, name in USERS.items():
         try:
             pwd.getpwnam(name)
@@ -32,15 +36,21 @@ def ensure_users():
 class RootMode(unittest.TestCase):
     def setUp(self):
         ensure_users()
-        self.mta = MTA(run_mode="root", **USERS)
+        # mtactl setup makes this directory's copy of mtadrop set-group-ID
+        self.bindir = daemon_dir()
+        self.mta = MTA(run_mode="root", daemon_directory=self.bindir,
+                       setgid_group=DROP_GROUP, **USERS)
         os.chmod(self.mta.dir, 0o755)
+        os.chmod(self.mta.conf, 0o644)
         os.mkdir(self.mta.mail)
         vmail = pwd.getpwnam(USERS["local_user"])
         os.chown(self.mta.mail, vmail.pw_uid, vmail.pw_gid)
+        self.mta.ctl("setup")
         self.mta.start()
 
     def tearDown(self):
         self.mta.cleanup()
+        shutil.rmtree(self.bindir, ignore_errors=True)
 
     def status(self, pid):
         """Fields of /proc/PID/status (a non-dumpable process's /proc
@@ -80,6 +90,14 @@ class RootMode(unittest.TestCase):
         os.chown(db, 0, 0)
         p = self.mta.ctl("check", check=False)
         self.assertRegex(p.stdout, r"fix: chown mtatest:\d+ %s" % db)
+        drop = os.path.join(self.mta.dir, "queue", "maildrop")
+        os.chmod(drop, 0o1733)  # every user could forge a drop
+        p = self.mta.ctl("check", check=False)
+        self.assertIn("%s has mode 1733" % drop, p.stdout)
+        self.assertIn("fix: mtactl setup (or chmod 1730 %s)" % drop, p.stdout)
+        os.chmod(os.path.join(self.bindir, "mtadrop"), 0o755)
+        p = self.mta.ctl("check", check=False)
+        self.assertIn("%s/mtadrop has mode 0755" % self.bindir, p.stdout)
 
     def test_children_hardened(self):
         """No supplementary groups (local: the mail owner's group alone,
@@ -141,6 +159,45 @@ class RootMode(unittest.TestCase):
         self.assertIn(b"Return-Path: <nobody@", msg)
         self.mta.wait_log(r"uid=%d from=<nobody@" % pwd.getpwnam("nobody")
                           .pw_uid)
+
+    def test_sendmail_while_stopped(self):
+        """The system is down: sendmail, run by nobody, has mtadrop (set-
+        group-ID) write the maildrop file, which records nobody's uid;
+        nobody cannot write maildrop/ directly, and a uid field of its
+        own is not taken.  At the start pickup queues the mail from
+        nobody."""
+        self.mta.ctl("stop")
+        drop = os.path.join(self.mta.dir, "queue", "maildrop")
+        st = os.stat(drop)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o1730)
+        self.assertEqual(grp.getgrgid(st.st_gid).gr_name, DROP_GROUP)
+        env = dict(os.environ, USER="root", LOGNAME="root")
+        p = as_nobody([os.path.join(BIN, "sendmail"), "-C", self.mta.conf,
+                       "-t"], b"To: down@localhost\n\nwhile down\n", env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        nobody = pwd.getpwnam("nobody").pw_uid
+        files = os.listdir(drop)
+        self.assertEqual(len(files), 1)
+        with open(os.path.join(drop, files[0]), "rb") as f:
+            self.assertTrue(f.read().startswith(
+                b"MTA-MAILDROP 2\0uid=%d\0" % nobody))
+        # not around mtadrop: the directory refuses nobody
+        p = as_nobody(["sh", "-c", "echo x > %s/forged" % drop], b"")
+        self.assertNotEqual(p.returncode, 0)
+        # through mtadrop with a uid of its own: refused at pickup
+        p = as_nobody([os.path.join(self.bindir, "mtadrop"), "-c",
+                       self.mta.conf],
+                      b"uid=0\0rcpt=forged@localhost\0size=8\0\0\nforged\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(os.listdir(drop)), 2)
+        self.mta.start()
+        msg = self.mta.wait_messages("down", 1)[0]
+        self.assertIn(b"Return-Path: <nobody@", msg)
+        self.assertIn(b"\nwhile down\n", msg)
+        self.mta.wait_log(r"uid=%d from=<nobody@" % nobody)
+        self.mta.wait_log(r"malformed or unreadable maildrop file, removed")
+        wait_for(lambda: os.listdir(drop) == [], what="maildrop emptied")
+        self.assertEqual(self.mta.messages("forged"), [])
 
 
 if __name__ == "__main__":

@@ -78,6 +78,26 @@ class Sendmail(unittest.TestCase):
         self.assertIn(b"\nwait\n", got)
         wait_for(lambda: os.listdir(drop) == [], what="maildrop emptied")
 
+    def test_maildrop_file_cut_short_is_not_delivered(self):
+        """A drop whose message is shorter than its size field (sendmail
+        killed while writing) is removed at pickup, not delivered in
+        part; a whole one beside it is delivered."""
+        self.mta.start()
+        self.mta.stop()
+        drop = os.path.join(BIN, "mtadrop")
+        p = subprocess.run([drop, "-c", self.mta.conf], capture_output=True,
+                           input=b"rcpt=cut@localhost\0size=100\0\0\nhalf",
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, rb"^[0-9A-Z]{15}\n$")
+        p = self.sendmail(["whole@localhost"], b"Subject: w\n\nwhole\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.mta.start()
+        self.assertIn(b"\nwhole\n", self.mta.wait_messages("whole", 1)[0])
+        self.mta.wait_log(r"maildrop/\w+: malformed or unreadable "
+                          r"maildrop file, removed")
+        self.assertEqual(self.mta.messages("cut"), [])
+
     def test_usage_errors_are_sysexits(self):
         self.mta.start()
         p = self.sendmail([], b"Subject: none\n\nx\n")
