@@ -108,6 +108,12 @@ class QueueAdmin(unittest.TestCase):
         self.m.wait_log(r"%s: requeued" % qid)
         mta.wait_for(lambda: attempts(self.m, qid) == 3, 20, "a retry")
         wait_deferred(self.m, qid, 3)
+        # the agent's log line can come before qmgr's commit of the
+        # attempt, and a requeued message still reads "deferred": wait
+        # for the count itself (a requeue that kept the old count fails)
+        mta.wait_for(lambda: json.loads(
+            self.m.ctl("show", "--json", qid).stdout)["attempts"] != "0",
+            20, "the attempt after the requeue recorded")
         self.assertEqual(json.loads(self.m.ctl("show", "--json", qid).stdout)
                          ["attempts"], "1")
         self.assertIsNone(other)
