@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,13 +232,18 @@ implicit_tls(struct smtpd_session *s, const char *client)
 	return 0;
 }
 
+/* serve() clears the session after its I/O buffers */
+_Static_assert(offsetof(struct smtpd_session, io) == 0,
+	       "struct smtpd_session must begin with its io");
+
 static void
 serve(int fd)
 {
 	struct smtpd_session s;
 	char line[SMTPD_CMD_BUF], client[400];
 
-	memset(&s, 0, sizeof(s));
+	/* all but the I/O buffers, which io_init leaves untouched */
+	memset((char *)&s + sizeof(s.io), 0, sizeof(s) - sizeof(s.io));
 	io_init(&s.io, fd, (int)cfg.smtpd_timeout);
 	client_address(&s, fd);
 	smtpd_client_hostname(s.client_addr, s.client_name,

@@ -20,12 +20,16 @@
 #include "log.h"
 #include "smtpd.h"
 
+/* io_init - the buffers are left as they are: writing 24 KB of zeros
+ * would make every page of them private to this process while the
+ * session idles (smtpd(8), memory); pos, len and olen bound every read */
 void
 io_init(struct smtpd_io *io, int fd, int timeout_s)
 {
-	memset(io, 0, sizeof(*io));
 	io->fd = fd;
+	io->pos = io->len = io->olen = 0;
 	io->timeout_s = timeout_s;
+	io->eof = io->error = 0;
 }
 
 int
