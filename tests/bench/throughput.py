@@ -349,11 +349,14 @@ class Sink(threading.Thread):
 
     async def serve(self):
         import asyncio
-        server = await asyncio.start_server(self.session, sock=self.srv)
+        server = await asyncio.start_server(self.session, sock=self.srv,
+                                            limit=1 << 22)
         async with server:
             await server.serve_forever()
 
     async def session(self, r, w):
+        sock = w.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         w.write(b"220 sink.example ESMTP\r\n")
         try:
             while True:
@@ -367,13 +370,11 @@ class Sink(threading.Thread):
                 elif cmd == b"DATA":
                     w.write(b"354 go\r\n")
                     await w.drain()
-                    seq = None
-                    while True:
-                        ln = await r.readline()
-                        if not ln or ln == b".\r\n":
-                            break
-                        if seq is None and ln.startswith(b"X-Bench-Seq: "):
-                            seq = int(ln[13:])
+                    # the whole message at once: a readline() per line
+                    # capped the sink itself near 440 msgs/s
+                    msg = await r.readuntil(b"\r\n.\r\n")
+                    m = re.search(rb"(?m)^X-Bench-Seq: (\d+)", msg)
+                    seq = int(m.group(1)) if m else None
                     self.count += 1
                     if seq is not None:
                         self.got[seq] = time.time()
@@ -385,7 +386,7 @@ class Sink(threading.Thread):
                 else:
                     w.write(b"250 2.0.0 Ok\r\n")
                 await w.drain()
-        except (ConnectionError, ValueError):
+        except (ConnectionError, ValueError, EOFError):
             pass
         w.close()
 
