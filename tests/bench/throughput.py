@@ -63,6 +63,22 @@ def fs_info(path):
     return "%s on %s, %s" % (fstype, dev, journal)
 
 
+def journal_commits(path):
+    """transactions committed so far by the jbd2 journal of path's file
+    system, or None (no journal, or not readable)."""
+    try:
+        out = subprocess.run(["findmnt", "-n", "-o", "SOURCE", "-T", path],
+                             capture_output=True, text=True).stdout
+        name = os.path.basename(os.path.realpath(out.split()[0]))
+        for j in os.listdir("/proc/fs/jbd2"):
+            if j.startswith(name + "-"):
+                with open("/proc/fs/jbd2/%s/info" % j) as f:
+                    return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def new_dirs(root):
     found = []
     for dirpath, dirnames, _ in os.walk(root):
@@ -260,6 +276,8 @@ def scenario(name, sessions, msgs, size, rcpts=1, per_session=0):
         base = len(old) if foreign else 0
         expect = msgs * rcpts
         perf = Perf(inst.p.pid) if not foreign else None
+        jpath = inst.m.dir if hasattr(inst, "m") else inst.maildirs
+        j0 = journal_commits(jpath)
         t0 = time.time()
         cmd = [os.path.join(mta.BIN, "smtpload"), "-s", str(sessions),
                "-m", str(msgs), "-S", str(size), "-r", str(rcpts),
@@ -275,6 +293,7 @@ def scenario(name, sessions, msgs, size, rcpts=1, per_session=0):
         mta.wait_for(lambda: count_files(inst.maildirs) - base >= expect,
                      600, "%d deliveries" % expect)
         t_del = time.time() - t0
+        j1 = journal_commits(jpath)
         prof = perf.stop() if perf else None
         total = inst.stop()
         sent = {}
@@ -321,6 +340,10 @@ def scenario(name, sessions, msgs, size, rcpts=1, per_session=0):
                                      if v[1]))
             if prof is not None and accepted
             else "n/a (needs root and perf, and our own instance)"))
+        if j0 is not None and j1 is not None and accepted:
+            say("  journal commits per message: %.2f (the whole file "
+                "system's, other work on it included)" % (
+                    (j1 - j0) / accepted))
         say("  file systems: " + "; ".join(
             "%s: %s" % (os.path.basename(d), fs_info(d)) for d in inst.dirs))
     finally:
@@ -403,6 +426,7 @@ def relay(sessions, msgs):
     rec = tempfile.mktemp(prefix="bench-rec-")
     try:
         perf = Perf(inst.p.pid)
+        j0 = journal_commits(inst.m.dir)
         t0 = time.time()
         r = subprocess.run([os.path.join(mta.BIN, "smtpload"), "-s",
                             str(sessions), "-m", str(msgs), "-S", "2048",
@@ -414,6 +438,7 @@ def relay(sessions, msgs):
         mta.wait_for(lambda: sink.count >= accepted, 300,
                      "%d messages at the sink" % accepted)
         t_del = time.time() - t0
+        j1 = journal_commits(inst.m.dir)
         prof = perf.stop()
         total = inst.stop()
         sent = {}
@@ -437,6 +462,9 @@ def relay(sessions, msgs):
             if prof is not None:
                 say("  fsyncs per message: %.2f" % (
                     sum(v[1] for v in prof.values()) / accepted))
+            if j0 is not None and j1 is not None:
+                say("  journal commits per message: %.2f" % (
+                    (j1 - j0) / accepted))
     finally:
         if os.path.exists(rec):
             os.unlink(rec)
