@@ -17,6 +17,8 @@
 #define QMGR_DUE_KEY_LEN QINDEX_DUE_KEY_LEN
 
 #define QMGR_DEST_MAX 100000 /* destinations remembered at once */
+/* requests at once on one connection to local (its group commit) */
+#define QMGR_LOCAL_PIPELINE 8
 
 struct qmsg;
 struct dest;
