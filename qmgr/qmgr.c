@@ -131,13 +131,14 @@ loop_turn(long long *next_scan)
 	static void **tag;
 	static size_t cap;
 	long long now = (long long)time(NULL), wake = now + cfg.queue_run_delay;
-	int n = 0, nd;
+	long long remove_due = 0; /* us, 0: nothing waits for removal */
+	int n = 0, nd, timeout;
 
 	if (index_commit() != 0)
 		log_fatal("queue index commit failed; exiting so master "
 			  "restarts qmgr");
 	scan_moves();
-	active_after_commit();
+	active_after_commit(&remove_due);
 	if (now >= *next_scan) {
 		scan_incoming();
 		*next_scan = now + cfg.queue_run_delay;
@@ -161,8 +162,13 @@ loop_turn(long long *next_scan)
 	for (int i = 0; i < nclients; i++)
 		p[n++] = (struct pollfd){.fd = clients[i]->fd, .events = POLLIN};
 	nd = deliver_pollfds(p + n, (int)cap - n, tag + n);
-	int rc = poll(p, (nfds_t)(n + nd),
-		      wake > now ? (int)(wake - now) * 1000 : 0);
+	timeout = wake > now ? (int)(wake - now) * 1000 : 0;
+	if (remove_due > 0) {
+		long long ms = (remove_due - now_us()) / 1000 + 1;
+		if (ms < timeout)
+			timeout = ms > 0 ? (int)ms : 0;
+	}
+	int rc = poll(p, (nfds_t)(n + nd), timeout);
 	if (rc < 0 && errno != EINTR)
 		log_fatal("poll: %m");
 	if (rc <= 0)

@@ -107,7 +107,7 @@ extern struct qmsg *finished_list;    /* waiting for the commit */
 void active_finish(struct qmsg *m);
 int active_adopt(const char *id, int fd, struct qf_envelope *e);
 void active_schedule(long long *next_wake);
-void active_after_commit(void);
+void active_after_commit(long long *due_us);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 		   const char *text, const char *mta);
 void active_request_done(struct qmsg *m);

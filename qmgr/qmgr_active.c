@@ -24,9 +24,16 @@
 #include "log.h"
 #include "qmgr.h"
 
+/* finished messages are removed together: one fsync of each msg/
+ * directory covers every unlink of a batch */
+#define REMOVE_DELAY_US 100000 /* at most this long after finishing */
+#define REMOVE_BATCH 256       /* or as soon as this many wait */
+
 int active_count;
 struct qmsg *active_list;
 struct qmsg *finished_list;
+static long long finished_since; /* us: when the oldest one finished */
+static int nfinished;
 
 static void
 msg_free(struct qmsg *m)
@@ -87,6 +94,9 @@ active_finish(struct qmsg *m)
 	m->finished = 1;
 	jobs_drop(m);
 	list_remove(&active_list, m);
+	if (finished_list == NULL)
+		finished_since = now_us();
+	nfinished++;
 	list_push(&finished_list, m);
 }
 
@@ -440,14 +450,26 @@ active_request_done(struct qmsg *m)
 	round_end(m);
 }
 
-/* active_after_commit - finished messages: unlink, then drop entries;
- * each directory is fsynced once for all of its removals. */
+/* active_after_commit - finished messages (their results committed):
+ * unlink, then drop entries; each directory is fsynced once for all of
+ * its removals.  Waits up to REMOVE_DELAY_US to gather a batch (*due_us
+ * says when); the results are durable meanwhile, so a crash only
+ * leaves files whose recipients are all final, which the start-up
+ * finishes without a delivery. */
 void
-active_after_commit(void)
+active_after_commit(long long *due_us)
 {
 	static const char letters[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 	char path[64], dir[16], touched[sizeof(letters)] = {0};
 
+	if (finished_list == NULL)
+		return;
+	if (nfinished < REMOVE_BATCH &&
+	    now_us() - finished_since < REMOVE_DELAY_US) {
+		*due_us = finished_since + REMOVE_DELAY_US;
+		return;
+	}
+	nfinished = 0;
 	while (finished_list) {
 		struct qmsg *m = finished_list;
 		msg_path(path, sizeof(path), m->id);
