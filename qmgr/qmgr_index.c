@@ -8,6 +8,13 @@
  * Tables: msg (ID -> msg_rec + sender), rcpt (ID/index -> rcpt_rec +
  * address + last text), due (be64 time + ID -> ""), which makes the next
  * message due a single cursor step.
+ * A commit is flushed to disk (fdatasync) when it records something a
+ * later step relies on: a recipient's outcome, or a deferral's next
+ * try.  A commit that only indexes new files, marks them active or
+ * drops removed ones is written without a flush: those entries mirror
+ * queue files that are durable themselves, and the start-up
+ * reconciliation rebuilds them from incoming/ and msg/ after a crash;
+ * the next flushed commit carries them to disk as well.
  * Trusts: its own files.  Never: acts on a change before it is committed.
  */
 #include <stdio.h>
@@ -33,6 +40,7 @@ struct op {
 struct db qdb;
 static struct op *ops;
 static size_t nops, capops;
+static int need_flush; /* the batch records an outcome or a deferral */
 
 int
 index_open(void)
@@ -119,16 +127,32 @@ apply(void)
 	return mdb_txn_commit(txn);
 }
 
+/* set_nosync - whether the next commit skips its flush */
+static void
+set_nosync(int on)
+{
+	int rc = mdb_env_set_flags(qdb.env, MDB_NOSYNC, on);
+
+	if (rc != 0)
+		log_fatal("queue index flags: %s", mdb_strerror(rc));
+}
+
 int
 index_commit(void)
 {
-	int rc;
+	int rc, lazy = !need_flush;
 
 	if (nops == 0)
 		return 0;
+	if (lazy)
+		set_nosync(1);
 	while ((rc = apply()) == MDB_MAP_FULL)
 		if (db_grow(&qdb) != 0)
 			break;
+	if (lazy)
+		set_nosync(0);
+	if (rc == 0)
+		need_flush = 0;
 	if (rc != 0) {
 		log_error("queue index commit: %s", mdb_strerror(rc));
 		return -1;
@@ -210,6 +234,8 @@ index_set_rcpt_flags(const char *id, unsigned idx, const char *addr,
 	memcpy(v, &r, sizeof(r));
 	memcpy(v + sizeof(r), addr, r.addr_len);
 	memcpy(v + sizeof(r) + r.addr_len, text, r.text_len);
+	if (attempts > 0 || status != RS_PENDING || flags != 0)
+		need_flush = 1; /* an outcome, not a new message's entry */
 	rcpt_key(k, id, idx);
 	index_put(T_RCPT, k, sizeof(k), v, n);
 	free(v);
@@ -239,6 +265,7 @@ index_set_next_try(const char *id, const struct qf_envelope *e,
 
 	put_msg(e, next_try, attempts, flags);
 	if (next_try > 0) {
+		need_flush = 1; /* a deferral: the retry schedule */
 		due_key(k, next_try, id);
 		index_put(T_DUE, k, sizeof(k), "", 0);
 	}
