@@ -15,7 +15,10 @@ Environment:
   BENCH_SCALE=0.2            shrink the message counts
   BENCH_TARGET=host:port     drive another SMTP server instead
   BENCH_MAILDIR_ROOT=dir     ... whose Maildirs are under dir
-  BENCH_RCPT=user@domain     the recipient there (default user@localhost)
+  BENCH_RCPT=user@domain     the recipient there (default user@localhost;
+                             with 5 recipients user1..user5@domain)
+  BENCH_TARGET_PID=pid       its master's pid: CPU and fsyncs per program
+                             from perf of that process tree (root)
   BENCH_SCENARIOS=a,b        only these (local1, local20, big, rcpt5,
                              relay, idle)
 Trusts: the instance under test only as far as counting its files.
@@ -275,7 +278,9 @@ def scenario(name, sessions, msgs, size, rcpts=1, per_session=0):
         old = all_files(inst.maildirs) if foreign else frozenset()
         base = len(old) if foreign else 0
         expect = msgs * rcpts
-        perf = Perf(inst.p.pid) if not foreign else None
+        tpid = os.environ.get("BENCH_TARGET_PID")
+        perf = (Perf(inst.p.pid) if not foreign else
+                Perf(int(tpid)) if tpid else None)
         jpath = inst.m.dir if hasattr(inst, "m") else inst.maildirs
         j0 = journal_commits(jpath)
         t0 = time.time()
@@ -326,8 +331,15 @@ def scenario(name, sessions, msgs, size, rcpts=1, per_session=0):
                 "attributed (exited between samples) %.3f" % (
                     total * 1000 / accepted, per,
                     (total - sum(cpu.values())) * 1000 / accepted))
+        elif prof is not None and accepted:
+            say("  CPU ms/msg: all %.3f (perf samples of the process tree "
+                "of BENCH_TARGET_PID): %s" % (
+                    sum(v[0] for v in prof.values()) * 1000 / accepted,
+                    ", ".join("%s %.3f" % (k, v[0] * 1000 / accepted)
+                              for k, v in sorted(prof.items()) if v[0])))
         else:
-            say("  CPU per program: n/a (another server)")
+            say("  CPU per program: n/a (another server; BENCH_TARGET_PID "
+                "= its master's pid gives it, as root)")
         if total is not None:
             cpu, mem, n = inst.sampler.by_program()
             say("  peak memory (VmHWM, largest process): %s" % ", ".join(
