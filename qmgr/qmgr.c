@@ -139,6 +139,10 @@ loop_turn(long long *next_scan)
 			  "restarts qmgr");
 	scan_moves();
 	active_after_commit(&remove_due);
+	if (index_flush_due() && index_flush_due() <= now_us() &&
+	    index_flush() != 0)
+		log_fatal("queue index sync failed; exiting so master "
+			  "restarts qmgr");
 	if (now >= *next_scan) {
 		scan_incoming();
 		*next_scan = now + cfg.queue_run_delay;
@@ -163,6 +167,9 @@ loop_turn(long long *next_scan)
 		p[n++] = (struct pollfd){.fd = clients[i]->fd, .events = POLLIN};
 	nd = deliver_pollfds(p + n, (int)cap - n, tag + n);
 	timeout = wake > now ? (int)(wake - now) * 1000 : 0;
+	if (index_flush_due() &&
+	    (remove_due == 0 || index_flush_due() < remove_due))
+		remove_due = index_flush_due();
 	if (remove_due > 0) {
 		long long ms = (remove_due - now_us()) / 1000 + 1;
 		if (ms < timeout)

@@ -79,6 +79,10 @@ void index_del(int table, const void *k, size_t kl);
 /* index_commit - one durable transaction for everything batched */
 int index_commit(void);
 int index_commit_durable(void);
+/* index_flush - make every commit so far durable; index_flush_due:
+ * when it must run at the latest (us), 0 when nothing waits */
+int index_flush(void);
+long long index_flush_due(void);
 int index_pending(void);
 void rcpt_key(unsigned char *k, const char *id, unsigned idx);
 void due_key(unsigned char *k, long long t, const char *id);

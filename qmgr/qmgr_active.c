@@ -470,6 +470,10 @@ active_after_commit(long long *due_us)
 		return;
 	}
 	nfinished = 0;
+	/* their outcomes durable before their files go */
+	if (index_flush() != 0)
+		log_fatal("queue index sync failed; exiting so master "
+			  "restarts qmgr");
 	while (finished_list) {
 		struct qmsg *m = finished_list;
 		msg_path(path, sizeof(path), m->id);
