@@ -166,15 +166,16 @@ loop_turn(long long *next_scan)
 	for (int i = 0; i < nclients; i++)
 		p[n++] = (struct pollfd){.fd = clients[i]->fd, .events = POLLIN};
 	nd = deliver_pollfds(p + n, (int)cap - n, tag + n);
-	timeout = wake > now ? (int)(wake - now) * 1000 : 0;
+	/* to the start of second wake, not wake - now seconds from a
+	 * moment inside a second: a retry is due on the second */
+	long long t_us = now_us();
+	long long ms = wake > now ? (wake * 1000000LL - t_us) / 1000 + 1 : 0;
 	if (index_flush_due() &&
 	    (remove_due == 0 || index_flush_due() < remove_due))
 		remove_due = index_flush_due();
-	if (remove_due > 0) {
-		long long ms = (remove_due - now_us()) / 1000 + 1;
-		if (ms < timeout)
-			timeout = ms > 0 ? (int)ms : 0;
-	}
+	if (remove_due > 0 && (remove_due - t_us) / 1000 + 1 < ms)
+		ms = (remove_due - t_us) / 1000 + 1;
+	timeout = ms > 0 ? (int)ms : 0;
 	int rc = poll(p, (nfds_t)(n + nd), timeout);
 	if (rc < 0 && errno != EINTR)
 		log_fatal("poll: %m");

@@ -396,9 +396,11 @@ static void
 defer(struct qmsg *m, long long delay)
 {
 	m->attempts++;
-	/* held mail gets no due entry until it is released */
-	long long next = (m->flags & MF_HOLD) ? 0
-					       : (long long)time(NULL) + delay;
+	/* held mail gets no due entry until it is released; due times
+	 * are whole seconds: rounded up, so the wait is at least delay */
+	long long next = (m->flags & MF_HOLD)
+				 ? 0
+				 : (now_us() + 999999) / 1000000 + delay;
 	index_set_next_try(m->id, &m->env, next, m->attempts, m->flags);
 	log_debug("%s: deferred until %lld", m->id, next);
 	unlink_active(m);
