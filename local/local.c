@@ -5,7 +5,9 @@
  * as an open read-only descriptor; local resolves each recipient (loop
  * check, aliases, virtual mailbox map, mailbox_template; resolve.c),
  * delivers into each Maildir and answers one record per recipient, then
- * {done}.  It logs one delivery line per final mailbox in the Postfix
+ * {done}.  It takes every request already waiting on the connection as
+ * one round: their Maildir files are made durable together (maildir.c,
+ * group commit) before any of them is answered.  It logs one delivery line per final mailbox in the Postfix
  * format (orig_to= when an alias led there).
  * Trusts: qmgr for the request's framing; nothing in the addresses.
  * Never: opens a queue file by path; writes outside mailbox_base.

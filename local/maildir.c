@@ -47,6 +47,7 @@
 struct pending {
 	int fd;
 	int failed;
+	long long size;   /* counts against the quota before new/ has it */
 	struct result *r;
 	char dir[4200], newdir[4200]; /* as maildir_deliver made them */
 	char tmp[4800], dst[4800];
@@ -54,6 +55,18 @@ struct pending {
 
 static struct pending *pend[MAILDIR_BATCH_MAX];
 static int npend, batching;
+
+/* pending_bytes - what this round has written for dir so far */
+static long long
+pending_bytes(const char *dir)
+{
+	long long n = 0;
+
+	for (int i = 0; i < npend; i++)
+		if (strcmp(pend[i]->dir, dir) == 0)
+			n += pend[i]->size;
+	return n;
+}
 
 void
 result_set(struct result *r, int code, const char *dsn, const char *fmt, ...)
@@ -135,6 +148,7 @@ over_quota(const char *dir, long long size, struct result *r)
 		io_error(r, "read", dir);
 		return 1;
 	}
+	used += pending_bytes(dir);
 	if (used + size <= cfg.mailbox_quota)
 		return 0;
 	if (cfg.mailbox_quota_bounce)
@@ -203,7 +217,7 @@ copy_message(int out, int qfd, const struct qf_envelope *e, const char *top,
  * batch is full (the caller commits this one alone). */
 static int
 defer(int fd, const char *dir, const char *tmp, const char *dst,
-      const char *newdir, struct result *r)
+      const char *newdir, long long size, struct result *r)
 {
 	struct pending *p;
 
@@ -215,6 +229,7 @@ defer(int fd, const char *dir, const char *tmp, const char *dst,
 	}
 	p->fd = fd;
 	p->failed = 0;
+	p->size = size;
 	p->r = r;
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	snprintf(p->newdir, sizeof(p->newdir), "%s", newdir);
@@ -254,7 +269,8 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		unlink(tmp);
 		return;
 	}
-	if (batching && defer(fd, dir, tmp, dst, newdir, r) == 0)
+	if (batching && defer(fd, dir, tmp, dst, newdir,
+			      e->msg_size + toplen, r) == 0)
 		return;
 	if (fsync(fd) != 0) {
 		io_error(r, "write", tmp);
@@ -341,9 +357,11 @@ sync_new(void)
 			continue;
 		if (fsync_dir(p->newdir) == 0)
 			continue;
+		int e = errno;
 		for (int k = i; k < npend; k++)
 			if (!pend[k]->failed &&
 			    strcmp(pend[k]->dir, p->dir) == 0) {
+				errno = e;
 				io_error(pend[k]->r, "fsync", p->newdir);
 				pend[k]->failed = 1;
 			}

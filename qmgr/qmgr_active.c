@@ -455,9 +455,10 @@ active_request_done(struct qmsg *m)
 /* active_after_commit - finished messages (their results committed):
  * unlink, then drop entries; each directory is fsynced once for all of
  * its removals.  Waits up to REMOVE_DELAY_US to gather a batch (*due_us
- * says when); the results are durable meanwhile, so a crash only
+ * says when), then flushes the index first.  A crash in the wait
  * leaves files whose recipients are all final, which the start-up
- * finishes without a delivery. */
+ * finishes without a delivery (after a power cut some outcomes may be
+ * undone: those recipients get the mail again, none loses it). */
 void
 active_after_commit(long long *due_us)
 {
