@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -257,17 +258,23 @@ service_report(int status)
 void
 service_loop(void (*serve)(int fd))
 {
-	struct pollfd p = {.fd = SERVICE_LISTEN_FD, .events = POLLIN};
+	/* EPOLLEXCLUSIVE: a connection wakes one idle child, not all of
+	 * them (with poll() every idle cleanup woke for every message and
+	 * all but one found nothing to accept) */
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
 		log_fatal("listening socket: %m");
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, SERVICE_LISTEN_FD, &ev) != 0)
+		log_fatal("epoll on the listening socket: %m");
 	service_report(SERVICE_IDLE);
 	while (!service_stop && use_count < cfg.max_use) {
-		int n = poll(&p, 1, (int)cfg.max_idle * 1000);
+		int n = epoll_wait(ep, &ev, 1, (int)cfg.max_idle * 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			log_fatal("poll: %m");
+			log_fatal("epoll_wait: %m");
 		if (n == 0)
 			break; /* idle too long */
 		int fd = accept4(SERVICE_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);

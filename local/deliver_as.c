@@ -59,6 +59,7 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 	if (pid == 0) {
 		close(p[0]);
 		signal(SIGPIPE, SIG_IGN);
+		maildir_child();
 		if (uid == (uid_t)-1 || local_become(uid, gid, r) == 0)
 			deliver_here(d, qfd, e, sender, rcpt, r);
 		_exit(write(p[1], r, sizeof(*r)) == (ssize_t)sizeof(*r) ? 0

@@ -5,9 +5,12 @@
  * as an open read-only descriptor; local resolves each recipient (loop
  * check, aliases, virtual mailbox map, system users and their .forward,
  * mailbox_template; resolve.c), delivers into each mailbox, file or
- * command and answers one record per recipient, then {done}.  It logs
- * one delivery line per final destination in the Postfix format
- * (orig_to= when an alias or .forward led there).
+ * command and answers one record per recipient, then {done}.  It takes
+ * every request already waiting on the connection as one round: their
+ * Maildir files are made durable together (maildir.c, group commit)
+ * before any of them is answered.  It logs one delivery line per final
+ * destination in the Postfix format (orig_to= when an alias or .forward
+ * led there).
  * Trusts: qmgr for the request's framing; nothing in the addresses.
  * Never: opens a queue file by path; writes outside mailbox_base except
  * where a system account, an alias or a .forward names the path.
@@ -28,10 +31,21 @@
 
 #define LOCAL_IDLE_MS 600000 /* qmgr keeps connections; drop idle ones */
 
+#define LOCAL_BATCH_REQS 16 /* requests delivered, then committed together */
+
+struct rcpt_job;
+
+/* a request from qmgr: a message and some of its recipients */
 struct request {
+	struct attrs a;     /* as read; the strings below point into it */
 	const char *id, *sender;
 	long arrival, t_active, t_sent; /* milliseconds */
 	long long t_start;              /* us */
+	int fd;                         /* the queue file, read-only */
+	int good;                       /* e was read */
+	struct qf_envelope e;
+	struct rcpt_job *rj;
+	int n;
 };
 
 /* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
@@ -86,47 +100,69 @@ worse(struct result *agg, const struct result *r)
 		*agg = *r;
 }
 
-/* deliver_one - a recipient: loop check, aliases and maps, then each
- * mailbox; every final destination gets its own log line */
-static void
-deliver_one(const struct request *q, int qfd, const struct qf_envelope *e,
-	    const char *rcpt, struct result *r)
-{
+/* a recipient of a request: its mailboxes until their commit */
+struct rcpt_job {
+	const char *idx, *rcpt; /* in the request's attrs */
 	struct dests ds;
-	int seen = local_seen_before(qfd, e, rcpt), n = 0;
+	struct result r;
+	int logged; /* r is final and logged */
+};
+
+/* deliver_start - a recipient: loop check, aliases and maps, then each
+ * mailbox (a Maildir's result waits for maildir_commit) */
+static void
+deliver_start(const struct request *q, struct rcpt_job *j)
+{
+	int seen = local_seen_before(q->fd, &q->e, j->rcpt);
 
 	if (seen != 0) {
 		if (seen > 0)
-			result_set(r, 5, "5.4.6", "mail forwarding loop for %s",
-				   rcpt);
+			result_set(&j->r, 5, "5.4.6",
+				   "mail forwarding loop for %s", j->rcpt);
 		else
-			result_set(r, 4, "4.3.0", "out of memory");
-		log_delivery(q, rcpt, NULL, r);
+			result_set(&j->r, 4, "4.3.0", "out of memory");
+		log_delivery(q, j->rcpt, NULL, &j->r);
+		j->logged = 1;
 		return;
 	}
-	if (local_resolve(rcpt, &ds, r) != 0) {
-		log_delivery(q, rcpt, NULL, r);
+	if (local_resolve(j->rcpt, &j->ds, &j->r) != 0) {
+		log_delivery(q, j->rcpt, NULL, &j->r);
+		j->logged = 1;
 		return;
 	}
-	result_set(r, 5, "5.3.0", "alias expands to no address");
-	if (ds.n == 0)
-		log_delivery(q, rcpt, NULL, r);
-	forward_submit(q->id, q->sender, rcpt, &ds, qfd, e);
-	for (int i = 0; i < ds.n; i++) {
-		struct dest *d = &ds.d[i];
-		if (d->code == 0 && !d->forward) {
-			deliver_as(d, qfd, e, q->sender, rcpt, &d->r);
-			n += d->r.code == 2;
-		}
-		log_delivery(q, d->addr, rcpt, &d->r);
+	forward_submit(q->id, q->sender, j->rcpt, &j->ds, q->fd, &q->e);
+	for (int i = 0; i < j->ds.n; i++) {
+		struct dest *d = &j->ds.d[i];
+		if (d->code == 0 && !d->forward)
+			deliver_as(d, q->fd, &q->e, q->sender, j->rcpt, &d->r);
+	}
+}
+
+/* deliver_finish - after the commit: every final destination gets its
+ * own log line; the recipient's result is the one qmgr must act on */
+static void
+deliver_finish(const struct request *q, struct rcpt_job *j)
+{
+	int n = 0;
+
+	if (j->logged)
+		return;
+	result_set(&j->r, 5, "5.3.0", "alias expands to no address");
+	if (j->ds.n == 0)
+		log_delivery(q, j->rcpt, NULL, &j->r);
+	for (int i = 0; i < j->ds.n; i++) {
+		struct dest *d = &j->ds.d[i];
+		n += d->code == 0 && !d->forward && d->r.code == 2;
+		log_delivery(q, d->addr, j->rcpt, &d->r);
 		if (i == 0)
-			*r = d->r;
+			j->r = d->r;
 		else
-			worse(r, &d->r);
+			worse(&j->r, &d->r);
 	}
-	if (r->code == 2 && n > 1)
-		result_set(r, 2, "2.0.0", "delivered to %d mailboxes", n);
-	free(ds.d);
+	if (j->r.code == 2 && n > 1)
+		result_set(&j->r, 2, "2.0.0", "delivered to %d mailboxes", n);
+	free(j->ds.d);
+	j->ds.d = NULL;
 }
 
 /* answer - one recipient's result to qmgr. */
@@ -140,55 +176,151 @@ answer(struct ipc *c, const char *idx, const struct result *r)
 	return ipc_end(c);
 }
 
+/* count_rcpts - the idx/rcpt pairs at the head of a request's attrs */
 static int
-serve_request(struct ipc *c, const struct attrs *a)
+count_rcpts(const struct attrs *a)
 {
-	struct request q = {0};
-	struct qf_envelope e;
-	struct result r;
-	char err[256];
-	int ok, good, fd = ipc_take_fd(c), rc = IPC_OK;
+	int n = 0;
 
-	q.id = attrs_get(a, "queue_id");
-	q.sender = attrs_get(a, "sender");
-	q.arrival = attrs_get_long(a, "arrival", &ok);
-	q.t_active = attrs_get_long(a, "t_active", &ok);
-	q.t_sent = attrs_get_long(a, "t_sent", &ok);
-	q.t_start = now_us();
-	if (fd < 0 || q.id == NULL || q.sender == NULL) {
-		log_warn("malformed request from qmgr");
-		if (fd >= 0)
-			close(fd);
-		return IPC_BAD;
-	}
-	good = qf_read_envelope(fd, &e, err, sizeof(err)) == 0;
-	if (!good) {
-		result_set(&r, 4, "4.3.0", "queue file unreadable: %s", err);
-		log_warn("%s: queue file unreadable: %s", q.id, err);
-	}
-	for (int i = 0; i < a->n && rc == IPC_OK; i++) {
+	for (int i = 0; i < a->n; i++) {
 		if (strcmp(a->a[i].name, "idx") != 0)
 			continue;
-		const char *idx = a->a[i].value;
 		/* each "idx" is followed by its "rcpt" */
 		if (i + 1 >= a->n || strcmp(a->a[i + 1].name, "rcpt") != 0)
 			break;
-		const char *rcpt = a->a[i + 1].value;
-		if (good)
-			deliver_one(&q, fd, &e, rcpt, &r);
-		else
-			log_delivery(&q, rcpt, NULL, &r);
-		rc = answer(c, idx, &r);
+		n++;
 	}
-	qf_envelope_free(&e);
-	close(fd);
+	return n;
+}
+
+/* request_start - a request's fields and envelope, then each recipient
+ * started; IPC_BAD for a request qmgr could not have sent */
+static int
+request_start(struct request *q)
+{
+	const struct attrs *a = &q->a;
+	const char *req = attrs_get(a, "req");
+	char err[256];
+	int ok, k = 0;
+
+	q->id = attrs_get(a, "queue_id");
+	q->sender = attrs_get(a, "sender");
+	q->arrival = attrs_get_long(a, "arrival", &ok);
+	q->t_active = attrs_get_long(a, "t_active", &ok);
+	q->t_sent = attrs_get_long(a, "t_sent", &ok);
+	q->t_start = now_us();
+	if (req == NULL || strcmp(req, "deliver") != 0 || q->fd < 0 ||
+	    q->id == NULL || q->sender == NULL) {
+		log_warn("malformed request from qmgr");
+		return IPC_BAD;
+	}
+	q->n = count_rcpts(a);
+	if ((q->rj = calloc((size_t)q->n + 1, sizeof(*q->rj))) == NULL)
+		log_fatal("out of memory");
+	q->good = qf_read_envelope(q->fd, &q->e, err, sizeof(err)) == 0;
+	if (!q->good)
+		log_warn("%s: queue file unreadable: %s", q->id, err);
+	for (int i = 0; i < a->n && k < q->n; i++) {
+		if (strcmp(a->a[i].name, "idx") != 0)
+			continue;
+		struct rcpt_job *j = &q->rj[k++];
+		j->idx = a->a[i].value;
+		j->rcpt = a->a[i + 1].value;
+		if (q->good) {
+			deliver_start(q, j);
+			continue;
+		}
+		result_set(&j->r, 4, "4.3.0", "queue file unreadable: %s",
+			   err);
+		log_delivery(q, j->rcpt, NULL, &j->r);
+		j->logged = 1;
+	}
+	return IPC_OK;
+}
+
+/* request_finish - after the commit: results and {done} to qmgr */
+static int
+request_finish(struct ipc *c, struct request *q)
+{
+	int rc = IPC_OK;
+
+	for (int k = 0; k < q->n; k++) {
+		deliver_finish(q, &q->rj[k]);
+		if (rc == IPC_OK)
+			rc = answer(c, q->rj[k].idx, &q->rj[k].r);
+	}
 	return rc == IPC_OK ? agent_done(c) : rc;
 }
 
+/* request_free - what a request held, its descriptor too */
+static void
+request_free(struct request *q)
+{
+	qf_envelope_free(&q->e); /* zeroed, read, or partly read */
+	free(q->rj);
+	if (q->fd >= 0)
+		close(q->fd);
+	attrs_free(&q->a);
+	memset(q, 0, sizeof(*q));
+	q->fd = -1;
+}
+
+/* gather - the next request (waiting for it), then those that already
+ * arrived whole, up to LOCAL_BATCH_REQS; each takes its descriptor at
+ * once (they come in order, one with each request's first bytes) */
+static int
+gather(struct ipc *c, struct request *qs, int *n)
+{
+	int rc = ipc_read(c, &qs[0].a);
+
+	*n = 0;
+	if (rc != IPC_OK)
+		return rc;
+	qs[(*n)++].fd = ipc_take_fd(c);
+	while (*n < LOCAL_BATCH_REQS) {
+		rc = ipc_parse(c, &qs[*n].a);
+		if (rc == IPC_AGAIN && !c->eof && ipc_fill(c) > 0)
+			continue;
+		if (rc != IPC_OK)
+			break; /* the rest waits for the next round */
+		qs[(*n)++].fd = ipc_take_fd(c);
+	}
+	return IPC_OK;
+}
+
+/* serve - rounds of requests: every delivery of a round is written,
+ * then made durable together (maildir_commit), then answered */
 static void
 serve(int fd)
 {
-	agent_serve(fd, LOCAL_IDLE_MS, serve_request);
+	struct ipc *c = ipc_new(fd, LOCAL_IDLE_MS);
+	struct request qs[LOCAL_BATCH_REQS];
+	int n, good, rc = IPC_OK;
+
+	for (int i = 0; i < LOCAL_BATCH_REQS; i++) {
+		memset(&qs[i], 0, sizeof(qs[i]));
+		qs[i].fd = -1;
+	}
+	while (rc == IPC_OK && !service_stop &&
+	       gather(c, qs, &n) == IPC_OK) {
+		maildir_batch_begin();
+		for (good = 0; good < n; good++)
+			if (request_start(&qs[good]) != IPC_OK)
+				break;
+		maildir_commit();
+		for (int i = 0; i < good; i++) {
+			if (rc == IPC_OK)
+				rc = request_finish(c, &qs[i]);
+			else /* qmgr is gone: the log still says what happened */
+				for (int k = 0; k < qs[i].n; k++)
+					deliver_finish(&qs[i], &qs[i].rj[k]);
+		}
+		for (int i = 0; i < n; i++)
+			request_free(&qs[i]);
+		if (good < n)
+			rc = IPC_BAD; /* after answering those before it */
+	}
+	ipc_free(c);
 }
 
 /* keep_root - system users need root to take their uid per delivery */

@@ -93,6 +93,14 @@ int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);
 /* maildir.c */
 void maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		     const char *sender, const char *rcpt, struct result *r);
+/* maildir_batch_begin - later deliveries only write their files and
+ * leave r at 4.3.0 until maildir_commit() makes them durable together
+ * and sets each r (r must stay in place until then) */
+void maildir_batch_begin(void);
+void maildir_commit(void);
+/* maildir_child - in a forked delivery process: deliver at once, and
+ * leave the parent's batch to the parent */
+void maildir_child(void);
 
 void result_set(struct result *r, int code, const char *dsn,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -131,13 +131,18 @@ loop_turn(long long *next_scan)
 	static void **tag;
 	static size_t cap;
 	long long now = (long long)time(NULL), wake = now + cfg.queue_run_delay;
-	int n = 0, nd;
+	long long remove_due = 0; /* us, 0: nothing waits for removal */
+	int n = 0, nd, timeout;
 
 	if (index_commit() != 0)
 		log_fatal("queue index commit failed; exiting so master "
 			  "restarts qmgr");
 	scan_moves();
-	active_after_commit();
+	active_after_commit(&remove_due);
+	if (index_flush_due() && index_flush_due() <= now_us() &&
+	    index_flush() != 0)
+		log_fatal("queue index sync failed; exiting so master "
+			  "restarts qmgr");
 	if (now >= *next_scan) {
 		scan_incoming();
 		*next_scan = now + cfg.queue_run_delay;
@@ -161,8 +166,17 @@ loop_turn(long long *next_scan)
 	for (int i = 0; i < nclients; i++)
 		p[n++] = (struct pollfd){.fd = clients[i]->fd, .events = POLLIN};
 	nd = deliver_pollfds(p + n, (int)cap - n, tag + n);
-	int rc = poll(p, (nfds_t)(n + nd),
-		      wake > now ? (int)(wake - now) * 1000 : 0);
+	/* to the start of second wake, not wake - now seconds from a
+	 * moment inside a second: a retry is due on the second */
+	long long t_us = now_us();
+	long long ms = wake > now ? (wake * 1000000LL - t_us) / 1000 + 1 : 0;
+	if (index_flush_due() &&
+	    (remove_due == 0 || index_flush_due() < remove_due))
+		remove_due = index_flush_due();
+	if (remove_due > 0 && (remove_due - t_us) / 1000 + 1 < ms)
+		ms = (remove_due - t_us) / 1000 + 1;
+	timeout = ms > 0 ? (int)ms : 0;
+	int rc = poll(p, (nfds_t)(n + nd), timeout);
 	if (rc < 0 && errno != EINTR)
 		log_fatal("poll: %m");
 	if (rc <= 0)

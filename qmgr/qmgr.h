@@ -17,6 +17,8 @@
 #define QMGR_DUE_KEY_LEN QINDEX_DUE_KEY_LEN
 
 #define QMGR_DEST_MAX 100000 /* destinations remembered at once */
+/* requests at once on one connection to local (its group commit) */
+#define QMGR_LOCAL_PIPELINE 8
 
 struct qmsg;
 struct dest;
@@ -77,6 +79,10 @@ void index_del(int table, const void *k, size_t kl);
 /* index_commit - one durable transaction for everything batched */
 int index_commit(void);
 int index_commit_durable(void);
+/* index_flush - make every commit so far durable; index_flush_due:
+ * when it must run at the latest (us), 0 when nothing waits */
+int index_flush(void);
+long long index_flush_due(void);
 int index_pending(void);
 void rcpt_key(unsigned char *k, const char *id, unsigned idx);
 void due_key(unsigned char *k, long long t, const char *id);
@@ -105,7 +111,7 @@ extern struct qmsg *finished_list;    /* waiting for the commit */
 void active_finish(struct qmsg *m);
 int active_adopt(const char *id, int fd, struct qf_envelope *e);
 void active_schedule(long long *next_wake);
-void active_after_commit(void);
+void active_after_commit(long long *due_us);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,
 		   const char *text, const char *mta);
 void active_request_done(struct qmsg *m);

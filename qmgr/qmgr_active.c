@@ -25,9 +25,16 @@
 #include "qmgr.h"
 #include "stats.h"
 
+/* finished messages are removed together: one fsync of each msg/
+ * directory covers every unlink of a batch */
+#define REMOVE_DELAY_US 100000 /* at most this long after finishing */
+#define REMOVE_BATCH 256       /* or as soon as this many wait */
+
 int active_count;
 struct qmsg *active_list;
 struct qmsg *finished_list;
+static long long finished_since; /* us: when the oldest one finished */
+static int nfinished;
 
 static void
 msg_free(struct qmsg *m)
@@ -88,6 +95,9 @@ active_finish(struct qmsg *m)
 	m->finished = 1;
 	jobs_drop(m);
 	list_remove(&active_list, m);
+	if (finished_list == NULL)
+		finished_since = now_us();
+	nfinished++;
 	list_push(&finished_list, m);
 }
 
@@ -391,9 +401,11 @@ static void
 defer(struct qmsg *m, long long delay)
 {
 	m->attempts++;
-	/* held mail gets no due entry until it is released */
-	long long next = (m->flags & MF_HOLD) ? 0
-					       : (long long)time(NULL) + delay;
+	/* held mail gets no due entry until it is released; due times
+	 * are whole seconds: rounded up, so the wait is at least delay */
+	long long next = (m->flags & MF_HOLD)
+				 ? 0
+				 : (now_us() + 999999) / 1000000 + delay;
 	index_set_next_try(m->id, &m->env, next, m->attempts, m->flags);
 	log_debug("%s: deferred until %lld", m->id, next);
 	unlink_active(m);
@@ -449,14 +461,31 @@ active_request_done(struct qmsg *m)
 	round_end(m);
 }
 
-/* active_after_commit - finished messages: unlink, then drop entries;
- * each directory is fsynced once for all of its removals. */
+/* active_after_commit - finished messages (their results committed):
+ * unlink, then drop entries; each directory is fsynced once for all of
+ * its removals.  Waits up to REMOVE_DELAY_US to gather a batch (*due_us
+ * says when), then flushes the index first.  A crash in the wait
+ * leaves files whose recipients are all final, which the start-up
+ * finishes without a delivery (after a power cut some outcomes may be
+ * undone: those recipients get the mail again, none loses it). */
 void
-active_after_commit(void)
+active_after_commit(long long *due_us)
 {
 	static const char letters[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 	char path[64], dir[16], touched[sizeof(letters)] = {0};
 
+	if (finished_list == NULL)
+		return;
+	if (nfinished < REMOVE_BATCH &&
+	    now_us() - finished_since < REMOVE_DELAY_US) {
+		*due_us = finished_since + REMOVE_DELAY_US;
+		return;
+	}
+	nfinished = 0;
+	/* their outcomes durable before their files go */
+	if (index_flush() != 0)
+		log_fatal("queue index sync failed; exiting so master "
+			  "restarts qmgr");
 	while (finished_list) {
 		struct qmsg *m = finished_list;
 		msg_path(path, sizeof(path), m->id);

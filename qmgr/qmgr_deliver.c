@@ -16,6 +16,11 @@
  * after qmgr_agent_accept_timeout is given up, not waited on for the
  * hour of DELIVER_TIMEOUT_US.  A pool is never larger than the
  * transport's process limit (each agent serves one connection).
+ * To local, once every connection of the pool is busy, up to
+ * QMGR_LOCAL_PIPELINE requests wait on a connection whose agent has
+ * answered before: local takes all that wait and makes their
+ * deliveries durable together (local(8), group commit); the answers
+ * come back in order.
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
@@ -35,19 +40,32 @@
 #define DELIVER_TIMEOUT_US (3600LL * 1000000) /* one request, at most */
 #define DELIVER_WRITE_MS 10000
 
-struct dconn {
-	struct ipc *c;
-	char transport[8];
-	struct dest *dest;   /* destination of the request in progress */
+/* a request sent, not yet {done} */
+struct dreq {
+	struct dest *dest;   /* its destination */
 	int peer_answered;   /* an answer that was not a 4.4.x failure */
-	struct qmsg *m;      /* message of the request in progress, or NULL */
-	unsigned *idx;       /* recipients of that request */
+	struct qmsg *m;      /* its message */
+	unsigned *idx;       /* its recipients */
 	unsigned char *answered;
 	int n;
 	long long started;
-	int taken;           /* the agent has read the request */
+};
+
+struct dconn {
+	struct ipc *c;
+	char transport[8];
+	struct dreq req[QMGR_LOCAL_PIPELINE]; /* oldest at head */
+	int head, count, depth;  /* depth: requests allowed at once */
+	int taken;           /* the agent has read a request of ours */
 	struct dconn *next;
 };
+
+/* head - the oldest request in flight on d (count > 0) */
+static struct dreq *
+head(struct dconn *d)
+{
+	return &d->req[d->head];
+}
 
 static struct dconn *conns;
 static int nconns;
@@ -78,10 +96,15 @@ conn_new(const char *transport)
 		log_fatal("out of memory");
 	snprintf(d->transport, sizeof(d->transport), "%s", transport);
 	d->c = ipc_new(fd, DELIVER_WRITE_MS);
-	d->idx = calloc((size_t)cfg.qmgr_recipient_limit, sizeof(*d->idx));
-	d->answered = calloc((size_t)cfg.qmgr_recipient_limit, 1);
-	if (d->idx == NULL || d->answered == NULL)
-		log_fatal("out of memory");
+	d->depth = strcmp(transport, "local") == 0 ? QMGR_LOCAL_PIPELINE : 1;
+	for (int i = 0; i < d->depth; i++) {
+		struct dreq *r = &d->req[i];
+		r->idx = calloc((size_t)cfg.qmgr_recipient_limit,
+				sizeof(*r->idx));
+		r->answered = calloc((size_t)cfg.qmgr_recipient_limit, 1);
+		if (r->idx == NULL || r->answered == NULL)
+			log_fatal("out of memory");
+	}
 	d->next = conns;
 	conns = d;
 	nconns++;
@@ -99,32 +122,36 @@ defer_rcpt(struct qmsg *m, unsigned i, const char *dsn, const char *why)
 		 (long long)time(NULL) - m->env.arrival, dsn, why);
 }
 
-/* finish_request - defer what was not answered; the request is over. */
+/* finish_request - the oldest request on d is over: defer what was
+ * not answered. */
 static void
 finish_request(struct dconn *d, const char *why)
 {
-	struct qmsg *m = d->m;
-
-	if (m == NULL)
+	if (d->count == 0)
 		return;
+	struct dreq *r = head(d);
+	struct qmsg *m = r->m;
 	int all = 1;
-	for (int i = 0; i < d->n; i++)
-		if (!d->answered[i]) {
-			defer_rcpt(m, d->idx[i], "4.3.0", why);
+	for (int i = 0; i < r->n; i++)
+		if (!r->answered[i]) {
+			defer_rcpt(m, r->idx[i], "4.3.0", why);
 			all = 0;
 		}
-	d->dest->active--;
-	dest_feedback(d->dest, d->peer_answered, all ? NULL : why);
-	d->dest = NULL;
-	d->m = NULL;
-	d->n = 0;
+	r->dest->active--;
+	dest_feedback(r->dest, r->peer_answered, all ? NULL : why);
+	r->dest = NULL;
+	r->m = NULL;
+	r->n = 0;
+	d->head = (d->head + 1) % d->depth;
+	d->count--;
 	active_request_done(m);
 }
 
 static void
 conn_close(struct dconn *d, const char *why)
 {
-	finish_request(d, why);
+	while (d->count > 0)
+		finish_request(d, why);
 	for (struct dconn **pp = &conns; *pp; pp = &(*pp)->next)
 		if (*pp == d) {
 			*pp = d->next;
@@ -132,9 +159,26 @@ conn_close(struct dconn *d, const char *why)
 		}
 	nconns--;
 	ipc_free(d->c);
-	free(d->idx);
-	free(d->answered);
+	for (int i = 0; i < d->depth; i++) {
+		free(d->req[i].idx);
+		free(d->req[i].answered);
+	}
 	free(d);
+}
+
+/* conn_stack - the pool is busy: the served connection with the
+ * fewest requests waiting and room for one more, or NULL. */
+static struct dconn *
+conn_stack(const char *transport)
+{
+	struct dconn *best = NULL;
+
+	for (struct dconn *d = conns; d; d = d->next)
+		if (d->taken && d->count < d->depth &&
+		    strcmp(d->transport, transport) == 0 &&
+		    (best == NULL || d->count < best->count))
+			best = d;
+	return best;
 }
 
 /* conn_idle - a free connection to transport; NULL when the pool is
@@ -152,13 +196,14 @@ conn_idle(const char *transport, int *down)
 		limit = procs;
 
 	for (struct dconn *d = conns; d; d = d->next)
-		if (d->m == NULL && strcmp(d->transport, transport) == 0)
+		if (d->count == 0 && strcmp(d->transport, transport) == 0)
 			return d;
-	if (pool_size(transport) >= limit)
-		return NULL;
-	struct dconn *d = conn_new(transport);
-	*down = d == NULL;
-	return d;
+	if (pool_size(transport) < limit) {
+		struct dconn *d = conn_new(transport);
+		*down = d == NULL;
+		return d;
+	}
+	return conn_stack(transport);
 }
 
 /* send_request - the next recipients of job j on connection d. */
@@ -168,10 +213,11 @@ send_request(struct dconn *d, struct job *j)
 	struct qmsg *m = j->m;
 	struct dest *dest = j->d;
 	long long now = now_us();
+	struct dreq *r = &d->req[(d->head + d->count) % d->depth];
 
-	d->n = 0;
-	d->dest = dest;
-	d->peer_answered = 0;
+	r->n = 0;
+	r->dest = dest;
+	r->peer_answered = 0;
 	dest->active++;
 	ipc_put_str(d->c, "req", "deliver");
 	ipc_put_str(d->c, "queue_id", m->id);
@@ -181,7 +227,7 @@ send_request(struct dconn *d, struct job *j)
 	ipc_put_long(d->c, "t_active", (long)(m->t_active / 1000));
 	ipc_put_long(d->c, "t_sent", (long)(now / 1000));
 	ipc_put_str(d->c, "nexthop", dest->nexthop);
-	for (; j->pos < j->n && d->n < cfg.qmgr_recipient_limit; j->pos++) {
+	for (; j->pos < j->n && r->n < cfg.qmgr_recipient_limit; j->pos++) {
 		int i = j->idx[j->pos];
 		if (m->status[i] != RS_PENDING || m->sent_out[i])
 			continue;
@@ -189,16 +235,16 @@ send_request(struct dconn *d, struct job *j)
 		snprintf(num, sizeof(num), "%d", i);
 		ipc_put_str(d->c, "idx", num);
 		ipc_put_str(d->c, "rcpt", m->env.rcpt[i].addr);
-		d->idx[d->n] = (unsigned)i;
-		d->answered[d->n++] = 0;
+		r->idx[r->n] = (unsigned)i;
+		r->answered[r->n++] = 0;
 		m->sent_out[i] = 1;
 	}
 	if (j->pos >= j->n)
 		job_dequeue(j);
 	ipc_attach_fd(d->c, m->fd);
-	d->m = m;
-	d->started = now;
-	d->taken = 0;
+	r->m = m;
+	r->started = now;
+	d->count++;
 	m->inflight++;
 	return ipc_end(d->c) == IPC_OK ? 0 : -1;
 }
@@ -266,15 +312,17 @@ dispatch_dest(struct dest *dest, int *full)
 	}
 }
 
-/* untaken - the request on d is still unread by the agent after
- * qmgr_agent_accept_timeout (the bytes qmgr sent wait in the socket). */
+/* untaken - the first request on d is still unread by the agent after
+ * qmgr_agent_accept_timeout (the bytes qmgr sent wait in the socket).
+ * Once an agent answered on d, d is its own: later requests wait
+ * behind the one it works on (only then are requests stacked). */
 static int
 untaken(struct dconn *d, long long now)
 {
 	int queued = 0;
 
-	if (d->taken ||
-	    now - d->started <= cfg.qmgr_agent_accept_timeout * 1000000LL)
+	if (d->taken || d->count == 0 ||
+	    now - head(d)->started <= cfg.qmgr_agent_accept_timeout * 1000000LL)
 		return 0;
 	if (ioctl(d->c->fd, SIOCOUTQ, &queued) != 0) {
 		log_warn("ioctl SIOCOUTQ on private/%s: %m", d->transport);
@@ -289,8 +337,8 @@ void
 deliver_wake(long long *wake)
 {
 	for (struct dconn *d = conns; d; d = d->next)
-		if (d->m && !d->taken) {
-			long long t = d->started / 1000000 +
+		if (d->count > 0 && !d->taken) {
+			long long t = head(d)->started / 1000000 +
 				      cfg.qmgr_agent_accept_timeout + 1;
 			if (t < *wake)
 				*wake = t;
@@ -306,9 +354,10 @@ deliver_dispatch(void)
 
 	for (struct dconn *d = conns, *next; d; d = next) {
 		next = d->next;
-		if (d->m && now - d->started > DELIVER_TIMEOUT_US) {
+		if (d->count > 0 &&
+		    now - head(d)->started > DELIVER_TIMEOUT_US) {
 			conn_close(d, "delivery agent timed out");
-		} else if (d->m && untaken(d, now)) {
+		} else if (untaken(d, now)) {
 			snprintf(why, sizeof(why), "delivery agent did not take "
 				 "the request in %lds: is private/%s served?",
 				 cfg.qmgr_agent_accept_timeout, d->transport);
@@ -352,19 +401,20 @@ one_answer(struct dconn *d, const struct attrs *a)
 	long code = attrs_get_long(a, "code", &ok2);
 	const char *dsn = attrs_get(a, "dsn"), *text = attrs_get(a, "text");
 
-	if (!ok1 || !ok2 || dsn == NULL || text == NULL)
+	if (!ok1 || !ok2 || dsn == NULL || text == NULL || d->count == 0)
 		return -1;
-	for (int i = 0; i < d->n; i++)
-		if (d->idx[i] == (unsigned)idx && !d->answered[i]) {
-			d->answered[i] = 1;
+	struct dreq *r = head(d);
+	for (int i = 0; i < r->n; i++)
+		if (r->idx[i] == (unsigned)idx && !r->answered[i]) {
+			r->answered[i] = 1;
 			d->taken = 1;
 			if (code != 4 || strncmp(dsn, "4.4.", 4) != 0)
-				d->peer_answered = 1;
+				r->peer_answered = 1;
 			else
-				snprintf(d->dest->last_error,
-					 sizeof(d->dest->last_error), "%s",
+				snprintf(r->dest->last_error,
+					 sizeof(r->dest->last_error), "%s",
 					 text);
-			active_result(d->m, (unsigned)idx, (int)code, dsn, text,
+			active_result(r->m, (unsigned)idx, (int)code, dsn, text,
 				      attrs_get(a, "mta"));
 			return 0;
 		}
@@ -384,9 +434,10 @@ deliver_event(void *tag, short revents)
 		return;
 	attrs_init(&a);
 	while (rc >= 0 && (prc = ipc_parse(d->c, &a)) == IPC_OK) {
-		if (d->m == NULL) {
+		if (d->count == 0) {
 			rc = IPC_BAD;
 		} else if (attrs_get(&a, "done") != NULL) {
+			d->taken = 1;
 			finish_request(d, "delivery agent gave no answer");
 		} else if (one_answer(d, &a) != 0) {
 			rc = IPC_BAD;

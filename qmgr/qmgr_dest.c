@@ -69,7 +69,8 @@ forget_idle(void)
 static int
 dest_limit(const struct dest *d)
 {
-	return d->local ? (int)cfg.local_concurrency_limit
+	/* local: each of its connections may carry several requests */
+	return d->local ? (int)cfg.local_concurrency_limit * QMGR_LOCAL_PIPELINE
 			: (int)cfg.default_destination_concurrency_limit;
 }
 

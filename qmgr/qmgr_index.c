@@ -8,6 +8,17 @@
  * Tables: msg (ID -> msg_rec + sender), rcpt (ID/index -> rcpt_rec +
  * address + last text), due (be64 time + ID -> ""), which makes the next
  * message due a single cursor step.
+ * Each turn's commit is written without a flush (MDB_NOSYNC); the
+ * flush (index_flush, one fdatasync) comes before qmgr acts on what the
+ * commits recorded: before a batch of finished messages is removed
+ * (qmgr_active.c), with every notice and administrator's answer
+ * (index_commit_durable), and at least every INDEX_FLUSH_S.  So every
+ * outcome is durable before anything depends on it, with one flush per
+ * batch of events; what a power cut can undo is at most the outcomes
+ * of the last INDEX_FLUSH_S, which only means those deliveries are
+ * made again (the queue files are still there: their removal waits
+ * for the flush).  Entries of new files need no flush at all: the
+ * start-up reconciliation rebuilds them from incoming/ and msg/.
  * Trusts: its own files.  Never: acts on a change before it is committed.
  */
 #include <stdio.h>
@@ -15,11 +26,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "mta_limits.h"
 #include "qmgr.h"
 
 #define INDEX_BATCH_MAX 100000 /* operations before a forced commit */
+#define INDEX_FLUSH_S 1 /* commits wait at most this long for a flush */
 /* rcpt_key holds a recipient's number in 16 bits */
 _Static_assert(LIM_QF_RCPTS <= 65536, "recipient numbers must fit rcpt_key");
 
@@ -33,6 +46,7 @@ struct op {
 struct db qdb;
 static struct op *ops;
 static size_t nops, capops;
+static long long unflushed_since; /* us; 0 when all is flushed */
 
 int
 index_open(void)
@@ -119,6 +133,16 @@ apply(void)
 	return mdb_txn_commit(txn);
 }
 
+/* set_nosync - whether the next commit skips its flush */
+static void
+set_nosync(int on)
+{
+	int rc = mdb_env_set_flags(qdb.env, MDB_NOSYNC, on);
+
+	if (rc != 0)
+		log_fatal("queue index flags: %s", mdb_strerror(rc));
+}
+
 int
 index_commit(void)
 {
@@ -126,9 +150,13 @@ index_commit(void)
 
 	if (nops == 0)
 		return 0;
+	set_nosync(1);
 	while ((rc = apply()) == MDB_MAP_FULL)
 		if (db_grow(&qdb) != 0)
 			break;
+	set_nosync(0);
+	if (rc == 0 && unflushed_since == 0)
+		unflushed_since = now_us();
 	if (rc != 0) {
 		log_error("queue index commit: %s", mdb_strerror(rc));
 		return -1;
@@ -139,15 +167,37 @@ index_commit(void)
 	return 0;
 }
 
+/* index_flush - make every commit so far durable (one fdatasync). */
+int
+index_flush(void)
+{
+	int rc;
+
+	if (unflushed_since == 0)
+		return 0;
+	if ((rc = db_sync(&qdb)) != 0) {
+		log_error("queue index sync: %s", mdb_strerror(rc));
+		return rc;
+	}
+	unflushed_since = 0;
+	return 0;
+}
+
+/* index_flush_due - the time (us) by which index_flush must run, or 0 */
+long long
+index_flush_due(void)
+{
+	return unflushed_since ? unflushed_since + INDEX_FLUSH_S * 1000000LL
+			       : 0;
+}
+
 /* index_commit_durable - commit, and make every commit so far durable:
  * for what was promised (an administrator's answer, a notice sent). */
 int
 index_commit_durable(void)
 {
 	int rc = index_commit();
-	if (rc == 0 && (rc = db_sync(&qdb)) != 0)
-		log_error("queue index sync: %s", mdb_strerror(rc));
-	return rc;
+	return rc == 0 ? index_flush() : rc;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,8 +88,14 @@ smtp_connect(struct smtp_conn *c, const char *host, const char *addr, int port,
 		snprintf(c->err, sizeof(c->err), "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (connect(c->fd, (struct sockaddr *)&ss, sl) != 0 &&
-	    errno != EINPROGRESS)
+	/* every write is a whole command group or body block of ours:
+	 * Nagle would hold the final ".\r\n" for the peer's delayed ACK
+	 * (40 ms per message) */
+	int one = 1;
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		e = errno;
+	else if (connect(c->fd, (struct sockaddr *)&ss, sl) != 0 &&
+		 errno != EINPROGRESS)
 		e = errno;
 	else if (wait_fd(c->fd, POLLOUT, now_us() + timeout_s * 1000000LL))
 		e = errno;

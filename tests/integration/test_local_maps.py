@@ -223,8 +223,9 @@ class LocalMaps(unittest.TestCase):
         self.assertTrue(text.endswith(b"\n\n>From here\n>>From there\n"
                                       b"From\nno newline at the end\n\n"),
                         text)
-        self.assertFalse(os.path.exists(
-            os.path.join(self.mta.mail, "v1.example", "mbox", "mary.lock")))
+        # the text is visible before local's fsync; the lock goes after it
+        lock = os.path.join(self.mta.mail, "v1.example", "mbox", "mary.lock")
+        wait_for(lambda: not os.path.exists(lock), 10, "the lock released")
 
         # two deliveries at once, then one while a reader holds the lock
         with self.mta.smtp() as s1, self.mta.smtp() as s2:

@@ -11,7 +11,10 @@
  * file lands in new/ under a Maildir name whose S= is its size, tmp/ is
  * left empty, the bytes are the two added fields and the message; a
  * mailbox that cannot be made and a queue file that cannot be read give
- * a 4.x.x status and leave no file behind.
+ * a 4.x.x status and leave no file behind.  The group commit: between
+ * maildir_batch_begin and maildir_commit files wait in tmp/ with a
+ * 4.3.0 result, then all are in new/ with 2.0.0, and a waiting file
+ * counts against mailbox_quota.
  * Trusts: only the temporary directory it makes.
  * Never: leaves cfg changed for the suites after it.
  */
@@ -408,6 +411,64 @@ test_maildir_deliver(void)
 	cfg.maildir_size_in_name = 1;
 }
 
+/* count - files in dir/sub */
+static int
+count(const char *dir, const char *sub)
+{
+	static char names[8][600];
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	return list_dir(path, names, 8);
+}
+
+static void
+test_maildir_batch(void)
+{
+	static const char msg[] = "Subject: b\n\nbatch\n";
+	char d1[600], d2[600], d3[600];
+	struct result r[5];
+	long quota = cfg.mailbox_quota;
+	long long one = (long long)strlen("Return-Path: <" SENDER ">\n"
+					  "Delivered-To: " RCPT "\n") +
+			(long long)sizeof(msg) - 1;
+
+	cfg.maildir_size_in_name = 1;
+	CU_ASSERT_EQUAL_FATAL(write_queue_file(qpath, msg, sizeof(msg) - 1), 0);
+	unit_path(d1, sizeof(d1), tmpdir, "batch/one/Maildir");
+	unit_path(d2, sizeof(d2), tmpdir, "batch/two/Maildir");
+	maildir_batch_begin();
+	CU_ASSERT_EQUAL_FATAL(deliver(d1, qpath, SENDER, &r[0]), 0);
+	CU_ASSERT_EQUAL_FATAL(deliver(d1, qpath, SENDER, &r[1]), 0);
+	CU_ASSERT_EQUAL_FATAL(deliver(d2, qpath, SENDER, &r[2]), 0);
+	/* written, not yet in new/, and nobody may hear "delivered" */
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(r[i].code, 4);
+	CU_ASSERT_EQUAL(count(d1, "tmp"), 2);
+	CU_ASSERT_EQUAL(count(d1, "new"), 0);
+	CU_ASSERT_EQUAL(count(d2, "new"), 0);
+	maildir_commit();
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(r[i].code, 2);
+		CU_ASSERT_STRING_EQUAL(r[i].dsn, "2.0.0");
+	}
+	check_delivered(d1, 2, msg, sizeof(msg) - 1, SENDER, 1);
+	check_delivered(d2, 1, msg, sizeof(msg) - 1, SENDER, 1);
+	/* room for one and a half: the second of a round is refused, as
+	 * it would be if the first were in new/ already */
+	cfg.mailbox_quota = (long)(one + one / 2);
+	unit_path(d3, sizeof(d3), tmpdir, "batch/quota/Maildir");
+	maildir_batch_begin();
+	CU_ASSERT_EQUAL_FATAL(deliver(d3, qpath, SENDER, &r[3]), 0);
+	CU_ASSERT_EQUAL_FATAL(deliver(d3, qpath, SENDER, &r[4]), 0);
+	maildir_commit();
+	CU_ASSERT_EQUAL(r[3].code, 2);
+	CU_ASSERT_EQUAL(r[4].code, 4);
+	CU_ASSERT_STRING_EQUAL(r[4].dsn, "4.2.2");
+	check_delivered(d3, 1, msg, sizeof(msg) - 1, SENDER, 1);
+	cfg.mailbox_quota = quota;
+}
+
 /* failures are temporary and leave no file behind */
 static void
 test_maildir_fail(void)
@@ -474,6 +535,7 @@ suite_mailbox_path(void)
 	    !CU_add_test(s, "recipient_delimiter", test_no_delimiter) ||
 	    !CU_add_test(s, "path too long", test_too_long) ||
 	    !CU_add_test(s, "maildir_deliver", test_maildir_deliver) ||
+	    !CU_add_test(s, "maildir group commit", test_maildir_batch) ||
 	    !CU_add_test(s, "maildir_deliver failures", test_maildir_fail))
 		return CU_get_error();
 	return CUE_SUCCESS;

@@ -50,7 +50,9 @@ test_dest_of(void)
 	CU_ASSERT_PTR_EQUAL(a, b); /* one destination per domain */
 	CU_ASSERT_STRING_EQUAL(a->transport, "local");
 	CU_ASSERT(a->local);
-	CU_ASSERT_EQUAL(a->window, cfg.local_concurrency_limit);
+	/* requests, several per local connection (group commit) */
+	CU_ASSERT_EQUAL(a->window,
+			cfg.local_concurrency_limit * QMGR_LOCAL_PIPELINE);
 	CU_ASSERT_STRING_EQUAL(r->transport, "remote");
 	CU_ASSERT_STRING_EQUAL(o->transport, "remote");
 	CU_ASSERT_STRING_EQUAL(o->nexthop, "other.example");
@@ -92,7 +94,9 @@ test_local_no_feedback(void)
 	for (int i = 0; i < 10; i++)
 		dest_feedback(d, 0, "mailbox full");
 	CU_ASSERT_FALSE(dest_dead(d));
-	CU_ASSERT_EQUAL(d->window, cfg.local_concurrency_limit);
+	/* requests, several per local connection (group commit) */
+	CU_ASSERT_EQUAL(d->window,
+			cfg.local_concurrency_limit * QMGR_LOCAL_PIPELINE);
 }
 
 static void
