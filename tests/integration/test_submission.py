@@ -5,6 +5,7 @@ done by tlsproxy(8); the sender login map; failed AUTH limited across
 sessions through anvil(8).  Clients: Python smtplib + ssl, swaks, and
 openssl s_client, against a CA the test makes with openssl."""
 import base64
+import json
 import os
 import re
 import shutil
@@ -371,6 +372,57 @@ class AuthLimits(unittest.TestCase):
         code, msg = s.docmd("AUTH", "PLAIN " + plain("ann", "s3cret pass"))
         self.assertEqual((code, msg[:5]), (421, b"4.7.0"))
         self.m.wait_log(r"too many failed authentications \(2 within")
+
+
+class TlsAuthCounters(unittest.TestCase):
+    """mtactl stats counts TLS handshakes (STARTTLS and 465) and AUTH
+    outcomes (issue 9: TLS and AUTH counters in stats)."""
+
+    def test_counters(self):
+        m = submission_mta(smtpd_auth_failure_delay="1s")
+        m.start()
+        self.addCleanup(m.cleanup)
+        ctx = ssl.create_default_context(cafile=m.ca)
+
+        def smtpd_stats():
+            p = subprocess.run([os.path.join(mta.BIN, "mtactl"), "-c",
+                                m.conf, "stats", "--json"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)["smtpd"]
+        before = smtpd_stats()
+        with smtplib.SMTP("127.0.0.1", m.ports["submission"],
+                          timeout=30) as s:
+            s.ehlo("client.example")
+            s.starttls(context=ctx)
+            s.ehlo("client.example")
+            self.assertEqual(s.docmd("AUTH", "PLAIN " +
+                                     plain("ann", "wrong"))[0], 535)
+            self.assertEqual(s.docmd("AUTH", "PLAIN " +
+                                     plain("ann", "s3cret pass"))[0], 235)
+        with smtplib.SMTP_SSL("127.0.0.1", m.ports["smtps"], timeout=30,
+                              context=ctx) as s:
+            s.ehlo("client.example")
+            s.login("ann", "s3cret pass")
+        # a client that is not speaking TLS on 465: a failed handshake
+        with socket.create_connection(("127.0.0.1", m.ports["smtps"]),
+                                      30) as c:
+            c.sendall(b"EHLO plain.example\r\n" + b"x" * 600)
+            c.settimeout(30)
+            try:
+                while c.recv(4096):
+                    pass
+            except ConnectionResetError:
+                pass  # closed with our bytes unread: the same refusal
+
+        def counted():
+            now = smtpd_stats()
+            d = {k: now[k] - before[k] for k in
+                 ("tls_ok", "tls_failed", "auth_ok", "auth_failed")}
+            return d["tls_failed"] >= 1 and d
+        d = mta.wait_for(counted, 20, "the failed handshake counted")
+        self.assertEqual(d, {"tls_ok": 2, "tls_failed": 1, "auth_ok": 2,
+                             "auth_failed": 1})
 
 
 class ReloadTurnsOn(unittest.TestCase):
