@@ -24,6 +24,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_local_targets,
     suite_smtpd_vrfy,
     suite_tlsa,
+    suite_cleanup_client,
 };
 
 int
