@@ -27,7 +27,7 @@
 #define CLEANUP_TIMEOUT_MS 300000 /* for the final, fsync'ing reply */
 
 struct data_state {
-	struct cleanup_client *cc;
+	struct cleanup_client *c;
 	char id[LIM_QUEUE_ID + 4];
 	long long size;
 	int too_big;
@@ -95,7 +95,7 @@ chunk_add(void *ctx, const char *p, size_t n)
 	if (d->size > cfg.message_size_limit)
 		d->too_big = 1;
 	if (!d->too_big) /* after a failed write cleanup_client drops it */
-		cleanup_client_write(d->cc, p, n);
+		cleanup_client_write(d->c, p, n);
 }
 
 /* timeout_reply - a read failed: say why when the client can hear it. */
@@ -144,7 +144,7 @@ finish(struct smtpd_session *s, struct data_state *d)
 			 cfg.message_size_limit, client);
 		return;
 	}
-	status = cleanup_client_finish(d->cc, &text);
+	status = cleanup_client_finish(d->c, &text);
 	if (status == CLEANUP_NO_ANSWER) {
 		log_warn("%s: no answer from cleanup", d->id);
 		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
@@ -178,7 +178,7 @@ data_begin(struct smtpd_session *s, struct data_state *d,
 	char client[400];
 
 	memset(d, 0, sizeof(*d));
-	if ((d->cc = cleanup_open(s, d->id, sizeof(d->id))) == NULL)
+	if ((d->c = cleanup_open(s, d->id, sizeof(d->id))) == NULL)
 		return -1;
 	body_init(&d->f, mode, chunk_add, d);
 	smtpd_client_label(s, client, sizeof(client));
@@ -213,7 +213,7 @@ smtpd_data(struct smtpd_session *s)
 	if (rc == 0 && !bare_lf_refused(s, d))
 		finish(s, d);
 	/* without "end", cleanup sees EOF and discards the file */
-	cleanup_client_close(d->cc);
+	cleanup_client_close(d->c);
 	free(d);
 	smtpd_reset(s);
 }
@@ -223,7 +223,7 @@ smtpd_bdat_abort(struct smtpd_session *s)
 {
 	if (s->bdat == NULL)
 		return;
-	cleanup_client_close(s->bdat->d.cc);
+	cleanup_client_close(s->bdat->d.c);
 	free(s->bdat);
 	s->bdat = NULL;
 }
