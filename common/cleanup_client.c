@@ -7,7 +7,8 @@
  * Trusts: cleanup's records for their framing; a status must be a number
  * from 200 to 599 or it counts as no answer.
  * Never: sends end=1 after a failed write (cleanup would queue a cut
- * message); holds more than one chunk of the message; logs.
+ * message); holds more than one chunk of the message; logs (running out
+ * of memory is fatal, as everywhere).
  */
 #include <stdlib.h>
 #include <string.h>
