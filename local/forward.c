@@ -17,8 +17,8 @@
 
 #include "addr.h"
 #include "addr_class.h"
+#include "cleanup_client.h"
 #include "config.h"
-#include "ipc.h"
 #include "local.h"
 #include "log.h"
 #include "srs.h"
@@ -104,24 +104,39 @@ new_sender(const char *sender, char *out, size_t len, struct result *r)
 
 /* send_message - Delivered-To, then the queued message, in chunks. */
 static int
-send_message(struct ipc *c, const char *rcpt, int qfd,
+send_message(struct cleanup_client *c, const char *rcpt, int qfd,
 	     const struct qf_envelope *e)
 {
 	static char buf[FORWARD_CHUNK];
 	struct qf_reader rd;
-	ssize_t n;
+	ssize_t n = 0;
 	int len = snprintf(buf, sizeof(buf), "Delivered-To: %s\n", rcpt);
 
-	ipc_put(c, "data", buf, (size_t)len);
-	if (ipc_end(c) != IPC_OK)
-		return -1;
+	cleanup_client_write(c, buf, (size_t)len);
 	qf_reader_init(&rd, qfd, e);
-	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0) {
-		ipc_put(c, "data", buf, (size_t)n);
-		if (ipc_end(c) != IPC_OK)
-			return -1;
-	}
-	return n < 0 ? -1 : 0;
+	while (!cleanup_client_failed(c) &&
+	       (n = qf_reader_read(&rd, buf, sizeof(buf))) > 0)
+		cleanup_client_write(c, buf, (size_t)n);
+	return n < 0 || cleanup_client_flush(c) != 0 ? -1 : 0;
+}
+
+/* finish - end=1 and cleanup's answer as the recipients' result. */
+static void
+finish(struct cleanup_client *c, const char *newid, struct result *r)
+{
+	const char *text;
+	int status = cleanup_client_finish(c, &text);
+
+	if (status == CLEANUP_NO_ANSWER) {
+		result_set(r, 4, "4.3.0", "forwarding: no answer from cleanup");
+	} else if (status != 250) {
+		result_set(r, status / 100 == 5 ? 5 : 4,
+			   status / 100 == 5 ? "5.3.0" : "4.3.0",
+			   "forwarding refused by cleanup: "
+			   "%d %.300s",
+			   status, text ? text : "");
+	} else
+		result_set(r, 2, "2.0.0", "forwarded as %s", newid);
 }
 
 /* submit - the whole conversation with cleanup; r gets the outcome. */
@@ -129,62 +144,35 @@ static void
 submit(const char *sender, const char *rcpt, struct dests *ds, int qfd,
        const struct qf_envelope *e, struct result *r)
 {
-	struct attrs a;
-	struct ipc *c;
-	const char *qid, *status, *text;
+	struct cleanup_client *c;
 	char newid[LIM_QUEUE_ID + 4];
-	int fd = ipc_connect_unix("private/cleanup");
 
-	if (fd < 0) {
+	if ((c = cleanup_client_open(sender, FORWARD_TIMEOUT_MS)) == NULL) {
 		result_set(r, 4, "4.3.0",
 			   "forwarding: connect to "
 			   "private/cleanup: %m");
 		return;
 	}
-	c = ipc_new(fd, FORWARD_TIMEOUT_MS);
-	attrs_init(&a);
-	ipc_put_str(c, "req", "submit");
-	ipc_put_str(c, "sender", sender);
 	for (int i = 0; i < ds->n; i++)
 		if (ds->d[i].forward)
-			ipc_put_str(c, "rcpt", ds->d[i].addr);
-	ipc_put_str(c, "client_addr", "127.0.0.1");
-	ipc_put_str(c, "client_name", "localhost");
-	ipc_put_str(c, "helo", cfg.myhostname);
-	ipc_put_str(c, "protocol", "local");
-	ipc_put_str(c, "body_type", e->body_type ? e->body_type : "7BIT");
-	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK ||
-	    (qid = attrs_get(&a, "queue_id")) == NULL) {
+			cleanup_client_attr(c, "rcpt", ds->d[i].addr);
+	cleanup_client_attr(c, "client_addr", "127.0.0.1");
+	cleanup_client_attr(c, "client_name", "localhost");
+	cleanup_client_attr(c, "helo", cfg.myhostname);
+	cleanup_client_attr(c, "protocol", "local");
+	cleanup_client_attr(c, "body_type",
+			    e->body_type ? e->body_type : "7BIT");
+	if (cleanup_client_start(c, newid, sizeof(newid)) != 0)
 		result_set(r, 4, "4.3.0",
 			   "forwarding: cleanup refused the "
 			   "envelope");
-		goto out;
-	}
-	snprintf(newid, sizeof(newid), "%s", qid);
-	if (send_message(c, rcpt, qfd, e) != 0) {
+	else if (send_message(c, rcpt, qfd, e) != 0)
 		result_set(r, 4, "4.3.0",
 			   "forwarding: cannot send the "
 			   "message to cleanup");
-		goto out;
-	}
-	attrs_free(&a);
-	attrs_init(&a);
-	ipc_put_str(c, "end", "1");
-	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK ||
-	    (status = attrs_get(&a, "status")) == NULL) {
-		result_set(r, 4, "4.3.0", "forwarding: no answer from cleanup");
-	} else if (strcmp(status, "250") != 0) {
-		text = attrs_get(&a, "text");
-		result_set(r, status[0] == '5' ? 5 : 4,
-			   status[0] == '5' ? "5.3.0" : "4.3.0",
-			   "forwarding refused by cleanup: "
-			   "%s %.300s",
-			   status, text ? text : "");
-	} else
-		result_set(r, 2, "2.0.0", "forwarded as %s", newid);
-out:
-	attrs_free(&a);
-	ipc_free(c);
+	else
+		finish(c, newid, r);
+	cleanup_client_close(c);
 }
 
 void

@@ -11,15 +11,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cleanup_client.h"
 #include "config.h"
-#include "ipc.h"
 #include "log.h"
 #include "stats.h"
 #include "mta_limits.h"
 #include "pickup.h"
 
 #define CLEANUP_TIMEOUT_MS 600000
-#define DATA_CHUNK 65536
 
 /* header_len - length of the header section (up to its empty line). */
 static size_t
@@ -47,7 +46,7 @@ has_from(const char *p, size_t n)
 /* send_from - From: for a local message without one (DESIGN.md 4):
  * the -F name, else the user's full name from the password file. */
 static int
-send_from(struct ipc *c, const char *name, const char *sender)
+send_from(struct cleanup_client *c, const char *name, const char *sender)
 {
 	char line[LIM_TEXT_LINE], clean[200];
 	size_t k = 0;
@@ -62,65 +61,40 @@ send_from(struct ipc *c, const char *name, const char *sender)
 			 sender);
 	else
 		snprintf(line, sizeof(line), "From: <%s>\n", sender);
-	ipc_put(c, "data", line, strlen(line));
-	return ipc_end(c) == IPC_OK ? 0 : -1;
+	cleanup_client_write(c, line, strlen(line));
+	return cleanup_client_flush(c);
 }
 
 /* send_envelope - the request record; queue ID in id, or -1. */
 static int
-send_envelope(struct ipc *c, const char *sender, struct rcpt_list *r,
-	      char *id, size_t idlen)
+send_envelope(struct cleanup_client *c, struct rcpt_list *r, char *id,
+	      size_t idlen)
 {
-	struct attrs a;
-	const char *qid;
-	int rc = -1;
-
-	ipc_put_str(c, "req", "submit");
-	ipc_put_str(c, "sender", sender);
 	for (int i = 0; i < r->n; i++)
-		ipc_put_str(c, "rcpt", r->r[i]);
-	ipc_put_str(c, "client_addr", "127.0.0.1");
-	ipc_put_str(c, "client_name", "localhost");
-	ipc_put_str(c, "helo", "localhost");
-	ipc_put_str(c, "protocol", "local");
-	attrs_init(&a);
-	if (ipc_end(c) == IPC_OK && ipc_read(c, &a) == IPC_OK &&
-	    (qid = attrs_get(&a, "queue_id")) != NULL) {
-		snprintf(id, idlen, "%s", qid);
-		rc = 0;
-	}
-	attrs_free(&a);
-	return rc;
+		cleanup_client_attr(c, "rcpt", r->r[i]);
+	cleanup_client_attr(c, "client_addr", "127.0.0.1");
+	cleanup_client_attr(c, "client_name", "localhost");
+	cleanup_client_attr(c, "helo", "localhost");
+	cleanup_client_attr(c, "protocol", "local");
+	return cleanup_client_start(c, id, idlen);
 }
 
 /* send_data - the message in chunks, then end; cleanup's status. */
 static int
-send_data(struct ipc *c, const char *p, size_t n, char *text, size_t tl)
+send_data(struct cleanup_client *c, const char *p, size_t n, char *text,
+	  size_t tl)
 {
-	struct attrs a;
-	const char *st, *t;
-	int status = 451;
+	const char *t;
+	int status;
 
-	for (size_t off = 0; off < n; off += DATA_CHUNK) {
-		size_t k = n - off < DATA_CHUNK ? n - off : DATA_CHUNK;
-		ipc_put(c, "data", p + off, k);
-		if (ipc_end(c) != IPC_OK)
-			goto fail;
+	cleanup_client_write(c, p, n);
+	status = cleanup_client_finish(c, &t);
+	if (status == CLEANUP_NO_ANSWER) {
+		snprintf(text, tl, "4.3.0 no answer from cleanup");
+		return 451;
 	}
-	ipc_put_str(c, "end", "1");
-	attrs_init(&a);
-	if (ipc_end(c) == IPC_OK && ipc_read(c, &a) == IPC_OK &&
-	    (st = attrs_get(&a, "status")) != NULL) {
-		status = atoi(st);
-		t = attrs_get(&a, "text");
-		snprintf(text, tl, "%s", t ? t : "");
-		attrs_free(&a);
-		return status;
-	}
-	attrs_free(&a);
-fail:
-	snprintf(text, tl, "4.3.0 no answer from cleanup");
-	return 451;
+	snprintf(text, tl, "%s", t ? t : "");
+	return status;
 }
 
 int
@@ -129,7 +103,7 @@ pickup_queue(struct submission *s, uid_t uid, char *text, size_t tl,
 {
 	char sender[LIM_PATH + 1];
 	struct passwd *pw = getpwuid(uid);
-	int fd, status;
+	int status;
 
 	id[0] = 0;
 	if (pw == NULL) {
@@ -152,13 +126,14 @@ pickup_queue(struct submission *s, uid_t uid, char *text, size_t tl,
 		snprintf(text, tl, "5.5.1 no recipients");
 		return 554;
 	}
-	if ((fd = ipc_connect_unix("private/cleanup")) < 0) {
+	struct cleanup_client *c = cleanup_client_open(sender,
+						       CLEANUP_TIMEOUT_MS);
+	if (c == NULL) {
 		snprintf(text, tl, "4.3.0 cleanup not reachable");
 		return 451;
 	}
-	struct ipc *c = ipc_new(fd, CLEANUP_TIMEOUT_MS);
-	if (send_envelope(c, sender, &s->rcpts, id, idlen) != 0) {
-		ipc_free(c);
+	if (send_envelope(c, &s->rcpts, id, idlen) != 0) {
+		cleanup_client_close(c);
 		snprintf(text, tl, "4.3.0 cleanup refused the envelope");
 		return 451;
 	}
@@ -175,7 +150,7 @@ pickup_queue(struct submission *s, uid_t uid, char *text, size_t tl,
 		gecos[strcspn(gecos, ",")] = 0; /* name, room, phone... */
 		if (send_from(c, s->full_name ? s->full_name : gecos,
 			      sender) != 0) {
-			ipc_free(c);
+			cleanup_client_close(c);
 			snprintf(text, tl, "4.3.0 cleanup went away");
 			return 451;
 		}
@@ -183,6 +158,6 @@ pickup_queue(struct submission *s, uid_t uid, char *text, size_t tl,
 	status = send_data(c, s->data, s->len, text, tl);
 	if (status == 250)
 		stats_inc(ST_PICKUP_ACCEPTED);
-	ipc_free(c);
+	cleanup_client_close(c);
 	return status;
 }

@@ -132,12 +132,7 @@ struct dest *dest_ready_next(struct dest *d);
 void dest_ready_prune(void);
 
 /* qmgr_submit.c: a message of our own through cleanup */
-struct submit {
-	struct ipc *c;
-	char chunk[16384];
-	size_t len;
-	int failed;
-};
+struct submit; /* opaque: a cleanup_client conversation */
 struct submit *submit_open(const char *sender, const char *rcpt, char *id,
 			   size_t idlen);
 void submit_write(struct submit *s, const char *p, size_t n);

@@ -13,7 +13,6 @@
 
 #define SMTPD_IN_BUF 16384   /* client input buffer */
 #define SMTPD_OUT_BUF 8192   /* replies waiting for a flush */
-#define SMTPD_DATA_CHUNK 16384 /* message bytes per record to cleanup */
 /* the longest command line read at all: AUTH's 12288 (RFC 4954), CRLF */
 #define SMTPD_CMD_BUF (12288 + 2)
 /* what advertised extensions add to smtpd_line_limit (RFC 1870, 6152,

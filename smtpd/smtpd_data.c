@@ -19,8 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cleanup_client.h"
 #include "config.h"
-#include "ipc.h"
 #include "log.h"
 #include "smtpd.h"
 #include "stats.h"
@@ -28,12 +28,10 @@
 #define CLEANUP_TIMEOUT_MS 300000 /* for the final, fsync'ing reply */
 
 struct data_state {
-	struct ipc *c;
+	struct cleanup_client *c;
 	char id[LIM_QUEUE_ID + 4];
-	char chunk[SMTPD_DATA_CHUNK];
-	size_t clen;
 	long long size;
-	int too_big, failed;
+	int too_big;
 	struct body_filter f;
 };
 
@@ -43,73 +41,49 @@ struct smtpd_bdat {
 };
 
 /* cleanup_open - connect and send the envelope; NULL after a reply. */
-static struct ipc *
+static struct cleanup_client *
 cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 {
-	int fd = ipc_connect_unix("private/cleanup");
-	struct ipc *c;
-	struct attrs a;
-	const char *qid;
+	struct cleanup_client *c;
 
-	if (fd < 0) {
+	if ((c = cleanup_client_open(s->sender, CLEANUP_TIMEOUT_MS)) == NULL) {
 		log_warn("connect to private/cleanup: %m");
 		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
 		return NULL;
 	}
-	c = ipc_new(fd, CLEANUP_TIMEOUT_MS);
-	ipc_put_str(c, "req", "submit");
-	ipc_put_str(c, "sender", s->sender);
 	/* each recipient's DSN attributes follow it (mta-queue(5) order) */
 	for (int i = 0; i < s->nrcpt; i++) {
-		ipc_put_str(c, "rcpt", s->rcpts[i]);
-		if (s->orcpts[i])
-			ipc_put_str(c, "orcpt", s->orcpts[i]);
-		if (s->notify[i])
-			ipc_put_str(c, "notify", s->notify[i]);
+		cleanup_client_attr(c, "rcpt", s->rcpts[i]);
+		cleanup_client_attr(c, "orcpt", s->orcpts[i]);
+		cleanup_client_attr(c, "notify", s->notify[i]);
 	}
-	ipc_put_str(c, "client_addr", s->client_addr);
-	ipc_put_str(c, "client_name", s->client_name);
-	ipc_put_str(c, "helo", s->helo);
+	cleanup_client_attr(c, "client_addr", s->client_addr);
+	cleanup_client_attr(c, "client_name", s->client_name);
+	cleanup_client_attr(c, "helo", s->helo);
 	/* RFC 3848: S for a TLS session, A for an authenticated one */
 	char proto[16];
 	snprintf(proto, sizeof(proto), "%s%s%s",
 		 s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
 		 s->tls[0] ? "S" : "", s->auth_user[0] ? "A" : "");
-	ipc_put_str(c, "protocol", proto);
+	cleanup_client_attr(c, "protocol", proto);
 	if (s->auth_user[0])
-		ipc_put_str(c, "auth_user", s->auth_user);
+		cleanup_client_attr(c, "auth_user", s->auth_user);
 	if (s->tls[0])
-		ipc_put_str(c, "tls", s->tls);
-	ipc_put_str(c, "body_type", s->body_type);
+		cleanup_client_attr(c, "tls", s->tls);
+	cleanup_client_attr(c, "body_type", s->body_type);
 	if (s->envid[0])
-		ipc_put_str(c, "envid", s->envid);
+		cleanup_client_attr(c, "envid", s->envid);
 	if (s->ret[0])
-		ipc_put_str(c, "ret", s->ret);
+		cleanup_client_attr(c, "ret", s->ret);
 	if (s->verbose) /* VERB: a delivery trace (mta-queue(5) W) */
-		ipc_put_str(c, "trace", "VERB");
-	attrs_init(&a);
-	if (ipc_end(c) != IPC_OK || ipc_read(c, &a) != IPC_OK ||
-	    (qid = attrs_get(&a, "queue_id")) == NULL) {
+		cleanup_client_attr(c, "trace", "VERB");
+	if (cleanup_client_start(c, id, idlen) != 0) {
 		log_warn("cleanup did not accept the envelope");
 		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
-		attrs_free(&a);
-		ipc_free(c);
+		cleanup_client_close(c);
 		return NULL;
 	}
-	snprintf(id, idlen, "%s", qid);
-	attrs_free(&a);
 	return c;
-}
-
-static void
-chunk_flush(struct data_state *d)
-{
-	if (d->clen == 0 || d->failed || d->too_big)
-		return;
-	ipc_put(d->c, "data", d->chunk, d->clen);
-	if (ipc_end(d->c) != IPC_OK)
-		d->failed = 1;
-	d->clen = 0;
 }
 
 /* chunk_add - the body filter's sink: clean bytes on their way out. */
@@ -121,18 +95,8 @@ chunk_add(void *ctx, const char *p, size_t n)
 	d->size += (long long)n;
 	if (d->size > cfg.message_size_limit)
 		d->too_big = 1;
-	if (d->too_big || d->failed)
-		return;
-	while (n > 0) {
-		size_t room = sizeof(d->chunk) - d->clen;
-		size_t k = n < room ? n : room;
-		memcpy(d->chunk + d->clen, p, k);
-		d->clen += k;
-		p += k;
-		n -= k;
-		if (d->clen == sizeof(d->chunk))
-			chunk_flush(d);
-	}
+	if (!d->too_big) /* after a failed write cleanup_client drops it */
+		cleanup_client_write(d->c, p, n);
 }
 
 /* timeout_reply - a read failed: say why when the client can hear it. */
@@ -169,9 +133,9 @@ read_body(struct smtpd_session *s, struct data_state *d)
 static void
 finish(struct smtpd_session *s, struct data_state *d)
 {
-	struct attrs a;
-	const char *status, *text;
+	const char *text;
 	char client[400];
+	int status;
 
 	smtpd_client_label(s, client, sizeof(client));
 	if (d->too_big) {
@@ -182,22 +146,16 @@ finish(struct smtpd_session *s, struct data_state *d)
 			 cfg.message_size_limit, client);
 		return;
 	}
-	chunk_flush(d);
-	attrs_init(&a);
-	ipc_put_str(d->c, "end", "1");
-	if (d->failed || ipc_end(d->c) != IPC_OK ||
-	    ipc_read(d->c, &a) != IPC_OK ||
-	    (status = attrs_get(&a, "status")) == NULL) {
+	status = cleanup_client_finish(d->c, &text);
+	if (status == CLEANUP_NO_ANSWER) {
 		log_warn("%s: no answer from cleanup", d->id);
 		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
-	} else if (strcmp(status, "250") == 0) {
+	} else if (status == 250) {
 		io_printf(&s->io, "250 2.0.0 Ok: queued as %s\r\n", d->id);
 		stats_inc(ST_SMTPD_ACCEPTED);
 	} else {
-		text = attrs_get(&a, "text");
-		io_printf(&s->io, "%s %s\r\n", status, text ? text : "Error");
+		io_printf(&s->io, "%d %s\r\n", status, text ? text : "Error");
 	}
-	attrs_free(&a);
 }
 
 /* bare_lf_refused - smtpd_bare_lf = reject, for an untrusted client. */
@@ -259,7 +217,7 @@ smtpd_data(struct smtpd_session *s)
 	if (rc == 0 && !bare_lf_refused(s, d))
 		finish(s, d);
 	/* without "end", cleanup sees EOF and discards the file */
-	ipc_free(d->c);
+	cleanup_client_close(d->c);
 	free(d);
 	smtpd_reset(s);
 }
@@ -269,7 +227,7 @@ smtpd_bdat_abort(struct smtpd_session *s)
 {
 	if (s->bdat == NULL)
 		return;
-	ipc_free(s->bdat->d.c);
+	cleanup_client_close(s->bdat->d.c);
 	free(s->bdat);
 	s->bdat = NULL;
 }

@@ -25,6 +25,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_smtpd_vrfy,
     suite_tlsa,
     suite_stats,
+    suite_cleanup_client,
 };
 
 int
