@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -67,6 +68,24 @@ set_nonblock(int fd)
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		log_fatal("fcntl: %m");
+}
+
+/* usable_socket - what a requester sent is a stream socket we can make
+ * non-blocking: anything else (a file, an O_PATH descriptor) fails the
+ * request instead of ending the process and every session in it */
+static int
+usable_socket(int fd)
+{
+	struct stat st;
+	int type = 0, fl;
+	socklen_t len = sizeof(type);
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    type != SOCK_STREAM)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
 static void
@@ -352,7 +371,10 @@ start_session(struct sess *s, const struct attrs *a)
 	}
 	s->plain = pair[0];
 	s->give = pair[1];
-	set_nonblock(s->net);
+	if (!usable_socket(s->net)) {
+		fail(s, "the descriptor sent is not a stream socket");
+		return;
+	}
 	set_nonblock(s->plain);
 	SSL_set_fd(s->ssl, s->net);
 	if (server) {

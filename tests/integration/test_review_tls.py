@@ -92,6 +92,23 @@ class ReviewTLS(unittest.TestCase):
         self.assertIsNotNone(took)
         self.assertLess(took, 2.5, "%.1f s with 20 stalled requesters" % took)
 
+    def test_not_a_socket_fails_the_request_not_the_proxy(self):
+        # an O_PATH descriptor cannot be made non-blocking: the proxy
+        # used to exit on it (log_fatal), dropping every TLS session
+        r = self.requester()
+        fd = os.open(self.m.dir, os.O_PATH)
+        self.addCleanup(os.close, fd)
+        rec = (b"\x03req" + struct.pack(">I", 6) + b"server" + b"\0")
+        socket.send_fds(r, [rec], [fd])
+        r.settimeout(10)
+        answer = r.recv(4096)
+        self.assertIn(b"fail", answer)
+        self.assertIn(b"not a stream socket", answer)
+        took = self.handshake_time()
+        self.assertIsNotNone(took)
+        self.assertNotRegex(self.m.log_text(),
+                            r"tlsproxy pid \d+ exit status")
+
     def test_465_silent_client_dropped(self):
         # no ClientHello ever: tlsproxy gives up after
         # tls_handshake_timeout (2 s here), smtpd closes the connection
