@@ -8,8 +8,8 @@
  *
  * Trusts: the queue file descriptor from qmgr (already checked).
  * Never: follows a symbolic link at the mailbox path; blocks opening a
- * FIFO or device named as a target; leaves a partial
- * message; waits for a lock longer than mbox_lock_timeout.
+ * FIFO or device named as a target; leaves a partial message; waits for
+ * a lock longer than mbox_lock_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
