@@ -18,7 +18,8 @@
  * success; each is answered {delay=SECONDS, failures=N}, the delay owed
  * before the next answer and the address's failures within
  * smtpd_auth_failure_window.  These requests may come on any
- * connection, counted or not.
+ * connection, counted or not.  An IPv6 address's AUTH failures count
+ * for its /64 (auth_client_key).
  * Trusts: smtpd for framing only; addresses are bounded strings.
  * Never: blocks on one client (every socket is non-blocking); holds more
  * than ANVIL_CLIENTS_MAX connections or ANVIL_ADDRS_MAX addresses.
@@ -29,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,16 +93,41 @@ addr_slot(const char *addr, time_t now)
 	return free_slot;
 }
 
+/*
+ * auth_client_key - the key of an address in the failed-AUTH table: an
+ * IPv6 address counts as its /64, since one host commonly holds a whole
+ * /64 and would otherwise start afresh with every address it picks
+ * (IPv4 and anything else as it is).
+ */
+static const char *
+auth_client_key(const char *addr, char *out, size_t len)
+{
+	struct in6_addr a6;
+
+	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1 ||
+	    IN6_IS_ADDR_V4MAPPED(&a6))
+		return addr;
+	memset(a6.s6_addr + 8, 0, 8);
+	if (inet_ntop(AF_INET6, &a6, out, (socklen_t)len) == NULL ||
+	    strlen(out) + 4 >= len)
+		return addr;
+	strcat(out, "/64");
+	return out;
+}
+
 /* auth_request - auth_check, auth_fail, auth_ok (see the top) */
 static void
 auth_request(struct client *cl, const char *req, const struct attrs *a)
 {
 	const char *addr = attrs_get(a, "addr");
 	const char *account = attrs_get(a, "account");
+	char key[ANVIL_ADDR_LEN];
 	time_t now = time(NULL);
 
 	if (addr && (addr[0] == 0 || strlen(addr) >= ANVIL_ADDR_LEN))
 		addr = NULL;
+	if (addr)
+		addr = auth_client_key(addr, key, sizeof(key));
 	if (account && (account[0] == 0 ||
 			strlen(account) >= AUTH_LIMIT_KEY - 3))
 		account = NULL;

@@ -7,8 +7,9 @@
  * The same code writes a "/file" target of an alias or .forward.
  *
  * Trusts: the queue file descriptor from qmgr (already checked).
- * Never: follows a symbolic link at the mailbox path; leaves a partial
- * message; waits for a lock longer than mbox_lock_timeout.
+ * Never: follows a symbolic link at the mailbox path; blocks opening a
+ * FIFO or device named as a target; leaves a partial message; waits for
+ * a lock longer than mbox_lock_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,8 +240,12 @@ mbox_deliver(const char *path, int file, int qfd, const struct qf_envelope *e,
 		result_set(r, 4, "4.2.0", "mbox %s is locked (%s)", path, lock);
 		return;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	/* O_NONBLOCK: a FIFO (or a device) named as a /file target must
+	 * not hold the delivery process; fstat below refuses it */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+			  O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENXIO)
+		errno = EINVAL; /* a FIFO without a reader */
 	if (fd < 0) {
 		mbox_error(r, "open", path);
 		goto out;

@@ -128,8 +128,16 @@ response(struct smtpd_session *s, char *buf, size_t cap, size_t *len)
 	enum io_line rc = io_read_line(&s->io, buf, cap, len);
 
 	if (rc != LINE_OK) {
-		if (rc == LINE_PART || rc == LINE_LONG) /* over 12288 octets */
+		/* over 12288 octets: said, not just a dropped connection */
+		if (rc == LINE_PART || rc == LINE_LONG) {
+			io_printf(&s->io, "500 5.5.6 Error: authentication "
+				  "exchange line is too long\r\n");
 			s->quit = 1;
+		} else if (rc == LINE_TIMEOUT) {
+			io_printf(&s->io, "421 4.4.2 %s Error: timeout "
+				  "exceeded\r\n", cfg.myhostname);
+			s->quit = 1;
+		}
 		return -1;
 	}
 	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))

@@ -12,7 +12,9 @@
  * Trusts: the local requester (reachable only through the mail_owner
  * group); nothing from the network peer.
  * Never: keeps the key in a process that parses SMTP; reads the key after
- * dropping privileges; buffers more than TLSPROXY_BUF per direction.
+ * dropping privileges; buffers more than TLSPROXY_BUF per direction;
+ * waits for one requester (requests are read in the poll loop, bounded
+ * in size and time).
  */
 #include "tlsproxy.h"
 
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -33,7 +36,7 @@
 #include "service.h"
 #include "tlsa.h"
 
-enum state { S_HANDSHAKE, S_RELAY };
+enum state { S_REQUEST, S_HANDSHAKE, S_RELAY };
 
 struct sess {
 	enum state state;
@@ -53,6 +56,7 @@ struct sess {
 };
 
 static int client_start(struct sess *s, const struct attrs *a);
+static void step_request(struct sess *s);
 static struct sess *sessions[TLSPROXY_SESSIONS];
 static int nsess;
 static SSL_CTX *server_ctx, *client_ctx;
@@ -64,6 +68,24 @@ set_nonblock(int fd)
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		log_fatal("fcntl: %m");
+}
+
+/* usable_socket - what a requester sent is a stream socket we can make
+ * non-blocking: anything else (a file, an O_PATH descriptor) fails the
+ * request instead of ending the process and every session in it */
+static int
+usable_socket(int fd)
+{
+	struct stat st;
+	int type = 0, fl;
+	socklen_t len = sizeof(type);
+
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    type != SOCK_STREAM)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
 static void
@@ -313,39 +335,26 @@ static void
 step(struct sess *s)
 {
 	s->net_ev = 0;
-	if (s->state == S_HANDSHAKE)
+	if (s->state == S_REQUEST)
+		step_request(s);
+	if (!s->dead && s->state == S_HANDSHAKE)
 		step_handshake(s);
 	if (!s->dead && s->state == S_RELAY)
 		step_relay(s);
 }
 
-/* new_session - read one request and start its handshake */
+/* start_session - the handshake asked for by request a on s->req */
 static void
-new_session(int fd)
+start_session(struct sess *s, const struct attrs *a)
 {
-	struct sess *s = calloc(1, sizeof(*s));
-	struct attrs a;
 	int pair[2];
 
-	if (s == NULL) {
-		log_warn("out of memory for a session");
-		close(fd);
+	if ((s->net = ipc_take_fd(s->req)) < 0) {
+		log_warn("bad request (no socket)");
+		s->dead = 1;
 		return;
 	}
-	s->net = s->plain = s->give = -1;
-	attrs_init(&a);
-	if ((s->req = ipc_new(fd, TLSPROXY_REQ_MS)) == NULL) {
-		log_warn("out of memory for a request");
-		if (close(fd) != 0)
-			log_warn("close: %m");
-		goto drop;
-	}
-	if (ipc_read(s->req, &a) != IPC_OK ||
-	    (s->net = ipc_take_fd(s->req)) < 0) {
-		log_warn("bad request (no record or no socket)");
-		goto drop;
-	}
-	const char *req = attrs_get(&a, "req");
+	const char *req = attrs_get(a, "req");
 	int server = req && strcmp(req, "server") == 0;
 	int client = req && strcmp(req, "client") == 0;
 	SSL_CTX *ctx = server ? server_ctx : client ? client_ctx : NULL;
@@ -353,34 +362,104 @@ new_session(int fd)
 		fail(s, server ? "no certificate configured "
 				 "(smtpd_tls_cert_file, smtpd_tls_key_file)"
 			       : "unknown request");
-		goto drop;
+		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 ||
 	    (s->ssl = SSL_new(ctx)) == NULL) {
 		fail(s, "out of resources");
-		goto drop;
+		return;
 	}
 	s->plain = pair[0];
 	s->give = pair[1];
-	set_nonblock(s->net);
+	if (!usable_socket(s->net)) {
+		fail(s, "the descriptor sent is not a stream socket");
+		return;
+	}
 	set_nonblock(s->plain);
 	SSL_set_fd(s->ssl, s->net);
 	if (server) {
-		const char *ask = attrs_get(&a, "ask_cert");
+		const char *ask = attrs_get(a, "ask_cert");
 		if (ask && strcmp(ask, "yes") == 0)
 			SSL_set_verify(s->ssl, SSL_VERIFY_PEER, NULL);
 		SSL_set_accept_state(s->ssl);
-	} else if (client_start(s, &a) != 0) {
-		goto drop;
+	} else if (client_start(s, a) != 0) {
+		return;
+	}
+	s->state = S_HANDSHAKE;
+	s->deadline = time(NULL) + cfg.tls_handshake_timeout;
+}
+
+/*
+ * step_request - read what the requester has sent, without waiting: one
+ * slow or stalled requester must not hold up the other sessions.  The
+ * request is bounded (TLSPROXY_REQ_MAX) and has a deadline (reap).
+ */
+static void
+step_request(struct sess *s)
+{
+	struct attrs a;
+
+	attrs_init(&a);
+	for (;;) {
+		int rc = ipc_parse(s->req, &a);
+		if (rc == IPC_OK) {
+			start_session(s, &a);
+			break;
+		}
+		if (rc != IPC_AGAIN || s->req->eof) {
+			log_warn("bad request (%s)", rc != IPC_AGAIN
+				 ? "malformed record" : "closed before its end");
+			s->dead = 1;
+			break;
+		}
+		if (s->req->rlen - s->req->rpos > TLSPROXY_REQ_MAX) {
+			log_warn("bad request (over %d bytes)",
+				 TLSPROXY_REQ_MAX);
+			s->dead = 1;
+			break;
+		}
+		rc = ipc_fill(s->req);
+		if (rc == IPC_AGAIN) {
+			s->net_ev = POLLIN; /* the request socket's slot */
+			break;
+		}
+		if (rc < 0 && rc != IPC_EOF) {
+			log_warn("bad request (read failed or too many "
+				 "descriptors)");
+			s->dead = 1;
+			break;
+		}
 	}
 	attrs_free(&a);
-	s->deadline = time(NULL) + cfg.tls_handshake_timeout;
+}
+
+/* new_session - a requester connected: its request is read in the poll
+ * loop (step_request), never with a blocking wait */
+static void
+new_session(int fd)
+{
+	struct sess *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		log_warn("out of memory for a session");
+		if (close(fd) != 0)
+			log_warn("close: %m");
+		return;
+	}
+	s->net = s->plain = s->give = -1;
+	/* timeout 0: the answer (a few hundred bytes into an empty socket
+	 * buffer) is never waited for either */
+	if ((s->req = ipc_new(fd, 0)) == NULL) {
+		log_warn("out of memory for a request");
+		if (close(fd) != 0)
+			log_warn("close: %m");
+		free(s);
+		return;
+	}
+	s->state = S_REQUEST;
+	s->deadline = time(NULL) + TLSPROXY_REQ_SECS;
 	sessions[nsess++] = s;
 	step(s);
-	return;
-drop:
-	attrs_free(&a);
-	sess_free(s);
 }
 
 /* client_start - name, policy and TLSA records of a client request */
@@ -415,7 +494,10 @@ reap(time_t now)
 	for (int i = 0; i < nsess;) {
 		struct sess *s = sessions[i];
 		if (!s->dead && now >= s->deadline) {
-			if (s->state == S_HANDSHAKE)
+			if (s->state == S_REQUEST)
+				log_warn("bad request (not complete in %d "
+					 "seconds)", TLSPROXY_REQ_SECS);
+			else if (s->state == S_HANDSHAKE)
 				fail(s, "handshake timed out");
 			else
 				log_info("TLS session idle, closed");
@@ -427,6 +509,18 @@ reap(time_t now)
 		} else
 			i++;
 	}
+}
+
+/* room - another requester may be accepted: below the session limit and
+ * the limit of requests being read (what a stalled requester costs) */
+static int
+room(void)
+{
+	int reading = 0;
+
+	for (int i = 0; i < nsess; i++)
+		reading += sessions[i]->state == S_REQUEST;
+	return nsess < TLSPROXY_SESSIONS && reading < TLSPROXY_REQ_READING;
 }
 
 static void
@@ -447,10 +541,12 @@ loop(void)
 		}
 		if (listening)
 			p[n++] = (struct pollfd){SERVICE_LISTEN_FD,
-				 nsess < TLSPROXY_SESSIONS ? POLLIN : 0, 0};
+						 room() ? POLLIN : 0, 0};
 		for (int i = 0; i < nsess; i++) {
-			p[n++] = (struct pollfd){sessions[i]->net,
-						 sessions[i]->net_ev, 0};
+			struct sess *s = sessions[i];
+			p[n++] = (struct pollfd){s->state == S_REQUEST
+						 ? s->req->fd : s->net,
+						 s->net_ev, 0};
 			p[n++] = (struct pollfd){sessions[i]->plain,
 						 sessions[i]->plain_ev, 0};
 		}

@@ -9,7 +9,9 @@
 
 #define TLSPROXY_SESSIONS 1000  /* sessions one process relays at once */
 #define TLSPROXY_BUF 16384      /* bytes buffered per direction per session */
-#define TLSPROXY_REQ_MS 5000    /* to read one request record */
+#define TLSPROXY_REQ_SECS 5     /* to read one request record */
+#define TLSPROXY_REQ_MAX (320 * 1024) /* bytes of one request (32 TLSA) */
+#define TLSPROXY_REQ_READING 64 /* requests being read at once */
 
 /* tls_ctx.c: the contexts, made before privileges are dropped */
 SSL_CTX *tls_server_ctx(char *err, size_t errlen); /* NULL: no cert set */
