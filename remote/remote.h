@@ -162,8 +162,8 @@ struct delivery {
  * with TLS as tp says: 0 when the peer took part (results set), -1 to
  * try the next address or host (deferral in fail), -2 to connect to the
  * same address again without TLS (a failed handshake under may).
- * *keep: the connection is healthy after RSET and may be reused (else
- * QUIT was sent). */
+ * *keep: the connection answered RSET and may be reused (else QUIT was
+ * sent, or the connection is gone). */
 int smtp_session(struct smtp_conn *c, struct delivery *d,
 		 const struct tls_plan *tp, struct result *fail, int *keep);
 /* smtp_session_reuse - the same over a cached connection (EHLO and TLS
@@ -179,8 +179,9 @@ void smtp_quit(struct smtp_conn *c, long timeout_s);
  * the cache, or NULL */
 struct smtp_conn *conn_cache_take(const char *host, const char *addr,
 				  int port, int level);
-/* conn_cache_put - keep c (healthy, after RSET) or, when reuse is off or
- * c has carried remote_connection_reuse_limit messages, QUIT and free */
+/* conn_cache_put - keep c (healthy, after RSET) for
+ * remote_connection_reuse_time; when REMOTE_CACHE_MAX are kept, the one
+ * closest to its end gets QUIT first */
 void conn_cache_put(struct smtp_conn *c);
 /* conn_cache_wait_ms - ms until the next cached connection expires, -1
  * when none is cached */

@@ -22,7 +22,6 @@
 
 #include "config.h"
 #include "fsutil.h"
-#include "log.h"
 #include "remote.h"
 
 static struct smtp_conn *cache[REMOTE_CACHE_MAX];
@@ -64,8 +63,9 @@ conn_cache_take(const char *host, const char *addr, int port, int level)
 		if (c->port != port || c->level != level ||
 		    strcasecmp(c->host, host) != 0 || strcmp(c->addr, addr) != 0)
 			continue;
-		if (!alive(c) || c->expires <= now_us()) {
-			drop(i, 0);
+		int up = alive(c);
+		if (!up || c->expires <= now_us()) {
+			drop(i, up); /* a dead one gets no QUIT */
 			return NULL;
 		}
 		cache[i] = cache[--ncache];

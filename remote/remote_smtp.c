@@ -406,10 +406,9 @@ smtp_quit(struct smtp_conn *c, long timeout_s)
 {
 	struct smtp_reply rep;
 
-	/* a lost QUIT changes nothing delivered: no error to report */
-	if (smtp_printf(c, "QUIT\r\n") == 0 && smtp_flush(c, timeout_s) == 0 &&
-	    smtp_read_reply(c, timeout_s, &rep) == 0)
-		return;
+	if (smtp_printf(c, "QUIT\r\n") != 0 || smtp_flush(c, timeout_s) != 0 ||
+	    smtp_read_reply(c, timeout_s, &rep) != 0)
+		return; /* a lost QUIT changes nothing delivered */
 }
 
 /* finish - RSET to keep the connection for the next request when reuse
