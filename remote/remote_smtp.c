@@ -72,11 +72,11 @@ lost(struct session *s, const int *batch, int nb, const char *during)
  * reused connection the peer may have dropped it while idle, so nothing
  * is marked and the caller connects afresh (-3); else lost() */
 static int
-mail_lost(struct session *s, const int *batch, int nb)
+mail_lost(struct session *s, const int *batch, int nb, const char *during)
 {
 	if (s->reused)
 		return -3;
-	lost(s, batch, nb, "sending MAIL FROM");
+	lost(s, batch, nb, during);
 	return -1;
 }
 
@@ -281,20 +281,20 @@ transaction(struct session *s, const int *batch, int nb)
 	long t_rcpt = cfg.smtp_rcpt_timeout;
 
 	if (put_mail(s) != 0)
-		return mail_lost(s, batch, nb);
+		return mail_lost(s, batch, nb, "sending MAIL FROM");
 	for (int i = 0; pipe && i < nb; i++) {
 		/* a long batch goes out in pieces rather than overflow */
 		if (s->c->wlen > sizeof(s->c->wbuf) / 2 &&
 		    smtp_flush(s->c, t_rcpt) != 0)
-			return mail_lost(s, batch, nb);
+			return mail_lost(s, batch, nb, "sending RCPT TO");
 		if (put_rcpt(s, batch[i]) != 0)
-			return mail_lost(s, batch, nb);
+			return mail_lost(s, batch, nb, "sending RCPT TO");
 	}
 	if (pipe && smtp_printf(s->c, "DATA\r\n") != 0)
-		return mail_lost(s, batch, nb);
+		return mail_lost(s, batch, nb, "sending DATA");
 	if (smtp_flush(s->c, cfg.smtp_mail_timeout) != 0 ||
 	    smtp_read_reply(s->c, cfg.smtp_mail_timeout, &rep) != 0)
-		return mail_lost(s, batch, nb);
+		return mail_lost(s, batch, nb, "sending MAIL FROM");
 	s->reused = 0; /* the peer answered: failures count from here */
 	int mail_ok = rep.code / 100 == 2;
 	if (!mail_ok)
