@@ -143,6 +143,8 @@ static const struct ckey keys[] = {
 	S(remote_tls_security_level, "may"),
 	S(remote_tls_policy_map, ""),
 	S(remote_tls_cafile, ""),
+	N(remote_connection_reuse_time, C_TIME, "5s", 0, 3600),
+	N(remote_connection_reuse_limit, C_INT, "100", 1, 100000),
 	N(resolver_dnssec_trust_ad, C_BOOL, "no", 0, 1),
 	S(virtual_mailbox_maps, ""),
 	S(alias_maps, ""),

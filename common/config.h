@@ -110,6 +110,8 @@ struct config {
 	char *remote_tls_security_level; /* none, may, encrypt, verify, dane */
 	char *remote_tls_policy_map;      /* LMDB: domain -> level; "" = none */
 	char *remote_tls_cafile;          /* CAs for verify ("": smtp_...) */
+	long remote_connection_reuse_time;  /* s an idle SMTP connection is kept; 0: off */
+	long remote_connection_reuse_limit; /* messages per SMTP connection */
 	long resolver_dnssec_trust_ad;    /* believe the nameserver's AD bit */
 	char *virtual_mailbox_maps; /* text file; its .lmdb is read */
 	char *alias_maps;           /* text file; its .lmdb is read */

@@ -8,10 +8,16 @@
  * finds the hosts (remote_route.c), tries each address of each host in
  * order until one takes part in a session (remote_smtp.c), and answers
  * {idx, code, dsn, text[, mta]} per recipient, then {done=1}.  A delivery
- * line in the Postfix format is logged per recipient.
+ * line in the Postfix format is logged per recipient.  A connection
+ * whose session ended healthy is kept for the next request to the same
+ * host (remote_cache.c); the wait for that request is cut short when a
+ * kept connection's idle time runs out, and all are closed when qmgr
+ * hangs up or remote stops.
  * Trusts: qmgr for the request's framing; nothing from DNS or peers.
  * Never: opens a queue file by path; reports a recipient twice.
  */
+#include <errno.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +39,7 @@ struct request {
 	long arrival, t_active, t_sent; /* milliseconds */
 	long long t_start;		/* us */
 	char relay[LIM_HOSTNAME + 80];	/* host[addr]:port, or "none" */
+	int conn_use; /* messages over that connection, this one included */
 };
 
 /* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
@@ -65,11 +72,15 @@ log_delivery(const struct request *q, const struct delivery *d, int i)
 	const char *status = r->code == 2   ? "sent"
 			     : r->code == 4 ? "deferred"
 					    : "bounced";
-	char t0[32], t1[32], t2[32], t3[32], t4[32];
+	char t0[32], t1[32], t2[32], t3[32], t4[32], use[32] = "";
 
-	log_info("%s: to=<%s>, relay=%s, delay=%s, delays=%s/%s/%s/%s, "
+	/* as Postfix: conn_use=N only on a reused connection */
+	if (q->conn_use > 1)
+		snprintf(use, sizeof(use), ", conn_use=%d", q->conn_use);
+	log_info("%s: to=<%s>, relay=%s%s, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)",
-		 q->id, d->rcpt[i], q->relay, fmt_delay(t0, sizeof(t0), total),
+		 q->id, d->rcpt[i], q->relay, use,
+		 fmt_delay(t0, sizeof(t0), total),
 		 fmt_delay(t1, sizeof(t1), a), fmt_delay(t2, sizeof(t2), b),
 		 fmt_delay(t3, sizeof(t3), c), fmt_delay(t4, sizeof(t4), dd),
 		 r->dsn, status, r->text);
@@ -86,42 +97,95 @@ fail_rest(struct delivery *d, const struct result *r)
 		}
 }
 
+/* session_over - a session took place over c: recipients it left
+ * unfinished (the connection was lost) are deferred, and c is kept for
+ * reuse or closed */
+static void
+session_over(struct request *q, struct delivery *d, struct smtp_conn *c,
+	     int keep)
+{
+	struct result lostr;
+
+	remote_result(&lostr, 4, "4.4.2", "lost connection with %s[%s]: %s",
+		      c->host, c->addr, c->err[0] ? c->err : "gone");
+	fail_rest(d, &lostr);
+	q->conn_use = c->uses;
+	if (keep)
+		conn_cache_put(c);
+	else {
+		smtp_close(c);
+		free(c);
+	}
+}
+
+/* try_cached - a kept connection to this address: 0 once a session took
+ * place, -1 when there is none or it was dead before MAIL's reply
+ * (closed; the caller connects afresh, nothing counted as failed) */
+static int
+try_cached(struct request *q, struct delivery *d, const char *host,
+	   const char *addr, int port, int level)
+{
+	struct smtp_conn *c = conn_cache_take(host, addr, port, level);
+	int keep, rc;
+
+	if (c == NULL)
+		return -1;
+	snprintf(q->relay, sizeof(q->relay), "%.253s[%.63s]:%d", host, addr,
+		 port);
+	rc = smtp_session_reuse(c, d, &keep);
+	if (rc == -3) {
+		log_info("%s: cached connection to %s[%s]:%d was closed "
+			 "(%s); connecting again",
+			 q->id, host, addr, port, c->err[0] ? c->err : "gone");
+		smtp_close(c);
+		free(c);
+		return -1;
+	}
+	session_over(q, d, c, keep);
+	return 0;
+}
+
 /* try_addr - one address, again without TLS when the handshake failed
  * under may (Postfix does the same); 0 once a session took place */
 static int
-try_addr(struct request *q, struct delivery *d, struct smtp_conn *c,
-	 const char *host, const char *addr, int port,
-	 const struct tls_plan *tp, struct result *last)
+try_addr(struct request *q, struct delivery *d, const char *host,
+	 const char *addr, int port, const struct tls_plan *tp,
+	 struct result *last)
 {
 	struct tls_plan plain = {.level = TLS_NONE};
-	int rc = -2;
+	struct smtp_conn *c;
+	int rc = -2, keep = 0;
 
+	if (try_cached(q, d, host, addr, port, tp->level) == 0)
+		return 0;
 	for (int round = 0; rc == -2 && round < 2; round++) {
 		const struct tls_plan *p = round == 0 ? tp : &plain;
+		if ((c = malloc(sizeof(*c))) == NULL)
+			log_fatal("out of memory");
 		if (smtp_connect(c, host, addr, port,
 				 cfg.smtp_connect_timeout) != 0) {
 			remote_result(last, 4, "4.4.1", "%s", c->err);
 			log_info("%s: %s", q->id, c->err);
+			smtp_close(c);
+			free(c);
 			return -1;
 		}
-		snprintf(q->relay, sizeof(q->relay), "%s[%s]:%d", host, addr,
-			 port);
-		rc = smtp_session(c, d, p, last);
+		/* the key is the level asked for, whatever came of it */
+		c->level = tp->level;
+		snprintf(q->relay, sizeof(q->relay), "%.253s[%.63s]:%d", host,
+			 addr, port);
+		rc = smtp_session(c, d, p, last, &keep);
 		if (rc == -2)
 			log_info("%s: %s; trying again without TLS", q->id,
 				 last->text);
 		else if (rc != 0)
 			log_info("%s: %s", q->id, last->text);
-		if (rc == 0) {
-			struct result lostr;
-			remote_result(&lostr, 4, "4.4.2",
-				      "lost connection with %s[%s]: %s", host,
-				      addr, c->err[0] ? c->err : "gone");
-			fail_rest(d, &lostr);
-		}
+		if (rc == 0)
+			return session_over(q, d, c, keep), 0;
 		smtp_close(c);
+		free(c);
 	}
-	return rc == 0 ? 0 : -1;
+	return -1;
 }
 
 /* try_host - each address of one host; 0 once a session took place */
@@ -131,7 +195,6 @@ try_host(struct request *q, struct delivery *d, const struct route *rt,
 {
 	const char *host = rt->hosts[h].name;
 	char addrs[REMOTE_MAX_ADDRS][64];
-	struct smtp_conn *c;
 	struct tls_plan tp;
 	int n, secure, rc = -1;
 
@@ -143,11 +206,8 @@ try_host(struct request *q, struct delivery *d, const struct route *rt,
 		log_info("%s: %s", q->id, last->text);
 		return -1;
 	}
-	if ((c = malloc(sizeof(*c))) == NULL)
-		log_fatal("out of memory");
 	for (int i = 0; i < n && rc != 0; i++)
-		rc = try_addr(q, d, c, host, addrs[i], rt->port, &tp, last);
-	free(c);
+		rc = try_addr(q, d, host, addrs[i], rt->port, &tp, last);
 	tls_plan_free(&tp);
 	return rc;
 }
@@ -262,10 +322,47 @@ serve_request(struct ipc *c, const struct attrs *a)
 	return rc == IPC_OK ? agent_done(c) : rc;
 }
 
+/* wait_request - like ipc_read, but while connections are kept the
+ * wait ends when the first one's idle time is up, to close it (QUIT)
+ * before waiting on: qmgr's next request is never held up by it */
+static int
+wait_request(struct ipc *c, struct attrs *a)
+{
+	int rc, ms;
+
+	while ((rc = ipc_parse(c, a)) == IPC_AGAIN && !c->eof &&
+	       (ms = conn_cache_wait_ms()) >= 0 && !service_stop) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		int n = poll(&p, 1, ms);
+		if (n < 0 && errno != EINTR)
+			log_fatal("poll: %m");
+		if (n > 0)
+			break;
+		conn_cache_expire(0);
+	}
+	if (service_stop)
+		return IPC_EOF;
+	return rc == IPC_AGAIN ? ipc_read(c, a) : rc;
+}
+
+/* serve - agent_serve's loop (common/agent.c) with the idle timer of
+ * the kept connections */
 static void
 serve(int fd)
 {
-	agent_serve(fd, REMOTE_IDLE_MS, serve_request);
+	struct ipc *c = ipc_new(fd, REMOTE_IDLE_MS);
+	struct attrs a;
+
+	attrs_init(&a);
+	while (!service_stop && wait_request(c, &a) == IPC_OK) {
+		const char *req = attrs_get(&a, "req");
+		if (req == NULL || strcmp(req, "deliver") != 0 ||
+		    serve_request(c, &a) != IPC_OK)
+			break;
+	}
+	conn_cache_expire(1);
+	attrs_free(&a);
+	ipc_free(c);
 }
 
 int

@@ -16,6 +16,8 @@
 #define SMTP_LINE_MAX 4096   /* longest reply line we accept */
 #define REMOTE_MAX_HOSTS 32  /* MX hosts tried per delivery */
 #define REMOTE_MAX_ADDRS 16  /* addresses tried per host */
+#define REMOTE_CACHE_MAX 16  /* idle SMTP connections kept per process */
+#define REMOTE_CACHE_QUIT_S 2 /* wait for 221 when closing a cached one */
 
 struct result {
 	int code;     /* 2, 4 or 5 */
@@ -60,6 +62,11 @@ struct smtp_conn {
 	char host[LIM_HOSTNAME], addr[64];
 	int port;
 	int tls; /* STARTTLS done: fd is tlsproxy's plaintext end */
+	/* kept for reuse (remote_cache.c): what EHLO offered, the TLS
+	 * level the connection was made for, messages sent over it */
+	struct smtp_ext x;
+	int esmtp, level, uses;
+	long long expires; /* us: closed when idle this long */
 	char rbuf[8192];
 	size_t rpos, rlen;
 	char wbuf[65536];
@@ -154,8 +161,32 @@ struct delivery {
 /* smtp_session - deliver d's unfinished recipients over c (connected)
  * with TLS as tp says: 0 when the peer took part (results set), -1 to
  * try the next address or host (deferral in fail), -2 to connect to the
- * same address again without TLS (a failed handshake under may). */
+ * same address again without TLS (a failed handshake under may).
+ * *keep: the connection answered RSET and may be reused (else QUIT was
+ * sent, or the connection is gone). */
 int smtp_session(struct smtp_conn *c, struct delivery *d,
-		 const struct tls_plan *tp, struct result *fail);
+		 const struct tls_plan *tp, struct result *fail, int *keep);
+/* smtp_session_reuse - the same over a cached connection (EHLO and TLS
+ * done): 0 as above, -3 when the connection turned out dead before the
+ * peer answered MAIL (nothing changed: connect afresh). */
+int smtp_session_reuse(struct smtp_conn *c, struct delivery *d, int *keep);
+/* smtp_quit - QUIT, its reply awaited up to timeout_s */
+void smtp_quit(struct smtp_conn *c, long timeout_s);
+
+/* remote_cache.c - idle connections kept for the next request to the
+ * same next hop (host, address, port, TLS level) */
+/* conn_cache_take - a live cached connection for that hop, removed from
+ * the cache, or NULL */
+struct smtp_conn *conn_cache_take(const char *host, const char *addr,
+				  int port, int level);
+/* conn_cache_put - keep c (healthy, after RSET) for
+ * remote_connection_reuse_time; when REMOTE_CACHE_MAX are kept, the one
+ * closest to its end gets QUIT first */
+void conn_cache_put(struct smtp_conn *c);
+/* conn_cache_wait_ms - ms until the next cached connection expires, -1
+ * when none is cached */
+int conn_cache_wait_ms(void);
+/* conn_cache_expire - QUIT the expired ones (all when all is set) */
+void conn_cache_expire(int all);
 
 #endif

@@ -6,7 +6,10 @@
  * smtp_recipient_limit recipients each, MAIL/RCPT/DATA pipelined when
  * the peer offers PIPELINING (RFC 2920), SIZE (RFC 1870), BODY=8BITMIME
  * (RFC 6152), SMTPUTF8 (RFC 6531) and the DSN parameters (RFC 3461) when
- * offered, the message dot-stuffed with CRLF line ends, then QUIT.
+ * offered, the message dot-stuffed with CRLF line ends, then QUIT; or,
+ * when the connection may be reused (remote_cache.c), RSET and its 250,
+ * and the next request's transactions go over it without greeting, EHLO
+ * or STARTTLS.
  *
  * Trusts: nothing the peer says beyond its reply codes and text.
  * Never: reports a recipient delivered without the peer's 2xx after the
@@ -25,6 +28,7 @@ struct session {
 	struct delivery *d;
 	struct smtp_ext x;
 	int esmtp;
+	int reused; /* no reply on this reused connection yet */
 };
 
 static int ehlo(struct session *s, const char *me, char *why,
@@ -62,6 +66,18 @@ lost(struct session *s, const int *batch, int nb, const char *during)
 			      s->c->host, s->c->addr, during, s->c->err);
 		s->d->done[batch[i]] = 1;
 	}
+}
+
+/* mail_lost - the connection failed before the reply to MAIL: on a
+ * reused connection the peer may have dropped it while idle, so nothing
+ * is marked and the caller connects afresh (-3); else lost() */
+static int
+mail_lost(struct session *s, const int *batch, int nb, const char *during)
+{
+	if (s->reused)
+		return -3;
+	lost(s, batch, nb, during);
+	return -1;
 }
 
 static int
@@ -265,20 +281,21 @@ transaction(struct session *s, const int *batch, int nb)
 	long t_rcpt = cfg.smtp_rcpt_timeout;
 
 	if (put_mail(s) != 0)
-		return lost(s, batch, nb, "sending MAIL FROM"), -1;
+		return mail_lost(s, batch, nb, "sending MAIL FROM");
 	for (int i = 0; pipe && i < nb; i++) {
 		/* a long batch goes out in pieces rather than overflow */
 		if (s->c->wlen > sizeof(s->c->wbuf) / 2 &&
 		    smtp_flush(s->c, t_rcpt) != 0)
-			return lost(s, batch, nb, "sending RCPT TO"), -1;
+			return mail_lost(s, batch, nb, "sending RCPT TO");
 		if (put_rcpt(s, batch[i]) != 0)
-			return lost(s, batch, nb, "sending RCPT TO"), -1;
+			return mail_lost(s, batch, nb, "sending RCPT TO");
 	}
 	if (pipe && smtp_printf(s->c, "DATA\r\n") != 0)
-		return lost(s, batch, nb, "sending DATA"), -1;
+		return mail_lost(s, batch, nb, "sending DATA");
 	if (smtp_flush(s->c, cfg.smtp_mail_timeout) != 0 ||
 	    smtp_read_reply(s->c, cfg.smtp_mail_timeout, &rep) != 0)
-		return lost(s, batch, nb, "sending MAIL FROM"), -1;
+		return mail_lost(s, batch, nb, "sending MAIL FROM");
+	s->reused = 0; /* the peer answered: failures count from here */
 	int mail_ok = rep.code / 100 == 2;
 	if (!mail_ok)
 		peer_said(s, &mail_r, &rep, "MAIL FROM");
@@ -363,16 +380,88 @@ start_tls(struct session *s, const struct tls_plan *tp, struct result *fail)
 	return 0;
 }
 
-int
-smtp_session(struct smtp_conn *c, struct delivery *d,
-	     const struct tls_plan *tp, struct result *fail)
+/* transactions - every unfinished recipient in transactions of up to
+ * smtp_recipient_limit: 0, -1 the connection is gone (results set), -3
+ * a reused connection was dead before MAIL's reply */
+static int
+transactions(struct session *s)
 {
-	struct session s = {.c = c, .d = d};
-	struct result pre;
-	/* long enough for any reason; remote_result cuts it to fit */
-	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME];
+	struct delivery *d = s->d;
 	int batch[1000], nb, rc;
 
+	for (int i = 0; i < d->n;) {
+		for (nb = 0; i < d->n && nb < cfg.smtp_recipient_limit &&
+			     nb < (int)(sizeof(batch) / sizeof(batch[0]));
+		     i++)
+			if (!d->done[i])
+				batch[nb++] = i;
+		if (nb > 0 && (rc = transaction(s, batch, nb)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void
+smtp_quit(struct smtp_conn *c, long timeout_s)
+{
+	struct smtp_reply rep;
+
+	if (smtp_printf(c, "QUIT\r\n") != 0 || smtp_flush(c, timeout_s) != 0 ||
+	    smtp_read_reply(c, timeout_s, &rep) != 0)
+		return; /* a lost QUIT changes nothing delivered */
+}
+
+/* finish - RSET to keep the connection for the next request when reuse
+ * is on and c has room for more messages, else QUIT; 1 when kept */
+static int
+finish(struct session *s)
+{
+	struct smtp_conn *c = s->c;
+	struct smtp_reply rep;
+
+	c->uses++;
+	c->x = s->x;
+	c->esmtp = s->esmtp;
+	if (cfg.remote_connection_reuse_time > 0 &&
+	    c->uses < cfg.remote_connection_reuse_limit) {
+		if (smtp_printf(c, "RSET\r\n") != 0 ||
+		    smtp_flush(c, cfg.smtp_quit_timeout) != 0 ||
+		    smtp_read_reply(c, cfg.smtp_quit_timeout, &rep) != 0)
+			return 0; /* gone: closed without QUIT */
+		/* anything after the 250 is out of step: not reused */
+		if (rep.code / 100 == 2 && c->rpos == c->rlen)
+			return 1;
+	}
+	smtp_quit(c, cfg.smtp_quit_timeout);
+	return 0;
+}
+
+/* precheck_all - a failure known before MAIL applies to every recipient */
+static void
+precheck_all(struct session *s)
+{
+	struct result pre;
+
+	if (precheck(s, &pre) != 0) {
+		snprintf(pre.mta, sizeof(pre.mta), "%s", s->c->host);
+		for (int i = 0; i < s->d->n; i++)
+			if (!s->d->done[i]) {
+				s->d->res[i] = pre;
+				s->d->done[i] = 1;
+			}
+	}
+}
+
+int
+smtp_session(struct smtp_conn *c, struct delivery *d,
+	     const struct tls_plan *tp, struct result *fail, int *keep)
+{
+	struct session s = {.c = c, .d = d};
+	/* long enough for any reason; remote_result cuts it to fit */
+	char why[2 * LIM_ERRTEXT + 2 * LIM_HOSTNAME];
+	int rc;
+
+	*keep = 0;
 	if (hello(&s, why, sizeof(why)) != 0) {
 		remote_result(fail, 4, "4.4.2", "%s", why);
 		return -1;
@@ -380,27 +469,25 @@ smtp_session(struct smtp_conn *c, struct delivery *d,
 	if ((rc = start_tls(&s, tp, fail)) != 0)
 		return rc;
 	d->t_conn = now_us();
-	if (precheck(&s, &pre) != 0) {
-		snprintf(pre.mta, sizeof(pre.mta), "%s", c->host);
-		for (int i = 0; i < d->n; i++)
-			if (!d->done[i]) {
-				d->res[i] = pre;
-				d->done[i] = 1;
-			}
-	}
-	for (int i = 0; i < d->n;) {
-		for (nb = 0; i < d->n && nb < cfg.smtp_recipient_limit &&
-			     nb < (int)(sizeof(batch) / sizeof(batch[0]));
-		     i++)
-			if (!d->done[i])
-				batch[nb++] = i;
-		if (nb > 0 && transaction(&s, batch, nb) != 0)
-			return 0; /* the connection is gone */
-	}
-	struct smtp_reply rep;
-	if (smtp_printf(c, "QUIT\r\n") == 0 &&
-	    smtp_flush(c, cfg.smtp_quit_timeout) == 0 &&
-	    smtp_read_reply(c, cfg.smtp_quit_timeout, &rep) == 0)
-		return 0;
-	return 0; /* a lost QUIT changes nothing delivered */
+	precheck_all(&s);
+	if (transactions(&s) != 0)
+		return 0; /* the connection is gone */
+	*keep = finish(&s);
+	return 0;
+}
+
+int
+smtp_session_reuse(struct smtp_conn *c, struct delivery *d, int *keep)
+{
+	struct session s = {.c = c, .d = d, .x = c->x, .esmtp = c->esmtp,
+			    .reused = 1};
+	int rc;
+
+	*keep = 0;
+	d->t_conn = now_us();
+	precheck_all(&s);
+	if ((rc = transactions(&s)) != 0)
+		return rc == -3 ? -3 : 0;
+	*keep = finish(&s);
+	return 0;
 }
