@@ -1,32 +1,12 @@
 /*
- * agent.c - the request loop of a delivery agent (see agent.h).
+ * agent.c - what the delivery agents local(8) and remote(8) share of
+ * qmgr's protocol (see agent.h).  Each has its own request loop: local
+ * gathers a round of requests for one group commit, remote keeps SMTP
+ * connections between requests.
  *
- * Trusts: qmgr for framing (ipc checks the records).  Never: serves a
- * request of another kind than "deliver".
+ * Trusts: nothing.  Never: writes more than the one record.
  */
 #include "agent.h"
-
-#include <string.h>
-
-#include "service.h"
-
-void
-agent_serve(int fd, int idle_ms,
-	    int (*serve)(struct ipc *c, const struct attrs *a))
-{
-	struct ipc *c = ipc_new(fd, idle_ms);
-	struct attrs a;
-
-	attrs_init(&a);
-	while (!service_stop && ipc_read(c, &a) == IPC_OK) {
-		const char *req = attrs_get(&a, "req");
-		if (req == NULL || strcmp(req, "deliver") != 0 ||
-		    serve(c, &a) != IPC_OK)
-			break;
-	}
-	attrs_free(&a);
-	ipc_free(c);
-}
 
 int
 agent_done(struct ipc *c)

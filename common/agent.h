@@ -8,11 +8,6 @@
 
 #include "ipc.h"
 
-/* agent_serve - read requests on fd until EOF, an error, a request that
- * is not "deliver", serve() failing, or service_stop; idle_ms bounds
- * the wait for the next one. */
-void agent_serve(int fd, int idle_ms,
-		 int (*serve)(struct ipc *c, const struct attrs *a));
 /* agent_done - the record that ends a request's answers. */
 int agent_done(struct ipc *c);
 

@@ -345,8 +345,9 @@ wait_request(struct ipc *c, struct attrs *a)
 	return rc == IPC_AGAIN ? ipc_read(c, a) : rc;
 }
 
-/* serve - agent_serve's loop (common/agent.c) with the idle timer of
- * the kept connections */
+/* serve - requests until EOF, an error, a request that is not
+ * "deliver", or service_stop, with the idle timer of the kept
+ * connections between them */
 static void
 serve(int fd)
 {
