@@ -159,5 +159,5 @@ install: all
 clean:
 	rm -rf build bin build-san bin-san build-fuzz
 
--include $(COMMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+-include $(COMMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(B)/tests/tlsproxy_echo.d \
 	$(foreach p,$(PROGRAMS),$(patsubst %.c,$(B)/%.d,$(wildcard $(p)/*.c)))
