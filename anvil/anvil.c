@@ -48,7 +48,6 @@
 #define ANVIL_WINDOW 60 /* seconds of the rate window */
 #define ANVIL_CLIENT_MS 1000
 #define ANVIL_AUTH_MAX 8192      /* addresses and accounts with failures */
-#define ANVIL_AUTH_DELAY_MAX 16  /* seconds: the delay doubles up to this */
 
 struct addr_entry {
 	char addr[ANVIL_ADDR_LEN];
@@ -234,7 +233,7 @@ main(int argc, char **argv)
 
 	service_init("anvil", argc, argv);
 	if (auth_limit_init(&auth, ANVIL_AUTH_MAX, cfg.smtpd_auth_failure_delay,
-			    ANVIL_AUTH_DELAY_MAX,
+			    AUTH_LIMIT_DELAY_MAX,
 			    cfg.smtpd_auth_failure_window) != 0)
 		log_fatal("out of memory for the AUTH failure table");
 	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)

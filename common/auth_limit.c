@@ -55,16 +55,22 @@ find(struct auth_limit *l, const char *key, time_t now)
 	return NULL;
 }
 
+long
+auth_limit_backoff(long base, long max, unsigned failures)
+{
+	long d = base;
+
+	if (failures == 0)
+		return 0;
+	for (unsigned i = 1; i < failures && d < max; i++)
+		d *= 2;
+	return d > max ? max : d;
+}
+
 static long
 delay_of(const struct auth_limit *l, const struct auth_limit_entry *e)
 {
-	long d = l->base;
-
-	if (e == NULL || e->failures == 0)
-		return 0;
-	for (unsigned i = 1; i < e->failures && d < l->max; i++)
-		d *= 2;
-	return d > l->max ? l->max : d;
+	return e == NULL ? 0 : auth_limit_backoff(l->base, l->max, e->failures);
 }
 
 long

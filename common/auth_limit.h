@@ -27,6 +27,13 @@ struct auth_limit {
 	long base, max, forget; /* seconds: first delay, ceiling, memory */
 };
 
+#define AUTH_LIMIT_DELAY_MAX 16 /* seconds: the delay doubles up to this */
+
+/* auth_limit_backoff - the delay after the given number of failures:
+ * 0 for none, then base * 2^(failures - 1), at most max (anvil's table
+ * and smtpd, counting alone when anvil cannot answer, use the one rule) */
+long auth_limit_backoff(long base, long max, unsigned failures);
+
 /* auth_limit_init - table of cap entries; 0, or -1 without memory. */
 int auth_limit_init(struct auth_limit *l, size_t cap, long base, long max,
 		    long forget);

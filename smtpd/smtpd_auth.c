@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth_limit.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
@@ -28,7 +29,6 @@
 #include "smtpd.h"
 #include "stats.h"
 
-#define AUTH_DELAY_MAX 16 /* seconds added to a failure, at most */
 #define AUTH_ANVIL_MS 1000 /* for one answer of anvil */
 
 /*
@@ -200,12 +200,13 @@ failed(struct smtpd_session *s, const char *mech, const char *client,
 	s->auth_failures++;
 	if (anvil_auth(s, "auth_fail", account, &delay, &failures) != 0) {
 		/* alone: base, 2 * base ... within this session */
-		int k = s->auth_failures - 1;
-		delay = cfg.smtpd_auth_failure_delay << (k < 4 ? k : 4);
+		delay = auth_limit_backoff(cfg.smtpd_auth_failure_delay,
+					   AUTH_LIMIT_DELAY_MAX,
+					   (unsigned)s->auth_failures);
 		failures = 0;
 	}
-	if (delay > AUTH_DELAY_MAX)
-		delay = AUTH_DELAY_MAX;
+	if (delay > AUTH_LIMIT_DELAY_MAX)
+		delay = AUTH_LIMIT_DELAY_MAX;
 	log_warn("%s: SASL %s authentication failed: delay=%lds, "
 		 "failures=%ld", client, mech, delay, failures);
 	stats_inc(ST_SMTPD_AUTH_FAIL);
