@@ -369,22 +369,35 @@ include(struct ctx *c, const char *file, int depth)
 	free(copy);
 }
 
+
+/* refuse_kind - 5.7.1 for a command or file target where none may be:
+ * the kind is off (key), or it comes from an :include: file */
+static void
+refuse_kind(struct ctx *c, const char *name, const char *kind,
+	    const char *key)
+{
+	char text[LIM_ERRTEXT];
+
+	snprintf(text, sizeof(text),
+		 "%s target %.200s: delivery to %s is not allowed%s",
+		 c->src.forward ? ".forward" : "alias", name, kind,
+		 c->in_include ? " in :include: files" : "");
+	if (!c->in_include)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 " (%s)", key);
+	add_result(c, name, 5, "5.7.1", text);
+}
+
 /* command - a "|command" target: only from alias maps, when allowed */
 static void
 command(struct ctx *c, const char *cmd)
 {
-	char text[LIM_ERRTEXT], name[LIM_PATH + 8];
+	char name[LIM_PATH + 8];
 	struct dest *d;
 
 	snprintf(name, sizeof(name), "|%.250s", cmd);
 	if (!cfg.allow_mail_to_commands || c->in_include) {
-		snprintf(text, sizeof(text),
-			 "%s target %.200s: delivery to "
-			 "commands is not allowed%s",
-			 c->src.forward ? ".forward" : "alias", name,
-			 c->in_include ? " in :include: files"
-				       : " (allow_mail_to_commands)");
-		add_result(c, name, 5, "5.7.1", text);
+		refuse_kind(c, name, "commands", "allow_mail_to_commands");
 		return;
 	}
 	if (*cmd == 0 || strlen(cmd) >= sizeof(d->path)) {
@@ -436,19 +449,13 @@ source_alias(struct ctx *c)
 static void
 file(struct ctx *c, const char *t)
 {
-	char text[LIM_ERRTEXT], path[4096];
+	char path[4096];
 	struct dest *d;
 	size_t n = strlen(t);
 	int dir = t[n - 1] == '/';
 
 	if (!cfg.allow_mail_to_files || c->in_include) {
-		snprintf(text, sizeof(text),
-			 "%s target %.200s: delivery to files is not "
-			 "allowed%s",
-			 c->src.forward ? ".forward" : "alias", t,
-			 c->in_include ? " in :include: files"
-				       : " (allow_mail_to_files)");
-		add_result(c, t, 5, "5.7.1", text);
+		refuse_kind(c, t, "files", "allow_mail_to_files");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s", t);
