@@ -107,6 +107,7 @@ struct config {
 	long smtp_quit_timeout;
 	long smtp_recipient_limit;
 	long smtp_send_8bit_anyway;
+	long smtp_line_length_limit; /* remote breaks longer lines; 0 = never */
 	char *remote_tls_security_level; /* none, may, encrypt, verify, dane */
 	char *remote_tls_policy_map;      /* LMDB: domain -> level; "" = none */
 	char *remote_tls_cafile;          /* CAs for verify ("": smtp_...) */

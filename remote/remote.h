@@ -52,9 +52,19 @@ struct smtp_ext {
 };
 void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x);
 
-/* smtp_stuff - LF text to CRLF with dot-stuffing.  out holds 2n bytes or
- * more; *bol carries "at the start of a line" between calls (start 1). */
-size_t smtp_stuff(const char *in, size_t n, char *out, int *bol);
+/* smtp_stuff - LF text to CRLF with dot-stuffing, lines longer than
+ * limit octets (0: no limit) broken by inserting CRLF SPACE (RFC 5321
+ * 4.5.3.1.6 allows 998 before the CRLF; a peer may refuse longer ones).
+ * out holds SMTP_STUFF_OUT(n) bytes; the state carries the line position
+ * between calls (start: {.bol = 1, .limit = ...}). */
+struct smtp_stuff {
+	int bol;      /* at the start of a line */
+	size_t col;   /* octets of the current line sent, not counting a
+			 doubled dot */
+	size_t limit; /* smtp_line_length_limit */
+};
+#define SMTP_STUFF_OUT(n) (5 * (n)) /* each octet: fold + dot or CR */
+size_t smtp_stuff(struct smtp_stuff *st, const char *in, size_t n, char *out);
 
 /* smtp_io.c - one connection with deadlines */
 struct smtp_conn {

@@ -253,13 +253,14 @@ static int
 send_message(struct session *s)
 {
 	struct qf_reader rd;
-	char in[16384], out[2 * sizeof(in)];
-	int bol = 1;
+	static char in[16384], out[SMTP_STUFF_OUT(sizeof(in))];
+	struct smtp_stuff st = {.bol = 1,
+				.limit = (size_t)cfg.smtp_line_length_limit};
 	ssize_t n;
 
 	qf_reader_init(&rd, s->d->qfd, s->d->e);
 	while ((n = qf_reader_read(&rd, in, sizeof(in))) > 0) {
-		size_t o = smtp_stuff(in, (size_t)n, out, &bol);
+		size_t o = smtp_stuff(&st, in, (size_t)n, out);
 		if (smtp_write(s->c, out, o, cfg.smtp_data_block_timeout) != 0)
 			return -1;
 	}
@@ -267,7 +268,7 @@ send_message(struct session *s)
 		snprintf(s->c->err, sizeof(s->c->err), "queue file read error");
 		return -1;
 	}
-	return smtp_write(s->c, bol ? ".\r\n" : "\r\n.\r\n", bol ? 3 : 5,
+	return smtp_write(s->c, st.bol ? ".\r\n" : "\r\n.\r\n", st.bol ? 3 : 5,
 			  cfg.smtp_data_block_timeout);
 }
 

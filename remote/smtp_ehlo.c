@@ -69,16 +69,27 @@ smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x)
 }
 
 size_t
-smtp_stuff(const char *in, size_t n, char *out, int *bol)
+smtp_stuff(struct smtp_stuff *st, const char *in, size_t n, char *out)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (*bol && in[i] == '.')
+		if (in[i] != '\n' && st->limit && st->col >= st->limit) {
+			/* a continuation, not a new line: the space keeps a
+			 * header folded and never starts a line with a dot */
+			memcpy(out + o, "\r\n ", 3);
+			o += 3;
+			st->col = 1;
+			st->bol = 0;
+		}
+		if (st->bol && in[i] == '.')
 			out[o++] = '.';
-		*bol = in[i] == '\n';
-		if (in[i] == '\n')
+		st->bol = in[i] == '\n';
+		if (in[i] == '\n') {
 			out[o++] = '\r';
+			st->col = 0;
+		} else
+			st->col++;
 		out[o++] = in[i];
 	}
 	return o;

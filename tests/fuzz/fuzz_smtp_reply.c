@@ -47,12 +47,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_reply r;
 	const char *p = (const char *)data, *end = p + size;
-	char *out = malloc(2 * size + 1);
-	int bol = 1;
+	char *out = malloc(SMTP_STUFF_OUT(size) + 1);
+	/* a short limit from the first octet: folding is exercised too */
+	struct smtp_stuff st = {.bol = 1, .limit = size ? data[0] % 100 : 0};
 
 	if (out == NULL)
 		return 0;
-	check(smtp_stuff(p, size, out, &bol) <= 2 * size);
+	check(smtp_stuff(&st, p, size, out) <= SMTP_STUFF_OUT(size));
 	free(out);
 	smtp_reply_init(&r);
 	while (p < end) {

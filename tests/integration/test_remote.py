@@ -315,6 +315,28 @@ class RemoteTest(unittest.TestCase):
         self.assertIn(body.replace(b"\n", b"\r\n"),
                       self.sinks["127.0.0.8"].messages[-1]["data"])
 
+    def test_long_lines_broken(self):
+        # RFC 5321 4.5.3.1.6: at most 998 octets before CRLF; remote breaks
+        # longer lines with CRLF SPACE (smtp_line_length_limit = 998)
+        long_hdr = b"X-Long: " + b"h" * 1500
+        long_body = b"." + b"b" * 2500
+        body = (b"Subject: long lines\n" + long_hdr + b"\n\n" + long_body +
+                b"\nshort\n")
+        qid, ans = self.send(["long@picky.test"], "picky.test", body=body)
+        self.assertEqual(ans[0]["code"], "2", ans)
+        data = self.sinks["127.0.0.5"].messages[-1]["data"]
+        lines = data.split(b"\r\n")
+        # (a doubled dot is transparency, not counted: RFC 5321 4.5.3.1.6)
+        self.assertLessEqual(max(len(l) - l.startswith(b"..")
+                                 for l in lines), 998)
+        # the receiver's view: continuation lines, nothing lost or reordered
+        self.assertEqual(data.replace(b"\r\n ", b""),
+                         body.replace(b"\n.", b"\n..")
+                         .replace(b"\n", b"\r\n"))
+        self.assertIn(b"\r\n " + b"h" * 10, data)  # header folded
+        self.assertTrue(any(l.startswith(b"..b") and len(l) == 999
+                            for l in lines))
+
     def test_resolver_answers_and_cache(self):
         r = resolver_request(self.mta, [("req", "query"), ("type", "TXT"),
                                         ("name", "txt.test")])

@@ -146,18 +146,57 @@ test_stuff(void)
 	char out[64];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int bol = 1;
+		struct smtp_stuff st = {.bol = 1, .limit = 998};
 		size_t n =
-		    smtp_stuff(cases[i].in, strlen(cases[i].in), out, &bol);
+		    smtp_stuff(&st, cases[i].in, strlen(cases[i].in), out);
 		out[n] = 0;
 		CU_ASSERT_STRING_EQUAL(out, cases[i].out);
 	}
 	/* a line start split across two reads */
-	int bol = 1;
-	size_t n = smtp_stuff("ab\n", 3, out, &bol);
-	n += smtp_stuff(".c\n", 3, out + n, &bol);
+	struct smtp_stuff st = {.bol = 1, .limit = 998};
+	size_t n = smtp_stuff(&st, "ab\n", 3, out);
+	n += smtp_stuff(&st, ".c\n", 3, out + n);
 	out[n] = 0;
 	CU_ASSERT_STRING_EQUAL(out, "ab\r\n..c\r\n");
+}
+
+/* lines over smtp_line_length_limit are broken with CRLF SPACE, counted
+ * across reads, never at a line's own end, and a dot after a break is
+ * not doubled (the line goes on, it does not start) */
+static void
+test_smtp_stuff_long_lines(void)
+{
+	static const struct {
+		const char *in, *out;
+		size_t limit;
+	} cases[] = {
+	    {"abcd\n", "abcd\r\n", 4},
+	    {"abcde\n", "abcd\r\n e\r\n", 4},
+	    {"abcdefghij\n", "abcd\r\n efg\r\n hij\r\n", 4},
+	    {"abcd.x\n", "abcd\r\n .x\r\n", 4},
+	    {".bcde\n", "..bcd\r\n e\r\n", 4},
+	    {"abcdefghij\n", "abcdefghij\r\n", 0},
+	};
+	char out[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct smtp_stuff st = {.bol = 1, .limit = cases[i].limit};
+		size_t n =
+		    smtp_stuff(&st, cases[i].in, strlen(cases[i].in), out);
+		out[n] = 0;
+		CU_ASSERT_STRING_EQUAL(out, cases[i].out);
+	}
+	/* the count goes on across reads */
+	struct smtp_stuff st = {.bol = 1, .limit = 4};
+	size_t n = smtp_stuff(&st, "abc", 3, out);
+	n += smtp_stuff(&st, "de\nfg\n", 6, out + n);
+	out[n] = 0;
+	CU_ASSERT_STRING_EQUAL(out, "abcd\r\n e\r\nfg\r\n");
+	/* the worst case fits SMTP_STUFF_OUT */
+	char in[16], big[SMTP_STUFF_OUT(sizeof(in))];
+	memset(in, '.', sizeof(in));
+	st = (struct smtp_stuff){.bol = 1, .limit = 1};
+	CU_ASSERT(smtp_stuff(&st, in, sizeof(in), big) <= sizeof(big));
 }
 
 static void
@@ -217,6 +256,8 @@ suite_remote(void)
 	    !CU_add_test(s, "SMTP reply limits", test_reply_limits) ||
 	    !CU_add_test(s, "EHLO keywords", test_ehlo) ||
 	    !CU_add_test(s, "dot-stuffing and CRLF", test_stuff) ||
+	    !CU_add_test(s, "long lines broken with CRLF SPACE",
+			 test_smtp_stuff_long_lines) ||
 	    !CU_add_test(s, "MX order and shuffle", test_mx_order) ||
 	    !CU_add_test(s, "null MX, loops, backup MX", test_mx_special))
 		return CU_get_error();
