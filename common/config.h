@@ -108,6 +108,7 @@ struct config {
 	long smtp_recipient_limit;
 	long smtp_send_8bit_anyway;
 	long smtp_line_length_limit; /* remote breaks longer lines; 0 = never */
+	long smtp_mx_session_limit;  /* sessions per request: next MX on 4xx */
 	char *remote_tls_security_level; /* none, may, encrypt, verify, dane */
 	char *remote_tls_policy_map;      /* LMDB: domain -> level; "" = none */
 	char *remote_tls_cafile;          /* CAs for verify ("": smtp_...) */

@@ -40,6 +40,7 @@ struct request {
 	long long t_start;		/* us */
 	char relay[LIM_HOSTNAME + 80];	/* host[addr]:port, or "none" */
 	int conn_use; /* messages over that connection, this one included */
+	int sessions; /* that took place for this request */
 };
 
 /* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
@@ -75,31 +76,46 @@ log_delivery(const struct request *q, const struct delivery *d, int i)
 	char t0[32], t1[32], t2[32], t3[32], t4[32], use[32] = "";
 
 	/* as Postfix: conn_use=N only on a reused connection */
-	if (q->conn_use > 1)
-		snprintf(use, sizeof(use), ", conn_use=%d", q->conn_use);
+	int conn_use = r->relay[0] ? r->conn_use : q->conn_use;
+	if (conn_use > 1)
+		snprintf(use, sizeof(use), ", conn_use=%d", conn_use);
 	log_info("%s: to=<%s>, relay=%s%s, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)",
-		 q->id, d->rcpt[i], q->relay, use,
+		 q->id, d->rcpt[i], r->relay[0] ? r->relay : q->relay, use,
 		 fmt_delay(t0, sizeof(t0), total),
 		 fmt_delay(t1, sizeof(t1), a), fmt_delay(t2, sizeof(t2), b),
 		 fmt_delay(t3, sizeof(t3), c), fmt_delay(t4, sizeof(t4), dd),
 		 r->dsn, status, r->text);
 }
 
-/* fail_rest - every unfinished recipient gets r */
+/* fail_rest - every unfinished recipient gets r, but one that a server
+ * deferred keeps that server's answer */
 static void
 fail_rest(struct delivery *d, const struct result *r)
 {
-	for (int i = 0; i < d->n; i++)
-		if (!d->done[i]) {
+	for (int i = 0; i < d->n; i++) {
+		if (d->done[i] == RCPT_OPEN)
 			d->res[i] = *r;
-			d->done[i] = 1;
-		}
+		d->done[i] = RCPT_FINAL;
+	}
+}
+
+/* open_count - recipients still without a final answer */
+static int
+open_count(const struct delivery *d)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->n; i++)
+		n += rcpt_open(d, i);
+	return n;
 }
 
 /* session_over - a session took place over c: recipients it left
  * unfinished (the connection was lost) are deferred, and c is kept for
- * reuse or closed */
+ * reuse or closed.  While fewer than smtp_mx_session_limit sessions
+ * took place, every deferral of this session is opened again for the
+ * next MX host or address (deliver() makes what is left final). */
 static void
 session_over(struct request *q, struct delivery *d, struct smtp_conn *c,
 	     int keep)
@@ -108,7 +124,19 @@ session_over(struct request *q, struct delivery *d, struct smtp_conn *c,
 
 	remote_result(&lostr, 4, "4.4.2", "lost connection with %s[%s]: %s",
 		      c->host, c->addr, c->err[0] ? c->err : "gone");
-	fail_rest(d, &lostr);
+	snprintf(lostr.relay, sizeof(lostr.relay), "%s", q->relay);
+	lostr.conn_use = c->uses + 1;
+	for (int i = 0; i < d->n; i++)
+		if (d->done[i] == RCPT_OPEN) {
+			d->res[i] = lostr;
+			d->done[i] = RCPT_FINAL;
+		}
+	q->sessions++;
+	for (int i = 0; i < d->n && q->sessions < cfg.smtp_mx_session_limit;
+	     i++)
+		if (d->done[i] == RCPT_FINAL && d->res[i].code == 4 &&
+		    d->res[i].relay[0])
+			d->done[i] = RCPT_SOFT;
 	q->conn_use = c->uses;
 	if (keep)
 		conn_cache_put(c);
@@ -188,7 +216,15 @@ try_addr(struct request *q, struct delivery *d, const char *host,
 	return -1;
 }
 
-/* try_host - each address of one host; 0 once a session took place */
+/* more_sessions - recipients a server deferred may go to the next one */
+static int
+more_sessions(const struct request *q, const struct delivery *d)
+{
+	return q->sessions < cfg.smtp_mx_session_limit && open_count(d) > 0;
+}
+
+/* try_host - each address of one host; 0 once a session took place
+ * (and went on to the next address while more_sessions()) */
 static int
 try_host(struct request *q, struct delivery *d, const struct route *rt,
 	 int h, int level, struct result *last)
@@ -206,8 +242,9 @@ try_host(struct request *q, struct delivery *d, const struct route *rt,
 		log_info("%s: %s", q->id, last->text);
 		return -1;
 	}
-	for (int i = 0; i < n && rc != 0; i++)
-		rc = try_addr(q, d, host, addrs[i], rt->port, &tp, last);
+	for (int i = 0; i < n && (rc != 0 || more_sessions(q, d)); i++)
+		if (try_addr(q, d, host, addrs[i], rt->port, &tp, last) == 0)
+			rc = 0;
 	tls_plan_free(&tp);
 	return rc;
 }
@@ -225,9 +262,17 @@ deliver(struct request *q, struct delivery *d)
 		fail_rest(d, &last);
 		return;
 	}
-	for (int h = 0; h < rt.n; h++)
+	int took_part = 0;
+	for (int h = 0; h < rt.n && (!took_part || more_sessions(q, d)); h++)
 		if (try_host(q, d, &rt, h, level, &last) == 0)
-			return;
+			took_part = 1;
+	if (took_part) {
+		/* recipients deferred by one server and not reached by a
+		 * later one keep that server's answer; none is left open
+		 * otherwise */
+		fail_rest(d, &last);
+		return;
+	}
 	/* no host took part: the last reason, made temporary (an MX host
 	 * without an address may be a passing mistake of the domain's
 	 * admin) unless the domain itself, as implicit MX, has none */

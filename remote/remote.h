@@ -24,6 +24,9 @@ struct result {
 	char dsn[16]; /* e.g. "2.0.0" */
 	char text[LIM_ERRTEXT];
 	char mta[LIM_HOSTNAME]; /* the peer that said it, or "" */
+	char relay[LIM_HOSTNAME + 80]; /* host[addr]:port of the session
+					  that gave it, or "" (none) */
+	int conn_use; /* that connection's messages, this one included */
 };
 void remote_result(struct result *r, int code, const char *dsn, const char *fmt,
 		   ...) __attribute__((format(printf, 4, 5)));
@@ -165,9 +168,19 @@ struct delivery {
 	const char **rcpt;
 	const int *qidx; /* index of each rcpt in e->rcpt, or -1 */
 	struct result *res;
-	int *done;	  /* result final */
+	int *done;	  /* RCPT_OPEN, RCPT_FINAL or RCPT_SOFT */
 	long long t_conn; /* us: session set up (EHLO done) */
 };
+/* done[i]: no answer yet; the answer is final; or a 4xx from a server
+ * that was not the last one to try: res[i] holds it and the recipient is
+ * open for the next MX host or address (Postfix does the same), up to
+ * smtp_mx_session_limit sessions per request */
+enum { RCPT_OPEN = 0, RCPT_FINAL = 1, RCPT_SOFT = 2 };
+static inline int
+rcpt_open(const struct delivery *d, int i)
+{
+	return d->done[i] != RCPT_FINAL;
+}
 /* smtp_session - deliver d's unfinished recipients over c (connected)
  * with TLS as tp says: 0 when the peer took part (results set), -1 to
  * try the next address or host (deferral in fail), -2 to connect to the

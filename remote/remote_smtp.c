@@ -34,6 +34,15 @@ struct session {
 static int ehlo(struct session *s, const char *me, char *why,
 		size_t whylen);
 
+/* stamp - the session a result came from, for its log line */
+static void
+stamp(const struct session *s, struct result *r)
+{
+	snprintf(r->relay, sizeof(r->relay), "%.253s[%.63s]:%d", s->c->host,
+		 s->c->addr, s->c->port);
+	r->conn_use = s->c->uses + 1;
+}
+
 /* peer_said - a recipient's result from a reply, Postfix's wording */
 static void
 peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
@@ -50,6 +59,7 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 			      "host %s[%s] said: %s (in reply to %s command)",
 			      s->c->host, s->c->addr, flat, cmd);
 	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
+	stamp(s, r);
 }
 
 /* lost - every unfinished recipient of the batch is deferred */
@@ -58,13 +68,14 @@ lost(struct session *s, const int *batch, int nb, const char *during)
 {
 	for (int i = 0; i < nb; i++) {
 		struct result *r = &s->d->res[batch[i]];
-		if (s->d->done[batch[i]])
+		if (!rcpt_open(s->d, batch[i]))
 			continue;
 		remote_result(r, 4, "4.4.2",
 			      "lost connection with %s[%s] while "
 			      "%s: %s",
 			      s->c->host, s->c->addr, during, s->c->err);
-		s->d->done[batch[i]] = 1;
+		stamp(s, r);
+		s->d->done[batch[i]] = RCPT_FINAL;
 	}
 }
 
@@ -314,12 +325,12 @@ transaction(struct session *s, const int *batch, int nb)
 			continue;
 		}
 		peer_said(s, r, &rep, "RCPT TO");
-		s->d->done[batch[i]] = 1;
+		s->d->done[batch[i]] = RCPT_FINAL;
 	}
 	if (!mail_ok) {
 		for (int i = 0; i < nb; i++) {
 			s->d->res[batch[i]] = mail_r;
-			s->d->done[batch[i]] = 1;
+			s->d->done[batch[i]] = RCPT_FINAL;
 		}
 	}
 	if (!pipe && accepted > 0 &&
@@ -343,10 +354,10 @@ transaction(struct session *s, const int *batch, int nb)
 	}
 	if (rep.code != 354) {
 		for (int i = 0; i < nb; i++)
-			if (!s->d->done[batch[i]]) {
+			if (rcpt_open(s->d, batch[i])) {
 				peer_said(s, &s->d->res[batch[i]], &rep,
 					  "DATA");
-				s->d->done[batch[i]] = 1;
+				s->d->done[batch[i]] = RCPT_FINAL;
 			}
 		return 0;
 	}
@@ -354,9 +365,9 @@ transaction(struct session *s, const int *batch, int nb)
 	    smtp_read_reply(s->c, cfg.smtp_data_done_timeout, &rep) != 0)
 		return lost(s, batch, nb, "sending message body"), -1;
 	for (int i = 0; i < nb; i++)
-		if (!s->d->done[batch[i]]) {
+		if (rcpt_open(s->d, batch[i])) {
 			peer_said(s, &s->d->res[batch[i]], &rep, "end of DATA");
-			s->d->done[batch[i]] = 1;
+			s->d->done[batch[i]] = RCPT_FINAL;
 		}
 	return 0;
 }
@@ -394,7 +405,7 @@ transactions(struct session *s)
 		for (nb = 0; i < d->n && nb < cfg.smtp_recipient_limit &&
 			     nb < (int)(sizeof(batch) / sizeof(batch[0]));
 		     i++)
-			if (!d->done[i])
+			if (rcpt_open(d, i))
 				batch[nb++] = i;
 		if (nb > 0 && (rc = transaction(s, batch, nb)) != 0)
 			return rc;
@@ -445,10 +456,11 @@ precheck_all(struct session *s)
 
 	if (precheck(s, &pre) != 0) {
 		snprintf(pre.mta, sizeof(pre.mta), "%s", s->c->host);
+		stamp(s, &pre);
 		for (int i = 0; i < s->d->n; i++)
-			if (!s->d->done[i]) {
+			if (rcpt_open(s->d, i)) {
 				s->d->res[i] = pre;
-				s->d->done[i] = 1;
+				s->d->done[i] = RCPT_FINAL;
 			}
 	}
 }

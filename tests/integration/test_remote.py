@@ -56,6 +56,15 @@ ZONE = {
     "badmx.test": [("MX", "10 gone.badmx.test", 300)],
     "noaddr.test": [("TXT", "exists, but no MX and no address", 300)],
     "txt.test": [("TXT", "v=spf1 -all", 300), ("AAAA", "::1", 60)],
+    # a 4xx from the first MX: the backup MX gets those recipients
+    "grey.test": [("MX", "10 mx1.grey.test", 300),
+                  ("MX", "20 up.fallback.test", 300)],
+    "mx1.grey.test": [("A", "127.0.0.11", 300)],
+    "busymail.test": [("MX", "10 tm.tempmail.test", 300),
+                      ("MX", "20 up.fallback.test", 300)],
+    "fulldata.test": [("MX", "10 mx1.fulldata.test", 300),
+                      ("MX", "20 up.fallback.test", 300)],
+    "mx1.fulldata.test": [("A", "127.0.0.12", 300)],
 }
 
 BODY = (b"Subject: relay test\nFrom: <a@here.test>\n\nline one\n"
@@ -83,6 +92,14 @@ class RemoteTest(unittest.TestCase):
                                   ehlo=()),
             "127.0.0.10": SMTPSink("127.0.0.10", cls.port,
                                    ehlo=("SIZE 100", "PIPELINING")),
+            "127.0.0.11": SMTPSink(
+                "127.0.0.11", cls.port,
+                rcpt_reply=lambda a:
+                "450 4.2.0 <%s>: greylisted" % a if a.startswith("grey")
+                else "550 5.1.1 <%s>: no such user" % a
+                if a.startswith("bad") else None),
+            "127.0.0.12": SMTPSink("127.0.0.12", cls.port,
+                                   data_reply="451 4.3.0 queue full"),
         }
         # transport map: mapped.test goes to a fixed host, no MX lookup
         cls.mapdir = tempfile.mkdtemp(prefix="mta-map-")
@@ -233,6 +250,60 @@ class RemoteTest(unittest.TestCase):
             self.assertEqual((ans[i]["code"], ans[i]["dsn"]), ("4", "4.3.0"))
             self.assertIn("451 4.3.0 try again later (in reply to MAIL "
                           "FROM command)", ans[i]["text"])
+
+    def test_4xx_tries_next_mx_per_recipient(self):
+        # Postfix's behaviour: a server's 4xx leaves the recipient for the
+        # next MX in the same attempt; 2xx and 5xx are final where given
+        up = self.sinks["127.0.0.3"]
+        before = len(up.messages)
+        rcpts = ["grey1@grey.test", "ok@grey.test", "bad@grey.test"]
+        qid, ans = self.send(rcpts, "grey.test")
+        self.assertEqual([ans[i]["code"] for i in range(3)], ["2", "2", "5"],
+                         ans)
+        self.assertEqual(ans[0]["mta"], "up.fallback.test")
+        self.assertEqual(ans[1]["mta"], "mx1.grey.test")
+        self.assertEqual(ans[2]["mta"], "mx1.grey.test")
+        self.assertEqual([m["rcpt"] for m in up.messages[before:]],
+                         [["grey1@grey.test"]])
+        self.assertIn("relay=up.fallback.test[127.0.0.3]:%d" % self.port,
+                      self.line(qid, "grey1@grey.test"))
+        self.assertIn("relay=mx1.grey.test[127.0.0.11]:%d" % self.port,
+                      self.line(qid, "ok@grey.test"))
+        self.assertIn("status=bounced", self.line(qid, "bad@grey.test"))
+
+    def test_4xx_mail_and_data_try_next_mx(self):
+        for dom, first in (("busymail.test", "127.0.0.6"),
+                           ("fulldata.test", "127.0.0.12")):
+            up = self.sinks["127.0.0.3"]
+            before = len(up.messages)
+            tried = self.sinks[first].sessions
+            qid, ans = self.send(["x@" + dom], dom)
+            self.assertEqual(ans[0]["code"], "2", (dom, ans))
+            self.assertEqual(self.sinks[first].sessions, tried + 1)
+            self.assertEqual(up.messages[before]["rcpt"], ["x@" + dom])
+
+    def test_mx_session_limit_keeps_first_answer(self):
+        # one session allowed: the first MX's 4xx is the result, with its
+        # text, and the backup is not contacted
+        up = self.sinks["127.0.0.3"]
+        mta = MTA(resolver_nameservers="127.0.0.1:%d" % self.dns.port,
+                  smtp_port=str(self.port), smtp_helo_timeout="1s",
+                  smtp_connect_timeout="2s", resolver_timeout="1s",
+                  resolver_retries="0", smtp_mx_session_limit="1").start()
+        try:
+            before = len(up.messages)
+            path = os.path.join(mta.dir, "LIM1")
+            write_queue_file(path, "LIM1", "a@here.test",
+                             ["grey2@grey.test"], BODY)
+            ans = remote_request(mta, path, "LIM1", "a@here.test",
+                                 ["grey2@grey.test"], "grey.test")
+            self.assertEqual((ans[0]["code"], ans[0]["dsn"]),
+                             ("4", "4.2.0"), ans)
+            self.assertIn("450 4.2.0 <grey2@grey.test>: greylisted",
+                          ans[0]["text"])
+            self.assertEqual(len(up.messages), before)
+        finally:
+            mta.cleanup()
 
     def test_slow_greeting_times_out_and_defers(self):
         qid, ans = self.send(["x@slow.test"], "slow.test")
