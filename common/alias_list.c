@@ -1,8 +1,8 @@
 /*
  * alias_list.c - split an alias value into its targets (aliases(5)).
  *
- * Shared by local(8), which delivers to the targets, and smtpd(8), which
- * lists them for EXPN, so that both read an alias the same way.
+ * Used by alias_walk.c, the one walk local(8) delivers by and smtpd(8)
+ * lists EXPN answers by, so that both read an alias the same way.
  * Trusts: nothing in the value (a compiled map entry, bounded by
  * LIM_MAP_VALUE); cfg for the default domain.
  * Never: reads past the value's NUL; returns an empty target.

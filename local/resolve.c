@@ -6,7 +6,9 @@
  * A system user (local_users = system) without an alias may have a
  * ~/.forward (allow_forward; dotforward.c reads and checks it), expanded
  * like an alias with the same loop detection: one chain of the aliases
- * and .forward files being expanded.
+ * and .forward files being expanded.  The walk itself (recursion, loop
+ * chain, depth) is common/alias_walk.c, shared with smtpd's EXPN; the
+ * hooks here decide what each target delivers to.
  *
  * Targets of an alias or .forward: other aliases and local names,
  * "\name" (a mailbox, no further aliasing or .forward), user@our-domain,
@@ -38,13 +40,11 @@
 
 #include "addr.h"
 #include "addr_class.h"
-#include "alias_list.h"
+#include "alias_walk.h"
 #include "config.h"
 #include "local.h"
 #include "log.h"
 #include "mta_limits.h"
-
-#define CHAIN_MAX 101 /* alias_max_depth is at most 100 */
 
 /* where the targets being expanded came from: the rights their files
  * and commands get */
@@ -57,24 +57,19 @@ struct source {
 };
 
 struct ctx {
+	struct alias_walk w; /* its stop flag: the whole expansion failed */
 	struct dests *out;
 	struct source src;
-	char chain[CHAIN_MAX][LIM_PATH + 8];
-	int nchain;
 	struct result fatal; /* a failure of the whole expansion */
 	int in_include;	     /* expanding an :include: file */
-	int failed;
 };
-
-static void expand(struct ctx *c, const char *addr, int depth, int noalias);
-static void expand_list(struct ctx *c, char *list, int depth, const char *self);
 
 static void
 fail_all(struct ctx *c, int code, const char *dsn, const char *text)
 {
-	if (!c->failed)
+	if (!c->w.stopped)
 		result_set(&c->fatal, code, dsn, "%s", text);
-	c->failed = 1;
+	alias_walk_stop(&c->w);
 }
 
 /* add - one destination; a repeated mailbox is delivered once. */
@@ -143,44 +138,6 @@ virtual_path(const char *val, char *out, size_t len, int *mbox)
 	return n >= len ? -1 : 0;
 }
 
-/* lower_key - an address as the loop chain holds it */
-static void
-lower_key(const char *addr, char *key, size_t len)
-{
-	snprintf(key, len, "%s", addr);
-	for (char *k = key; *k; k++)
-		*k = (char)tolower((unsigned char)*k);
-}
-
-/* chain_push - key is being expanded (an alias or a .forward); -1 and
- * the whole recipient fails on a loop or past alias_max_depth */
-static int
-chain_push(struct ctx *c, const char *key, int depth)
-{
-	char text[LIM_ERRTEXT];
-
-	for (int i = 0; i < c->nchain; i++) {
-		if (strcmp(c->chain[i], key) != 0)
-			continue;
-		size_t n = (size_t)snprintf(text, sizeof(text), "alias loop:");
-		for (int j = i; j < c->nchain && n < sizeof(text); j++)
-			n += (size_t)snprintf(text + n, sizeof(text) - n,
-					      " %s ->", c->chain[j]);
-		if (n < sizeof(text))
-			snprintf(text + n, sizeof(text) - n, " %s", key);
-		fail_all(c, 5, "5.4.6", text);
-		return -1;
-	}
-	if (depth >= cfg.alias_max_depth || c->nchain >= CHAIN_MAX) {
-		fail_all(c, 5, "5.4.6",
-			 "alias nesting deeper than "
-			 "alias_max_depth");
-		return -1;
-	}
-	snprintf(c->chain[c->nchain++], sizeof(c->chain[0]), "%s", key);
-	return 0;
-}
-
 /* dot_forward - expand pw's ~/.forward for addr: 1 done (expanded, or
  * the recipient deferred), 0 none to follow (deliver to the mailbox) */
 static int
@@ -188,7 +145,8 @@ dot_forward(struct ctx *c, const char *addr, const struct passwd *pw,
 	    int depth)
 {
 	static char buf[LIM_MAP_VALUE + 1];
-	char why[600], text[LIM_ERRTEXT], key[LIM_PATH + 8];
+	char why[600], text[LIM_ERRTEXT];
+	const char *key;
 	struct source saved;
 	int r = dotforward_read(pw, buf, sizeof(buf), why, sizeof(why));
 
@@ -212,17 +170,16 @@ dot_forward(struct ctx *c, const char *addr, const struct passwd *pw,
 		fail_all(c, 4, "4.3.0", "out of memory");
 		return 1;
 	}
-	lower_key(addr, key, sizeof(key));
-	if (chain_push(c, key, depth) == 0) {
+	if ((key = alias_walk_push(&c->w, addr, depth)) != NULL) {
 		saved = c->src;
 		memset(&c->src, 0, sizeof(c->src));
 		c->src.forward = 1;
 		c->src.as_user = 1;
 		c->src.uid = pw->pw_uid;
 		c->src.gid = pw->pw_gid;
-		expand_list(c, copy, depth + 1, key);
+		alias_walk_list(&c->w, copy, depth + 1, key);
 		c->src = saved;
-		c->nchain--;
+		alias_walk_pop(&c->w);
 	}
 	free(copy);
 	return 1;
@@ -364,7 +321,7 @@ include(struct ctx *c, const char *file, int depth)
 	}
 	targets_strip_comments(copy);
 	c->in_include++;
-	expand_list(c, copy, depth, NULL);
+	alias_walk_list(&c->w, copy, depth, NULL);
 	c->in_include--;
 	free(copy);
 }
@@ -481,57 +438,6 @@ file(struct ctx *c, const char *t)
 	d->gid = c->src.gid;
 }
 
-/* target - one alias target. */
-static void
-target(struct ctx *c, const char *t, int depth, const char *self)
-{
-	char addr[LIM_PATH + 8];
-
-	if (*t == '|') {
-		command(c, t + 1);
-		return;
-	}
-	if (*t == '/') {
-		file(c, t);
-		return;
-	}
-	if (strncasecmp(t, ":include:", 9) == 0) {
-		if (depth > cfg.alias_max_depth)
-			fail_all(c, 5, "5.4.6",
-				 "alias nesting deeper than "
-				 "alias_max_depth");
-		else
-			include(c, t + 9, depth + 1);
-		return;
-	}
-	if (*t == '\\') {
-		alias_target_qualify(t + 1, addr, sizeof(addr));
-		expand(c, addr, depth, 1);
-		return;
-	}
-	alias_target_qualify(t, addr, sizeof(addr));
-	/* an alias that lists itself means its own mailbox */
-	expand(c, addr, depth, self && strcasecmp(addr, self) == 0);
-}
-
-/* expand_list - the targets of a list (alias_list.c: an alias value,
- * an :include: file or a .forward) */
-static void
-expand_list(struct ctx *c, char *list, int depth, const char *self)
-{
-	char *p = list, *t;
-	int r;
-
-	while (!c->failed && (r = alias_list_next(&p, &t)) != 0) {
-		if (r < 0) {
-			fail_all(c, 5, "5.3.0",
-				 "alias target with an unbalanced quote");
-			return;
-		}
-		target(c, t, depth, self);
-	}
-}
-
 /* forward - an address outside our domains: resubmitted (forward.c). */
 static void
 forward(struct ctx *c, const char *addr)
@@ -546,60 +452,88 @@ forward(struct ctx *c, const char *addr)
 		d->forward = 1;
 }
 
-static void
-expand(struct ctx *c, const char *addr, int depth, int noalias)
-{
-	char val[LIM_MAP_VALUE], key[LIM_PATH + 8], text[LIM_ERRTEXT];
-	struct addr a;
-	enum addr_class cl;
-	int r;
+/* The hooks of the alias walk (common/alias_walk.h): what local does
+ * with each thing an alias leads to. */
 
-	if (c->failed)
-		return;
-	if (addr_split(addr, &a) != 0 || a.null || a.domain[0] == 0) {
-		add_result(c, addr, 5, "5.1.3", "bad address in alias");
-		return;
-	}
-	cl = addr_domain_class(a.domain);
-	if (strncasecmp(a.local, "SRS0=", 5) == 0 &&
-	    strcasecmp(a.domain, forward_srs_domain()) == 0) {
-		/* a bounce (or reply) to a sender we rewrote */
-		if (forward_srs_reverse(a.local, val, sizeof(val)) != 0)
-			add_result(c, addr, 5, "5.1.1",
-				   "invalid or expired "
-				   "SRS address");
-		else
-			forward(c, val);
-		return;
-	}
-	if (cl != AC_LOCAL && cl != AC_VIRTUAL) {
-		forward(c, addr);
-		return;
-	}
-	if (noalias) {
-		mailbox(c, addr, depth, 1);
-		return;
-	}
-	r = addr_alias_lookup(a.local, a.domain, val, sizeof(val));
-	if (r < 0) {
-		snprintf(text, sizeof(text), "alias lookup failed: %.300s",
-			 val);
-		fail_all(c, 4, "4.3.0", text);
-		return;
-	}
-	if (r == 0) {
-		mailbox(c, addr, depth, 0);
-		return;
-	}
-	lower_key(addr, key, sizeof(key));
-	if (chain_push(c, key, depth) != 0)
+static void
+hook_bad(struct alias_walk *w, const char *addr)
+{
+	add_result(w->arg, addr, 5, "5.1.3", "bad address in alias");
+}
+
+/* hook_claim - a bounce (or reply) to a sender we rewrote (SRS) */
+static int
+hook_claim(struct alias_walk *w, const char *addr, const struct addr *a)
+{
+	char val[LIM_MAP_VALUE];
+
+	if (strncasecmp(a->local, "SRS0=", 5) != 0 ||
+	    strcasecmp(a->domain, forward_srs_domain()) != 0)
+		return 0;
+	if (forward_srs_reverse(a->local, val, sizeof(val)) != 0)
+		add_result(w->arg, addr, 5, "5.1.1",
+			   "invalid or expired "
+			   "SRS address");
+	else
+		forward(w->arg, val);
+	return 1;
+}
+
+static void
+hook_remote(struct alias_walk *w, const char *addr)
+{
+	forward(w->arg, addr);
+}
+
+static void
+hook_mailbox(struct alias_walk *w, const char *addr, int depth, int noalias)
+{
+	mailbox(w->arg, addr, depth, noalias);
+}
+
+/* hook_alias - an alias's files and commands get its database's rights */
+static void
+hook_alias(struct alias_walk *w, const char *addr, char *val, int depth)
+{
+	struct ctx *c = w->arg;
+	const char *key = alias_walk_push(w, addr, depth);
+
+	if (key == NULL)
 		return;
 	struct source saved = c->src;
 	source_alias(c);
-	expand_list(c, val, depth + 1, key);
+	alias_walk_list(w, val, depth + 1, key);
 	c->src = saved;
-	c->nchain--;
+	alias_walk_pop(w);
 }
+
+static void
+hook_special(struct alias_walk *w, enum alias_walk_special kind,
+	     const char *t, int depth)
+{
+	if (kind == AW_COMMAND)
+		command(w->arg, t + 1);
+	else if (kind == AW_FILE)
+		file(w->arg, t);
+	else
+		include(w->arg, t + 9, depth + 1);
+}
+
+static void
+hook_fail(struct alias_walk *w, const struct alias_walk_fail *f)
+{
+	fail_all(w->arg, f->code, f->dsn, f->text);
+}
+
+static const struct alias_walk_ops resolve_ops = {
+    .bad = hook_bad,
+    .claim = hook_claim,
+    .remote = hook_remote,
+    .mailbox = hook_mailbox,
+    .alias = hook_alias,
+    .special = hook_special,
+    .fail = hook_fail,
+};
 
 int
 local_resolve(const char *rcpt, struct dests *out, struct result *r)
@@ -613,6 +547,7 @@ local_resolve(const char *rcpt, struct dests *out, struct result *r)
 		return -1;
 	}
 	c->out = out;
+	alias_walk_init(&c->w, &resolve_ops, c);
 	/* qmgr sends remote recipients elsewhere once remote(8) exists; a
 	 * remote recipient here is never forwarded (that would loop) */
 	struct addr a;
@@ -630,14 +565,14 @@ local_resolve(const char *rcpt, struct dests *out, struct result *r)
 			   rcpt);
 		return -1;
 	}
-	expand(c, rcpt, 0, 0);
-	if (c->failed) {
+	alias_walk_addr(&c->w, rcpt, 0, 0);
+	if (c->w.stopped) {
 		*r = c->fatal;
 		free(out->d);
 		out->d = NULL;
 		out->n = 0;
 	}
-	int failed = c->failed;
+	int failed = c->w.stopped;
 	free(c);
 	return failed ? -1 : 0;
 }

@@ -47,7 +47,7 @@ resolver_stats(long *hits, long *misses, long *entries)
 
 /* print_text - the counters grouped as in stat_names, one per line */
 static void
-print_text(const uint64_t *v, int64_t since)
+print_text(const uint64_t *v, uint64_t plain, int64_t since)
 {
 	char when[64];
 	time_t t = (time_t)since;
@@ -66,15 +66,14 @@ print_text(const uint64_t *v, int64_t since)
 		       stat_names[i].text);
 		if (i == ST_SMTPD_TLS_FAIL)
 			printf("  %-16s %10" PRIu64 "  %s\n", "sessions_plain",
-			       v[ST_SMTPD_CONNECT] - v[ST_SMTPD_TLS_OK],
-			       "sessions without TLS");
+			       plain, "sessions without TLS");
 	}
 }
 
 /* print_json - the same as one JSON object, a member per group */
 static void
-print_json(const uint64_t *v, int64_t since, int have_resolver, long hits,
-	   long misses, long entries)
+print_json(const uint64_t *v, uint64_t plain, int64_t since,
+	   int have_resolver, long hits, long misses, long entries)
 {
 	const char *group = "";
 
@@ -89,8 +88,7 @@ print_json(const uint64_t *v, int64_t since, int have_resolver, long hits,
 		}
 		printf("\"%s\":%" PRIu64, stat_names[i].key, v[i]);
 		if (i == ST_SMTPD_TLS_FAIL)
-			printf(",\"sessions_plain\":%" PRIu64,
-			       v[ST_SMTPD_CONNECT] - v[ST_SMTPD_TLS_OK]);
+			printf(",\"sessions_plain\":%" PRIu64, plain);
 	}
 	printf("}");
 	if (have_resolver)
@@ -128,11 +126,13 @@ cmd_stats(int argc, char **argv)
 		return errno == EACCES ? EX_NOPERM_ : EX_UNAVAILABLE_;
 	}
 	int have = resolver_stats(&hits, &misses, &entries) == 0;
+	/* derived, not counted: both printers show the same figure */
+	uint64_t plain = v[ST_SMTPD_CONNECT] - v[ST_SMTPD_TLS_OK];
 	if (json) {
-		print_json(v, since, have, hits, misses, entries);
+		print_json(v, plain, since, have, hits, misses, entries);
 		return 0;
 	}
-	print_text(v, since);
+	print_text(v, plain, since);
 	if (have)
 		printf("resolver: hits=%ld misses=%ld entries=%ld\n", hits,
 		       misses, entries);

@@ -7,13 +7,12 @@
  *
  * Everyone else gets VRFY 252 2.5.2 (nothing said either way), EXPN and
  * VERB 502 5.5.1.  The answers use the recipient maps RCPT uses
- * (addr_class.c) and split alias values as local(8) does (alias_list.c),
+ * (addr_class.c) and walk aliases as local(8) does (alias_walk.c),
  * read-only.
  * Trusts: nothing in the argument; the compiled maps.
  * Never: tells an untrusted client whether an address exists; reads an
  * :include: file or runs anything; lists more than SMTPD_EXPN_MAX lines.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +21,12 @@
 
 #include "addr.h"
 #include "addr_class.h"
-#include "alias_list.h"
+#include "alias_walk.h"
 #include "config.h"
 #include "log.h"
 #include "smtpd.h"
 
-#define EXPN_CHAIN_MAX 101 /* alias_max_depth is at most 100 */
-#define EXPN_ITEM (LIM_PATH + 8)
+#define EXPN_ITEM ALIAS_WALK_ADDR
 
 /* first_domain - where a bare name lives: the first mydestination, as
  * at RCPT */
@@ -182,15 +180,11 @@ smtpd_vrfy(struct smtpd_session *s, const char *arg)
 
 /* the lines of one EXPN answer, built before any is sent */
 struct expn {
+	struct alias_walk w; /* stopped once fail is set */
 	char item[SMTPD_EXPN_MAX][EXPN_ITEM];
 	int n;
-	char chain[EXPN_CHAIN_MAX][EXPN_ITEM];
-	int nchain;
 	char fail[LIM_ERRTEXT]; /* the whole reply when it failed */
 };
-
-static void expn_addr(struct expn *e, const char *addr, int depth,
-		      int noalias);
 
 static void expn_fail(struct expn *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -206,6 +200,7 @@ expn_fail(struct expn *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->fail, sizeof(e->fail), fmt, ap);
 	va_end(ap);
+	alias_walk_stop(&e->w);
 }
 
 /* expn_item - one line of the answer; a repeated address is listed once */
@@ -229,77 +224,60 @@ expn_item(struct expn *e, const char *text, int quote)
 	memcpy(e->item[e->n++], line, sizeof(line));
 }
 
-/* expn_target - one target of an alias value, as local(8) takes it */
-static void
-expn_target(struct expn *e, const char *t, int depth, const char *self)
-{
-	char addr[EXPN_ITEM];
+/* The hooks of the alias walk (common/alias_walk.h): everything it
+ * finds is a line of the answer; nothing is opened or run. */
 
-	/* commands, files and include files are shown, never opened */
-	if (*t == '|' || *t == '/' || strncasecmp(t, ":include:", 9) == 0) {
-		expn_item(e, t, 1);
-		return;
-	}
-	if (*t == '\\') {
-		alias_target_qualify(t + 1, addr, sizeof(addr));
-		expn_addr(e, addr, depth, 1);
-		return;
-	}
-	alias_target_qualify(t, addr, sizeof(addr));
-	/* an alias that lists itself means its own mailbox */
-	expn_addr(e, addr, depth, self && strcasecmp(addr, self) == 0);
+static void
+hook_bad(struct alias_walk *w, const char *addr)
+{
+	expn_item(w->arg, addr, 1);
 }
 
-/* expn_alias - the targets of addr's alias value, with loop checks */
 static void
-expn_alias(struct expn *e, const char *addr, char *val, int depth)
+hook_remote(struct alias_walk *w, const char *addr)
 {
-	char key[EXPN_ITEM], *p = val, *t;
-	int r;
-
-	snprintf(key, sizeof(key), "%s", addr);
-	for (char *k = key; *k; k++)
-		*k = (char)tolower((unsigned char)*k);
-	for (int i = 0; i < e->nchain; i++)
-		if (strcmp(e->chain[i], key) == 0)
-			return expn_fail(e, "550 5.4.6 <%s>: alias loop", key);
-	if (depth >= cfg.alias_max_depth || e->nchain >= EXPN_CHAIN_MAX)
-		return expn_fail(e, "550 5.4.6 <%s>: alias nesting deeper "
-				 "than alias_max_depth", key);
-	memcpy(e->chain[e->nchain++], key, sizeof(key));
-	while (e->fail[0] == 0 && (r = alias_list_next(&p, &t)) != 0) {
-		if (r < 0)
-			expn_fail(e, "550 5.3.0 <%s>: alias target with an "
-				  "unbalanced quote", key);
-		else
-			expn_target(e, t, depth + 1, key);
-	}
-	e->nchain--;
+	expn_item(w->arg, addr, 0);
 }
 
-/* expn_addr - an address: an alias is expanded, anything else listed */
 static void
-expn_addr(struct expn *e, const char *addr, int depth, int noalias)
+hook_mailbox(struct alias_walk *w, const char *addr, int depth, int noalias)
 {
-	char val[LIM_MAP_VALUE];
-	struct addr a;
-	enum addr_class c;
-
-	if (e->fail[0])
-		return;
-	if (addr_split(addr, &a) != 0 || a.null || a.domain[0] == 0)
-		return expn_item(e, addr, 1);
-	c = addr_domain_class(a.domain);
-	if (noalias || (c != AC_LOCAL && c != AC_VIRTUAL))
-		return expn_item(e, addr, 0);
-	int r = addr_alias_lookup(a.local, a.domain, val, sizeof(val));
-	if (r < 0)
-		return expn_fail(e, "451 4.3.0 <%s>: Temporary lookup failure",
-				 addr);
-	if (r == 0)
-		return expn_item(e, addr, 0);
-	expn_alias(e, addr, val, depth);
+	(void)depth; /* a mailbox ends the walk at any depth */
+	(void)noalias;
+	expn_item(w->arg, addr, 0);
 }
+
+/* hook_special - commands, files and include files are shown, quoted */
+static void
+hook_special(struct alias_walk *w, enum alias_walk_special kind,
+	     const char *t, int depth)
+{
+	(void)kind;
+	(void)depth;
+	expn_item(w->arg, t, 1);
+}
+
+static void
+hook_fail(struct alias_walk *w, const struct alias_walk_fail *f)
+{
+	static const char *const what[] = {
+	    [AW_LOOP] = "alias loop",
+	    [AW_DEPTH] = "alias nesting deeper than alias_max_depth",
+	    [AW_QUOTE] = "alias target with an unbalanced quote",
+	    [AW_LOOKUP] = "Temporary lookup failure",
+	};
+
+	expn_fail(w->arg, "%d %s <%s>: %s", f->code == 4 ? 451 : 550, f->dsn,
+		  f->key, what[f->what]);
+}
+
+static const struct alias_walk_ops expn_ops = {
+    .bad = hook_bad,
+    .remote = hook_remote,
+    .mailbox = hook_mailbox,
+    .special = hook_special,
+    .fail = hook_fail,
+};
 
 /* expn_send - the answer: one line per target (RFC 5321 3.5.2) */
 static void
@@ -328,10 +306,11 @@ smtpd_expn(struct smtpd_session *s, const char *arg)
 		io_printf(&s->io, "451 4.3.0 Error: out of memory\r\n");
 		return;
 	}
+	alias_walk_init(&e->w, &expn_ops, e);
 	if (r < 0)
 		expn_fail(e, "451 4.3.0 <%s>: Temporary lookup failure", addr);
 	else
-		expn_alias(e, addr, val, 0);
+		alias_walk_nest(&e->w, addr, val, 0);
 	if (e->fail[0] == 0 && e->n == 0)
 		expn_fail(e, "550 5.1.1 <%s>: alias has no targets", addr);
 	if (e->fail[0])

@@ -5,8 +5,7 @@
   may be set to answer SERVFAIL, to come truncated over UDP (so the
   client must retry over TCP) or with the AD bit (as a validating
   resolver would for DNSSEC-signed data).  It counts the queries it gets.
-- SMTPSink: an SMTP server on one loopback address with scripted replies
-  (greeting, per-recipient codes, a slow greeting) that keeps what it got.
+- the SMTP sink the remote tests talk to is in sink_helpers.py.
 - write_queue_file / remote_request / resolver_request: speak the queue
   file format (mta-queue(5)) and the IPC records (common/ipc.h) so a test
   can drive private/remote and private/resolver as qmgr and remote do.
@@ -14,7 +13,6 @@
 import array
 import os
 import socket
-import socketserver
 import struct
 import threading
 import time
@@ -171,96 +169,6 @@ def _recv_exact(s, n):
     return b
 
 
-class SMTPSink:
-    """An SMTP server on (addr, port).  greeting: the first reply;
-    ehlo: extension lines; rcpt_reply(addr) -> reply or None for 250;
-    mail_reply, data_reply: fixed replies; greet_delay: seconds before
-    the greeting.  Messages land in self.messages as dicts."""
-
-    def __init__(self, addr, port, greeting="220 sink ESMTP",
-                 ehlo=("PIPELINING", "SIZE 10000000", "8BITMIME", "DSN",
-                       "SMTPUTF8"), rcpt_reply=None, mail_reply=None,
-                 data_reply="250 2.0.0 Ok: queued as SINK1", greet_delay=0,
-                 refuse_ehlo=False):
-        self.messages, self.commands, self.sessions = [], [], 0
-        sink = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write(text.encode() + b"\r\n")
-                self.wfile.flush()
-
-            def handle(self):
-                sink.sessions += 1
-                if greet_delay:
-                    time.sleep(greet_delay)
-                self.reply(greeting)
-                if not greeting.startswith("2"):
-                    return
-                env = {"rcpt": []}
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    cmd = line.decode("utf-8", "replace").rstrip("\r\n")
-                    sink.commands.append(cmd)
-                    verb = cmd[:4].upper()
-                    if verb == "EHLO":
-                        if refuse_ehlo:
-                            self.reply("502 5.5.2 no EHLO here")
-                            continue
-                        lines = ["sink"] + list(ehlo)
-                        for i, l in enumerate(lines):
-                            sep = " " if i == len(lines) - 1 else "-"
-                            self.reply("250" + sep + l)
-                    elif verb == "HELO":
-                        self.reply("250 sink")
-                    elif verb == "MAIL":
-                        env = {"mail": cmd, "rcpt": []}
-                        self.reply(mail_reply or "250 2.1.0 Ok")
-                    elif verb == "RCPT":
-                        addr = cmd[cmd.index("<") + 1:cmd.index(">")]
-                        r = rcpt_reply(addr) if rcpt_reply else None
-                        if r is None:
-                            env["rcpt"].append(addr)
-                        self.reply(r or "250 2.1.5 Ok")
-                    elif verb == "DATA":
-                        if not env["rcpt"]:
-                            self.reply("554 5.5.1 no valid recipients")
-                            continue
-                        self.reply("354 go ahead")
-                        data = b""
-                        while True:
-                            l = self.rfile.readline()
-                            if not l or l == b".\r\n":
-                                break
-                            data += l
-                        env["data"] = data
-                        sink.messages.append(env)
-                        self.reply(data_reply)
-                    elif verb == "RSET":
-                        self.reply("250 2.0.0 Ok")
-                    elif verb == "QUIT":
-                        self.reply("221 2.0.0 Bye")
-                        return
-                    else:
-                        self.reply("502 5.5.2 unknown")
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-            address_family = (socket.AF_INET6 if ":" in addr
-                              else socket.AF_INET)
-
-        self.server = Server((addr, port), Handler)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 # -- queue files and IPC ----------------------------------------------
 def write_queue_file(path, qid, sender, rcpts, body, body_type="7BIT",
                      dsn=None):
@@ -376,6 +284,7 @@ def _main(argv):
         while True:
             time.sleep(3600)
     if len(argv) == 3 and argv[0] == "sink":
+        from sink_helpers import SMTPSink
         sink = SMTPSink(argv[1], int(argv[2]))
         print("SMTP sink on %s:%s" % (argv[1], argv[2]), flush=True)
         seen = 0

@@ -20,7 +20,8 @@ import unittest
 
 from mta import free_port, wait_for
 from local_helpers import mta_with_maps, rcpt_reply
-from remote_helpers import DNSServer, SMTPSink
+from remote_helpers import DNSServer
+from sink_helpers import SMTPSink
 
 DEST_IP, ORIG_IP = "127.0.0.21", "127.0.0.22"
 ZONE = {

@@ -15,8 +15,9 @@ import tempfile
 import unittest
 
 from mta import MTA, free_port, wait_for
-from remote_helpers import (DNSServer, SMTPSink, remote_request,
-                            resolver_request, write_queue_file)
+from remote_helpers import (DNSServer, remote_request, resolver_request,
+                            write_queue_file)
+from sink_helpers import SMTPSink
 
 ZONE = {
     # preference 10 is down, 20 answers
@@ -82,14 +83,16 @@ class RemoteTest(unittest.TestCase):
             "127.0.0.4": SMTPSink("127.0.0.4", cls.port,
                                   greeting="421 4.3.2 busy, try later"),
             "127.0.0.5": SMTPSink(
-                "127.0.0.5", cls.port,
-                rcpt_reply=lambda a: "550 5.1.1 <%s>: no such user" % a
-                if a.startswith("bad") else None),
-            "127.0.0.6": SMTPSink("127.0.0.6", cls.port,
-                                  mail_reply="451 4.3.0 try again later"),
+                "127.0.0.5", cls.port, replies={
+                    "RCPT": lambda a: "550 5.1.1 <%s>: no such user" % a
+                    if a.startswith("bad") else None}),
+            "127.0.0.6": SMTPSink(
+                "127.0.0.6", cls.port,
+                replies={"MAIL": lambda a: "451 4.3.0 try again later"}),
             "127.0.0.7": SMTPSink("127.0.0.7", cls.port, greet_delay=3),
-            "127.0.0.8": SMTPSink("127.0.0.8", cls.port, refuse_ehlo=True,
-                                  ehlo=()),
+            "127.0.0.8": SMTPSink(
+                "127.0.0.8", cls.port, ehlo=(),
+                replies={"EHLO": lambda a: "502 5.5.2 no EHLO here"}),
             "127.0.0.10": SMTPSink("127.0.0.10", cls.port,
                                    ehlo=("SIZE 100", "PIPELINING")),
             "127.0.0.11": SMTPSink(
@@ -212,7 +215,7 @@ class RemoteTest(unittest.TestCase):
     def test_421_greeting_tries_next_mx(self):
         qid, ans = self.send(["x@greet421.test"], "greet421.test")
         self.assertEqual(ans[0]["code"], "2", ans)
-        self.assertGreaterEqual(self.sinks["127.0.0.4"].sessions, 1)
+        self.assertGreaterEqual(len(self.sinks["127.0.0.4"].sessions), 1)
         self.assertRegex(self.mta.log_text(), qid + r": host busy\.greet421"
                          r"\.test\[127\.0\.0\.4\] refused to talk to me: "
                          r"421 4\.3\.2 busy")

@@ -8,7 +8,8 @@ import socket
 import unittest
 
 from mta import MTA, free_port, wait_for
-from remote_helpers import DNSServer, SMTPSink
+from remote_helpers import DNSServer
+from sink_helpers import SMTPSink
 
 ZONE = {
     "dest.test": [("MX", "10 mx.dest.test", 300)],
@@ -39,11 +40,12 @@ class RelayEndToEnd(unittest.TestCase):
         cls.src = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
                       smtp_port=str(cls.port))
         cls.picky = SMTPSink(
-            "127.0.0.5", cls.port,
-            rcpt_reply=lambda a: "550 5.1.1 <%s>: unknown user" % a
-            if a.startswith("bad") else None)
-        cls.later = SMTPSink("127.0.0.6", cls.port,
-                             mail_reply="451 4.7.1 greylisted, come back")
+            "127.0.0.5", cls.port, replies={
+                "RCPT": lambda a: "550 5.1.1 <%s>: unknown user" % a
+                if a.startswith("bad") else None})
+        cls.later = SMTPSink(
+            "127.0.0.6", cls.port,
+            replies={"MAIL": lambda a: "451 4.7.1 greylisted, come back"})
         cls.dest.ctl("start")
         wait_for(lambda: accepting("127.0.0.9", cls.port),
                  what="the second instance")

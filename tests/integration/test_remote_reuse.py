@@ -18,7 +18,7 @@ import unittest
 
 from mta import MTA, free_port, wait_for
 from remote_helpers import DNSServer
-from reuse_helpers import ReuseSink
+from sink_helpers import reuse_sink
 import tls_helpers as th
 
 SINKS = {"many.test": "127.0.0.41", "closer.test": "127.0.0.42",
@@ -45,13 +45,13 @@ class RemoteReuse(unittest.TestCase):
         th.make_ca(pki)
         cert, key = th.make_cert(pki, "tls", "mx.tls.test")
         cls.sinks = {
-            "many.test": ReuseSink(SINKS["many.test"], port),
-            "closer.test": ReuseSink(SINKS["closer.test"], port,
-                                     close_after_rset=True),
-            "dropper.test": ReuseSink(SINKS["dropper.test"], port,
-                                      drop_second_mail=True),
-            "off.test": ReuseSink(SINKS["off.test"], port),
-            "tls.test": ReuseSink(SINKS["tls.test"], port, cert, key),
+            "many.test": reuse_sink(SINKS["many.test"], port),
+            "closer.test": reuse_sink(SINKS["closer.test"], port,
+                                      close_after_rset=True),
+            "dropper.test": reuse_sink(SINKS["dropper.test"], port,
+                                       drop_second_mail=True),
+            "off.test": reuse_sink(SINKS["off.test"], port),
+            "tls.test": reuse_sink(SINKS["tls.test"], port, cert, key),
         }
         cls.src.start()
         cls.off.start()

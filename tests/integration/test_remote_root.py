@@ -9,8 +9,8 @@ import subprocess
 import unittest
 
 from mta import MTA, free_port
-from remote_helpers import (DNSServer, SMTPSink, remote_request,
-                            write_queue_file)
+from remote_helpers import DNSServer, remote_request, write_queue_file
+from sink_helpers import SMTPSink
 from test_root_mode import USERS, ensure_users
 
 MORE = {"remote_user": "mtatest-remote", "resolver_user": "mtatest-dns"}

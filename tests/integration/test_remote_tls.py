@@ -18,9 +18,10 @@ import socket
 import unittest
 
 from mta import MTA, free_port, wait_for
-from remote_helpers import (DNSServer, SMTPSink, remote_request,
-                            resolver_request, write_queue_file)
-from remote_tls_helpers import TLSSink, tlsa_rdata
+from remote_helpers import (DNSServer, remote_request, resolver_request,
+                            write_queue_file)
+from remote_tls_helpers import tlsa_rdata
+from sink_helpers import SMTPSink, tls_sink
 import tls_helpers as th
 from test_root_mode import USERS, ensure_users
 
@@ -131,11 +132,11 @@ class RemoteTLS(unittest.TestCase):
 
         cls.sinks = [
             SMTPSink(PLAIN, port),
-            TLSSink(OTHERCA, port, oca, oca_key),
-            TLSSink(GOOD, port, chain, good_key),
-            TLSSink(WRONGNAME, port, wrong, wrong_key),
-            TLSSink(BROKEN, port, starttls=True, break_tls=True),
-            TLSSink(INJECT, port, oca, oca_key, inject=True),
+            tls_sink(OTHERCA, port, oca, oca_key),
+            tls_sink(GOOD, port, chain, good_key),
+            tls_sink(WRONGNAME, port, wrong, wrong_key),
+            tls_sink(BROKEN, port, break_tls=True),
+            tls_sink(INJECT, port, oca, oca_key, inject=True),
         ]
         cls.peer = MTA(smtpd_listen="%s:%d" % (PEER, port),
                        mydestination="may.test, enc-peer.test, "
@@ -370,7 +371,7 @@ class ResolverUntrustedAD(unittest.TestCase):
                 "_%d._tcp.mx.dane.test" % port: [("TLSA", "3 1 1 " +
                                                    "00" * 32, 60)]}
         dns = DNSServer(zone, secure=set(zone))
-        sink = TLSSink(GOOD, port, cert, key)
+        sink = tls_sink(GOOD, port, cert, key)
         try:
             with open(mta.conf, "a") as f:
                 f.write("resolver_nameservers = 127.0.0.1:%d\n" % dns.port)
@@ -413,7 +414,7 @@ class RemoteTLSRootMode(unittest.TestCase):
         cert, key = th.make_cert(pki, "good", "mx.rooted.test")
         dns = DNSServer({"rooted.test": [("MX", "10 mx.rooted.test", 60)],
                          "mx.rooted.test": [("A", GOOD, 60)]})
-        sink = TLSSink(GOOD, port, cert, key)
+        sink = tls_sink(GOOD, port, cert, key)
         try:
             with open(mta.conf, "a") as f:
                 f.write("resolver_nameservers = 127.0.0.1:%d\n" % dns.port)

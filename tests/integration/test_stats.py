@@ -79,6 +79,9 @@ class Stats(unittest.TestCase):
         self.assertRegex(out, r"counters since \d{4}-\d\d-\d\d ")
         self.assertRegex(out, r"reject:\n(  .*\n)*  relay_denied +1  ")
         self.assertRegex(out, r"qmgr:\n  delivered +2  recipients delivered")
+        # the derived figure: the same in the text as in the JSON
+        self.assertRegex(out, r"\n  sessions_plain +%d  sessions without "
+                         r"TLS\n" % st["smtpd"]["sessions_plain"])
         self.assertIn("queue:", out)
         # a new start begins new counters
         m.ctl("stop")

@@ -23,6 +23,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_tlsproxy_client,
     suite_local_targets,
     suite_smtpd_vrfy,
+    suite_alias_walk,
     suite_tlsa,
     suite_stats,
     suite_cleanup_client,

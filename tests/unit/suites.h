@@ -28,6 +28,7 @@ CU_ErrorCode suite_cidr(void);
 CU_ErrorCode suite_map(void);
 CU_ErrorCode suite_srs(void);
 CU_ErrorCode suite_resolve(void);
+CU_ErrorCode suite_alias_walk(void);
 CU_ErrorCode suite_sasl(void);
 CU_ErrorCode suite_passwd(void);
 CU_ErrorCode suite_auth_limit(void);
