@@ -96,11 +96,11 @@ class RemoteTest(unittest.TestCase):
             "127.0.0.10": SMTPSink("127.0.0.10", cls.port,
                                    ehlo=("SIZE 100", "PIPELINING")),
             "127.0.0.11": SMTPSink(
-                "127.0.0.11", cls.port,
-                rcpt_reply=lambda a:
-                "450 4.2.0 <%s>: greylisted" % a if a.startswith("grey")
-                else "550 5.1.1 <%s>: no such user" % a
-                if a.startswith("bad") else None),
+                "127.0.0.11", cls.port, replies={
+                    "RCPT": lambda a:
+                    "450 4.2.0 <%s>: greylisted" % a if a.startswith("grey")
+                    else "550 5.1.1 <%s>: no such user" % a
+                    if a.startswith("bad") else None}),
             "127.0.0.12": SMTPSink("127.0.0.12", cls.port,
                                    data_reply="451 4.3.0 queue full"),
         }
@@ -279,10 +279,10 @@ class RemoteTest(unittest.TestCase):
                            ("fulldata.test", "127.0.0.12")):
             up = self.sinks["127.0.0.3"]
             before = len(up.messages)
-            tried = self.sinks[first].sessions
+            tried = len(self.sinks[first].sessions)
             qid, ans = self.send(["x@" + dom], dom)
             self.assertEqual(ans[0]["code"], "2", (dom, ans))
-            self.assertEqual(self.sinks[first].sessions, tried + 1)
+            self.assertEqual(len(self.sinks[first].sessions), tried + 1)
             self.assertEqual(up.messages[before]["rcpt"], ["x@" + dom])
 
     def test_mx_session_limit_keeps_first_answer(self):
