@@ -81,9 +81,18 @@ theirs() {  # scenario
 	vars=$(sh "$top/tests/bench/postfix_private.sh" "$pfdir" start $opts \
 	       2>/dev/null) || { echo "side: Postfix did not start" >&2; return 1; }
 	echo "side: Postfix: $vars"
+	log=$pfdir/maillog
+	from=$(($(cat "$log" 2>/dev/null | wc -l) + 1))
 	# shellcheck disable=SC2086
 	env $vars BENCH_SCENARIOS=$only ${k:+BENCH_IDLE=$k} \
 		python3 "$top/tests/bench/throughput.py"
+	if [ "$only" = relay ]; then
+		# its smtp(8) logs conn_use=N for the Nth message of a cached
+		# connection (N >= 2)
+		tail -n "+$from" "$log" | awk '/ postfix\/smtp\[.*status=sent/ {
+			n++; if (/conn_use=/) r++ }
+			END { printf "side: Postfix relayed %d, %d over a reused connection\n", n, r }'
+	fi
 	sh "$top/tests/bench/postfix_private.sh" "$pfdir" stop >/dev/null 2>&1
 }
 
