@@ -22,7 +22,8 @@ Environment:
   BENCH_SCENARIOS=a,b        only these (local1, local20, big, rcpt5,
                              relay, idle)
   BENCH_IDLE=500,1000        the idle scenario's session counts (default
-                             500,1000,5000)
+                             500,1000,5000; with BENCH_TARGET: none
+                             unless given)
   BENCH_SINK_PORT=port       with BENCH_TARGET: the relay scenario's sink
                              listens there (the target's relayhost) and
                              counts what the target relays to it
@@ -631,7 +632,12 @@ def main():
         scenario("5 recipients, 10 sessions", 10, n(800), 2048, 5)
     if want("relay"):
         relay(20, n(3000))
-    if want("idle"):
+    if (want("idle") and "BENCH_TARGET" in os.environ
+            and "BENCH_IDLE" not in os.environ):
+        say("idle sessions: SKIPPED with BENCH_TARGET and no BENCH_IDLE "
+            "(K sessions need a process limit above K there: "
+            "postfix_private.sh --procs N)")
+    elif want("idle"):
         ks = os.environ.get("BENCH_IDLE", "500,1000,5000")
         for k in (int(x) for x in ks.split(",")):
             idle(max(10, int(k * min(scale, 1.0))))
