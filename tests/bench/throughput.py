@@ -511,7 +511,8 @@ def relay(sessions, msgs):
                 say("  journal commits per message: %.2f" % (
                     (j1 - j0) / accepted))
         say("  file systems: " + "; ".join(
-            "%s: %s" % (os.path.basename(d), fs_info(d)) for d in inst.dirs))
+            "%s: %s" % (os.path.basename(d), fs_info(d)) for d in inst.dirs
+            if os.path.isdir(d)))     # relaying, ours makes no mail/
     finally:
         if os.path.exists(rec):
             os.unlink(rec)
