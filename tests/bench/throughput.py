@@ -21,6 +21,12 @@ Environment:
                              from perf of that process tree (root)
   BENCH_SCENARIOS=a,b        only these (local1, local20, big, rcpt5,
                              relay, idle)
+  BENCH_IDLE=500,1000        the idle scenario's session counts (default
+                             500,1000,5000; with BENCH_TARGET: none
+                             unless given)
+  BENCH_SINK_PORT=port       with BENCH_TARGET: the relay scenario's sink
+                             listens there (the target's relayhost) and
+                             counts what the target relays to it
 Trusts: the instance under test only as far as counting its files.
 Never: counts the client's or this script's CPU as the MTA's.
 """
@@ -368,11 +374,11 @@ class Sink(threading.Thread):
     """The relay scenario's far end: accepts everything (PIPELINING),
     keeps no mail, notes when each X-Bench-Seq arrived."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         super().__init__(daemon=True)
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
+        self.srv.bind(("127.0.0.1", port))
         self.srv.listen(512)
         self.port = self.srv.getsockname()[1]
         self.got = {}
@@ -427,18 +433,28 @@ class Sink(threading.Thread):
 
 
 def relay(sessions, msgs):
-    if not os.path.exists(os.path.join(mta.BIN, "remote")):
+    foreign = "BENCH_TARGET" in os.environ
+    if foreign and not os.environ.get("BENCH_SINK_PORT"):
+        say("relay: SKIPPED with BENCH_TARGET but no BENCH_SINK_PORT (the "
+            "port of the target's relayhost, where the sink is to listen; "
+            "postfix_private.sh --relay prints it)")
+        return
+    if not foreign and not os.path.exists(os.path.join(mta.BIN, "remote")):
         say("relay to an SMTP sink: SKIPPED - no %s/remote: the remote "
             "delivery agent (issue 5) is not in this build"  % mta.BIN)
         return
-    sink = Sink()
+    sink = Sink(int(os.environ["BENCH_SINK_PORT"]) if foreign else 0)
     sink.start()
-    inst = Instance(smtpd_process_limit=100,
-                    relayhost="[127.0.0.1]:%d" % sink.port)
+    inst = (Foreign() if foreign else
+            Instance(smtpd_process_limit=100,
+                     relayhost="[127.0.0.1]:%d" % sink.port))
     rec = tempfile.mktemp(prefix="bench-rec-")
     try:
-        perf = Perf(inst.p.pid)
-        j0 = journal_commits(inst.m.dir)
+        tpid = os.environ.get("BENCH_TARGET_PID")
+        perf = (Perf(inst.p.pid) if not foreign else
+                Perf(int(tpid)) if tpid else None)
+        jpath = inst.maildirs if foreign else inst.m.dir
+        j0 = journal_commits(jpath)
         t0 = time.time()
         r = subprocess.run([os.path.join(mta.BIN, "smtpload"), "-s",
                             str(sessions), "-m", str(msgs), "-S", "2048",
@@ -447,11 +463,14 @@ def relay(sessions, msgs):
         t_acc = time.time() - t0
         acc = re.search(r"(\d+) accepted", r.stdout)
         accepted = int(acc.group(1)) if acc else 0
+        if r.returncode != 0:
+            say("relay: smtpload: %s%s" % (r.stdout.strip(),
+                                            r.stderr.strip()))
         mta.wait_for(lambda: sink.count >= accepted, 300,
                      "%d messages at the sink" % accepted)
         t_del = time.time() - t0
-        j1 = journal_commits(inst.m.dir)
-        prof = perf.stop()
+        j1 = journal_commits(jpath)
+        prof = perf.stop() if perf else None
         total = inst.stop()
         sent = {}
         with open(rec) as f:
@@ -459,57 +478,86 @@ def relay(sessions, msgs):
                 seq, t, _ = line.split()
                 sent[int(seq)] = float(t)
         lat = sorted(sink.got[k] - sent[k] for k in sent if k in sink.got)
-        say("relay to an SMTP sink (relayhost, Python asyncio sink), %d "
-            "msgs x 2048 B, %d sessions" % (msgs, sessions))
-        say("  accepted %.0f msgs/s, relayed %.0f msgs/s; %s" % (
-            accepted / t_acc, accepted / t_del,
-            r.stdout.split(";")[-1].strip()))
+        say("relay to an SMTP sink (%s, Python asyncio sink on port %d), "
+            "%d msgs x 2048 B, %d sessions" % (
+                "BENCH_TARGET's relayhost" if foreign else "relayhost",
+                sink.port, msgs, sessions))
+        say("  accepted %.0f msgs/s, relayed %.0f msgs/s (%d at the sink); "
+            "%s" % (accepted / t_acc, accepted / t_del, sink.count,
+                    r.stdout.split(";")[-1].strip()))
         say("  250 -> sink's 250: p50 %.1f ms, p99 %.1f ms" % (
             pct(lat, 0.5), pct(lat, 0.99)))
-        if accepted:
+        if accepted and total is not None:
             say("  CPU ms/msg: all %.3f (wait4 of master)%s" % (
                 total * 1000 / accepted, "" if prof is None else
                 "; " + ", ".join("%s %.3f" % (k, v[0] * 1000 / accepted)
                                  for k, v in sorted(prof.items()) if v[0])))
+        elif accepted and prof is not None:
+            say("  CPU ms/msg: all %.3f (perf samples of the process tree "
+                "of BENCH_TARGET_PID): %s" % (
+                    sum(v[0] for v in prof.values()) * 1000 / accepted,
+                    ", ".join("%s %.3f" % (k, v[0] * 1000 / accepted)
+                              for k, v in sorted(prof.items()) if v[0])))
+        elif accepted:
+            say("  CPU per program: n/a (another server; BENCH_TARGET_PID "
+                "= its master's pid gives it, as root)")
+        if accepted:
             if prof is not None:
-                say("  fsyncs per message: %.2f" % (
-                    sum(v[1] for v in prof.values()) / accepted))
+                say("  fsyncs per message: %.2f (%s)" % (
+                    sum(v[1] for v in prof.values()) / accepted,
+                    ", ".join("%s %.2f" % (k, v[1] / accepted)
+                              for k, v in sorted(prof.items()) if v[1])))
             if j0 is not None and j1 is not None:
                 say("  journal commits per message: %.2f" % (
                     (j1 - j0) / accepted))
+        say("  file systems: " + "; ".join(
+            "%s: %s" % (os.path.basename(d), fs_info(d)) for d in inst.dirs
+            if os.path.isdir(d)))     # relaying, ours makes no mail/
     finally:
         if os.path.exists(rec):
             os.unlink(rec)
         inst.cleanup()
 
 
-def smtpd_pss(inst):
-    total = 0
-    for pid in inst.m.pids("smtpd"):
+def pss(pids):
+    """the summed PSS (KB) of these processes, and how many were read."""
+    total = n = 0
+    for pid in pids:
         try:
             with open("/proc/%d/smaps_rollup" % pid) as f:
                 total += int(re.search(r"Pss:\s+(\d+)", f.read()).group(1))
+            n += 1
         except (OSError, AttributeError):
             pass
-    return total
+    return total, n
 
 
-def probe(port):
+def probe(host, port):
     t = time.time()
-    s = socket.create_connection(("127.0.0.1", port), 30)
+    s = socket.create_connection((host, port), 30)
     s.recv(512)
     greet = time.time() - t
     s.sendall(b"EHLO probe.example\r\n")
     buf = b""
     while not re.search(rb"(^|\n)250 ", buf):
-        buf += s.recv(4096)
+        got = s.recv(4096)
+        if not got:
+            raise OSError("probe: closed during EHLO")
+        buf += got
     ehlo = time.time() - t - greet
     s.close()
     return greet, ehlo
 
 
+FOREIGN_BASE = {}     # BENCH_TARGET_PID -> (PSS KB, processes) at first
+PROBES = 5            # fresh sessions timed while the idle ones are held
+
+
 def idle(k):
-    """k idle sessions held; memory per session; a fresh session's times."""
+    """k idle sessions held; memory per session; a fresh session's times.
+    With BENCH_TARGET the memory is the growth of the PSS of the process
+    tree of BENCH_TARGET_PID (its master) and the target's own process
+    limit must allow k + 1 sessions."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = k + 100
     if soft < want:
@@ -518,24 +566,57 @@ def idle(k):
                                (min(want, hard), hard))
         except (ValueError, OSError):
             pass
-    inst = Instance(smtpd_process_limit=k + 50)
+    foreign = "BENCH_TARGET" in os.environ
+    tpid = os.environ.get("BENCH_TARGET_PID")
+    inst = Foreign() if foreign else Instance(smtpd_process_limit=k + 50)
+    host, port = inst.target.rsplit(":", 1)
+    port = int(port)
+    root = int(tpid) if foreign and tpid else None if foreign else inst.p.pid
+    tree = (lambda: Sampler(root).tree()) if root else list  # noqa: E731
     socks = []
     try:
-        before = smtpd_pss(inst)
+        before_smtpd = pss(inst.m.pids("smtpd"))[0] if not foreign else 0
+        before, n0 = pss(tree())
+        if foreign and root:
+            # a target that keeps idle processes (Postfix: max_idle 100 s)
+            # serves these sessions with the previous run's: measure from
+            # its tree as it was before the first idle run
+            before, n0 = FOREIGN_BASE.setdefault(root, (before, n0))
         t0 = time.time()
         for _ in range(k):
-            s = socket.create_connection(("127.0.0.1", inst.m.port), 60)
+            s = socket.create_connection((host, port), 60)
             socks.append(s)
         for s in socks:
-            s.recv(512)
+            if not s.recv(512).startswith(b"220"):
+                raise OSError("no 220 greeting")
         t_open = time.time() - t0
-        greet, ehlo = probe(inst.m.port)
-        after = smtpd_pss(inst)
-        say("idle %d sessions (smtpd_process_limit = %d): all greeted in "
-            "%.1f s; %.0f KB per session (smtpd PSS); a fresh session: "
-            "greeting %.1f ms, EHLO %.1f ms" % (
-                k, k + 50, t_open, (after - before) / k, greet * 1000,
-                ehlo * 1000))
+        after, n1 = pss(tree())
+        after_smtpd = pss(inst.m.pids("smtpd"))[0] if not foreign else 0
+        # one probe is one sample of a loaded machine: take PROBES, one
+        # after another (each closed before the next)
+        times = [probe(host, port) for _ in range(PROBES)]
+        greet, ehlo = times[0]
+        greets = sorted(t[0] for t in times)
+        if foreign:
+            mem = ("%.0f KB per session (PSS growth of BENCH_TARGET_PID's "
+                   "process tree: %d processes before the first idle run, "
+                   "%d now%s)" % (
+                       (after - before) / k, n0, n1,
+                       "; more than one per session: restart the target "
+                       "for a fair figure" if n1 > n0 + k + 5 else "")
+                   if root else "memory n/a (no BENCH_TARGET_PID)")
+        else:
+            mem = ("%.0f KB per session (smtpd PSS; master's whole tree "
+                   "%.0f KB, %d processes before, %d after)" % (
+                       (after_smtpd - before_smtpd) / k,
+                       (after - before) / k, n0, n1))
+        say("idle %d sessions%s: all greeted in %.1f s; %s; a fresh "
+            "session: greeting %.1f ms, EHLO %.2f ms (of %d fresh "
+            "sessions one after another: greeting median %.1f ms, max "
+            "%.1f ms)" % (
+                k, "" if foreign else " (smtpd_process_limit = %d)" % (
+                    k + 50), t_open, mem, greet * 1000, ehlo * 1000,
+                PROBES, greets[len(greets) // 2] * 1000, greets[-1] * 1000))
     except OSError as e:
         say("idle %d sessions: failed after %d: %s" % (k, len(socks), e))
     finally:
@@ -560,15 +641,15 @@ def main():
     if want("rcpt5"):
         scenario("5 recipients, 10 sessions", 10, n(800), 2048, 5)
     if want("relay"):
-        if "BENCH_TARGET" in os.environ:
-            say("relay: SKIPPED with BENCH_TARGET (set up the relay there)")
-        else:
-            relay(20, n(3000))
-    if want("idle") and "BENCH_TARGET" in os.environ:
-        say("idle sessions: SKIPPED with BENCH_TARGET (memory per session "
-            "is read from our smtpd processes)")
+        relay(20, n(3000))
+    if (want("idle") and "BENCH_TARGET" in os.environ
+            and "BENCH_IDLE" not in os.environ):
+        say("idle sessions: SKIPPED with BENCH_TARGET and no BENCH_IDLE "
+            "(K sessions need a process limit above K there: "
+            "postfix_private.sh --procs N)")
     elif want("idle"):
-        for k in (500, 1000, 5000):
+        ks = os.environ.get("BENCH_IDLE", "500,1000,5000")
+        for k in (int(x) for x in ks.split(",")):
             idle(max(10, int(k * min(scale, 1.0))))
     return 0
 
