@@ -19,8 +19,8 @@
 void
 access_clean(const char *in, char *out, size_t cap)
 {
-	size_t n = 0, max = cap - 1 < ACCESS_TEXT_MAX ? cap - 1
-						       : ACCESS_TEXT_MAX;
+	size_t n = 0,
+	       max = cap - 1 < ACCESS_TEXT_MAX ? cap - 1 : ACCESS_TEXT_MAX;
 
 	while (*in == ' ' || *in == '\t')
 		in++;
@@ -93,7 +93,8 @@ numeric(const char *value, struct access_verdict *v)
 	size_t n;
 	char dsn[16];
 
-	if ((value[0] != '4' && value[0] != '5') || !isdigit((unsigned char)value[1]) ||
+	if ((value[0] != '4' && value[0] != '5') ||
+	    !isdigit((unsigned char)value[1]) ||
 	    !isdigit((unsigned char)value[2]) ||
 	    (*t != 0 && *t != ' ' && *t != '\t'))
 		return -1;
@@ -106,8 +107,10 @@ numeric(const char *value, struct access_verdict *v)
 	} else if (isdigit((unsigned char)t[0]) && t[1] == '.') {
 		return -1; /* "550 4.7.1": classes differ, or a bad code */
 	}
-	set_reject(v, (value[0] - '0') * 100 + (value[1] - '0') * 10 +
-			  (value[2] - '0'), dsn, t);
+	set_reject(v,
+		   (value[0] - '0') * 100 + (value[1] - '0') * 10 +
+		       (value[2] - '0'),
+		   dsn, t);
 	return 0;
 }
 
@@ -185,8 +188,8 @@ add_address(char keys[][LIM_MAP_KEY], int *n, int max, const char *addr)
 }
 
 int
-access_client_keys(const char *addr, const char *name,
-		   char keys[][LIM_MAP_KEY], int max)
+access_client_keys(const char *addr, const char *name, char keys[][LIM_MAP_KEY],
+		   int max)
 {
 	int n = 0;
 

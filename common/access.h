@@ -18,8 +18,8 @@
 
 #include "mta_limits.h"
 
-#define ACCESS_KEYS_MAX 140  /* keys for one client or sender: 8 + 1 + 128 */
-#define ACCESS_TEXT_MAX 200  /* octets of text from a map or DNS in a reply */
+#define ACCESS_KEYS_MAX 140 /* keys for one client or sender: 8 + 1 + 128 */
+#define ACCESS_TEXT_MAX 200 /* octets of text from a map or DNS in a reply */
 #define ACCESS_NULL_SENDER_KEY "<>"
 
 enum access_action {
@@ -31,9 +31,10 @@ enum access_action {
 
 struct access_verdict {
 	enum access_action action;
-	int code;                      /* 4NN or 5NN */
-	char dsn[16];                  /* "5.7.1" */
-	char text[ACCESS_TEXT_MAX + 1]; /* cleaned; "Access denied" by default */
+	int code;     /* 4NN or 5NN */
+	char dsn[16]; /* "5.7.1" */
+	/* cleaned; "Access denied" by default */
+	char text[ACCESS_TEXT_MAX + 1];
 };
 
 /* access_clean - copy at most ACCESS_TEXT_MAX octets of text into out

@@ -123,9 +123,11 @@ site_parse(const char *item, struct dnsbl_site *s, char *err, size_t errlen)
 		return 0;
 	s->filtered = 1;
 	if (pattern_parse(eq + 1, s) != 0) {
-		snprintf(err, errlen, "\"%s\": bad answer pattern (expected "
+		snprintf(err, errlen,
+			 "\"%s\": bad answer pattern (expected "
 			 "e.g. 127.0.0.2 or 127.0.0.[2..11] or "
-			 "127.0.0.[2;4;10..11])", item);
+			 "127.0.0.[2;4;10..11])",
+			 item);
 		return -1;
 	}
 	return 0;

@@ -17,8 +17,8 @@
 
 #include "mta_limits.h"
 
-#define DNSBL_SITES_MAX 16	  /* sites in smtpd_dnsbl_sites */
-#define DNSBL_RANGES_MAX 8	  /* numbers or ranges in one octet pattern */
+#define DNSBL_SITES_MAX 16 /* sites in smtpd_dnsbl_sites */
+#define DNSBL_RANGES_MAX 8 /* numbers or ranges in one octet pattern */
 #define DNSBL_QUERY_MAX (LIM_DOMAIN + 1)
 
 struct dnsbl_octet {
@@ -29,7 +29,7 @@ struct dnsbl_octet {
 struct dnsbl_site {
 	char zone[LIM_DOMAIN + 1];
 	char text[LIM_DOMAIN + 64]; /* as written, for the logs */
-	int filtered;		     /* a pattern was given */
+	int filtered;		    /* a pattern was given */
 	struct dnsbl_octet octet[4];
 };
 
@@ -50,7 +50,6 @@ int dnsbl_answer_matches(const struct dnsbl_site *site, const char *a);
  * IPv4-mapped IPv6 address as its IPv4 form.  -1 for anything else or
  * a name too long.
  */
-int dnsbl_query_name(const char *addr, const char *zone, char *out,
-		     size_t len);
+int dnsbl_query_name(const char *addr, const char *zone, char *out, size_t len);
 
 #endif

@@ -31,8 +31,10 @@ check_one(const char *key, const char *file, check_problem_fn problem)
 		return;
 	}
 	if (stat(file, &st) != 0)
-		snprintf(fix, sizeof(fix), "write %s (mta-maps(5)), then "
-			 "mtactl makemap %s", file, file);
+		snprintf(fix, sizeof(fix),
+			 "write %s (mta-maps(5)), then "
+			 "mtactl makemap %s",
+			 file, file);
 	else
 		snprintf(fix, sizeof(fix), "mtactl makemap %s", file);
 	problem(fix, "%s: %s (smtpd answers 451 until it can read it)", key,

@@ -80,7 +80,8 @@ restart_if_stale(const struct map *m)
 	if ((!map_stale(m) && !missing) || service_stop)
 		return;
 	log_info("map %s was replaced or is missing; restarting after this "
-		 "session to open it", m->path);
+		 "session to open it",
+		 m->path);
 	service_stop = 1;
 }
 
@@ -109,10 +110,11 @@ map_verdict(struct access_map *a, char keys[][LIM_MAP_KEY], int n,
 		access_value_parse(val, v);
 		if (v->action == ACCESS_BAD) {
 			access_clean(val, shown, sizeof(shown));
-			log_warn("%s %s: key \"%s\": unknown value \"%s\" "
-				 "(expected OK, DUNNO, REJECT, DEFER or a 4NN/5NN "
-				 "code): replying 451 4.3.5", a->key, a->file,
-				 keys[i], shown);
+			log_warn(
+			    "%s %s: key \"%s\": unknown value \"%s\" "
+			    "(expected OK, DUNNO, REJECT, DEFER or a 4NN/5NN "
+			    "code): replying 451 4.3.5",
+			    a->key, a->file, keys[i], shown);
 		}
 		return 0;
 	}
@@ -171,7 +173,8 @@ dnsbl_listed(const struct dnsbl_site *site, const char *name,
 {
 	if (a->status == DNS_TEMPFAIL) {
 		log_warn("dnsbl %s: lookup of %s failed (%s): taken as not "
-			 "listed", site->zone, name, a->why);
+			 "listed",
+			 site->zone, name, a->why);
 		return 0;
 	}
 	for (int i = 0; a->status == DNS_OK && i < a->n; i++)
@@ -215,8 +218,8 @@ dnsbl_check(struct smtpd_session *s)
 		  sizeof(txt));
 	snprintf(s->access_reply, sizeof(s->access_reply),
 		 "554 5.7.1 Service unavailable; Client host [%s] blocked "
-		 "using %s%s%s", s->client_addr, dnsbl.s[hit].zone,
-		 txt[0] ? "; " : "", txt);
+		 "using %s%s%s",
+		 s->client_addr, dnsbl.s[hit].zone, txt[0] ? "; " : "", txt);
 	s->access_stat = ST_REJECT_DNSBL;
 }
 
@@ -240,8 +243,8 @@ smtpd_access_connect(struct smtpd_session *s)
 		if (refusal(r, &v, who, "Client host", s->access_reply,
 			    sizeof(s->access_reply)) != NULL) {
 			s->access_stat = v.action == ACCESS_REJECT
-						 ? ST_REJECT_CLIENT_ACCESS
-						 : ST_COUNT;
+					     ? ST_REJECT_CLIENT_ACCESS
+					     : ST_COUNT;
 			return;
 		}
 		if (v.action == ACCESS_OK)

@@ -73,7 +73,8 @@ static const struct {
      "john+list@ | john@"},
     {"+x", "example.org", "+x@example.org | example.org | .org | +x@"},
     {"", "", "<>"},
-    {"postmaster", "localhost", "postmaster@localhost | localhost | "
+    {"postmaster", "localhost",
+     "postmaster@localhost | localhost | "
      "postmaster@"},
 };
 
@@ -82,11 +83,11 @@ test_sender_keys(void)
 {
 	for (size_t i = 0; i < sizeof(sender_cases) / sizeof(sender_cases[0]);
 	     i++)
-		CU_ASSERT(keys_are(access_sender_keys(sender_cases[i].local,
-						      sender_cases[i].domain,
-						      '+', keys,
-						      ACCESS_KEYS_MAX),
-				   sender_cases[i].want));
+		CU_ASSERT(
+		    keys_are(access_sender_keys(sender_cases[i].local,
+						sender_cases[i].domain, '+',
+						keys, ACCESS_KEYS_MAX),
+			     sender_cases[i].want));
 	/* no delimiter: "john+list" is one local part */
 	CU_ASSERT(keys_are(access_sender_keys("john+list", "example.org", 0,
 					      keys, ACCESS_KEYS_MAX),
@@ -112,8 +113,7 @@ static const struct {
     {"521 5.7.0 closed", ACCESS_REJECT, 521, "5.7.0", "closed"},
     {"421", ACCESS_REJECT, 421, "4.7.1", "Access denied"},
     {"451 4.3.2 busy", ACCESS_REJECT, 451, "4.3.2", "busy"},
-    {"REJECT bad\r\x01text\x7f\xe9", ACCESS_REJECT, 554, "5.7.1",
-     "badtext?"},
+    {"REJECT bad\r\x01text\x7f\xe9", ACCESS_REJECT, 554, "5.7.1", "badtext?"},
     /* what is not understood is never an accept */
     {"OK please", ACCESS_BAD, 0, "", ""},
     {"PERMIT", ACCESS_BAD, 0, "", ""},
@@ -199,8 +199,9 @@ test_sites(void)
 		CU_ASSERT_EQUAL(rc == 0, sites_cases[i].ok);
 	}
 	CU_ASSERT_EQUAL(dnsbl_sites_parse("Zen.Example=127.0.0.[2..3;9] "
-					  "plain.example", &s, err,
-					  sizeof(err)), 0);
+					  "plain.example",
+					  &s, err, sizeof(err)),
+			0);
 	CU_ASSERT_EQUAL(s.n, 2);
 	CU_ASSERT_STRING_EQUAL(s.s[0].zone, "zen.example");
 	CU_ASSERT(dnsbl_answer_matches(&s.s[0], "127.0.0.2"));
@@ -214,7 +215,8 @@ test_sites(void)
 	CU_ASSERT(!dnsbl_answer_matches(&s.s[1], "::1"));
 	/* the config key is checked when it is read */
 	CU_ASSERT_EQUAL(config_set("smtpd_dnsbl_sites", "bl.example=127.0.0",
-				   err, sizeof(err)), -1);
+				   err, sizeof(err)),
+			-1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "smtpd_dnsbl_sites: "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad answer pattern"));
 	config_defaults();
@@ -225,19 +227,21 @@ test_query_names(void)
 {
 	char out[DNSBL_QUERY_MAX];
 
-	CU_ASSERT_EQUAL(dnsbl_query_name("192.0.2.1", "bl.example", out,
-					 sizeof(out)), 0);
+	CU_ASSERT_EQUAL(
+	    dnsbl_query_name("192.0.2.1", "bl.example", out, sizeof(out)), 0);
 	CU_ASSERT_STRING_EQUAL(out, "1.2.0.192.bl.example");
-	CU_ASSERT_EQUAL(dnsbl_query_name("::ffff:192.0.2.99", "bl.example",
-					 out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(dnsbl_query_name("::ffff:192.0.2.99", "bl.example", out,
+					 sizeof(out)),
+			0);
 	CU_ASSERT_STRING_EQUAL(out, "99.2.0.192.bl.example");
-	CU_ASSERT_EQUAL(dnsbl_query_name("2001:db8::1:2", "bl.example", out,
-					 sizeof(out)), 0);
+	CU_ASSERT_EQUAL(
+	    dnsbl_query_name("2001:db8::1:2", "bl.example", out, sizeof(out)),
+	    0);
 	CU_ASSERT_STRING_EQUAL(out, "2.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0."
 				    "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2."
 				    "bl.example");
-	CU_ASSERT_EQUAL(dnsbl_query_name("unknown", "bl.example", out,
-					 sizeof(out)), -1);
+	CU_ASSERT_EQUAL(
+	    dnsbl_query_name("unknown", "bl.example", out, sizeof(out)), -1);
 	CU_ASSERT_EQUAL(dnsbl_query_name("192.0.2.1", "bl.example", out, 10),
 			-1);
 }
@@ -247,8 +251,7 @@ suite_access(void)
 {
 	CU_pSuite su = CU_add_suite("access", NULL, NULL);
 
-	if (su == NULL ||
-	    !CU_add_test(su, "client keys", test_client_keys) ||
+	if (su == NULL || !CU_add_test(su, "client keys", test_client_keys) ||
 	    !CU_add_test(su, "sender keys", test_sender_keys) ||
 	    !CU_add_test(su, "map values", test_values) ||
 	    !CU_add_test(su, "text cleaning", test_clean) ||
