@@ -170,14 +170,13 @@ resolver_query_all(const char *type, const char *const *names, int n,
 	long end = now_ms() + wait_ms;
 
 	for (int i = 0; i < n; i++) {
-		c[i] = NULL;
 		if (i >= RESOLVER_PARALLEL_MAX) {
 			memset(&out[i], 0, sizeof(out[i]));
 			fail(&out[i], "too many queries at once");
-			continue;
-		}
-		if ((c[i] = query_send(type, names[i], wait_ms, &out[i])))
+		} else if ((c[i] = query_send(type, names[i], wait_ms,
+					      &out[i])) != NULL) {
 			pending++;
+		}
 	}
 	if (n > RESOLVER_PARALLEL_MAX)
 		n = RESOLVER_PARALLEL_MAX;
