@@ -7,11 +7,19 @@
  * Trusts: nothing.  Never: leaves cfg changed (defaults restored).
  */
 #include <CUnit/CUnit.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "access.h"
 #include "config.h"
 #include "dnsbl.h"
+#include "ipc.h"
+#include "resolver_client.h"
 #include "suites.h"
 
 static char keys[ACCESS_KEYS_MAX][LIM_MAP_KEY];
@@ -246,6 +254,92 @@ test_query_names(void)
 			-1);
 }
 
+/* fake_resolver - a child on private/resolver that takes n connections,
+ * then answers each query but those for "slow.example" (held open) */
+static pid_t
+fake_resolver(int n)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", RESOLVER_SOCKET);
+	if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    listen(l, 16) != 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid > 0) {
+		close(l);
+		return pid;
+	}
+	struct ipc *c[8];
+	for (int i = 0; i < n && i < 8; i++)
+		c[i] = ipc_new(accept(l, NULL, NULL), 5000);
+	for (int i = 0; i < n && i < 8; i++) {
+		struct attrs r;
+		attrs_init(&r);
+		if (ipc_read(c[i], &r) == IPC_OK &&
+		    strcmp(attrs_get(&r, "name"), "slow.example") != 0) {
+			ipc_put_str(c[i], "status", "ok");
+			ipc_put_str(c[i], "rr", attrs_get(&r, "name"));
+			if (ipc_end(c[i]) != IPC_OK)
+				_exit(1);
+		}
+		attrs_free(&r);
+	}
+	pause(); /* held open until killed */
+	_exit(0);
+}
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* all queries sent at once; the slow one alone times out, in wait_ms */
+static void
+test_query_all(void)
+{
+	char dir[256], cwd[4096];
+	const char *names[3] = {"a.example", "slow.example", "b.example"};
+	struct dns_answer a[3];
+	struct timespec t0;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+	CU_ASSERT_EQUAL_FATAL(unit_tmpdir(dir, sizeof(dir), "access"), 0);
+	CU_ASSERT_EQUAL_FATAL(chdir(dir), 0);
+	CU_ASSERT_EQUAL(mkdir("private", 0700), 0);
+	/* no resolver: a failure, never an answer */
+	resolver_query_all("A", names, 1, 500, a);
+	CU_ASSERT_EQUAL(a[0].status, DNS_TEMPFAIL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(a[0].why, "cannot connect"));
+	pid = fake_resolver(3);
+	CU_ASSERT(pid > 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	resolver_query_all("A", names, 3, 500, a);
+	long ms = elapsed_ms(&t0);
+	CU_ASSERT(ms >= 450 && ms < 3000);
+	CU_ASSERT_EQUAL(a[0].status, DNS_OK);
+	CU_ASSERT(a[0].n == 1 && strcmp(a[0].rr[0], "a.example") == 0);
+	CU_ASSERT_EQUAL(a[1].status, DNS_TEMPFAIL);
+	CU_ASSERT_STRING_EQUAL(a[1].why, "no answer from resolver in time");
+	CU_ASSERT_EQUAL(a[2].status, DNS_OK);
+	CU_ASSERT(a[2].n == 1 && strcmp(a[2].rr[0], "b.example") == 0);
+	for (int i = 0; i < 3; i++)
+		dns_answer_free(&a[i]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	CU_ASSERT_EQUAL(chdir(cwd), 0);
+	unit_rm_rf(dir);
+}
+
 CU_ErrorCode
 suite_access(void)
 {
@@ -256,7 +350,8 @@ suite_access(void)
 	    !CU_add_test(su, "map values", test_values) ||
 	    !CU_add_test(su, "text cleaning", test_clean) ||
 	    !CU_add_test(su, "dnsbl sites and filters", test_sites) ||
-	    !CU_add_test(su, "dnsbl query names", test_query_names))
+	    !CU_add_test(su, "dnsbl query names", test_query_names) ||
+	    !CU_add_test(su, "parallel resolver queries", test_query_all))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
