@@ -68,6 +68,7 @@ UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_tls.o smtpd/smtpd_auth.o \
 	smtpd/smtpd_vrfy.o \
 	smtpd/smtpd_submit.o \
+	smtpd/smtpd_access.o \
 	qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \

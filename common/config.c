@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "cidr.h"
+#include "dnsbl.h"
 #include "mta_limits.h"
 
 #include <ctype.h>
@@ -118,6 +119,10 @@ static const struct ckey keys[] = {
 	N(smtpd_verb_trusted, C_BOOL, "no", 0, 1),
 	N(smtpd_vrfy_trusted, C_BOOL, "no", 0, 1),
 	N(smtpd_expn_trusted, C_BOOL, "no", 0, 1),
+	S(smtpd_client_access_map, ""),
+	S(smtpd_sender_access_map, ""),
+	S(smtpd_dnsbl_sites, ""),
+	N(smtpd_dnsbl_timeout, C_TIME, "5s", 0, 60),
 	S(resolver_user, "mta-dns"),
 	S(resolver_nameservers, ""),
 	N(resolver_timeout, C_TIME, "5s", 1, 300),
@@ -286,9 +291,15 @@ value_check(const char *key, const char *value, char *err, size_t errlen)
 {
 	char why[256];
 	struct cidr_list l;
+	static struct dnsbl_sites bl;
 
 	if (strcmp(key, "mynetworks") == 0 &&
 	    cidr_list_parse(value, &l, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	if (strcmp(key, "smtpd_dnsbl_sites") == 0 &&
+	    dnsbl_sites_parse(value, &bl, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: %s", key, why);
 		return -1;
 	}

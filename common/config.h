@@ -85,6 +85,10 @@ struct config {
 	long smtpd_verb_trusted;
 	long smtpd_vrfy_trusted;
 	long smtpd_expn_trusted;
+	char *smtpd_client_access_map; /* address, net, host name -> action */
+	char *smtpd_sender_access_map; /* address, domain, local@ -> action */
+	char *smtpd_dnsbl_sites;       /* list of zone[=pattern] */
+	long smtpd_dnsbl_timeout;      /* all DNSBL queries of a connection */
 	char *resolver_user;
 	char *resolver_nameservers; /* list of addr[:port] */
 	long resolver_timeout;

@@ -9,9 +9,11 @@
 #include "resolver_client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -95,6 +97,115 @@ resolver_query_wait(const char *type, const char *name, int wait_ms,
 		take_answer(&r, a);
 	attrs_free(&r);
 	ipc_free(c);
+}
+
+/* query_send - connect and send one query; NULL with a filled when not */
+static struct ipc *
+query_send(const char *type, const char *name, int wait_ms,
+	   struct dns_answer *a)
+{
+	int fd = ipc_connect_unix(RESOLVER_SOCKET);
+	struct ipc *c;
+
+	memset(a, 0, sizeof(*a));
+	if (fd < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "cannot connect to resolver: %s",
+			 strerror(errno));
+		fail(a, why);
+		return NULL;
+	}
+	c = ipc_new(fd, wait_ms);
+	ipc_put_str(c, "req", "query");
+	ipc_put_str(c, "type", type);
+	ipc_put_str(c, "name", name);
+	if (ipc_end(c) != IPC_OK) {
+		fail(a, "lost connection with resolver");
+		ipc_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* query_read - what one readable connection holds: 1 when its answer
+ * (or its failure) is in a, 0 when more bytes must come */
+static int
+query_read(struct ipc *c, struct dns_answer *a)
+{
+	struct attrs r;
+	int rc = ipc_fill(c), done = 1;
+
+	attrs_init(&r);
+	if (rc == IPC_AGAIN)
+		done = 0;
+	else if (rc < 0 && rc != IPC_EOF)
+		fail(a, "lost connection with resolver");
+	else if ((rc = ipc_parse(c, &r)) == IPC_OK)
+		take_answer(&r, a);
+	else if (rc == IPC_AGAIN && !c->eof)
+		done = 0;
+	else
+		fail(a, "lost connection with resolver");
+	attrs_free(&r);
+	return done;
+}
+
+void
+resolver_query_all(const char *type, const char *const *names, int n,
+		   int wait_ms, struct dns_answer *out)
+{
+	struct ipc *c[RESOLVER_PARALLEL_MAX];
+	struct pollfd p[RESOLVER_PARALLEL_MAX];
+	int idx[RESOLVER_PARALLEL_MAX], pending = 0;
+	long end = now_ms() + wait_ms;
+
+	for (int i = 0; i < n; i++) {
+		if (i >= RESOLVER_PARALLEL_MAX) {
+			memset(&out[i], 0, sizeof(out[i]));
+			fail(&out[i], "too many queries at once");
+		} else if ((c[i] = query_send(type, names[i], wait_ms,
+					      &out[i])) != NULL) {
+			pending++;
+		}
+	}
+	if (n > RESOLVER_PARALLEL_MAX)
+		n = RESOLVER_PARALLEL_MAX;
+	while (pending > 0) {
+		int np = 0, left = (int)(end - now_ms()), rc;
+		for (int i = 0; i < n; i++)
+			if (c[i] != NULL) {
+				p[np] = (struct pollfd){.fd = c[i]->fd,
+							.events = POLLIN};
+				idx[np++] = i;
+			}
+		if (left <= 0)
+			break;
+		if ((rc = poll(p, (nfds_t)np, left)) < 0 && errno != EINTR)
+			break;
+		for (int k = 0; rc > 0 && k < np; k++) {
+			int i = idx[k];
+			if (p[k].revents == 0 || !query_read(c[i], &out[i]))
+				continue;
+			ipc_free(c[i]);
+			c[i] = NULL;
+			pending--;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (c[i] != NULL) {
+			fail(&out[i], "no answer from resolver in time");
+			ipc_free(c[i]);
+		}
 }
 
 void

@@ -34,6 +34,15 @@ void resolver_query(const char *type, const char *name, struct dns_answer *a);
  * (a session that must not stall on DNS) */
 void resolver_query_wait(const char *type, const char *name, int wait_ms,
 			 struct dns_answer *a);
+/*
+ * resolver_query_all - n queries of one type (n <= RESOLVER_PARALLEL_MAX),
+ * each on its own connection, sent at once and read as they come, all
+ * within wait_ms in total: in parallel as far as resolver(8) has
+ * processes.  One still unanswered then is DNS_TEMPFAIL "no answer".
+ */
+#define RESOLVER_PARALLEL_MAX 16
+void resolver_query_all(const char *type, const char *const *names, int n,
+			int wait_ms, struct dns_answer *out);
 void dns_answer_free(struct dns_answer *a);
 /* dns_status_name - "ok", "nodata", "nxdomain", "tempfail" */
 const char *dns_status_name(enum dns_status s);

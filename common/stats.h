@@ -35,6 +35,9 @@ enum stat_id {
 	ST_REJECT_PREGREET,	 /* 554 early talker */
 	ST_REJECT_CONN_LIMIT,	 /* 421 connection count/rate limit */
 	ST_REJECT_SYNTAX,	 /* 500/501 bad command or syntax */
+	ST_REJECT_CLIENT_ACCESS, /* refused by the client access map */
+	ST_REJECT_SENDER_ACCESS, /* refused by the sender access map */
+	ST_REJECT_DNSBL,	 /* 554 client listed in a DNSBL */
 	ST_PICKUP_ACCEPTED,	 /* local submissions queued by pickup */
 	ST_CLEANUP_QUEUED,	 /* queue files written by cleanup */
 	ST_QMGR_DELIVERED,	 /* recipients delivered */

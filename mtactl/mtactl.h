@@ -67,6 +67,11 @@ int cmd_stats(int argc, char **argv);
 /* queue_show.c */
 int cmd_show(int argc, char **argv);
 
+/* check_access.c: the access maps of smtpd, for mtactl check */
+typedef void (*check_problem_fn)(const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void check_access_maps(check_problem_fn problem);
+
 /* passwd_admin.c */
 int cmd_passwd(int argc, char **argv);
 

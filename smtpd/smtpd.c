@@ -249,6 +249,7 @@ serve(int fd)
 	smtpd_client_hostname(s.client_addr, s.client_name,
 			      sizeof(s.client_name));
 	s.trusted = cidr_match(&mynetworks, s.client_addr);
+	smtpd_access_connect(&s);
 	smtpd_reset(&s);
 	smtpd_client_label(&s, client, sizeof(client));
 	log_info("connect from %s", client);
@@ -288,6 +289,14 @@ serve(int fd)
 		log_warn("close: %m");
 }
 
+/* open_maps - the maps smtpd reads, opened before the chroot */
+static void
+open_maps(void)
+{
+	smtpd_submit_init();
+	smtpd_access_init();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -295,7 +304,7 @@ main(int argc, char **argv)
 
 	/* master runs us under the service's name: smtpd, submission, smtps */
 	smtpd_role_set(argc > 0 ? argv[0] : "smtpd");
-	service_before_drop = smtpd_submit_init;
+	service_before_drop = open_maps;
 	addr_srs_verify = 1; /* refuse forged SRS bounces at RCPT */
 	service_init(smtpd_role_name(), argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))

@@ -23,6 +23,7 @@
 #define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 #define SMTPD_EXPN_MAX 100   /* lines in one EXPN answer (smtpd(8)) */
+#define SMTPD_ACCESS_REPLY 511 /* a refusal of smtpd_access.c, no CRLF */
 
 struct smtpd_io {
 	int fd; /* the client, or tlsproxy's plaintext end after TLS */
@@ -65,6 +66,10 @@ struct smtpd_session {
 	/* counters for the disconnect log line */
 	int n_ehlo, n_helo, n_mail, n_rcpt, n_data, n_rset, n_quit, n_other;
 	int n_commands;
+	/* smtpd_access.c: the client's refusal found at connect, given at
+	 * each RCPT of an untrusted client, and its stats counter */
+	char access_reply[SMTPD_ACCESS_REPLY];
+	int access_stat;
 };
 
 /* smtpd_io.c */
@@ -132,6 +137,15 @@ void smtpd_verb(struct smtpd_session *s);
 
 /* smtpd_client.c: the forward-confirmed PTR name, or "unknown" */
 void smtpd_client_hostname(const char *addr, char *out, size_t len);
+
+/* smtpd_access.c: client and sender access maps, DNSBLs (smtpd(8),
+ * "Access control") */
+void smtpd_access_init(void); /* before the chroot */
+void smtpd_access_connect(struct smtpd_session *s);
+/* smtpd_access_refuse - at RCPT: the refusal for this client and sender
+ * (in reply), or NULL */
+const char *smtpd_access_refuse(struct smtpd_session *s, char *reply,
+				size_t len);
 
 /* smtpd_tls.c: TLS through tlsproxy(8) */
 int smtpd_tls_available(void);

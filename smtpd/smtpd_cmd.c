@@ -544,6 +544,11 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 	if (addr_format(&a, rcpt, sizeof(rcpt)) != 0)
 		return reply_error(s, "501 5.1.3 Recipient address too long"
 				   "\r\n");
+	char refused[SMTPD_ACCESS_REPLY];
+	if ((no = smtpd_access_refuse(s, refused, sizeof(refused))) != NULL) {
+		reject_log(s, "RCPT", no, rcpt);
+		return reply_error(s, "%s\r\n", no);
+	}
 	if ((no = rcpt_refuse(s, &a, rcpt, reply, sizeof(reply))) != NULL) {
 		reject_log(s, "RCPT", no, rcpt);
 		return reply_error(s, "%s\r\n", no);

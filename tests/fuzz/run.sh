@@ -42,7 +42,7 @@ libs="$(pkg-config --libs libsodium liblmdb 2>/dev/null || echo -lsodium -llmdb)
 prog_src() {
 	case $1 in
 	fuzz_cleanup_headers) echo cleanup/cleanup_headers.c ;;
-	fuzz_smtpd) echo smtpd/smtpd_cmd.c smtpd/smtpd_io.c smtpd/smtpd_data.c smtpd/smtpd_body.c smtpd/smtpd_tls.c smtpd/smtpd_auth.c smtpd/smtpd_submit.c smtpd/smtpd_vrfy.c ;;
+	fuzz_smtpd) echo smtpd/smtpd_cmd.c smtpd/smtpd_io.c smtpd/smtpd_data.c smtpd/smtpd_body.c smtpd/smtpd_tls.c smtpd/smtpd_auth.c smtpd/smtpd_submit.c smtpd/smtpd_vrfy.c smtpd/smtpd_access.c ;;
 	fuzz_smtp_reply) echo remote/smtp_reply.c remote/smtp_ehlo.c ;;
 	esac
 }

@@ -27,6 +27,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_tlsa,
     suite_stats,
     suite_cleanup_client,
+    suite_access,
 };
 
 int

@@ -25,6 +25,7 @@ CU_ErrorCode suite_addr(void);
 CU_ErrorCode suite_db(void);
 CU_ErrorCode suite_fsutil(void);
 CU_ErrorCode suite_cidr(void);
+CU_ErrorCode suite_access(void);
 CU_ErrorCode suite_map(void);
 CU_ErrorCode suite_srs(void);
 CU_ErrorCode suite_resolve(void);

@@ -1,0 +1,287 @@
+/*
+ * smtpd_access.c - access control in smtpd(8) ("Access control"): the
+ * client access map and the DNS block lists, asked once at connect, and
+ * the sender access map, asked at each RCPT; every refusal is given at
+ * RCPT, so the log line names the sender and the recipient (Postfix's
+ * smtpd_delay_reject).  Clients in mynetworks and authenticated clients
+ * are exempt from all three.
+ *
+ * Trusts: the maps as our own compiled files, but not their values (an
+ * unknown one is a configuration error, answered 451 4.3.5); DNS answers
+ * only as resolver(8) frames them.
+ * Never: accepts on a value it does not understand or a map it cannot
+ * read; lets a DNS failure count as a listing; puts text from a map or
+ * DNS into a reply or the log without access_clean.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "access.h"
+#include "config.h"
+#include "dnsbl.h"
+#include "log.h"
+#include "map.h"
+#include "resolver_client.h"
+#include "service.h"
+#include "smtpd.h"
+#include "stats.h"
+
+struct access_map {
+	const char *key; /* the config key, for the logs */
+	const char *file;
+	struct map m;
+	int set;
+};
+
+static struct access_map client_map = {"smtpd_client_access_map", "", {0}, 0};
+static struct access_map sender_map = {"smtpd_sender_access_map", "", {0}, 0};
+static struct dnsbl_sites dnsbl;
+
+#define CONFIG_ERROR "451 4.3.5 Server configuration error"
+
+/* map_init - open one map before the chroot; a missing one is tried
+ * again at each lookup (and answers 451 until it is there) */
+static void
+map_init(struct access_map *a, const char *file)
+{
+	char db[4200], err[512];
+
+	a->file = file;
+	if (file[0] == 0)
+		return;
+	if (map_db_path(file, db, sizeof(db)) != 0)
+		log_fatal("%s: path too long", a->key);
+	a->set = 1;
+	if (map_open(&a->m, db, err, sizeof(err)) != 0)
+		log_warn("%s: %s (run mtactl makemap %s)", a->key, err, file);
+}
+
+void
+smtpd_access_init(void)
+{
+	char err[300];
+
+	map_init(&client_map, cfg.smtpd_client_access_map);
+	map_init(&sender_map, cfg.smtpd_sender_access_map);
+	if (dnsbl_sites_parse(cfg.smtpd_dnsbl_sites, &dnsbl, err,
+			      sizeof(err)) != 0)
+		log_fatal("smtpd_dnsbl_sites: %s", err);
+}
+
+/* restart_if_stale - as for the other maps (mta-maps(5), "Replacing a
+ * map"): a chrooted process ends after this session so that master
+ * starts one that opens the new file before its chroot */
+static void
+restart_if_stale(const struct map *m)
+{
+	int missing = m->env == NULL && strcmp(cfg.run_mode, "root") == 0;
+
+	if ((!map_stale(m) && !missing) || service_stop)
+		return;
+	log_info("map %s was replaced or is missing; restarting after this "
+		 "session to open it",
+		 m->path);
+	service_stop = 1;
+}
+
+/*
+ * map_verdict - the first key with an entry decides.  -1 after a lookup
+ * error (v untouched, logged); else 0 with v: ACCESS_DUNNO when nothing
+ * decided, ACCESS_BAD (logged) for a value we do not know.
+ */
+static int
+map_verdict(struct access_map *a, char keys[][LIM_MAP_KEY], int n,
+	    struct access_verdict *v)
+{
+	static char val[LIM_MAP_VALUE];
+	char shown[ACCESS_TEXT_MAX + 1];
+
+	memset(v, 0, sizeof(*v));
+	for (int i = 0; i < n; i++) {
+		int r = map_get(&a->m, keys[i], val, sizeof(val));
+		restart_if_stale(&a->m);
+		if (r < 0) {
+			log_warn("%s: %s", a->key, val);
+			return -1;
+		}
+		if (r == 0)
+			continue;
+		access_value_parse(val, v);
+		if (v->action == ACCESS_BAD) {
+			access_clean(val, shown, sizeof(shown));
+			log_warn(
+			    "%s %s: key \"%s\": unknown value \"%s\" "
+			    "(expected OK, DUNNO, REJECT, DEFER or a 4NN/5NN "
+			    "code): replying 451 4.3.5",
+			    a->key, a->file, keys[i], shown);
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* refusal - the reply for a map's verdict on who ("host[addr]" or the
+ * sender), or NULL when it lets the client on */
+static const char *
+refusal(int r, const struct access_verdict *v, const char *who,
+	const char *what, char *out, size_t len)
+{
+	if (r < 0)
+		snprintf(out, len, "451 4.3.0 <%s>: Temporary lookup failure",
+			 who);
+	else if (v->action == ACCESS_BAD)
+		snprintf(out, len, CONFIG_ERROR);
+	else if (v->action == ACCESS_REJECT)
+		snprintf(out, len, "%d %s <%s>: %s rejected: %s", v->code,
+			 v->dsn, who, what, v->text);
+	else
+		return NULL;
+	return out;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		log_fatal("clock_gettime: %m");
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* dnsbl_txt - the site's TXT record for name, cleaned, in the time left */
+static void
+dnsbl_txt(const char *name, int wait_ms, char *out, size_t len)
+{
+	struct dns_answer a;
+	const char *names[1] = {name};
+
+	out[0] = 0;
+	if (wait_ms <= 0)
+		return;
+	resolver_query_all("TXT", names, 1, wait_ms, &a);
+	if (a.status == DNS_OK && a.n > 0)
+		access_clean(a.rr[0], out, len);
+	dns_answer_free(&a);
+}
+
+/* dnsbl_listed - the site's answer counts: a record inside its filter */
+static int
+dnsbl_listed(const struct dnsbl_site *site, const char *name,
+	     const struct dns_answer *a)
+{
+	if (a->status == DNS_TEMPFAIL) {
+		log_warn("dnsbl %s: lookup of %s failed (%s): taken as not "
+			 "listed",
+			 site->zone, name, a->why);
+		return 0;
+	}
+	for (int i = 0; a->status == DNS_OK && i < a->n; i++)
+		if (dnsbl_answer_matches(site, a->rr[i]))
+			return 1;
+	if (a->status == DNS_OK)
+		log_info("dnsbl %s: %s answered %s, outside %s: not listed",
+			 site->zone, name, a->n > 0 ? a->rr[0] : "nothing",
+			 site->text);
+	return 0;
+}
+
+/* dnsbl_check - every site at once; the first listing in the order of
+ * smtpd_dnsbl_sites becomes the session's refusal */
+static void
+dnsbl_check(struct smtpd_session *s)
+{
+	static char names[DNSBL_SITES_MAX][DNSBL_QUERY_MAX];
+	const char *ask[DNSBL_SITES_MAX];
+	struct dns_answer a[DNSBL_SITES_MAX];
+	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
+	long start = now_ms();
+	char txt[ACCESS_TEXT_MAX + 1];
+	int n = 0, hit = -1;
+
+	for (int i = 0; i < dnsbl.n; i++) {
+		if (dnsbl_query_name(s->client_addr, dnsbl.s[i].zone, names[i],
+				     sizeof(names[i])) != 0)
+			return; /* "unknown", or a zone too long for IPv6 */
+		ask[n++] = names[i];
+	}
+	resolver_query_all("A", ask, n, (int)wait_ms, a);
+	for (int i = 0; i < n; i++) {
+		if (hit < 0 && dnsbl_listed(&dnsbl.s[i], names[i], &a[i]))
+			hit = i;
+		dns_answer_free(&a[i]);
+	}
+	if (hit < 0)
+		return;
+	dnsbl_txt(names[hit], (int)(wait_ms - (now_ms() - start)), txt,
+		  sizeof(txt));
+	snprintf(s->access_reply, sizeof(s->access_reply),
+		 "554 5.7.1 Service unavailable; Client host [%s] blocked "
+		 "using %s%s%s",
+		 s->client_addr, dnsbl.s[hit].zone, txt[0] ? "; " : "", txt);
+	s->access_stat = ST_REJECT_DNSBL;
+}
+
+void
+smtpd_access_connect(struct smtpd_session *s)
+{
+	static char keys[ACCESS_KEYS_MAX][LIM_MAP_KEY];
+	struct access_verdict v;
+	char who[400];
+	int r = 0;
+
+	s->access_reply[0] = 0;
+	/* on the submission ports every client authenticates first */
+	if (s->trusted || smtpd_role != ROLE_SMTPD)
+		return;
+	if (client_map.set) {
+		int n = access_client_keys(s->client_addr, s->client_name, keys,
+					   ACCESS_KEYS_MAX);
+		r = map_verdict(&client_map, keys, n, &v);
+		smtpd_client_label(s, who, sizeof(who));
+		if (refusal(r, &v, who, "Client host", s->access_reply,
+			    sizeof(s->access_reply)) != NULL) {
+			s->access_stat = v.action == ACCESS_REJECT
+					     ? ST_REJECT_CLIENT_ACCESS
+					     : ST_COUNT;
+			return;
+		}
+		if (v.action == ACCESS_OK)
+			return; /* no DNSBL for a client the map lets on */
+	}
+	if (dnsbl.n > 0 && cfg.smtpd_dnsbl_timeout > 0)
+		dnsbl_check(s);
+}
+
+const char *
+smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
+{
+	static char keys[ACCESS_KEYS_MAX][LIM_MAP_KEY];
+	char local[LIM_PATH + 1], *at;
+	struct access_verdict v;
+	const char *domain = "";
+
+	if (s->trusted || s->auth_user[0])
+		return NULL;
+	if (s->access_reply[0]) {
+		stats_inc((enum stat_id)s->access_stat);
+		snprintf(reply, len, "%s", s->access_reply);
+		return reply;
+	}
+	if (!sender_map.set)
+		return NULL;
+	snprintf(local, sizeof(local), "%s", s->sender);
+	if ((at = strrchr(local, '@')) != NULL) {
+		*at = 0;
+		domain = at + 1;
+	}
+	int n = access_sender_keys(local, domain, cfg.recipient_delimiter[0],
+				   keys, ACCESS_KEYS_MAX);
+	int r = map_verdict(&sender_map, keys, n, &v);
+	if (refusal(r, &v, s->sender, "Sender address", reply, len) == NULL)
+		return NULL;
+	if (v.action == ACCESS_REJECT)
+		stats_inc(ST_REJECT_SENDER_ACCESS);
+	return reply;
+}

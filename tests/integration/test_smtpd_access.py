@@ -1,0 +1,311 @@
+"""test_smtpd_access.py - access control in smtpd (smtpd(8), "Access
+control"): the client access map, the sender access map and the DNS
+block lists, the way a postmaster of an ISP runs them.
+
+One instance trusts 127.0.0.1 only (mynetworks); the tests talk to it
+from other loopback addresses (127.0.0.2 ...), each address a different
+kind of client.  A DNS server on loopback (remote_helpers.DNSServer)
+serves the client host names and the block lists:
+
+  bl.test        lists 127.0.0.2 (with TXT), .1, .6, .12 (long, dirty
+                 TXT), .13 (no TXT)
+  filtered.test  answers 127.0.0.10 for 127.0.0.3: outside its filter
+  broken.test    SERVFAIL for 127.0.0.4
+  slow.test      no answer at all for 127.0.0.5
+
+Every refusal comes at RCPT with Postfix's wording, is logged as
+"NOQUEUE: reject: RCPT from ..." and counted in mtactl stats.
+"""
+import os
+import re
+import ssl
+import subprocess
+import unittest
+
+import mta
+from access_helpers import QuietDNSServer, smtp_from, stats
+from test_starttls import make_ca
+
+TXT2 = "Listed by bl.test, see https://bl.test/q?127.0.0.2"
+DIRTY = "\x07Listed\x1b[1m " + "y" * 240
+
+ZONE = {
+    "2.0.0.127.bl.test": [("A", "127.0.0.2", 60), ("TXT", TXT2, 60)],
+    "1.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
+    "6.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
+    "12.0.0.127.bl.test": [("A", "127.0.0.4", 60), ("TXT", DIRTY, 60)],
+    "13.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
+    "3.0.0.127.filtered.test": [("A", "127.0.0.10", 60)],
+    # client names (PTR, then the name's address back)
+    "10.0.0.127.in-addr.arpa": [("PTR", "host10.dsl.example.net", 60)],
+    "host10.dsl.example.net": [("A", "127.0.0.10", 60)],
+}
+
+CLIENT_MAP = """\
+127.0.0.6        OK
+127.0.0.7        REJECT no clients from here
+127.0.0.8        DEFER come back later
+127.0.0.9        FROBNICATE now
+127.0.1          REJECT network blocked
+127.0.1.2        DUNNO
+.dsl.example.net 550 5.7.0 no dynamic hosts
+"""
+
+SENDER_MAP = """\
+spammer@bad.example    REJECT no thanks
+bad2.example           REJECT domain blocked
+.evil.example          REJECT parent blocked
+junk@                  REJECT localpart blocked
+<>                     DEFER no bounces now
+ok@bad2.example        OK
+"""
+
+SITES = ("bl.test, filtered.test=127.0.0.[2..9], broken.test, slow.test")
+
+
+class Access(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = QuietDNSServer(ZONE, servfail={"4.0.0.127.broken.test"},
+                                 quiet={"5.0.0.127.slow.test"})
+        cls.m = m = mta.MTA(
+            mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0",
+            resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
+            resolver_timeout="6s", resolver_retries="0",
+            resolver_process_limit="8",
+            smtpd_client_lookup_timeout="2s",
+            smtpd_dnsbl_sites=SITES, smtpd_dnsbl_timeout="3s")
+        cmap = os.path.join(m.dir, "client_access")
+        smap = os.path.join(m.dir, "sender_access")
+        for path, text in ((cmap, CLIENT_MAP), (smap, SENDER_MAP)):
+            with open(path, "w") as f:
+                f.write(text)
+            m.ctl("makemap", path)
+        cls.ca, cert, key = make_ca(m.dir)
+        with open(m.conf, "a") as f:
+            f.write("smtpd_client_access_map = %s\n"
+                    "smtpd_sender_access_map = %s\n"
+                    "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n"
+                    "smtpd_passwd_map = %s\n"
+                    % (cmap, smap, cert, key, os.path.join(m.dir, "passwd")))
+        p = subprocess.run([os.path.join(mta.BIN, "mtactl"), "-c", m.conf,
+                            "passwd", "add", "ann"], input="s3cret pass\n",
+                           text=True, capture_output=True)
+        assert p.returncode == 0, p.stderr
+        m.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.cleanup()
+        cls.dns.stop()
+
+    def rcpt(self, src, sender="a@example.org", rcpt="alice@localhost"):
+        """MAIL and RCPT from src: RCPT's (code, text)."""
+        with smtp_from(self.m, src) as s:
+            s.ehlo("client.example")
+            code, text = s.mail(sender)
+            self.assertEqual(code, 250, text)
+            return s.rcpt(rcpt)
+
+    def assertReject(self, src, code, text, **kw):
+        got = self.rcpt(src, **kw)
+        self.assertEqual(got, (code, text.encode()))
+        return got
+
+    def logged(self, src, reply, sender="a@example.org",
+               rcpt="alice@localhost", name="unknown"):
+        self.m.wait_log(re.escape(
+            "NOQUEUE: reject: RCPT from %s[%s]: %s; from=<%s> to=<%s> "
+            "proto=ESMTP helo=<client.example>" % (name, src, reply, sender,
+                                                   rcpt)))
+
+    # -- DNSBL ----------------------------------------------------------
+    def test_listed_client_rejected_with_txt(self):
+        before = stats(self.m)["reject"]["dnsbl"]
+        text = ("5.7.1 Service unavailable; Client host [127.0.0.2] "
+                "blocked using bl.test; " + TXT2)
+        self.assertReject("127.0.0.2", 554, text)
+        self.logged("127.0.0.2", "554 " + text)
+        self.assertEqual(stats(self.m)["reject"]["dnsbl"], before + 1)
+
+    def test_listed_without_txt(self):
+        self.assertReject("127.0.0.13", 554,
+                          "5.7.1 Service unavailable; Client host "
+                          "[127.0.0.13] blocked using bl.test")
+
+    def test_txt_bounded_and_cleaned(self):
+        code, text = self.rcpt("127.0.0.12")
+        self.assertEqual(code, 554)
+        prefix = (b"5.7.1 Service unavailable; Client host [127.0.0.12] "
+                  b"blocked using bl.test; Listed[1m yyy")
+        self.assertTrue(text.startswith(prefix), text)
+        reason = text.split(b"bl.test; ", 1)[1]
+        self.assertEqual(len(reason), 200)  # ACCESS_TEXT_MAX
+        self.assertFalse(re.search(rb"[\x00-\x1f\x7f]", text))
+        log = self.m.wait_log(r"blocked using bl.test; Listed\[1m y+; "
+                              r"from=").group(0)
+        self.assertNotIn("\x1b", log)
+
+    def test_answer_outside_filter_not_listed(self):
+        self.assertEqual(self.rcpt("127.0.0.3")[0], 250)
+        self.m.wait_log(r"dnsbl filtered\.test: 3\.0\.0\.127\.filtered\.test "
+                        r"answered 127\.0\.0\.10, outside "
+                        r"filtered\.test=127\.0\.0\.\[2\.\.9\]: not listed")
+
+    def test_servfail_is_no_listing(self):
+        self.assertEqual(self.rcpt("127.0.0.4")[0], 250)
+        self.m.wait_log(r"warning: dnsbl broken\.test: lookup of "
+                        r"4\.0\.0\.127\.broken\.test failed \(.*SERVFAIL.*\)"
+                        r": taken as not listed")
+
+    def test_timeout_is_no_listing(self):
+        code, _ = self.rcpt("127.0.0.5")
+        self.assertEqual(code, 250)
+        self.m.wait_log(r"warning: dnsbl slow\.test: lookup of "
+                        r"5\.0\.0\.127\.slow\.test failed \(no answer from "
+                        r"resolver in time\): taken as not listed")
+
+    def test_mynetworks_exempt(self):
+        # 127.0.0.1 is listed in bl.test and trusted: not even asked
+        self.assertEqual(self.rcpt("127.0.0.1", sender="junk@x.example")[0],
+                         250)
+        self.assertEqual(self.dns.count("1.0.0.127.bl.test", "A"), 0)
+
+    def test_authenticated_exempt(self):
+        with smtp_from(self.m, "127.0.0.2") as s:
+            s.ehlo("client.example")
+            s.starttls(context=ssl.create_default_context(cafile=self.ca))
+            s.ehlo("client.example")
+            s.login("ann", "s3cret pass")
+            self.assertEqual(s.mail("spammer@bad.example")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+
+    # -- client access map ----------------------------------------------
+    def test_client_ok_skips_dnsbl(self):
+        self.assertEqual(self.rcpt("127.0.0.6")[0], 250)
+        self.assertEqual(self.dns.count("6.0.0.127.bl.test", "A"), 0)
+        # but the sender map still applies
+        self.assertReject("127.0.0.6", 554, "5.7.1 <junk@x.example>: Sender "
+                          "address rejected: localpart blocked",
+                          sender="junk@x.example")
+
+    def test_client_reject_by_address(self):
+        before = stats(self.m)["reject"]["client_access"]
+        text = ("5.7.1 <unknown[127.0.0.7]>: Client host rejected: no "
+                "clients from here")
+        self.assertReject("127.0.0.7", 554, text)
+        self.logged("127.0.0.7", "554 " + text)
+        self.assertEqual(stats(self.m)["reject"]["client_access"],
+                         before + 1)
+
+    def test_client_defer(self):
+        self.assertReject("127.0.0.8", 450, "4.7.1 <unknown[127.0.0.8]>: "
+                          "Client host rejected: come back later")
+
+    def test_client_reject_by_network_and_dunno(self):
+        self.assertReject("127.0.1.1", 554, "5.7.1 <unknown[127.0.1.1]>: "
+                          "Client host rejected: network blocked")
+        self.assertEqual(self.rcpt("127.0.1.2")[0], 250)
+
+    def test_client_reject_by_parent_domain(self):
+        text = ("5.7.0 <host10.dsl.example.net[127.0.0.10]>: Client host "
+                "rejected: no dynamic hosts")
+        self.assertReject("127.0.0.10", 550, text)
+        self.logged("127.0.0.10", "550 " + text,
+                    name="host10.dsl.example.net")
+
+    def test_unknown_value_is_a_config_error(self):
+        self.assertReject("127.0.0.9", 451,
+                          "4.3.5 Server configuration error")
+        self.m.wait_log(r"warning: smtpd_client_access_map \S+client_access: "
+                        r"key \"127\.0\.0\.9\": unknown value \"FROBNICATE "
+                        r"now\"")
+
+    # -- sender access map ----------------------------------------------
+    def test_sender_by_address(self):
+        before = stats(self.m)["reject"]["sender_access"]
+        text = ("5.7.1 <spammer@bad.example>: Sender address rejected: "
+                "no thanks")
+        self.assertReject("127.0.0.11", 554, text,
+                          sender="spammer@bad.example")
+        self.logged("127.0.0.11", "554 " + text,
+                    sender="spammer@bad.example")
+        self.assertEqual(stats(self.m)["reject"]["sender_access"],
+                         before + 1)
+        # an extension is looked up with and without it
+        self.assertReject("127.0.0.11", 554, "5.7.1 "
+                          "<spammer+x@bad.example>: Sender address "
+                          "rejected: no thanks",
+                          sender="spammer+x@bad.example")
+
+    def test_sender_by_domain_and_parent(self):
+        self.assertReject("127.0.0.11", 554, "5.7.1 <x@bad2.example>: "
+                          "Sender address rejected: domain blocked",
+                          sender="x@bad2.example")
+        # the address's own entry comes first
+        self.assertEqual(self.rcpt("127.0.0.11", sender="ok@bad2.example")
+                         [0], 250)
+        # "bad2.example" is that domain only; ".evil.example" its children
+        self.assertEqual(self.rcpt("127.0.0.11", sender="x@sub.bad2.example")
+                         [0], 250)
+        self.assertReject("127.0.0.11", 554, "5.7.1 <x@mx.sub.evil.example>: "
+                          "Sender address rejected: parent blocked",
+                          sender="x@mx.sub.evil.example")
+        self.assertEqual(self.rcpt("127.0.0.11", sender="x@evil.example")[0],
+                         250)
+
+    def test_sender_by_localpart(self):
+        self.assertReject("127.0.0.11", 554, "5.7.1 <junk@any.example>: "
+                          "Sender address rejected: localpart blocked",
+                          sender="junk@any.example")
+
+    def test_null_sender(self):
+        text = "4.7.1 <>: Sender address rejected: no bounces now"
+        self.assertReject("127.0.0.11", 450, text, sender="")
+        self.logged("127.0.0.11", "450 " + text, sender="")
+
+    def test_unlisted_client_and_sender_accepted(self):
+        with smtp_from(self.m, "127.0.0.11") as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail("friend@good.example")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+            self.assertEqual(s.data(b"Subject: hi\r\n\r\nhello\r\n")[0], 250)
+        self.m.wait_messages("alice", 1)
+
+
+class MissingMap(unittest.TestCase):
+    """A map that is set but not built: mtactl check says so, and smtpd
+    answers 451 (never a silent accept) until it is built."""
+
+    def test_check_and_451(self):
+        m = mta.MTA(mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0")
+        self.addCleanup(m.cleanup)
+        cmap = os.path.join(m.dir, "client_access")
+        with open(m.conf, "a") as f:
+            f.write("smtpd_client_access_map = %s\n" % cmap)
+        out = m.ctl("check", check=False).stdout
+        self.assertIn("problem: smtpd_client_access_map: %s.lmdb: No such "
+                      "file or directory" % cmap, out)
+        self.assertIn("fix: write %s (mta-maps(5)), then mtactl makemap %s"
+                      % (cmap, cmap), out)
+        m.start()
+        with smtp_from(m, "127.0.0.2") as s:
+            s.ehlo("client.example")
+            s.mail("a@example.org")
+            self.assertEqual(s.rcpt("alice@localhost"),
+                             (451, b"4.3.0 <unknown[127.0.0.2]>: Temporary "
+                              b"lookup failure"))
+        with open(cmap, "w") as f:
+            f.write("127.0.0.3 REJECT\n")
+        m.ctl("makemap", cmap)
+        self.assertNotIn("smtpd_client_access_map",
+                         m.ctl("check", check=False).stdout)
+        # unprivileged smtpd reopens the replaced map at the next lookup
+        with smtp_from(m, "127.0.0.2") as s:
+            s.ehlo("client.example")
+            s.mail("a@example.org")
+            self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+
+
+if __name__ == "__main__":
+    unittest.main()
