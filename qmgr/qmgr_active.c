@@ -27,8 +27,8 @@
 
 /* finished messages are removed together: one fsync of each msg/
  * directory covers every unlink of a batch */
-#define REMOVE_DELAY_US 100000 /* at most this long after finishing */
-#define REMOVE_BATCH 256       /* or as soon as this many wait */
+#define REMOVE_DELAY_US 1000000 /* at most this long after finishing */
+#define REMOVE_BATCH 1024      /* or as soon as this many wait */
 
 int active_count;
 struct qmsg *active_list;

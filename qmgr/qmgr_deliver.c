@@ -16,11 +16,13 @@
  * after qmgr_agent_accept_timeout is given up, not waited on for the
  * hour of DELIVER_TIMEOUT_US.  A pool is never larger than the
  * transport's process limit (each agent serves one connection).
- * To local, once every connection of the pool is busy, up to
- * QMGR_LOCAL_PIPELINE requests wait on a connection whose agent has
- * answered before: local takes all that wait and makes their
- * deliveries durable together (local(8), group commit); the answers
- * come back in order.
+ * To local, up to QMGR_LOCAL_PIPELINE requests wait on a connection
+ * whose agent has answered before, and such a connection is taken
+ * before an idle or a new one: local takes all that wait as one round
+ * and makes their deliveries durable together (local(8), group
+ * commit), and answers a round only when the next has come or a short
+ * time has passed (pipelining: each round's fsyncs carry the last
+ * round's renames); the answers come back in order.
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
@@ -181,6 +183,22 @@ conn_stack(const char *transport)
 	return best;
 }
 
+/* conn_join - a served connection with requests in flight and room
+ * for one more, the one with the most: requests gather on as few
+ * agents as they can, so each agent's next round comes soon */
+static struct dconn *
+conn_join(const char *transport)
+{
+	struct dconn *best = NULL;
+
+	for (struct dconn *d = conns; d; d = d->next)
+		if (d->taken && d->count > 0 && d->count < d->depth &&
+		    strcmp(d->transport, transport) == 0 &&
+		    (best == NULL || d->count > best->count))
+			best = d;
+	return best;
+}
+
 /* conn_idle - a free connection to transport; NULL when the pool is
  * full, or (with *down set) when the service cannot be reached. */
 static struct dconn *
@@ -195,6 +213,11 @@ conn_idle(const char *transport, int *down)
 	if (limit > procs)
 		limit = procs;
 
+	/* local answers a round when the next one has come (pipelining,
+	 * local(8)): the next request joins a served connection first */
+	struct dconn *s = local ? conn_join(transport) : NULL;
+	if (s != NULL)
+		return s;
 	for (struct dconn *d = conns; d; d = d->next)
 		if (d->count == 0 && strcmp(d->transport, transport) == 0)
 			return d;
