@@ -109,6 +109,8 @@ void maildir_advance(long long before);
 /* maildir_wait_ms - how long until a pending delivery must be moved on
  * whatever it costs (maildir_commit), or -1 when none is pending */
 int maildir_wait_ms(void);
+/* maildir_set_bounds - the pipeline's bounds in us (unit tests) */
+void maildir_set_bounds(long long hold, long long sync_delay);
 /* maildir_waits_for - whether a delivery of owner is still pending */
 int maildir_waits_for(const void *owner);
 /* maildir_child - in a forked delivery process: deliver at once, and

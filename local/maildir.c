@@ -81,9 +81,8 @@ struct pending {
 	int fd;
 	int failed;
 	int stage;        /* ST_WRITTEN, ST_SYNCED: in tmp/; then new/ */
-	int landed;       /* its write-out has completed */
-	int renamed;      /* t_mod is the time of its rename */
-	long long t_mod;  /* us: written (its write-out started), renamed */
+	int landed;       /* its write-out has completed (land()) */
+	long long t_mod;  /* us: its last change: written, landed, renamed */
 	const void *owner; /* maildir_owner()'s: who waits for it */
 	long long size;   /* counts against the quota before new/ has it */
 	struct result *r;
@@ -94,6 +93,8 @@ struct pending {
 static struct pending *pend[MAILDIR_BATCH_MAX];
 static int npend, batching;
 static const void *cur_owner; /* the owner of what is written now */
+static long long hold_us = MAILDIR_HOLD_US;
+static long long sync_delay_us = MAILDIR_SYNC_DELAY_US;
 
 /* pending_bytes - what is written for dir, not yet in new/ */
 static long long
@@ -102,7 +103,7 @@ pending_bytes(const char *dir)
 	long long n = 0;
 
 	for (int i = 0; i < npend; i++)
-		if (pend[i]->stage != ST_RENAMED &&
+		if (pend[i]->stage < ST_RENAMED &&
 		    strcmp(pend[i]->dir, dir) == 0)
 			n += pend[i]->size;
 	return n;
@@ -271,7 +272,6 @@ defer(int fd, const char *dir, const char *tmp, const char *dst,
 	p->failed = 0;
 	p->stage = ST_WRITTEN;
 	p->landed = 0;
-	p->renamed = 0;
 	p->t_mod = now_us(); /* after its blocks were allocated */
 	p->owner = cur_owner;
 	p->size = size;
@@ -361,7 +361,6 @@ static void
 settle(long long before)
 {
 	long long now;
-	int n = 0;
 
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
@@ -394,26 +393,20 @@ settle(long long before)
 			continue;
 		}
 		p->stage = ST_RENAMED;
-		n++;
+		p->t_mod = 0; /* below: after the last rename */
 	}
-	now = now_us(); /* after every rename above */
-	for (int i = 0; i < npend && n > 0; i++)
-		if (!pend[i]->failed && pend[i]->stage == ST_RENAMED &&
-		    pend[i]->t_mod < now && !pend[i]->renamed) {
-			pend[i]->renamed = 1;
+	now = now_us();
+	for (int i = 0; i < npend; i++)
+		if (pend[i]->stage == ST_RENAMED && pend[i]->t_mod == 0)
 			pend[i]->t_mod = now;
-		}
 }
 
 /* sync_new - each distinct new/ with renamed files fsynced once; a
  * failure defers every delivery into it (it may not survive a crash: a
- * duplicate beats a loss).  Then those delivered and those failed
- * leave the batch. */
+ * duplicate beats a loss) */
 static void
 sync_new(void)
 {
-	int k = 0;
-
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
 		if (p->failed || p->stage != ST_RENAMED)
@@ -432,6 +425,15 @@ sync_new(void)
 			q->failed = 1;
 		}
 	}
+}
+
+/* prune - the deliveries done (delivered or failed) leave the batch,
+ * their results final */
+static void
+prune(void)
+{
+	int k = 0;
+
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
 		if (!p->failed && p->stage != ST_DONE) {
@@ -458,6 +460,7 @@ maildir_commit(void)
 {
 	settle(ALL);
 	sync_new();
+	prune();
 	batching = 0;
 }
 
@@ -469,6 +472,7 @@ maildir_commit(void)
 static void
 land(void)
 {
+	struct pending *now_landed[MAILDIR_BATCH_MAX];
 	int n = 0;
 
 	for (int i = 0; i < npend; i++) {
@@ -480,15 +484,11 @@ land(void)
 		if (sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 				    SYNC_FILE_RANGE_WRITE |
 				    SYNC_FILE_RANGE_WAIT_AFTER) == 0)
-			p->landed = 2;
-		n++;
+			now_landed[n++] = p;
 	}
 	long long now = now_us();
-	for (int i = 0; i < npend && n > 0; i++)
-		if (pend[i]->landed == 2) {
-			pend[i]->landed = 1;
-			pend[i]->t_mod = now;
-		}
+	for (int i = 0; i < n; i++)
+		now_landed[i]->t_mod = now;
 }
 
 /* oldest - the earliest t_mod of a pending delivery at stage, or ALL */
@@ -508,19 +508,21 @@ void
 maildir_advance(long long before)
 {
 	land();
-	if (oldest(ST_WRITTEN) < now_us() - MAILDIR_HOLD_US) {
+	if (oldest(ST_WRITTEN) < now_us() - hold_us) {
 		maildir_commit(); /* waited long enough for a free commit */
 		return;
 	}
-	if (oldest(ST_RENAMED) < now_us() - MAILDIR_SYNC_DELAY_US ||
+	/* a new/ fsync on ext4 commits the whole journal: every change
+	 * made before it is durable after it */
+	if (oldest(ST_RENAMED) < now_us() - sync_delay_us ||
 	    npend >= MAILDIR_BATCH_MAX / 2) {
-		/* its commit takes every change made before it along */
 		long long t = now_us();
 		sync_new();
 		if (t > before)
 			before = t;
 	}
 	settle(before);
+	prune();
 	batching = 0;
 }
 
@@ -532,10 +534,17 @@ maildir_wait_ms(void)
 	if (w == ALL && r == ALL)
 		return -1;
 	now = now_us();
-	due = w != ALL ? w + MAILDIR_HOLD_US : ALL;
-	if (r != ALL && r + MAILDIR_SYNC_DELAY_US < due)
-		due = r + MAILDIR_SYNC_DELAY_US;
+	due = w != ALL ? w + hold_us : ALL;
+	if (r != ALL && r + sync_delay_us < due)
+		due = r + sync_delay_us;
 	return due <= now ? 0 : (int)((due - now + 999) / 1000);
+}
+
+void
+maildir_set_bounds(long long hold, long long sync_delay)
+{
+	hold_us = hold;
+	sync_delay_us = sync_delay;
 }
 
 int
