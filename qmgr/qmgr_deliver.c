@@ -41,6 +41,7 @@
 
 #define DELIVER_TIMEOUT_US (3600LL * 1000000) /* one request, at most */
 #define DELIVER_WRITE_MS 10000
+#define QMGR_JOIN_US 200000 /* local's answers come within ~30 ms */
 
 /* a request sent, not yet {done} */
 struct dreq {
@@ -185,14 +186,18 @@ conn_stack(const char *transport)
 
 /* conn_join - a served connection with requests in flight and room
  * for one more, the one with the most: requests gather on as few
- * agents as they can, so each agent's next round comes soon */
+ * agents as they can, so each agent's next round comes soon.  Not one
+ * whose oldest request has waited QMGR_JOIN_US (a slow mailbox or
+ * command): nothing should queue behind that. */
 static struct dconn *
 conn_join(const char *transport)
 {
 	struct dconn *best = NULL;
+	long long now = now_us();
 
 	for (struct dconn *d = conns; d; d = d->next)
 		if (d->taken && d->count > 0 && d->count < d->depth &&
+		    now - head(d)->started < QMGR_JOIN_US &&
 		    strcmp(d->transport, transport) == 0 &&
 		    (best == NULL || d->count > best->count))
 			best = d;
