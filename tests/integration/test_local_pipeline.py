@@ -33,12 +33,15 @@ class Stream(threading.Thread):
         self.mta, self.n, self.rcpts = mta, n, rcpts
         self.acked = []
         self.error = None
+        self.stop = False
 
     def run(self):
         try:
             s = self.mta.smtp()
             s.ehlo("pipe.example")
             for i in range(self.n):
+                if self.stop:
+                    break
                 body = b"Subject: pipe %d\r\n\r\nbody %d\r\n" % (i, i)
                 s.mail("p@example.org")
                 s.rcpt(self.rcpts[i % len(self.rcpts)])
@@ -168,10 +171,12 @@ class Crash(unittest.TestCase):
                                  r".*status=sent" % q, log)]
 
     def test_kill_between_rename_and_answer_repeats(self):
-        s = Stream(self.mta, 400, ["c@localhost"])
+        s = Stream(self.mta, 3000, ["c@localhost"])
         s.start()
         caught = []
-        for _ in range(40):
+        tries = 0
+        while not caught and tries < 500 and s.is_alive():
+            tries += 1
             wait_for(lambda: len(delivered(self.mta, "c")) >= 5 or
                      not s.is_alive(), 60, "deliveries")
             pids = self.mta.pids("local")
@@ -186,12 +191,13 @@ class Crash(unittest.TestCase):
                 break
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
-            time.sleep(0.02)
+            time.sleep(0.005)  # let it run on between two looks
+        s.stop = True
         s.join(240)
         self.assertIsNone(s.error)
         if not caught:
             self.skipTest("no moment with a file in new/ and its answer "
-                          "pending was caught in 40 tries")
+                          "pending was caught in %d tries" % tries)
         wait_for(lambda: set(s.acked) <= set(delivered(self.mta, "c")) and
                  all(delivered(self.mta, "c")[q] >= 2 for q in caught),
                  90, "every message delivered, the caught ones again")
