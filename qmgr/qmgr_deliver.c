@@ -20,9 +20,9 @@
  * whose agent has answered before, and such a connection is taken
  * before an idle or a new one: local takes all that wait as one round
  * and makes their deliveries durable together (local(8), group
- * commit), and answers a round only when the next has come or a short
- * time has passed (pipelining: each round's fsyncs carry the last
- * round's renames); the answers come back in order.
+ * commit), answering each once the commits of later rounds (or a
+ * short wait) made it durable (pipelining); the answers come back in
+ * order.  Not behind a request that has waited QMGR_JOIN_US.
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
