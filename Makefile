@@ -17,7 +17,7 @@ BUILD_DEBS = build-essential pkg-config libsodium-dev libldns-dev liblmdb-dev \
              libssl-dev \
              libcunit1-dev
 TEST_DEBS  = python3 swaks mandoc lmdb-utils procps iproute2 pflogsumm clang \
-             libclang-rt-14-dev dovecot-pop3d openssl
+             libclang-rt-14-dev dovecot-pop3d openssl strace
 
 # B and BIN let a second build (the sanitizer one) live beside the first
 B   ?= build

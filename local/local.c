@@ -7,10 +7,11 @@
  * mailbox_template; resolve.c), delivers into each mailbox, file or
  * command and answers one record per recipient, then {done}.  It takes
  * every request already waiting on the connection as one round: their
- * Maildir files are made durable together (maildir.c, group commit)
- * before any of them is answered.  It logs one delivery line per final
- * destination in the Postfix format (orig_to= when an alias or .forward
- * led there).
+ * Maildir files are made durable together (maildir.c, group commit,
+ * pipelined: a round's steps wait for commits that later rounds bring)
+ * and a request is answered, in order, once all its deliveries are.
+ * It logs one delivery line per final destination in the Postfix
+ * format (orig_to= when an alias or .forward led there).
  * Trusts: qmgr for the request's framing; nothing in the addresses.
  * Never: opens a queue file by path; writes outside mailbox_base except
  * where a system account, an alias or a .forward names the path.
@@ -32,6 +33,7 @@
 #define LOCAL_IDLE_MS 600000 /* qmgr keeps connections; drop idle ones */
 
 #define LOCAL_BATCH_REQS 16 /* requests delivered, then committed together */
+#define LOCAL_QUEUE_REQS (2 * LOCAL_BATCH_REQS) /* started, not answered */
 
 struct rcpt_job;
 
@@ -265,61 +267,136 @@ request_free(struct request *q)
 	q->fd = -1;
 }
 
-/* gather - the next request (waiting for it), then those that already
- * arrived whole, up to LOCAL_BATCH_REQS; each takes its descriptor at
- * once (they come in order, one with each request's first bytes) */
-static int
-gather(struct ipc *c, struct request *qs, int *n)
+/* the requests started and not yet answered: a ring, oldest at head */
+struct pipe_reqs {
+	struct request q[LOCAL_QUEUE_REQS];
+	int head, held;
+};
+
+static struct request *
+slot(struct pipe_reqs *p, int k)
 {
-	int rc = ipc_read(c, &qs[0].a);
+	return &p->q[(p->head + k) % LOCAL_QUEUE_REQS];
+}
+
+/* gather - the next request (waiting for it), then those that already
+ * arrived whole, up to max; each takes its descriptor at once (they
+ * come in order, one with each request's first bytes) */
+static int
+gather(struct ipc *c, struct pipe_reqs *p, int max, int *n)
+{
+	int rc = ipc_read(c, &slot(p, p->held)->a);
 
 	*n = 0;
 	if (rc != IPC_OK)
 		return rc;
-	qs[(*n)++].fd = ipc_take_fd(c);
-	while (*n < LOCAL_BATCH_REQS) {
-		rc = ipc_parse(c, &qs[*n].a);
+	slot(p, p->held + (*n)++)->fd = ipc_take_fd(c);
+	while (*n < max) {
+		struct request *q = slot(p, p->held + *n);
+		rc = ipc_parse(c, &q->a);
 		if (rc == IPC_AGAIN && !c->eof && ipc_fill(c) > 0)
 			continue;
 		if (rc != IPC_OK)
 			break; /* the rest waits for the next round */
-		qs[(*n)++].fd = ipc_take_fd(c);
+		q->fd = ipc_take_fd(c);
+		(*n)++;
 	}
 	return IPC_OK;
 }
 
-/* serve - rounds of requests: every delivery of a round is written,
- * then made durable together (maildir_commit), then answered */
+/* answer_ready - answer, oldest first, each held request whose
+ * deliveries are all durable (after rc != IPC_OK: qmgr is gone, the log
+ * still says what happened) */
+static int
+answer_ready(struct ipc *c, struct pipe_reqs *p, int rc)
+{
+	while (p->held > 0 && !maildir_waits_for(slot(p, 0))) {
+		struct request *q = slot(p, 0);
+		if (rc == IPC_OK)
+			rc = request_finish(c, q);
+		else
+			for (int k = 0; k < q->n; k++)
+				deliver_finish(q, &q->rj[k]);
+		request_free(q);
+		p->head = (p->head + 1) % LOCAL_QUEUE_REQS;
+		p->held--;
+	}
+	return rc;
+}
+
+/* flush - everything pending made durable and answered */
+static int
+flush(struct ipc *c, struct pipe_reqs *p, int rc)
+{
+	maildir_commit();
+	return answer_ready(c, p, rc);
+}
+
+/* run_round - start n gathered requests, move every pending delivery one
+ * step (maildir_advance) and answer those that became durable */
+static int
+run_round(struct ipc *c, struct pipe_reqs *p, int n)
+{
+	long long before = 0; /* cleanup's fsyncs began after this */
+	int good;
+
+	maildir_batch_begin();
+	for (good = 0; good < n; good++) {
+		struct request *q = slot(p, p->held);
+		maildir_owner(q);
+		if (request_start(q) != IPC_OK)
+			break;
+		if (q->good && q->e.arrival_us > before)
+			before = q->e.arrival_us;
+		p->held++;
+	}
+	if (good < n) { /* answer those before it, then hang up */
+		for (int k = good; k < n; k++)
+			request_free(slot(p, p->held + k - good));
+		int rc = flush(c, p, IPC_OK);
+		return rc == IPC_OK ? IPC_BAD : rc;
+	}
+	maildir_advance(before);
+	return answer_ready(c, p, IPC_OK);
+}
+
+/* serve - rounds of requests, pipelined: each round's deliveries are
+ * written, and earlier rounds' moved on as far as commits made by
+ * others allow (maildir_advance, maildir.c says why); a request is
+ * answered once all its deliveries are durable.  When no round comes
+ * before maildir_wait_ms(), what is due is done at its own cost. */
 static void
 serve(int fd)
 {
 	struct ipc *c = ipc_new(fd, LOCAL_IDLE_MS);
-	struct request qs[LOCAL_BATCH_REQS];
-	int n, good, rc = IPC_OK;
+	static struct pipe_reqs p;
+	int n, rc = IPC_OK;
 
-	for (int i = 0; i < LOCAL_BATCH_REQS; i++) {
-		memset(&qs[i], 0, sizeof(qs[i]));
-		qs[i].fd = -1;
+	for (int i = 0; i < LOCAL_QUEUE_REQS; i++) {
+		memset(&p.q[i], 0, sizeof(p.q[i]));
+		p.q[i].fd = -1;
 	}
-	while (rc == IPC_OK && !service_stop &&
-	       gather(c, qs, &n) == IPC_OK) {
-		maildir_batch_begin();
-		for (good = 0; good < n; good++)
-			if (request_start(&qs[good]) != IPC_OK)
-				break;
-		maildir_commit();
-		for (int i = 0; i < good; i++) {
-			if (rc == IPC_OK)
-				rc = request_finish(c, &qs[i]);
-			else /* qmgr is gone: the log still says what happened */
-				for (int k = 0; k < qs[i].n; k++)
-					deliver_finish(&qs[i], &qs[i].rj[k]);
+	p.head = p.held = 0;
+	while (rc == IPC_OK && !service_stop) {
+		/* room for a whole round */
+		if (LOCAL_QUEUE_REQS - p.held < LOCAL_BATCH_REQS &&
+		    (rc = flush(c, &p, rc)) != IPC_OK)
+			break;
+		int wait = maildir_wait_ms();
+		c->timeout_ms = wait >= 0 ? wait : LOCAL_IDLE_MS;
+		rc = gather(c, &p, LOCAL_BATCH_REQS, &n);
+		c->timeout_ms = LOCAL_IDLE_MS;
+		if (rc == IPC_TIMEOUT && wait >= 0) {
+			/* no round came: what is due, at its own cost */
+			maildir_advance(0);
+			rc = answer_ready(c, &p, IPC_OK);
+			continue;
 		}
-		for (int i = 0; i < n; i++)
-			request_free(&qs[i]);
-		if (good < n)
-			rc = IPC_BAD; /* after answering those before it */
+		if (rc == IPC_OK)
+			rc = run_round(c, &p, n);
 	}
+	if (flush(c, &p, rc) != IPC_OK && p.held > 0)
+		log_warn("answers lost: qmgr went away");
 	ipc_free(c);
 }
 

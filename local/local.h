@@ -94,10 +94,25 @@ int mailbox_path(const char *rcpt, char *out, size_t len, struct result *r);
 void maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		     const char *sender, const char *rcpt, struct result *r);
 /* maildir_batch_begin - later deliveries only write their files and
- * leave r at 4.3.0 until maildir_commit() makes them durable together
- * and sets each r (r must stay in place until then) */
+ * leave r at 4.3.0 until maildir_commit() or maildir_advance() makes
+ * them durable and sets each r (r must stay in place until then) */
 void maildir_batch_begin(void);
+/* maildir_owner - the tag of the deliveries written from now on */
+void maildir_owner(const void *owner);
+/* maildir_commit - every pending delivery made durable, r set */
 void maildir_commit(void);
+/* maildir_advance - each pending delivery moved on as far as it costs
+ * no journal commit of local's own, given that changes made before
+ * `before` are durable already (maildir.c, pipelining); results set
+ * for those done */
+void maildir_advance(long long before);
+/* maildir_wait_ms - how long until a pending delivery must be moved on
+ * whatever it costs (maildir_commit), or -1 when none is pending */
+int maildir_wait_ms(void);
+/* maildir_set_bounds - the pipeline's bounds in us (unit tests) */
+void maildir_set_bounds(long long hold, long long sync_delay);
+/* maildir_waits_for - whether a delivery of owner is still pending */
+int maildir_waits_for(const void *owner);
 /* maildir_child - in a forked delivery process: deliver at once, and
  * leave the parent's batch to the parent */
 void maildir_child(void);

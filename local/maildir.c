@@ -16,6 +16,30 @@
  * page of the whole file system, other mailboxes' and the queue's too,
  * and reports errors for the file system, not the file.)
  *
+ * Pipelining: maildir_advance(before) instead of maildir_commit()
+ * moves each delivery on only as far as it costs no journal commit of
+ * local's own, so that local's durable writes ride on commits made
+ * anyway.  `before` is a time by which another process began an fsync
+ * that has returned: the arrival of the newest message of the round,
+ * which cleanup stamped before it fsynced that message's queue file
+ * (qmgr only sends what cleanup made durable).  A change made before
+ * then is in a journal transaction already committed when the queue
+ * and the Maildir share a file system, so each file written (its
+ * write-out completed, land()) before `before` is fsynced then, finding
+ * nothing left to commit, and renamed into new/ at once.  The new/
+ * directories are fsynced only when the oldest rename waiting for that
+ * is MAILDIR_SYNC_DELAY_US old or half the batch waits: on ext4 a
+ * directory's fsync always commits the running transaction (directories
+ * are journalled-data inodes there: ext4_force_commit), whatever it
+ * holds, so it is the one commit of local's own, shared by every rename
+ * before it (and it confirms every file written before it as well).
+ * Every step is still an explicit fsync, in the same order (file,
+ * rename, new/, result), and correctness never depends on the hint: a
+ * wrong one only makes a file's fsync commit by itself.  A file that no
+ * commit covered within MAILDIR_HOLD_US is made durable at once
+ * (maildir_commit(): two commits for all that wait), as when the queue
+ * is on another file system.
+ *
  * NAME is "SECONDS.MmicrosPpidQcount.HOST,S=SIZE" (the ",S=" part when
  * maildir_size_in_name is set; SIZE is the file's size in bytes).
  * With mailbox_quota set, a message that would take new/ and cur/ past it
@@ -28,6 +52,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +67,23 @@
 
 #define MAILDIR_BUF 65536
 #define MAILDIR_BATCH_MAX 64 /* files written, not yet committed */
+/* pipelining (maildir_advance): a file waits at most this long for a
+ * commit that someone else made, a rename for its new/ fsync */
+#define MAILDIR_HOLD_US 20000
+#define MAILDIR_SYNC_DELAY_US 10000
+
+enum { ST_WRITTEN, ST_SYNCED, ST_RENAMED, ST_DONE };
+
+#define ALL LLONG_MAX /* settle()'s and sync_new()'s "every one" */
 
 /* a delivery written to tmp/, waiting for maildir_commit() */
 struct pending {
 	int fd;
 	int failed;
+	int stage;        /* ST_WRITTEN, ST_SYNCED: in tmp/; then new/ */
+	int landed;       /* its write-out has completed (land()) */
+	long long t_mod;  /* us: its last change: written, landed, renamed */
+	const void *owner; /* maildir_owner()'s: who waits for it */
 	long long size;   /* counts against the quota before new/ has it */
 	struct result *r;
 	char dir[4200], newdir[4200]; /* as maildir_deliver made them */
@@ -55,15 +92,19 @@ struct pending {
 
 static struct pending *pend[MAILDIR_BATCH_MAX];
 static int npend, batching;
+static const void *cur_owner; /* the owner of what is written now */
+static long long hold_us = MAILDIR_HOLD_US;
+static long long sync_delay_us = MAILDIR_SYNC_DELAY_US;
 
-/* pending_bytes - what this round has written for dir so far */
+/* pending_bytes - what is written for dir, not yet in new/ */
 static long long
 pending_bytes(const char *dir)
 {
 	long long n = 0;
 
 	for (int i = 0; i < npend; i++)
-		if (strcmp(pend[i]->dir, dir) == 0)
+		if (pend[i]->stage < ST_RENAMED &&
+		    strcmp(pend[i]->dir, dir) == 0)
 			n += pend[i]->size;
 	return n;
 }
@@ -229,6 +270,10 @@ defer(int fd, const char *dir, const char *tmp, const char *dst,
 	}
 	p->fd = fd;
 	p->failed = 0;
+	p->stage = ST_WRITTEN;
+	p->landed = 0;
+	p->t_mod = now_us(); /* after its blocks were allocated */
+	p->owner = cur_owner;
 	p->size = size;
 	p->r = r;
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
@@ -303,13 +348,24 @@ maildir_batch_begin(void)
 	batching = 1;
 }
 
-/* settle - fsync and close each pending file: the first fsync commits
- * the journal for all of them (see the top of this file) */
-static void
-settle(void)
+void
+maildir_owner(const void *owner)
 {
+	cur_owner = owner;
+}
+
+/* settle - fsync and close each file written before `before` (the
+ * first fsync commits the journal for all of them, see the top of this
+ * file), then rename the fsynced ones into new/ */
+static void
+settle(long long before)
+{
+	long long now;
+
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
+		if (p->failed || p->stage != ST_WRITTEN || p->t_mod >= before)
+			continue;
 		if (fsync(p->fd) != 0) {
 			io_error(p->r, "write", p->tmp);
 			p->failed = 1;
@@ -318,54 +374,78 @@ settle(void)
 			io_error(p->r, "close", p->tmp);
 			p->failed = 1;
 		}
+		p->fd = -1;
 		if (p->failed)
 			unlink(p->tmp);
+		else
+			p->stage = ST_SYNCED;
 	}
-}
-
-/* publish - rename each settled file into new/ */
-static void
-publish(void)
-{
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
-		if (p->failed)
+		if (p->failed || p->stage != ST_SYNCED)
 			continue;
+		/* only a file fsynced above appears in new/ */
 		if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->dst,
 			      RENAME_NOREPLACE) != 0) {
 			io_error(p->r, "rename to", p->dst);
 			p->failed = 1;
 			unlink(p->tmp);
+			continue;
 		}
+		p->stage = ST_RENAMED;
+		p->t_mod = 0; /* below: after the last rename */
 	}
+	now = now_us();
+	for (int i = 0; i < npend; i++)
+		if (pend[i]->stage == ST_RENAMED && pend[i]->t_mod == 0)
+			pend[i]->t_mod = now;
 }
 
-/* sync_new - each distinct new/ once; a failure defers every delivery
- * into it (it may not survive a crash: a duplicate beats a loss) */
+/* sync_new - each distinct new/ with renamed files fsynced once; a
+ * failure defers every delivery into it (it may not survive a crash: a
+ * duplicate beats a loss) */
 static void
 sync_new(void)
 {
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
-		int seen = 0;
-		if (p->failed)
+		if (p->failed || p->stage != ST_RENAMED)
 			continue;
-		for (int k = 0; k < i && !seen; k++)
-			seen = !pend[k]->failed && strcmp(pend[k]->dir,
-							  p->dir) == 0;
-		if (seen)
-			continue;
-		if (fsync_dir(p->newdir) == 0)
-			continue;
-		int e = errno;
-		for (int k = i; k < npend; k++)
-			if (!pend[k]->failed &&
-			    strcmp(pend[k]->dir, p->dir) == 0) {
-				errno = e;
-				io_error(pend[k]->r, "fsync", p->newdir);
-				pend[k]->failed = 1;
-			}
+		int ok = fsync_dir(p->newdir) == 0, e = errno;
+		for (int j = i; j < npend; j++) {
+			struct pending *q = pend[j];
+			if (q->failed || q->stage != ST_RENAMED ||
+			    strcmp(q->dir, p->dir) != 0)
+				continue;
+			q->stage = ST_DONE;
+			if (ok)
+				continue;
+			errno = e;
+			io_error(q->r, "fsync", p->newdir);
+			q->failed = 1;
+		}
 	}
+}
+
+/* prune - the deliveries done (delivered or failed) leave the batch,
+ * their results final */
+static void
+prune(void)
+{
+	int k = 0;
+
+	for (int i = 0; i < npend; i++) {
+		struct pending *p = pend[i];
+		if (!p->failed && p->stage != ST_DONE) {
+			pend[k++] = p; /* still to come */
+			continue;
+		}
+		if (!p->failed)
+			result_set(p->r, 2, "2.0.0", "delivered to maildir %s",
+				   p->dir);
+		free(p);
+	}
+	npend = k;
 }
 
 void
@@ -378,16 +458,100 @@ maildir_child(void)
 void
 maildir_commit(void)
 {
-	settle();
-	publish();
+	settle(ALL);
 	sync_new();
+	prune();
+	batching = 0;
+}
+
+/* land - wait until the write-out of each file written in this round
+ * has completed: ext4 (dioread_nolock, the default) records the
+ * file's extents as written only when its I/O completes, in a later
+ * journal transaction than the one its allocation went into, so the
+ * file's last change is known only after that */
+static void
+land(void)
+{
+	struct pending *now_landed[MAILDIR_BATCH_MAX];
+	int n = 0;
+
 	for (int i = 0; i < npend; i++) {
 		struct pending *p = pend[i];
-		if (!p->failed)
-			result_set(p->r, 2, "2.0.0", "delivered to maildir %s",
-				   p->dir);
-		free(p);
+		if (p->failed || p->stage != ST_WRITTEN || p->landed)
+			continue;
+		p->landed = 1;
+		/* on failure the file keeps its time; its fsync reports */
+		if (sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+				    SYNC_FILE_RANGE_WRITE |
+				    SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+			now_landed[n++] = p;
 	}
-	npend = 0;
+	long long now = now_us();
+	for (int i = 0; i < n; i++)
+		now_landed[i]->t_mod = now;
+}
+
+/* oldest - the earliest t_mod of a pending delivery at stage, or ALL */
+static long long
+oldest(int stage)
+{
+	long long t = ALL;
+
+	for (int i = 0; i < npend; i++)
+		if (!pend[i]->failed && pend[i]->stage == stage &&
+		    pend[i]->t_mod < t)
+			t = pend[i]->t_mod;
+	return t;
+}
+
+void
+maildir_advance(long long before)
+{
+	land();
+	if (oldest(ST_WRITTEN) < now_us() - hold_us) {
+		maildir_commit(); /* waited long enough for a free commit */
+		return;
+	}
+	/* a new/ fsync on ext4 commits the whole journal: every change
+	 * made before it is durable after it */
+	if (oldest(ST_RENAMED) < now_us() - sync_delay_us ||
+	    npend >= MAILDIR_BATCH_MAX / 2) {
+		long long t = now_us();
+		sync_new();
+		if (t > before)
+			before = t;
+	}
+	settle(before);
+	prune();
 	batching = 0;
+}
+
+int
+maildir_wait_ms(void)
+{
+	long long w = oldest(ST_WRITTEN), r = oldest(ST_RENAMED), now, due;
+
+	if (w == ALL && r == ALL)
+		return -1;
+	now = now_us();
+	due = w != ALL ? w + hold_us : ALL;
+	if (r != ALL && r + sync_delay_us < due)
+		due = r + sync_delay_us;
+	return due <= now ? 0 : (int)((due - now + 999) / 1000);
+}
+
+void
+maildir_set_bounds(long long hold, long long sync_delay)
+{
+	hold_us = hold;
+	sync_delay_us = sync_delay;
+}
+
+int
+maildir_waits_for(const void *owner)
+{
+	for (int i = 0; i < npend; i++)
+		if (pend[i]->owner == owner)
+			return 1;
+	return 0;
 }

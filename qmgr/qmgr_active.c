@@ -26,9 +26,11 @@
 #include "stats.h"
 
 /* finished messages are removed together: one fsync of each msg/
- * directory covers every unlink of a batch */
-#define REMOVE_DELAY_US 100000 /* at most this long after finishing */
-#define REMOVE_BATCH 256       /* or as soon as this many wait */
+ * directory covers every unlink of a batch (on ext4 each directory
+ * fsync is a journal commit, whatever else is pending: a second's
+ * batch, not a tenth's) */
+#define REMOVE_DELAY_US 1000000 /* at most this long after finishing */
+#define REMOVE_BATCH 1024      /* or as soon as this many wait */
 
 int active_count;
 struct qmsg *active_list;

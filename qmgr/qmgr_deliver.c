@@ -16,11 +16,13 @@
  * after qmgr_agent_accept_timeout is given up, not waited on for the
  * hour of DELIVER_TIMEOUT_US.  A pool is never larger than the
  * transport's process limit (each agent serves one connection).
- * To local, once every connection of the pool is busy, up to
- * QMGR_LOCAL_PIPELINE requests wait on a connection whose agent has
- * answered before: local takes all that wait and makes their
- * deliveries durable together (local(8), group commit); the answers
- * come back in order.
+ * To local, up to QMGR_LOCAL_PIPELINE requests wait on a connection
+ * whose agent has answered before, and such a connection is taken
+ * before an idle or a new one: local takes all that wait as one round
+ * and makes their deliveries durable together (local(8), group
+ * commit), answering each once the commits of later rounds (or a
+ * short wait) made it durable (pipelining); the answers come back in
+ * order.  Not behind a request that has waited QMGR_JOIN_US.
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
@@ -39,6 +41,7 @@
 
 #define DELIVER_TIMEOUT_US (3600LL * 1000000) /* one request, at most */
 #define DELIVER_WRITE_MS 10000
+#define QMGR_JOIN_US 200000 /* local's answers come within ~30 ms */
 
 /* a request sent, not yet {done} */
 struct dreq {
@@ -181,6 +184,26 @@ conn_stack(const char *transport)
 	return best;
 }
 
+/* conn_join - a served connection with requests in flight and room
+ * for one more, the one with the most: requests gather on as few
+ * agents as they can, so each agent's next round comes soon.  Not one
+ * whose oldest request has waited QMGR_JOIN_US (a slow mailbox or
+ * command): nothing should queue behind that. */
+static struct dconn *
+conn_join(const char *transport)
+{
+	struct dconn *best = NULL;
+	long long now = now_us();
+
+	for (struct dconn *d = conns; d; d = d->next)
+		if (d->taken && d->count > 0 && d->count < d->depth &&
+		    now - head(d)->started < QMGR_JOIN_US &&
+		    strcmp(d->transport, transport) == 0 &&
+		    (best == NULL || d->count > best->count))
+			best = d;
+	return best;
+}
+
 /* conn_idle - a free connection to transport; NULL when the pool is
  * full, or (with *down set) when the service cannot be reached. */
 static struct dconn *
@@ -195,6 +218,11 @@ conn_idle(const char *transport, int *down)
 	if (limit > procs)
 		limit = procs;
 
+	/* local answers a round when the next one has come (pipelining,
+	 * local(8)): the next request joins a served connection first */
+	struct dconn *s = local ? conn_join(transport) : NULL;
+	if (s != NULL)
+		return s;
 	for (struct dconn *d = conns; d; d = d->next)
 		if (d->count == 0 && strcmp(d->transport, transport) == 0)
 			return d;

@@ -14,7 +14,11 @@
  * a 4.x.x status and leave no file behind.  The group commit: between
  * maildir_batch_begin and maildir_commit files wait in tmp/ with a
  * 4.3.0 result, then all are in new/ with 2.0.0, and a waiting file
- * counts against mailbox_quota.
+ * counts against mailbox_quota.  The pipeline (maildir_advance): a
+ * file moves to new/ only once a commit made after it is known (a later
+ * round's `before`, or local's own new/ fsync), a result turns 2.0.0
+ * only after its new/ was fsynced, and a delivery that waited past the
+ * hold is made durable at once.
  * Trusts: only the temporary directory it makes.
  * Never: leaves cfg changed for the suites after it.
  */
@@ -30,6 +34,7 @@
 
 #include "../../local/local.h"
 #include "config.h"
+#include "fsutil.h"
 #include "queue_file.h"
 #include "suites.h"
 
@@ -469,6 +474,87 @@ test_maildir_batch(void)
 	cfg.mailbox_quota = quota;
 }
 
+/* wait_due - until maildir_wait_ms() says something is due (the
+ * pipeline's bounds are set below; at most about 5 s) */
+static void
+wait_due(void)
+{
+	for (int i = 0; i < 5000 && maildir_wait_ms() != 0; i++)
+		usleep(1000);
+	CU_ASSERT_EQUAL(maildir_wait_ms(), 0);
+}
+
+static void
+test_maildir_pipeline(void)
+{
+	static const char msg[] = "Subject: p\n\npipelined\n";
+	static const char a = 'a', b = 'b', c = 'c'; /* owners */
+	char d1[600], d2[600];
+	struct result r[4];
+
+	CU_ASSERT_EQUAL_FATAL(write_queue_file(qpath, msg, sizeof(msg) - 1), 0);
+	unit_path(d1, sizeof(d1), tmpdir, "pipe/one/Maildir");
+	unit_path(d2, sizeof(d2), tmpdir, "pipe/two/Maildir");
+	CU_ASSERT_EQUAL(maildir_wait_ms(), -1);
+	/* bounds far above a busy machine's stalls: only the rounds move
+	 * the files until the new/ fsync is due */
+	maildir_set_bounds(3000000, 100000);
+	/* round 1: written; no commit after them is known yet */
+	maildir_batch_begin();
+	maildir_owner(&a);
+	CU_ASSERT_EQUAL_FATAL(deliver(d1, qpath, SENDER, &r[0]), 0);
+	CU_ASSERT_EQUAL_FATAL(deliver(d1, qpath, SENDER, &r[1]), 0);
+	maildir_advance(0);
+	CU_ASSERT_EQUAL(count(d1, "tmp"), 2);
+	CU_ASSERT_EQUAL(count(d1, "new"), 0);
+	CU_ASSERT_EQUAL(r[0].code, 4);
+	CU_ASSERT(maildir_waits_for(&a));
+	CU_ASSERT(maildir_wait_ms() > 0 && maildir_wait_ms() <= 3000);
+	/* round 2 arrives after a commit that began after round 1: round
+	 * 1's files go to new/, still unanswered; round 2's stay */
+	long long before = now_us();
+	maildir_batch_begin();
+	maildir_owner(&b);
+	CU_ASSERT_EQUAL_FATAL(deliver(d2, qpath, SENDER, &r[2]), 0);
+	maildir_advance(before);
+	CU_ASSERT_EQUAL(count(d1, "tmp"), 0);
+	CU_ASSERT_EQUAL(count(d1, "new"), 2);
+	CU_ASSERT_EQUAL(count(d2, "tmp"), 1);
+	CU_ASSERT_EQUAL(r[0].code, 4);
+	CU_ASSERT_EQUAL(r[1].code, 4);
+	CU_ASSERT(maildir_waits_for(&a));
+	CU_ASSERT(maildir_waits_for(&b));
+	/* no more rounds: new/ is fsynced when its oldest rename is due,
+	 * and that fsync's commit covers round 2's file too */
+	wait_due();
+	maildir_advance(0);
+	CU_ASSERT_EQUAL(r[0].code, 2);
+	CU_ASSERT_STRING_EQUAL(r[1].dsn, "2.0.0");
+	CU_ASSERT(!maildir_waits_for(&a));
+	CU_ASSERT_EQUAL(count(d2, "new"), 1);
+	CU_ASSERT_EQUAL(r[2].code, 4);
+	CU_ASSERT(maildir_waits_for(&b));
+	maildir_commit();
+	CU_ASSERT_EQUAL(r[2].code, 2);
+	CU_ASSERT(!maildir_waits_for(&b));
+	CU_ASSERT_EQUAL(maildir_wait_ms(), -1);
+	check_delivered(d1, 2, msg, sizeof(msg) - 1, SENDER, 1);
+	check_delivered(d2, 1, msg, sizeof(msg) - 1, SENDER, 1);
+	/* a file no commit covered within the hold: made durable at once */
+	maildir_set_bounds(30000, 100000);
+	maildir_batch_begin();
+	maildir_owner(&c);
+	CU_ASSERT_EQUAL_FATAL(deliver(d2, qpath, SENDER, &r[3]), 0);
+	maildir_advance(0);
+	CU_ASSERT_EQUAL(r[3].code, 4);
+	wait_due();
+	maildir_advance(0);
+	CU_ASSERT_EQUAL(r[3].code, 2);
+	CU_ASSERT(!maildir_waits_for(&c));
+	check_delivered(d2, 2, msg, sizeof(msg) - 1, SENDER, 1);
+	maildir_set_bounds(20000, 10000); /* maildir.c's own */
+}
+
 /* failures are temporary and leave no file behind */
 static void
 test_maildir_fail(void)
@@ -536,6 +622,7 @@ suite_mailbox_path(void)
 	    !CU_add_test(s, "path too long", test_too_long) ||
 	    !CU_add_test(s, "maildir_deliver", test_maildir_deliver) ||
 	    !CU_add_test(s, "maildir group commit", test_maildir_batch) ||
+	    !CU_add_test(s, "maildir pipeline", test_maildir_pipeline) ||
 	    !CU_add_test(s, "maildir_deliver failures", test_maildir_fail))
 		return CU_get_error();
 	return CUE_SUCCESS;
