@@ -171,3 +171,19 @@ log_fatal(const char *fmt, ...)
 	LOG_BODY(LOG_CRIT, "fatal: ");
 	exit(1);
 }
+
+const char *
+log_delay(char *buf, size_t len, double s)
+{
+	if (s < 0)
+		s = 0;
+	snprintf(buf, len, s >= 10 ? "%.0f" : "%.2f", s);
+	if (strchr(buf, '.')) {
+		char *e = buf + strlen(buf) - 1;
+		while (*e == '0')
+			*e-- = 0;
+		if (*e == '.')
+			*e = 0;
+	}
+	return buf;
+}

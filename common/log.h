@@ -5,6 +5,7 @@
 #define MTA_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 enum log_dest { LOG_DEST_SYSLOG, LOG_DEST_STDERR, LOG_DEST_FILE };
@@ -25,5 +26,8 @@ noreturn void log_fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 /* log_reopen_pid - take the new pid into the tag after fork(). */
 void log_reopen_pid(void);
+/* log_delay - seconds as Postfix writes them in delay= and delays=:
+ * "0.04", "0", "12" (two decimals below 10 s, trailing zeros cut) */
+const char *log_delay(char *buf, size_t len, double s);
 
 #endif

@@ -50,23 +50,6 @@ struct request {
 	int n;
 };
 
-/* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
-static const char *
-fmt_delay(char *buf, size_t len, double s)
-{
-	if (s < 0)
-		s = 0;
-	snprintf(buf, len, s >= 10 ? "%.0f" : "%.2f", s);
-	if (strchr(buf, '.')) {
-		char *e = buf + strlen(buf) - 1;
-		while (*e == '0')
-			*e-- = 0;
-		if (*e == '.')
-			*e = 0;
-	}
-	return buf;
-}
-
 static void
 log_delivery(const struct request *q, const char *rcpt, const char *orig,
 	     const struct result *r)
@@ -85,9 +68,9 @@ log_delivery(const struct request *q, const char *rcpt, const char *orig,
 		snprintf(o, sizeof(o), ", orig_to=<%s>", orig);
 	log_info("%s: to=<%s>%s, relay=local, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)", q->id, rcpt, o,
-		 fmt_delay(t0, sizeof(t0), total), fmt_delay(t1, sizeof(t1), a),
-		 fmt_delay(t2, sizeof(t2), b), fmt_delay(t3, sizeof(t3), c),
-		 fmt_delay(t4, sizeof(t4), d), r->dsn, status, r->text);
+		 log_delay(t0, sizeof(t0), total), log_delay(t1, sizeof(t1), a),
+		 log_delay(t2, sizeof(t2), b), log_delay(t3, sizeof(t3), c),
+		 log_delay(t4, sizeof(t4), d), r->dsn, status, r->text);
 }
 
 /* worse - keep the result qmgr must act on: any 4xx retries the

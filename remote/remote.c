@@ -43,23 +43,6 @@ struct request {
 	int sessions; /* that took place for this request */
 };
 
-/* fmt_delay - seconds as Postfix writes them: "0.04", "0", "12". */
-static const char *
-fmt_delay(char *buf, size_t len, double s)
-{
-	if (s < 0)
-		s = 0;
-	snprintf(buf, len, s >= 10 ? "%.0f" : "%.2f", s);
-	if (strchr(buf, '.')) {
-		char *e = buf + strlen(buf) - 1;
-		while (*e == '0')
-			*e-- = 0;
-		if (*e == '.')
-			*e = 0;
-	}
-	return buf;
-}
-
 static void
 log_delivery(const struct request *q, const struct delivery *d, int i)
 {
@@ -82,9 +65,9 @@ log_delivery(const struct request *q, const struct delivery *d, int i)
 	log_info("%s: to=<%s>, relay=%s%s, delay=%s, delays=%s/%s/%s/%s, "
 		 "dsn=%s, status=%s (%s)",
 		 q->id, d->rcpt[i], r->relay[0] ? r->relay : q->relay, use,
-		 fmt_delay(t0, sizeof(t0), total),
-		 fmt_delay(t1, sizeof(t1), a), fmt_delay(t2, sizeof(t2), b),
-		 fmt_delay(t3, sizeof(t3), c), fmt_delay(t4, sizeof(t4), dd),
+		 log_delay(t0, sizeof(t0), total),
+		 log_delay(t1, sizeof(t1), a), log_delay(t2, sizeof(t2), b),
+		 log_delay(t3, sizeof(t3), c), log_delay(t4, sizeof(t4), dd),
 		 r->dsn, status, r->text);
 }
 

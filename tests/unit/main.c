@@ -14,7 +14,7 @@
 #include "suites.h"
 
 static CU_ErrorCode (*const suites[])(void) = {
-    suite_cidr,
+    suite_cidr,	suite_log,
     suite_config,	suite_queue_id, suite_addr,   suite_ipc,
     suite_queue_file,	suite_db,	suite_fsutil, suite_cleanup_headers,
     suite_mailbox_path, suite_smtpd,	suite_qmgr_dest,

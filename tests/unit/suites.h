@@ -36,6 +36,7 @@ CU_ErrorCode suite_auth_limit(void);
 CU_ErrorCode suite_tlsproxy_client(void);
 CU_ErrorCode suite_tlsa(void);
 CU_ErrorCode suite_stats(void);
+CU_ErrorCode suite_log(void);
 CU_ErrorCode suite_cleanup_client(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
