@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "service.h"
 
 #define CLEANUP_TIMEOUT_MS 600000 /* between records from the submitter */
+#define CLEANUP_IDLE_MS 10000 /* for the next message on a connection */
 #define QMGR_TIMEOUT_MS 10000
 #define LIM_DSN_VALUE 1024 /* ORCPT, NOTIFY, ENVID values (smtpd: 500) */
 
@@ -234,14 +237,20 @@ receive(struct cleanup_msg *m, struct ipc *c, struct attrs *a)
 	}
 }
 
-static void
+/*
+ * serve_message - one message; 1 when it ended with an answer to a whole
+ * request (250, a refusal, or a refused envelope), so that the next
+ * request may follow on the connection; 0 when the submitter went away
+ * or broke the framing.
+ */
+static int
 serve_message(struct ipc *c, struct attrs *a)
 {
 	struct cleanup_msg m;
 	char path[64];
-	int fd, done;
+	int fd, done, in_step;
 
-	memset(&m, 0, sizeof(m));
+	memset(&m, 0, offsetof(struct cleanup_msg, w));
 	m.arrival_us = now_us();
 	m.arrival = (long)(m.arrival_us / 1000000);
 	/* O_EXCL: an ID collision must fail, never reuse a message's file */
@@ -256,7 +265,7 @@ serve_message(struct ipc *c, struct attrs *a)
 		if (fd >= 0 && (unlink(path) != 0 || close(fd) != 0))
 			log_warn("remove %s: %m", path);
 		reply(c, 451, "4.3.0 Error: queue file write error");
-		return;
+		return 1;
 	}
 	qf_writer_init(&m.w, fd);
 	headers_begin(&m);
@@ -264,9 +273,11 @@ serve_message(struct ipc *c, struct attrs *a)
 		log_warn("%s: malformed envelope from the submitter", m.id);
 		reply(c, 451, "4.3.0 Error: malformed envelope");
 		done = 0;
+		in_step = 1;
 	} else {
 		ipc_put_str(c, "queue_id", m.id);
 		done = ipc_end(c) == IPC_OK && receive(&m, c, a);
+		in_step = done;
 	}
 	if (done && !m.bad && headers_end(&m) != 0)
 		m.bad = 451;
@@ -278,7 +289,7 @@ serve_message(struct ipc *c, struct attrs *a)
 		reply(c, 250, NULL);
 		notify_qmgr(m.id);
 		strbuf_free(&m.hdr);
-		return;
+		return 1;
 	}
 	if (done) {
 		if (!m.bad) {
@@ -295,8 +306,39 @@ serve_message(struct ipc *c, struct attrs *a)
 	if (close(fd) != 0)
 		log_warn("%s: close: %m", m.id);
 	strbuf_free(&m.hdr);
+	return in_step;
 }
 
+/*
+ * wait_request - wait for the next request on a kept connection; 0 when
+ * it is time to hang up instead: a reload (SIGHUP interrupts the wait,
+ * so the new configuration is not held off by an idle submitter), or
+ * CLEANUP_IDLE_MS without a request.
+ */
+static int
+wait_request(struct ipc *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+
+	for (;;) {
+		if (service_stop)
+			return 0;
+		if (c->rlen > c->rpos)
+			return 1; /* already here */
+		int n = poll(&p, 1, CLEANUP_IDLE_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n > 0;
+	}
+}
+
+/*
+ * serve - the messages of one connection: a submitter such as smtpd
+ * keeps it for all the messages of its session, so this process is not
+ * started anew for every few of them.  Between messages it waits at most
+ * CLEANUP_IDLE_MS; after a reload (service_stop) it takes no more, and
+ * the submitter opens a new connection to a new process.
+ */
 static void
 serve(int fd)
 {
@@ -304,12 +346,14 @@ serve(int fd)
 	struct attrs a;
 
 	attrs_init(&a);
-	if (ipc_read(c, &a) == IPC_OK) {
+	while (wait_request(c) && ipc_read(c, &a) == IPC_OK) {
 		const char *req = attrs_get(&a, "req");
-		if (req && strcmp(req, "submit") == 0)
-			serve_message(c, &a);
-		else
+		if (req == NULL || strcmp(req, "submit") != 0) {
 			log_warn("unknown request on private/cleanup");
+			break;
+		}
+		if (!serve_message(c, &a))
+			break;
 	}
 	attrs_free(&a);
 	ipc_free(c);

@@ -3,7 +3,9 @@
  *
  * The conversation: a request record (req=submit and the envelope),
  * cleanup's answer with the queue ID, data records, end=1, and cleanup's
- * status, sent only once its queue file is durable.
+ * status, sent only once its queue file is durable.  After that status
+ * the connection is in step again and may carry the next message
+ * (cleanup_client_next); after anything else it is only good to close.
  * Trusts: cleanup's records for their framing; a status must be a number
  * from 200 to 599 or it counts as no answer.
  * Never: sends end=1 after a failed write (cleanup would queue a cut
@@ -24,9 +26,21 @@ struct cleanup_client {
 	struct ipc *c;
 	struct attrs reply; /* the last answer; finish's text points here */
 	int failed;
+	int in_step; /* the last message got its final status */
 	size_t len;
 	char chunk[CLEANUP_CLIENT_CHUNK];
 };
+
+/* begin - start the request record of a message. */
+static void
+begin(struct cleanup_client *cc, const char *sender)
+{
+	cc->failed = 0;
+	cc->in_step = 0;
+	cc->len = 0;
+	ipc_put_str(cc->c, "req", "submit");
+	ipc_put_str(cc->c, "sender", sender);
+}
 
 struct cleanup_client *
 cleanup_client_open(const char *sender, int timeout_ms)
@@ -47,11 +61,17 @@ cleanup_client_open_fd(int fd, const char *sender, int timeout_ms)
 		log_fatal("out of memory");
 	cc->c = ipc_new(fd, timeout_ms);
 	attrs_init(&cc->reply);
-	cc->failed = 0;
-	cc->len = 0;
-	ipc_put_str(cc->c, "req", "submit");
-	ipc_put_str(cc->c, "sender", sender);
+	begin(cc, sender);
 	return cc;
+}
+
+int
+cleanup_client_next(struct cleanup_client *cc, const char *sender)
+{
+	if (!cc->in_step || ipc_pending(cc->c) > 0)
+		return -1;
+	begin(cc, sender);
+	return 0;
 }
 
 void
@@ -121,6 +141,12 @@ cleanup_client_write(struct cleanup_client *cc, const void *p, size_t n)
 }
 
 int
+cleanup_client_in_step(const struct cleanup_client *cc)
+{
+	return cc->in_step;
+}
+
+int
 cleanup_client_failed(const struct cleanup_client *cc)
 {
 	return cc->failed;
@@ -143,6 +169,7 @@ cleanup_client_finish(struct cleanup_client *cc, const char **text)
 	status = attrs_get_long(&cc->reply, "status", &ok);
 	if (!ok || status < 200 || status > 599)
 		return CLEANUP_NO_ANSWER;
+	cc->in_step = 1;
 	*text = attrs_get(&cc->reply, "text");
 	return (int)status;
 }

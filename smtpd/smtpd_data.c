@@ -13,6 +13,7 @@
  * Never: buffers a whole message; answers 250 before cleanup did.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +41,50 @@ struct smtpd_bdat {
 	struct data_state d;
 };
 
-/* cleanup_open - connect and send the envelope; NULL after a reply. */
-static struct cleanup_client *
-cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
+/* release - the client has been quiet: give the kept cleanup process
+ * back for other sessions (io_fill calls this) */
+static void
+release(void *ctx)
 {
-	struct cleanup_client *c;
+	struct smtpd_session *s = ctx;
 
-	if ((c = cleanup_client_open(s->sender, CLEANUP_TIMEOUT_MS)) == NULL) {
-		log_warn("connect to private/cleanup: %m");
-		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
-		return NULL;
+	cleanup_client_close(s->cleanup);
+	s->cleanup = NULL;
+}
+
+/*
+ * done_with - a message is over.  A connection whose last message got
+ * cleanup's final answer is kept for the session's next message (a
+ * cleanup process per message, or per few, was a tenth of the CPU per
+ * message), and given back when the client is quiet for
+ * SMTPD_CLEANUP_KEEP_MS or leaves; any other is closed, so that
+ * cleanup sees EOF and discards what it was writing.
+ */
+static void
+done_with(struct smtpd_session *s, struct cleanup_client *c)
+{
+	if (c == NULL)
+		return;
+	if (s->cleanup != NULL || !cleanup_client_in_step(c)) {
+		cleanup_client_close(c);
+		return;
 	}
+	s->cleanup = c;
+	io_on_idle(&s->io, SMTPD_CLEANUP_KEEP_MS, release, s);
+}
+
+void
+smtpd_data_end(struct smtpd_session *s)
+{
+	io_on_idle(&s->io, 0, NULL, NULL);
+	release(s);
+}
+
+/* envelope - send the envelope on c; 0 and the queue ID in id. */
+static int
+envelope(struct smtpd_session *s, struct cleanup_client *c, char *id,
+	 size_t idlen)
+{
 	/* each recipient's DSN attributes follow it (mta-queue(5) order) */
 	for (int i = 0; i < s->nrcpt; i++) {
 		cleanup_client_attr(c, "rcpt", s->rcpts[i]);
@@ -77,13 +111,42 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 		cleanup_client_attr(c, "ret", s->ret);
 	if (s->verbose) /* VERB: a delivery trace (mta-queue(5) W) */
 		cleanup_client_attr(c, "trace", "VERB");
-	if (cleanup_client_start(c, id, idlen) != 0) {
-		log_warn("cleanup did not accept the envelope");
-		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
+	return cleanup_client_start(c, id, idlen);
+}
+
+/*
+ * cleanup_open - the kept connection or a new one, with the envelope
+ * sent; NULL after a reply.  A kept connection that fails at the
+ * envelope (its cleanup ended after a reload or its idle time, or died)
+ * is replaced by a new one once: nothing was queued on it yet.
+ */
+static struct cleanup_client *
+cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
+{
+	for (;;) {
+		struct cleanup_client *c = s->cleanup;
+		int kept = c != NULL;
+
+		s->cleanup = NULL;
+		if (kept && cleanup_client_next(c, s->sender) != 0) {
+			cleanup_client_close(c);
+			continue;
+		}
+		if (!kept && (c = cleanup_client_open(s->sender,
+						      CLEANUP_TIMEOUT_MS)) == NULL) {
+			log_warn("connect to private/cleanup: %m");
+			break;
+		}
+		if (envelope(s, c, id, idlen) == 0)
+			return c;
 		cleanup_client_close(c);
-		return NULL;
+		if (!kept) {
+			log_warn("cleanup did not accept the envelope");
+			break;
+		}
 	}
-	return c;
+	io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
+	return NULL;
 }
 
 /* chunk_add - the body filter's sink: clean bytes on their way out. */
@@ -181,7 +244,8 @@ data_begin(struct smtpd_session *s, struct data_state *d,
 {
 	char client[400];
 
-	memset(d, 0, sizeof(*d));
+	/* the filter's 64 KB output buffer is left to body_init */
+	memset(d, 0, offsetof(struct data_state, f));
 	if ((d->c = cleanup_open(s, d->id, sizeof(d->id))) == NULL)
 		return -1;
 	body_init(&d->f, mode, chunk_add, d);
@@ -217,7 +281,7 @@ smtpd_data(struct smtpd_session *s)
 	if (rc == 0 && !bare_lf_refused(s, d))
 		finish(s, d);
 	/* without "end", cleanup sees EOF and discards the file */
-	cleanup_client_close(d->c);
+	done_with(s, d->c);
 	free(d);
 	smtpd_reset(s);
 }
@@ -335,5 +399,7 @@ smtpd_bdat(struct smtpd_session *s, const char *arg)
 	}
 	body_finish(&d->f);
 	finish(s, d);
+	done_with(s, d->c); /* kept when cleanup answered */
+	d->c = NULL;
 	smtpd_reset(s);
 }

@@ -30,6 +30,42 @@ io_init(struct smtpd_io *io, int fd, int timeout_s)
 	io->pos = io->len = io->olen = 0;
 	io->timeout_s = timeout_s;
 	io->eof = io->error = 0;
+	io->on_idle = NULL;
+	io->idle_ctx = NULL;
+	io->idle_ms = 0;
+}
+
+void
+io_on_idle(struct smtpd_io *io, int ms, void (*fn)(void *ctx), void *ctx)
+{
+	io->on_idle = fn;
+	io->idle_ctx = ctx;
+	io->idle_ms = ms;
+}
+
+/* wait_input - poll for input up to the session's timeout; the idle
+ * call, when one is set, comes after its own shorter wait */
+static int
+wait_input(struct smtpd_io *io)
+{
+	struct pollfd p = {.fd = io->fd, .events = POLLIN};
+	int left = io->timeout_s * 1000, n;
+
+	if (io->on_idle != NULL && io->idle_ms < left) {
+		do
+			n = poll(&p, 1, io->idle_ms);
+		while (n < 0 && errno == EINTR);
+		if (n != 0)
+			return n;
+		void (*fn)(void *) = io->on_idle;
+		io->on_idle = NULL;
+		fn(io->idle_ctx);
+		left -= io->idle_ms;
+	}
+	do
+		n = poll(&p, 1, left);
+	while (n < 0 && errno == EINTR);
+	return n;
 }
 
 int
@@ -109,10 +145,7 @@ io_fill(struct smtpd_io *io)
 	if (io->olen > 0 && io_flush(io) != 0)
 		return LINE_EOF;
 	for (;;) {
-		struct pollfd p = {.fd = io->fd, .events = POLLIN};
-		int n = poll(&p, 1, io->timeout_s * 1000);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int n = wait_input(io);
 		if (n == 0)
 			return LINE_TIMEOUT;
 		if (n < 0)

@@ -26,6 +26,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_tlsa,
     suite_stats,
     suite_cleanup_client,
+    suite_smtpd_body,
 };
 
 int
