@@ -154,11 +154,25 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
  * then costs no second journal commit.  Readers know a file is complete
  * by its END record, and that it is still being written by our lock.
  */
+/* incoming_dir - incoming/, opened once per process for its fsyncs
+ * (an open and a close per message saved); -1 when it cannot be */
+static int
+incoming_dir(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd;
+}
+
 static int
 commit(struct cleanup_msg *m, int fd)
 {
-	if (qf_finish(&m->w) != 0 || fsync(fd) != 0 ||
-	    fsync_dir("incoming") != 0) {
+	int dir = incoming_dir();
+
+	if (qf_finish(&m->w) != 0 || fsync(fd) != 0 || dir < 0 ||
+	    fsync(dir) != 0) {
 		log_warn("%s: write queue file: %m", m->id);
 		return -1;
 	}

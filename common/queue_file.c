@@ -148,10 +148,16 @@ qf_put_data(struct qf_writer *w, const void *p, size_t len)
 	const char *c = p;
 
 	w->msg_size += (long long)len;
-	/* a large piece (a whole data record from the submitter) becomes a
-	 * record of its own; small ones gather in the chunk */
-	if (len >= QF_DIRECT_MIN && len <= LIM_QF_RECORD)
-		return put_direct(w, p, len);
+	/* a large piece (a whole data record from the submitter) becomes
+	 * records of its own, of at most a chunk each (mta-queue(5));
+	 * small ones gather in the chunk */
+	while (len >= QF_DIRECT_MIN) {
+		size_t n = len < sizeof(w->chunk) ? len : sizeof(w->chunk);
+		if (put_direct(w, c, n) != 0)
+			return -1;
+		c += n;
+		len -= n;
+	}
 	while (len > 0) {
 		size_t n = sizeof(w->chunk) - w->chunklen;
 		if (n > len)

@@ -157,6 +157,10 @@ body_feed(struct body_filter *f, const char *p, size_t n)
 	size_t i = 0, lf = (size_t)-1, cr = (size_t)-1;
 
 	while (i < n && !f->done) {
+		/* a line that starts with an ordinary byte is a span too */
+		if ((f->state == S_BOL_CRLF || f->state == S_BOL) &&
+		    p[i] != '.' && p[i] != '\r' && p[i] != '\n')
+			f->state = S_MID;
 		if (f->state != S_MID) {
 			step(f, p[i++]);
 			continue;

@@ -145,15 +145,20 @@ io_fill(struct smtpd_io *io)
 	if (io->olen > 0 && io_flush(io) != 0)
 		return LINE_EOF;
 	for (;;) {
-		int n = wait_input(io);
-		if (n == 0)
-			return LINE_TIMEOUT;
-		if (n < 0)
-			return LINE_EOF;
-		ssize_t r = read(io->fd, io->in + io->len,
-				 sizeof(io->in) - io->len);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		/* the message data of a client that sends quickly is often
+		 * there already: try first, poll only when nothing is */
+		ssize_t r = recv(io->fd, io->in + io->len,
+				 sizeof(io->in) - io->len, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int n = wait_input(io);
+			if (n == 0)
+				return LINE_TIMEOUT;
+			if (n < 0)
+				return LINE_EOF;
+			continue;
+		}
 		if (r <= 0) {
 			io->eof = 1;
 			return LINE_EOF;
