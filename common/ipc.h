@@ -53,6 +53,11 @@ void ipc_put_str(struct ipc *c, const char *name, const char *v);
 void ipc_put_long(struct ipc *c, const char *name, long v);
 /* ipc_attach_fd - send fd (a dup is not made) with the next record. */
 void ipc_attach_fd(struct ipc *c, int fd);
+/* ipc_send_value - add name=v, close the record and flush everything,
+ * as ipc_put and ipc_end do, but with v sent from where it is instead of
+ * copied into the write buffer (message data: 64 KB a record). */
+int ipc_send_value(struct ipc *c, const char *name, const void *v,
+		   size_t len);
 /* ipc_end - close the record being built and flush everything. */
 int ipc_end(struct ipc *c);
 /* ipc_flush - write buffered bytes; blocks up to timeout_ms. */

@@ -38,6 +38,9 @@ struct smtpd_io {
 	void (*on_idle)(void *ctx);
 	void *idle_ctx;
 	int idle_ms;
+	/* io_unread: input that did not fit in, taken before the socket */
+	char *spill;
+	size_t spill_len, spill_pos;
 };
 
 enum io_line { LINE_OK, LINE_LONG, LINE_PART, LINE_EOF, LINE_TIMEOUT };
@@ -86,6 +89,15 @@ void io_printf(struct smtpd_io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int io_flush(struct smtpd_io *io);
 int io_input_pending(const struct smtpd_io *io);
+/* io_read_into - message data straight into buf (up to cap bytes, no
+ * copy through the input buffer): what is buffered, else one read;
+ * *got bytes.  LINE_OK, LINE_EOF or LINE_TIMEOUT. */
+int io_read_into(struct smtpd_io *io, char *buf, size_t cap, size_t *got);
+/* io_unread - give back the n bytes after the end of the data that
+ * io_read_into took (pipelined commands); -1 if they could not be kept */
+int io_unread(struct smtpd_io *io, const char *p, size_t n);
+/* io_spill_free - drop input io_unread kept aside (the session ends) */
+void io_spill_free(struct smtpd_io *io);
 /* io_on_idle - call fn(ctx) once when io_fill has waited ms for input
  * (fn NULL: no call) */
 void io_on_idle(struct smtpd_io *io, int ms, void (*fn)(void *ctx),
@@ -109,6 +121,8 @@ void smtpd_data_end(struct smtpd_session *s);
  * nothing: back-to-back messages share it, an idle session holds no
  * cleanup process */
 #define SMTPD_CLEANUP_KEEP_MS 1000
+/* bytes of DATA taken from the client in one read (smtpd_data.c) */
+#define SMTPD_DATA_READ 65536
 
 /*
  * smtpd_body.c - message bytes as the client sends them, to message

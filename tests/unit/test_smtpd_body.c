@@ -9,12 +9,16 @@
  * and CR counts must be those of the reference.  Inputs: random ones
  * over an alphabet of the bytes that matter, a message whose end
  * "\r\n.\r\n" is split at every position, and lines that straddle the
- * filter's output buffer and smtpd's input buffer.
+ * filter's output buffer and smtpd's input buffer.  And smtpd's DATA
+ * reads (io_read_into, io_unread): the end of data split between reads,
+ * with more pipelined after it than the command buffer holds.
  * Trusts: nothing.  Never: writes outside the test's own buffers.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
@@ -284,6 +288,84 @@ test_body_long_lines(void)
 	free(got);
 }
 
+/* ---- DATA reads: io_read_into and io_unread (smtpd_io.c) ---- */
+
+/* read_data - what smtpd_data.c's read_body does; 0 at the end */
+static int
+read_data(struct smtpd_io *io, struct body_filter *f, char *raw, size_t cap,
+	  int once)
+{
+	while (!f->done) {
+		size_t got, used;
+		if (io_read_into(io, raw, cap, &got) != LINE_OK)
+			return -1;
+		used = body_feed(f, raw, got);
+		if (used < got && io_unread(io, raw + used, got - used) != 0)
+			return -1;
+		if (once)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * The end of data split between two reads at each position of and
+ * around "\r\n.\r\n", followed by 48 KB of pipelined commands (more
+ * than the 16 KB command buffer: the rest is kept aside and read after
+ * it): the message comes out whole and every command after it, in order.
+ */
+static void
+test_data_reads(void)
+{
+	static const char head[] = "Subject: x\r\n\r\nbody\r\n..dot\r\n.\r\n";
+	enum { NCMD = 8000 };
+	size_t hl = sizeof(head) - 1, n = hl + NCMD * 6;
+	char *msg = malloc(n), *raw = malloc(SMTPD_DATA_READ);
+	static struct smtpd_io io;
+	char line[64], want[64], got[64];
+
+	CU_ASSERT_FATAL(msg && raw);
+	memcpy(msg, head, hl);
+	for (int i = 0; i < NCMD; i++)
+		memcpy(msg + hl + 6 * i, "NOOP\r\n", 6);
+	for (size_t k = hl - 9; k <= hl + 2; k++) {
+		int sv[2];
+		CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+		io_init(&io, sv[0], 5);
+		struct sink out = {.p = got, .cap = sizeof(got) - 2};
+		body_init(&filter, BODY_DATA, collect, &out);
+		/* the first piece, one read of it, then the rest */
+		CU_ASSERT_FATAL(write(sv[1], msg, k) == (ssize_t)k);
+		CU_ASSERT_EQUAL(read_data(&io, &filter, raw, SMTPD_DATA_READ,
+					  1), 0);
+		CU_ASSERT_FATAL(write(sv[1], msg + k, n - k) ==
+				(ssize_t)(n - k));
+		CU_ASSERT_EQUAL(read_data(&io, &filter, raw, SMTPD_DATA_READ,
+					  0), 0);
+		struct ref r;
+		ref_run(&r, BODY_DATA, msg, n, want);
+		CU_ASSERT_EQUAL(out.len, r.olen);
+		CU_ASSERT_EQUAL(memcmp(got, want, r.olen), 0);
+		int cmds = 0, bad = 0;
+		close(sv[1]);
+		for (;;) {
+			size_t len;
+			if (io_read_line(&io, line, sizeof(line), &len) != LINE_OK)
+				break;
+			if (len == 6 && memcmp(line, "NOOP\r\n", 6) == 0)
+				cmds++;
+			else
+				bad++;
+		}
+		CU_ASSERT_EQUAL(cmds, NCMD);
+		CU_ASSERT_EQUAL(bad, 0);
+		io_spill_free(&io);
+		close(sv[0]);
+	}
+	free(msg);
+	free(raw);
+}
+
 CU_ErrorCode
 suite_smtpd_body(void)
 {
@@ -295,7 +377,9 @@ suite_smtpd_body(void)
 	    !CU_add_test(su, "end of data split at every position",
 			 test_body_end_split) ||
 	    !CU_add_test(su, "long lines across the buffers",
-			 test_body_long_lines))
+			 test_body_long_lines) ||
+	    !CU_add_test(su, "DATA reads, the rest pipelined",
+			 test_data_reads))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
