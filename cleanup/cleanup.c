@@ -32,6 +32,7 @@
 #define CLEANUP_TIMEOUT_MS 600000 /* between records from the submitter */
 #define CLEANUP_IDLE_MS 10000 /* for the next message on a connection */
 #define QMGR_TIMEOUT_MS 10000
+#define QMGR_OWED_MAX 64 /* notifications sent before qmgr's answers */
 #define LIM_DSN_VALUE 1024 /* ORCPT, NOTIFY, ENVID values (smtpd: 500) */
 
 /* value_ok - an envelope value: bounded, no control characters. */
@@ -147,13 +148,6 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	return qf_begin_message(&m->w);
 }
 
-/*
- * commit - make the file durable.  It was created under its final name:
- * fsync of the file also makes its directory entry durable on a
- * journaling file system, so the directory fsync that POSIX asks for
- * then costs no second journal commit.  Readers know a file is complete
- * by its END record, and that it is still being written by our lock.
- */
 /* incoming_dir - incoming/, opened once per process for its fsyncs
  * (an open and a close per message saved); -1 when it cannot be */
 static int
@@ -166,6 +160,13 @@ incoming_dir(void)
 	return fd;
 }
 
+/*
+ * commit - make the file durable.  It was created under its final name:
+ * fsync of the file also makes its directory entry durable on a
+ * journaling file system, so the directory fsync that POSIX asks for
+ * then costs no second journal commit.  Readers know a file is complete
+ * by its END record, and that it is still being written by our lock.
+ */
 static int
 commit(struct cleanup_msg *m, int fd)
 {
@@ -179,43 +180,95 @@ commit(struct cleanup_msg *m, int fd)
 	return 0;
 }
 
-/* notify_once - one notification on the kept connection; 0 if acked. */
+/* the connection to qmgr, kept for the next messages of this process,
+ * and how many answers qmgr still owes on it */
+static struct ipc *qmgr_conn;
+static int qmgr_owed;
+
+/* qmgr_drop - forget a broken connection (and the answers it owed) */
+static void
+qmgr_drop(void)
+{
+	ipc_free(qmgr_conn);
+	qmgr_conn = NULL;
+	qmgr_owed = 0;
+}
+
+/* qmgr_take_answers - the answers that are there, without waiting (or
+ * waiting for one when QMGR_OWED_MAX are owed); -1 when the connection
+ * broke. */
 static int
-notify_once(struct ipc **qc, const char *id)
+qmgr_take_answers(void)
 {
 	struct attrs a;
-	int rc;
+	int rc = 0;
 
-	if (*qc == NULL) {
-		int fd = ipc_connect_unix("private/qmgr");
-		if (fd < 0)
-			return -1;
-		*qc = ipc_new(fd, QMGR_TIMEOUT_MS);
-	}
 	attrs_init(&a);
-	ipc_put_str(*qc, "req", "new");
-	ipc_put_str(*qc, "queue_id", id);
-	rc = ipc_end(*qc) == IPC_OK && ipc_read(*qc, &a) == IPC_OK ? 0 : -1;
-	attrs_free(&a);
-	if (rc != 0) {
-		ipc_free(*qc);
-		*qc = NULL;
+	while (qmgr_owed > 0) {
+		int r = ipc_parse(qmgr_conn, &a);
+		if (r == IPC_OK) { /* its status: as before, not looked at */
+			qmgr_owed--;
+			continue;
+		}
+		if (r != IPC_AGAIN) {
+			rc = -1;
+			break;
+		}
+		if (qmgr_owed >= QMGR_OWED_MAX) {
+			if (ipc_read(qmgr_conn, &a) != IPC_OK) {
+				rc = -1;
+				break;
+			}
+			qmgr_owed--;
+			continue;
+		}
+		r = ipc_fill(qmgr_conn);
+		if (r == IPC_AGAIN)
+			break;
+		if (r <= 0) {
+			rc = -1;
+			break;
+		}
 	}
+	attrs_free(&a);
 	return rc;
 }
 
+/* notify_once - one notification; 0 when it was sent. */
+static int
+notify_once(const char *id)
+{
+	if (qmgr_conn != NULL && qmgr_take_answers() != 0)
+		qmgr_drop();
+	if (qmgr_conn == NULL) {
+		int fd = ipc_connect_unix("private/qmgr");
+		if (fd < 0)
+			return -1;
+		qmgr_conn = ipc_new(fd, QMGR_TIMEOUT_MS);
+	}
+	ipc_put_str(qmgr_conn, "req", "new");
+	ipc_put_str(qmgr_conn, "queue_id", id);
+	if (ipc_end(qmgr_conn) != IPC_OK) {
+		qmgr_drop();
+		return -1;
+	}
+	qmgr_owed++;
+	return 0;
+}
+
 /*
- * notify_qmgr - tell qmgr about the new file; its scan finds it anyway.
- * The connection is kept for the next message of this process (qmgr
- * may have restarted since: then one retry on a fresh connection).
+ * notify_qmgr - tell qmgr about the new file; its scan finds it anyway
+ * (and its start-up, when it was restarted before it read this).  The
+ * notification is sent without waiting for qmgr's answer, which is
+ * taken at the next one: this process goes on to the next message of
+ * its connection at once (a wait for qmgr per message before).  A
+ * connection that broke is replaced once.
  */
 static void
 notify_qmgr(const char *id)
 {
-	static struct ipc *qc;
-
-	if (notify_once(&qc, id) != 0 && notify_once(&qc, id) != 0)
-		log_warn("%s: qmgr did not acknowledge: %m (the queue scan "
+	if (notify_once(id) != 0 && notify_once(id) != 0)
+		log_warn("%s: could not notify qmgr: %m (the queue scan "
 			 "will find the message)", id);
 }
 

@@ -241,11 +241,17 @@ ipc_send_value(struct ipc *c, const char *name, const void *v, size_t len)
 	return rc;
 }
 
-int
-ipc_end(struct ipc *c)
+void
+ipc_next(struct ipc *c)
 {
 	unsigned char zero = 0;
 	wbuf_add(c, &zero, 1);
+}
+
+int
+ipc_end(struct ipc *c)
+{
+	ipc_next(c);
 	return ipc_flush(c);
 }
 

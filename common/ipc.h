@@ -58,6 +58,9 @@ void ipc_attach_fd(struct ipc *c, int fd);
  * copied into the write buffer (message data: 64 KB a record). */
 int ipc_send_value(struct ipc *c, const char *name, const void *v,
 		   size_t len);
+/* ipc_next - close the record being built without sending it: it goes
+ * with the next ipc_end (two records in one write) */
+void ipc_next(struct ipc *c);
 /* ipc_end - close the record being built and flush everything. */
 int ipc_end(struct ipc *c);
 /* ipc_flush - write buffered bytes; blocks up to timeout_ms. */
