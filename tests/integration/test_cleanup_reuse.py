@@ -5,8 +5,8 @@ protocol").
 A client sends several messages in one session: each is delivered
 exactly as sent, and one cleanup process queued them all (the pid in
 its log lines).  A message that goes wrong half-way (over the size
-limit, a BDAT transaction ended by RSET, a header section cleanup
-refuses, a client that goes quiet) costs only that message: the next
+limit, a BDAT transaction ended by RSET, a bare LF refused, a header
+section cleanup refuses, a client that goes quiet) costs only that message: the next
 one in the same session is queued and delivered intact, and no file is
 left in incoming/.  After `mtactl reload` the kept connection's cleanup
 ends and the next message of the session goes to a new one.  Runs
@@ -60,8 +60,10 @@ def gone(pid):
 class CleanupReuse(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.mta = MTA(message_size_limit="20k",
-                      header_size_limit="2k").start()
+        # loopback is a stranger here, so a bare LF is refused
+        cls.mta = MTA(message_size_limit="20k", header_size_limit="2k",
+                      mynetworks="192.0.2.0/24", smtpd_bare_lf="reject",
+                      smtpd_pregreet_wait_ms="0").start()
         cls.incoming = os.path.join(cls.mta.dir, "queue", "incoming")
 
     @classmethod
@@ -132,6 +134,9 @@ class CleanupReuse(unittest.TestCase):
         self.c.send(b"BDAT %d\r\n" % len(part) + part)
         self.assertEqual(self.c.reply()[0], 250)
         self.assertEqual(self.c.cmd(b"RSET")[0], 250)
+        # a bare LF, refused at the end of the data (smtpd_bare_lf)
+        code, enh, _ = self.send(b"lf", b"Subject: lf\r\n\r\nbare\nlf\r\n")
+        self.assertEqual((code, enh), (550, "5.5.2"))
         # cleanup's own refusal (header_size_limit): an answer, so its
         # connection stays in step for the next message
         code, enh, _ = self.send(b"hdr", b"X-Long: " + b"h" * 3000 +
@@ -141,7 +146,7 @@ class CleanupReuse(unittest.TestCase):
         self.assertNotEqual(first, last)
         self.delivered(b"ok1", body(b"ok1"))
         self.delivered(b"ok2", body(b"ok2"))
-        for r in (b"big", b"cut", b"hdr"):
+        for r in (b"big", b"cut", b"lf", b"hdr"):
             self.assertEqual(self.mta.messages(r.decode()), [])
         self.no_incoming()
 
