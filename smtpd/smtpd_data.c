@@ -9,6 +9,9 @@
  * (550 5.5.2).  BDAT (RFC 3030) reads exactly the announced octets, even
  * when it refuses the chunk, so the command stream stays in step.  The
  * 250 reply is sent only after cleanup reports the queue file durable.
+ * The session's messages share one cleanup connection while the client
+ * keeps sending (done_with); a message that ends any other way than by
+ * cleanup's answer closes it, so cleanup discards that message only.
  * Trusts: nothing the client sends; cleanup's replies for their framing.
  * Never: buffers a whole message; answers 250 before cleanup did.
  */
@@ -381,7 +384,8 @@ smtpd_bdat(struct smtpd_session *s, const char *arg)
 		return;
 	}
 	if (s->bdat == NULL) {
-		if ((s->bdat = calloc(1, sizeof(*s->bdat))) == NULL ||
+		/* data_begin clears what needs it, not the 128 KB of buffers */
+		if ((s->bdat = malloc(sizeof(*s->bdat))) == NULL ||
 		    data_begin(s, &s->bdat->d, BODY_BDAT) != 0) {
 			if (s->bdat == NULL)
 				io_printf(&s->io, "451 4.3.0 Error: out of "
