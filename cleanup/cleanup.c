@@ -412,6 +412,9 @@ serve(int fd)
 	struct ipc *c = ipc_new(fd, CLEANUP_TIMEOUT_MS);
 	struct attrs a;
 
+	/* data records are used where they were read (receive takes each
+	 * before it reads the next; write_envelope copies what it keeps) */
+	c->view = 1;
 	attrs_init(&a);
 	while (wait_request(c) && ipc_read(c, &a) == IPC_OK) {
 		const char *req = attrs_get(&a, "req");

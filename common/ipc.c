@@ -391,6 +391,37 @@ record_size(const unsigned char *p, size_t len, size_t *size, int *nattrs)
 	}
 }
 
+/*
+ * parse_view - the record of one attribute at rpos (size bytes, framing
+ * checked), with its value left where it is: message data, 64 KB a
+ * record, is not copied once more.  The byte after the value is the
+ * record's terminating zero, so the value is NUL-terminated as ever.
+ */
+static int
+parse_view(struct ipc *c, struct attrs *out, size_t size)
+{
+	unsigned char *p = (unsigned char *)c->rbuf + c->rpos;
+	size_t nl = p[0];
+
+	for (size_t k = 0; k < nl; k++)
+		if (p[1 + k] <= ' ' || p[1 + k] >= 127) {
+			out->n = 0;
+			return IPC_BAD;
+		}
+	if (out->cap == 0) {
+		out->cap = 16;
+		out->a = xrealloc(out->a, (size_t)out->cap * sizeof(*out->a));
+	}
+	struct attr *t = &out->a[0];
+	memcpy(t->name, p + 1, nl);
+	t->name[nl] = 0;
+	t->value = (char *)p + 1 + nl + 4;
+	t->len = size - (1 + nl + 4) - 1;
+	out->n = 1;
+	c->rpos += size;
+	return IPC_OK;
+}
+
 int
 ipc_parse(struct ipc *c, struct attrs *out)
 {
@@ -402,6 +433,8 @@ ipc_parse(struct ipc *c, struct attrs *out)
 
 	if (rc != IPC_OK)
 		return rc;
+	if (c->view && nattrs == 1)
+		return parse_view(c, out, size);
 	out->n = 0;
 	out->buflen = 0;
 	if (out->bufcap < size + 1) {

@@ -39,6 +39,10 @@ struct ipc {
 	int fds[LIM_IPC_FDS];   /* received, not yet claimed */
 	int nfds;
 	int eof;
+	/* set by the reader: a record of one attribute is not copied, its
+	 * value points into the read buffer (NUL-terminated by the record's
+	 * end) and is valid only until the next call on this connection */
+	int view;
 };
 
 enum { IPC_OK = 0, IPC_EOF = -1, IPC_ERR = -2, IPC_TIMEOUT = -3,

@@ -332,6 +332,48 @@ test_send_value(void)
 	free(e.p);
 }
 
+/* view: a record of one attribute is read in place, NUL-terminated;
+ * a record of several is copied as ever; a bad name is still refused */
+static void
+test_view(void)
+{
+	struct ipc *a = NULL;
+	struct enc e = {0};
+	struct attrs r;
+	int w = -1;
+
+	CU_ASSERT_EQUAL_FATAL(raw_pair(&w, &a, WAIT_MS), 0);
+	a->view = 1;
+	enc_attr(&e, "data", "a\0b", 3);
+	enc_end(&e);
+	enc_attr(&e, "x", "1", 1);
+	enc_attr(&e, "y", "22", 2);
+	enc_end(&e);
+	enc_attr(&e, "end", "", 0);
+	enc_end(&e);
+	enc_attr(&e, "b d", "v", 1);
+	enc_end(&e);
+	CU_ASSERT_EQUAL_FATAL(write(w, e.p, e.len), (ssize_t)e.len);
+	attrs_init(&r);
+	CU_ASSERT_EQUAL_FATAL(ipc_read(a, &r), IPC_OK);
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT_STRING_EQUAL(r.a[0].name, "data");
+	CU_ASSERT_EQUAL(r.a[0].len, 3);
+	CU_ASSERT_EQUAL(memcmp(r.a[0].value, "a\0b\0", 4), 0);
+	CU_ASSERT(r.a[0].value >= a->rbuf && r.a[0].value < a->rbuf + a->rlen);
+	CU_ASSERT_EQUAL_FATAL(ipc_read(a, &r), IPC_OK);
+	CU_ASSERT_EQUAL(r.n, 2);
+	CU_ASSERT_STRING_EQUAL(attrs_get(&r, "y"), "22");
+	CU_ASSERT_EQUAL_FATAL(ipc_read(a, &r), IPC_OK);
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT_STRING_EQUAL(attrs_get(&r, "end"), "");
+	CU_ASSERT_EQUAL(ipc_read(a, &r), IPC_BAD);
+	attrs_free(&r);
+	close(w);
+	ipc_free(a);
+	free(e.p);
+}
+
 static void
 test_get_long(void)
 {
@@ -829,6 +871,7 @@ suite_ipc(void)
 	    !CU_add_test(s, "wire format", test_wire_format) ||
 	    !CU_add_test(s, "attrs_get_long", test_get_long) ||
 	    !CU_add_test(s, "ipc_send_value", test_send_value) ||
+	    !CU_add_test(s, "view: one attribute read in place", test_view) ||
 	    !CU_add_test(s, "pipelined records", test_pipelined) ||
 	    !CU_add_test(s, "one byte at a time", test_byte_at_a_time) ||
 	    !CU_add_test(s, "fd passing", test_fd_passing) ||
