@@ -11,6 +11,9 @@
  */
 #include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "smtpd.h"
 
@@ -131,8 +134,6 @@ step(struct body_filter *f, char c)
 }
 
 #ifdef __SSE2__
-#include <emmintrin.h>
-
 /*
  * line_end - offset of the first CR or LF at or after i in p[0..n), or
  * n: sixteen bytes compared at a time, one pass for both (two memchr
