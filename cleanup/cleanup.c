@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,9 @@
 #include "service.h"
 
 #define CLEANUP_TIMEOUT_MS 600000 /* between records from the submitter */
+#define CLEANUP_IDLE_MS 10000 /* for the next message on a connection */
 #define QMGR_TIMEOUT_MS 10000
+#define QMGR_OWED_MAX 64 /* notifications sent before qmgr's answers */
 #define LIM_DSN_VALUE 1024 /* ORCPT, NOTIFY, ENVID values (smtpd: 500) */
 
 /* value_ok - an envelope value: bounded, no control characters. */
@@ -144,6 +148,18 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 	return qf_begin_message(&m->w);
 }
 
+/* incoming_dir - incoming/, opened once per process for its fsyncs
+ * (an open and a close per message saved); -1 when it cannot be */
+static int
+incoming_dir(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd;
+}
+
 /*
  * commit - make the file and its directory entry durable, with one
  * journal commit on ext4.  There a directory's fsync commits the whole
@@ -160,54 +176,108 @@ write_envelope(struct cleanup_msg *m, const struct attrs *a)
 static int
 commit(struct cleanup_msg *m, int fd)
 {
+	int dir = incoming_dir();
+
 	if (qf_finish(&m->w) != 0 ||
 	    sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE |
 			    SYNC_FILE_RANGE_WAIT_AFTER) != 0 ||
-	    fsync_dir("incoming") != 0 || fsync(fd) != 0) {
+	    dir < 0 || fsync(dir) != 0 || fsync(fd) != 0) {
 		log_warn("%s: write queue file: %m", m->id);
 		return -1;
 	}
 	return 0;
 }
 
-/* notify_once - one notification on the kept connection; 0 if acked. */
+/* the connection to qmgr, kept for the next messages of this process,
+ * and how many answers qmgr still owes on it */
+static struct ipc *qmgr_conn;
+static int qmgr_owed;
+
+/* qmgr_drop - forget a broken connection (and the answers it owed) */
+static void
+qmgr_drop(void)
+{
+	ipc_free(qmgr_conn);
+	qmgr_conn = NULL;
+	qmgr_owed = 0;
+}
+
+/* qmgr_take_answers - the answers that are there, without waiting (or
+ * waiting for one when QMGR_OWED_MAX are owed); -1 when the connection
+ * broke. */
 static int
-notify_once(struct ipc **qc, const char *id)
+qmgr_take_answers(void)
 {
 	struct attrs a;
-	int rc;
+	int rc = 0;
 
-	if (*qc == NULL) {
-		int fd = ipc_connect_unix("private/qmgr");
-		if (fd < 0)
-			return -1;
-		*qc = ipc_new(fd, QMGR_TIMEOUT_MS);
-	}
 	attrs_init(&a);
-	ipc_put_str(*qc, "req", "new");
-	ipc_put_str(*qc, "queue_id", id);
-	rc = ipc_end(*qc) == IPC_OK && ipc_read(*qc, &a) == IPC_OK ? 0 : -1;
-	attrs_free(&a);
-	if (rc != 0) {
-		ipc_free(*qc);
-		*qc = NULL;
+	while (qmgr_owed > 0) {
+		int r = ipc_parse(qmgr_conn, &a);
+		if (r == IPC_OK) { /* its status: as before, not looked at */
+			qmgr_owed--;
+			continue;
+		}
+		if (r != IPC_AGAIN) {
+			rc = -1;
+			break;
+		}
+		if (qmgr_owed >= QMGR_OWED_MAX) {
+			if (ipc_read(qmgr_conn, &a) != IPC_OK) {
+				rc = -1;
+				break;
+			}
+			qmgr_owed--;
+			continue;
+		}
+		r = ipc_fill(qmgr_conn);
+		if (r == IPC_AGAIN)
+			break;
+		if (r <= 0) {
+			rc = -1;
+			break;
+		}
 	}
+	attrs_free(&a);
 	return rc;
 }
 
+/* notify_once - one notification; 0 when it was sent. */
+static int
+notify_once(const char *id)
+{
+	if (qmgr_conn != NULL && qmgr_take_answers() != 0)
+		qmgr_drop();
+	if (qmgr_conn == NULL) {
+		int fd = ipc_connect_unix("private/qmgr");
+		if (fd < 0)
+			return -1;
+		qmgr_conn = ipc_new(fd, QMGR_TIMEOUT_MS);
+	}
+	ipc_put_str(qmgr_conn, "req", "new");
+	ipc_put_str(qmgr_conn, "queue_id", id);
+	if (ipc_end(qmgr_conn) != IPC_OK) {
+		qmgr_drop();
+		return -1;
+	}
+	qmgr_owed++;
+	return 0;
+}
+
 /*
- * notify_qmgr - tell qmgr about the new file; its scan finds it anyway.
- * The connection is kept for the next message of this process (qmgr
- * may have restarted since: then one retry on a fresh connection).
+ * notify_qmgr - tell qmgr about the new file; its scan finds it anyway
+ * (and its start-up, when it was restarted before it read this).  The
+ * notification is sent without waiting for qmgr's answer, which is
+ * taken at the next one: this process goes on to the next message of
+ * its connection at once (a wait for qmgr per message before).  A
+ * connection that broke is replaced once.
  */
 static void
 notify_qmgr(const char *id)
 {
-	static struct ipc *qc;
-
-	if (notify_once(&qc, id) != 0 && notify_once(&qc, id) != 0)
-		log_warn("%s: qmgr did not acknowledge: %m (the queue scan "
+	if (notify_once(id) != 0 && notify_once(id) != 0)
+		log_warn("%s: could not notify qmgr: %m (the queue scan "
 			 "will find the message)", id);
 }
 
@@ -243,14 +313,20 @@ receive(struct cleanup_msg *m, struct ipc *c, struct attrs *a)
 	}
 }
 
-static void
+/*
+ * serve_message - one message; 1 when it ended with an answer to a whole
+ * request (250, a refusal, or a refused envelope), so that the next
+ * request may follow on the connection; 0 when the submitter went away
+ * or broke the framing.
+ */
+static int
 serve_message(struct ipc *c, struct attrs *a)
 {
 	struct cleanup_msg m;
 	char path[64];
-	int fd, done;
+	int fd, done, in_step;
 
-	memset(&m, 0, sizeof(m));
+	memset(&m, 0, offsetof(struct cleanup_msg, w));
 	m.arrival_us = now_us();
 	m.arrival = (long)(m.arrival_us / 1000000);
 	/* O_EXCL: an ID collision must fail, never reuse a message's file */
@@ -265,7 +341,7 @@ serve_message(struct ipc *c, struct attrs *a)
 		if (fd >= 0 && (unlink(path) != 0 || close(fd) != 0))
 			log_warn("remove %s: %m", path);
 		reply(c, 451, "4.3.0 Error: queue file write error");
-		return;
+		return 1;
 	}
 	qf_writer_init(&m.w, fd);
 	headers_begin(&m);
@@ -273,9 +349,11 @@ serve_message(struct ipc *c, struct attrs *a)
 		log_warn("%s: malformed envelope from the submitter", m.id);
 		reply(c, 451, "4.3.0 Error: malformed envelope");
 		done = 0;
+		in_step = 1;
 	} else {
 		ipc_put_str(c, "queue_id", m.id);
 		done = ipc_end(c) == IPC_OK && receive(&m, c, a);
+		in_step = done;
 	}
 	if (done && !m.bad && headers_end(&m) != 0)
 		m.bad = 451;
@@ -287,7 +365,7 @@ serve_message(struct ipc *c, struct attrs *a)
 		reply(c, 250, NULL);
 		notify_qmgr(m.id);
 		strbuf_free(&m.hdr);
-		return;
+		return 1;
 	}
 	if (done) {
 		if (!m.bad) {
@@ -304,21 +382,57 @@ serve_message(struct ipc *c, struct attrs *a)
 	if (close(fd) != 0)
 		log_warn("%s: close: %m", m.id);
 	strbuf_free(&m.hdr);
+	return in_step;
 }
 
+/*
+ * wait_request - wait for the next request on a kept connection; 0 when
+ * it is time to hang up instead: a reload (SIGHUP interrupts the wait,
+ * so the new configuration is not held off by an idle submitter), or
+ * CLEANUP_IDLE_MS without a request.
+ */
+static int
+wait_request(struct ipc *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+
+	for (;;) {
+		if (service_stop)
+			return 0;
+		if (c->rlen > c->rpos)
+			return 1; /* already here */
+		int n = poll(&p, 1, CLEANUP_IDLE_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n > 0;
+	}
+}
+
+/*
+ * serve - the messages of one connection: a submitter such as smtpd
+ * keeps it for all the messages of its session, so this process is not
+ * started anew for every few of them.  Between messages it waits at most
+ * CLEANUP_IDLE_MS; after a reload (service_stop) it takes no more, and
+ * the submitter opens a new connection to a new process.
+ */
 static void
 serve(int fd)
 {
 	struct ipc *c = ipc_new(fd, CLEANUP_TIMEOUT_MS);
 	struct attrs a;
 
+	/* data records are used where they were read (receive takes each
+	 * before it reads the next; write_envelope copies what it keeps) */
+	c->view = 1;
 	attrs_init(&a);
-	if (ipc_read(c, &a) == IPC_OK) {
+	while (wait_request(c) && ipc_read(c, &a) == IPC_OK) {
 		const char *req = attrs_get(&a, "req");
-		if (req && strcmp(req, "submit") == 0)
-			serve_message(c, &a);
-		else
+		if (req == NULL || strcmp(req, "submit") != 0) {
 			log_warn("unknown request on private/cleanup");
+			break;
+		}
+		if (!serve_message(c, &a))
+			break;
 	}
 	attrs_free(&a);
 	ipc_free(c);

@@ -9,7 +9,6 @@
 
 struct cleanup_msg {
 	char id[LIM_QUEUE_ID];
-	struct qf_writer w;
 	long arrival;         /* seconds */
 	long long arrival_us; /* for the delays= of the log */
 	char helo[LIM_HOSTNAME], client_name[LIM_HOSTNAME];
@@ -25,6 +24,9 @@ struct cleanup_msg {
 	int received_count;
 	int have_message_id, have_date, have_from;
 	char message_id[300];
+	/* last: serve_message clears what comes before it, not its
+	 * 128 KB of buffers (qf_writer_init sets the rest) */
+	struct qf_writer w;
 };
 
 /* cleanup_headers.c */

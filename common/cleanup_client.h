@@ -12,6 +12,9 @@
  *   cleanup_client_write()   message bytes, sent in data records of at
  *                            most CLEANUP_CLIENT_CHUNK bytes
  *   cleanup_client_finish()  end=1; cleanup's status and text
+ *   cleanup_client_next()    after finish returned a status: the next
+ *                            message on the same connection (its request
+ *                            record, like open), then attr, start, ...
  *   cleanup_client_close()   hang up; before a successful finish cleanup
  *                            sees EOF and discards the file (an abort)
  * A failed write is remembered: later writes are dropped, so a caller
@@ -38,6 +41,12 @@ struct cleanup_client *cleanup_client_open(const char *sender,
 /* cleanup_client_open_fd - the same over a connected socket (now owned). */
 struct cleanup_client *cleanup_client_open_fd(int fd, const char *sender,
 					      int timeout_ms);
+/* cleanup_client_next - begin another message on this connection; -1
+ * unless the last one ended with a status from cleanup_client_finish
+ * (after an abort or a failure only close is left).  cleanup may have
+ * closed an idle connection since: a caller whose start then fails
+ * opens a fresh one. */
+int cleanup_client_next(struct cleanup_client *cc, const char *sender);
 /* cleanup_client_attr - one more envelope attribute; a NULL value is
  * not sent. */
 void cleanup_client_attr(struct cleanup_client *cc, const char *name,
@@ -50,6 +59,9 @@ void cleanup_client_write(struct cleanup_client *cc, const void *p,
 			  size_t n);
 /* cleanup_client_flush - send what is buffered; -1 once anything failed. */
 int cleanup_client_flush(struct cleanup_client *cc);
+/* cleanup_client_in_step - the last message got cleanup's final status:
+ * cleanup_client_next may follow. */
+int cleanup_client_in_step(const struct cleanup_client *cc);
 /* cleanup_client_failed - a write (or the start) has failed. */
 int cleanup_client_failed(const struct cleanup_client *cc);
 /* cleanup_client_finish - end the message and read cleanup's answer: its

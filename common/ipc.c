@@ -178,11 +178,80 @@ ipc_flush(struct ipc *c)
 	return IPC_OK;
 }
 
+/* iov_advance - drop the first n bytes of iov[0..*cnt). */
+static struct iovec *
+iov_advance(struct iovec *iov, int *cnt, size_t n)
+{
+	while (*cnt > 0 && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++, (*cnt)--;
+	}
+	if (*cnt > 0) {
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	return iov;
+}
+
 int
-ipc_end(struct ipc *c)
+ipc_send_value(struct ipc *c, const char *name, const void *v, size_t len)
+{
+	static const unsigned char zero = 0;
+	size_t nl = strlen(name);
+	unsigned char hdr[1 + LIM_IPC_NAME + 4];
+
+	if (c->wfd >= 0) { /* a descriptor rides on the first byte */
+		ipc_put(c, name, v, len);
+		return ipc_end(c);
+	}
+	if (nl == 0 || nl >= LIM_IPC_NAME || len > LIM_IPC_VALUE)
+		log_fatal("ipc_send_value: attribute %s: bad size %zu", name,
+			  len);
+	hdr[0] = (unsigned char)nl;
+	memcpy(hdr + 1, name, nl);
+	hdr[1 + nl] = (unsigned char)(len >> 24);
+	hdr[2 + nl] = (unsigned char)(len >> 16);
+	hdr[3 + nl] = (unsigned char)(len >> 8);
+	hdr[4 + nl] = (unsigned char)len;
+	wbuf_add(c, hdr, nl + 5);
+	struct iovec vec[3] = {{.iov_base = c->wbuf, .iov_len = c->wlen},
+			       {.iov_base = (void *)v, .iov_len = len},
+			       {.iov_base = (void *)&zero, .iov_len = 1}};
+	struct iovec *iov = vec;
+	int cnt = 3, rc = IPC_OK;
+	while (cnt > 0) {
+		struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
+		ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((rc = wait_fd(c->fd, POLLOUT, c->timeout_ms)) !=
+			    IPC_OK)
+				break;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = IPC_ERR;
+			break;
+		}
+		iov = iov_advance(iov, &cnt, (size_t)n);
+	}
+	/* after a failure the connection is useless: nothing is kept */
+	c->wlen = 0;
+	return rc;
+}
+
+void
+ipc_next(struct ipc *c)
 {
 	unsigned char zero = 0;
 	wbuf_add(c, &zero, 1);
+}
+
+int
+ipc_end(struct ipc *c)
+{
+	ipc_next(c);
 	return ipc_flush(c);
 }
 
@@ -322,6 +391,37 @@ record_size(const unsigned char *p, size_t len, size_t *size, int *nattrs)
 	}
 }
 
+/*
+ * parse_view - the record of one attribute at rpos (size bytes, framing
+ * checked), with its value left where it is: message data, 64 KB a
+ * record, is not copied once more.  The byte after the value is the
+ * record's terminating zero, so the value is NUL-terminated as ever.
+ */
+static int
+parse_view(struct ipc *c, struct attrs *out, size_t size)
+{
+	unsigned char *p = (unsigned char *)c->rbuf + c->rpos;
+	size_t nl = p[0];
+
+	for (size_t k = 0; k < nl; k++)
+		if (p[1 + k] <= ' ' || p[1 + k] >= 127) {
+			out->n = 0;
+			return IPC_BAD;
+		}
+	if (out->cap == 0) {
+		out->cap = 16;
+		out->a = xrealloc(out->a, (size_t)out->cap * sizeof(*out->a));
+	}
+	struct attr *t = &out->a[0];
+	memcpy(t->name, p + 1, nl);
+	t->name[nl] = 0;
+	t->value = (char *)p + 1 + nl + 4;
+	t->len = size - (1 + nl + 4) - 1;
+	out->n = 1;
+	c->rpos += size;
+	return IPC_OK;
+}
+
 int
 ipc_parse(struct ipc *c, struct attrs *out)
 {
@@ -333,6 +433,8 @@ ipc_parse(struct ipc *c, struct attrs *out)
 
 	if (rc != IPC_OK)
 		return rc;
+	if (c->view && nattrs == 1)
+		return parse_view(c, out, size);
 	out->n = 0;
 	out->buflen = 0;
 	if (out->bufcap < size + 1) {

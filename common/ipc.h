@@ -39,6 +39,10 @@ struct ipc {
 	int fds[LIM_IPC_FDS];   /* received, not yet claimed */
 	int nfds;
 	int eof;
+	/* set by the reader: a record of one attribute is not copied, its
+	 * value points into the read buffer (NUL-terminated by the record's
+	 * end) and is valid only until the next call on this connection */
+	int view;
 };
 
 enum { IPC_OK = 0, IPC_EOF = -1, IPC_ERR = -2, IPC_TIMEOUT = -3,
@@ -53,6 +57,14 @@ void ipc_put_str(struct ipc *c, const char *name, const char *v);
 void ipc_put_long(struct ipc *c, const char *name, long v);
 /* ipc_attach_fd - send fd (a dup is not made) with the next record. */
 void ipc_attach_fd(struct ipc *c, int fd);
+/* ipc_send_value - add name=v, close the record and flush everything,
+ * as ipc_put and ipc_end do, but with v sent from where it is instead of
+ * copied into the write buffer (message data: 64 KB a record). */
+int ipc_send_value(struct ipc *c, const char *name, const void *v,
+		   size_t len);
+/* ipc_next - close the record being built without sending it: it goes
+ * with the next ipc_end (two records in one write) */
+void ipc_next(struct ipc *c);
 /* ipc_end - close the record being built and flush everything. */
 int ipc_end(struct ipc *c);
 /* ipc_flush - write buffered bytes; blocks up to timeout_ms. */

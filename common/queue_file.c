@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -79,6 +80,9 @@ qf_begin_message(struct qf_writer *w)
 	return qf_put(w, QF_MESSAGE, "", 0);
 }
 
+/* pieces of message data at least this large are written without a copy */
+#define QF_DIRECT_MIN (LIM_QF_DATA_CHUNK / 4)
+
 static int
 chunk_out(struct qf_writer *w)
 {
@@ -89,12 +93,71 @@ chunk_out(struct qf_writer *w)
 	return rc;
 }
 
+/* writev_all - write every byte of iov[0..n), retrying short writes. */
+static int
+writev_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t r = writev(fd, iov, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		size_t done = (size_t)r;
+		while (n > 0 && done >= iov->iov_len) {
+			done -= iov->iov_len;
+			iov++, n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
+	}
+	return 0;
+}
+
+/*
+ * put_direct - a data record written from the caller's bytes: what is
+ * buffered, the record's header and p go out in one writev(), without
+ * copying p through the chunk and the buffer.
+ */
+static int
+put_direct(struct qf_writer *w, const void *p, size_t len)
+{
+	unsigned char h[5] = {QF_DATA, (unsigned char)(len >> 24),
+			      (unsigned char)(len >> 16),
+			      (unsigned char)(len >> 8), (unsigned char)len};
+
+	if (chunk_out(w) != 0 || w->error)
+		return w->error = -1;
+	if (w->len + sizeof(h) > sizeof(w->buf) && wflush(w) != 0)
+		return w->error = -1;
+	memcpy(w->buf + w->len, h, sizeof(h));
+	w->len += sizeof(h);
+	struct iovec iov[2] = {{.iov_base = w->buf, .iov_len = w->len},
+			       {.iov_base = (void *)p, .iov_len = len}};
+	if (writev_all(w->fd, iov, 2) != 0)
+		return w->error = -1;
+	w->len = 0;
+	return 0;
+}
+
 int
 qf_put_data(struct qf_writer *w, const void *p, size_t len)
 {
 	const char *c = p;
 
 	w->msg_size += (long long)len;
+	/* a large piece (a whole data record from the submitter) becomes
+	 * records of its own, of at most a chunk each (mta-queue(5));
+	 * small ones gather in the chunk */
+	while (len >= QF_DIRECT_MIN) {
+		size_t n = len < sizeof(w->chunk) ? len : sizeof(w->chunk);
+		if (put_direct(w, c, n) != 0)
+			return -1;
+		c += n;
+		len -= n;
+	}
 	while (len > 0) {
 		size_t n = sizeof(w->chunk) - w->chunklen;
 		if (n > len)

@@ -282,6 +282,7 @@ serve(int fd)
 	}
 	io_flush(&s.io);
 	anvil_done();
+	smtpd_data_end(&s);
 	smtpd_auth_end();
 	log_disconnect(&s);
 	smtpd_reset(&s);

@@ -25,6 +25,8 @@
 #define SMTPD_EXPN_MAX 100   /* lines in one EXPN answer (smtpd(8)) */
 #define SMTPD_ACCESS_REPLY 511 /* a refusal of smtpd_access.c, no CRLF */
 
+struct cleanup_client;
+
 struct smtpd_io {
 	int fd; /* the client, or tlsproxy's plaintext end after TLS */
 	char in[SMTPD_IN_BUF];
@@ -33,6 +35,13 @@ struct smtpd_io {
 	size_t olen;
 	int timeout_s;
 	int eof, error;
+	/* io_on_idle: called once when no input came for idle_ms */
+	void (*on_idle)(void *ctx);
+	void *idle_ctx;
+	int idle_ms;
+	/* io_unread: input that did not fit in, taken before the socket */
+	char *spill;
+	size_t spill_len, spill_pos;
 };
 
 enum io_line { LINE_OK, LINE_LONG, LINE_PART, LINE_EOF, LINE_TIMEOUT };
@@ -60,6 +69,8 @@ struct smtpd_session {
 	char **notify; /* DSN NOTIFY= per recipient; may be NULL */
 	int nrcpt;
 	struct smtpd_bdat *bdat; /* a BDAT transaction in progress */
+	/* cleanup(8) connection kept between messages (smtpd_data.c) */
+	struct cleanup_client *cleanup;
 	int errors;
 	int quit;
 	int answered; /* read_command already replied to this line */
@@ -83,6 +94,19 @@ void io_printf(struct smtpd_io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int io_flush(struct smtpd_io *io);
 int io_input_pending(const struct smtpd_io *io);
+/* io_read_into - message data straight into buf (up to cap bytes, no
+ * copy through the input buffer): what is buffered, else one read;
+ * *got bytes.  LINE_OK, LINE_EOF or LINE_TIMEOUT. */
+int io_read_into(struct smtpd_io *io, char *buf, size_t cap, size_t *got);
+/* io_unread - give back the n bytes after the end of the data that
+ * io_read_into took (pipelined commands); -1 if they could not be kept */
+int io_unread(struct smtpd_io *io, const char *p, size_t n);
+/* io_spill_free - drop input io_unread kept aside (the session ends) */
+void io_spill_free(struct smtpd_io *io);
+/* io_on_idle - call fn(ctx) once when io_fill has waited ms for input
+ * (fn NULL: no call) */
+void io_on_idle(struct smtpd_io *io, int ms, void (*fn)(void *ctx),
+		void *ctx);
 
 /* smtpd_cmd.c */
 void smtpd_command(struct smtpd_session *s, char *line);
@@ -96,6 +120,14 @@ void smtpd_data(struct smtpd_session *s);
 void smtpd_bdat(struct smtpd_session *s, const char *arg);
 /* smtpd_bdat_abort - end a BDAT transaction (RSET, QUIT, errors) */
 void smtpd_bdat_abort(struct smtpd_session *s);
+/* smtpd_data_end - the session ends: close the kept cleanup connection */
+void smtpd_data_end(struct smtpd_session *s);
+/* how long a session keeps its cleanup connection while the client says
+ * nothing: back-to-back messages share it, an idle session holds no
+ * cleanup process */
+#define SMTPD_CLEANUP_KEEP_MS 1000
+/* bytes of DATA taken from the client in one read (smtpd_data.c) */
+#define SMTPD_DATA_READ 65536
 
 /*
  * smtpd_body.c - message bytes as the client sends them, to message
@@ -106,6 +138,8 @@ void smtpd_bdat_abort(struct smtpd_session *s);
  * a space, so nothing passed on holds a bare CR.
  */
 enum body_mode { BODY_DATA, BODY_BDAT };
+/* output handed to the sink at once: one cleanup data record */
+#define BODY_OUT_BUF 65536
 typedef void (*body_sink)(void *ctx, const char *p, size_t n);
 struct body_filter {
 	enum body_mode mode;
@@ -115,8 +149,8 @@ struct body_filter {
 	long bare_cr;   /* bare CRs seen (replaced by spaces) */
 	body_sink sink;
 	void *ctx;
-	char out[4096];
 	size_t olen;
+	char out[BODY_OUT_BUF]; /* last: body_init leaves it as it is */
 };
 void body_init(struct body_filter *f, enum body_mode mode, body_sink sink,
 	       void *ctx);

@@ -9,10 +9,14 @@
  * (550 5.5.2).  BDAT (RFC 3030) reads exactly the announced octets, even
  * when it refuses the chunk, so the command stream stays in step.  The
  * 250 reply is sent only after cleanup reports the queue file durable.
+ * The session's messages share one cleanup connection while the client
+ * keeps sending (done_with); a message that ends any other way than by
+ * cleanup's answer closes it, so cleanup discards that message only.
  * Trusts: nothing the client sends; cleanup's replies for their framing.
  * Never: buffers a whole message; answers 250 before cleanup did.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,9 @@ struct data_state {
 	long long size;
 	int too_big;
 	struct body_filter f;
+	/* DATA is read straight into this, 64 KB a read instead of the 16
+	 * KB of the command buffer; last, with f: neither is zeroed */
+	char raw[SMTPD_DATA_READ];
 };
 
 /* a BDAT transaction: the cleanup connection stays open between chunks */
@@ -40,17 +47,51 @@ struct smtpd_bdat {
 	struct data_state d;
 };
 
-/* cleanup_open - connect and send the envelope; NULL after a reply. */
-static struct cleanup_client *
-cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
+/* release - the client has been quiet: give the kept cleanup process
+ * back for other sessions (io_fill calls this) */
+static void
+release(void *ctx)
 {
-	struct cleanup_client *c;
+	struct smtpd_session *s = ctx;
 
-	if ((c = cleanup_client_open(s->sender, CLEANUP_TIMEOUT_MS)) == NULL) {
-		log_warn("connect to private/cleanup: %m");
-		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
-		return NULL;
+	cleanup_client_close(s->cleanup);
+	s->cleanup = NULL;
+}
+
+/*
+ * done_with - a message is over.  A connection whose last message got
+ * cleanup's final answer is kept for the session's next message (a
+ * cleanup process per message, or per few, was a tenth of the CPU per
+ * message), and given back when the client is quiet for
+ * SMTPD_CLEANUP_KEEP_MS or leaves; any other is closed, so that
+ * cleanup sees EOF and discards what it was writing.
+ */
+static void
+done_with(struct smtpd_session *s, struct cleanup_client *c)
+{
+	if (c == NULL)
+		return;
+	if (s->cleanup != NULL || !cleanup_client_in_step(c)) {
+		cleanup_client_close(c);
+		return;
 	}
+	s->cleanup = c;
+	io_on_idle(&s->io, SMTPD_CLEANUP_KEEP_MS, release, s);
+}
+
+void
+smtpd_data_end(struct smtpd_session *s)
+{
+	io_on_idle(&s->io, 0, NULL, NULL);
+	io_spill_free(&s->io);
+	release(s);
+}
+
+/* envelope - send the envelope on c; 0 and the queue ID in id. */
+static int
+envelope(struct smtpd_session *s, struct cleanup_client *c, char *id,
+	 size_t idlen)
+{
 	/* each recipient's DSN attributes follow it (mta-queue(5) order) */
 	for (int i = 0; i < s->nrcpt; i++) {
 		cleanup_client_attr(c, "rcpt", s->rcpts[i]);
@@ -77,13 +118,42 @@ cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 		cleanup_client_attr(c, "ret", s->ret);
 	if (s->verbose) /* VERB: a delivery trace (mta-queue(5) W) */
 		cleanup_client_attr(c, "trace", "VERB");
-	if (cleanup_client_start(c, id, idlen) != 0) {
-		log_warn("cleanup did not accept the envelope");
-		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
+	return cleanup_client_start(c, id, idlen);
+}
+
+/*
+ * cleanup_open - the kept connection or a new one, with the envelope
+ * sent; NULL after a reply.  A kept connection that fails at the
+ * envelope (its cleanup ended after a reload or its idle time, or died)
+ * is replaced by a new one once: nothing was queued on it yet.
+ */
+static struct cleanup_client *
+cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
+{
+	for (;;) {
+		struct cleanup_client *c = s->cleanup;
+		int kept = c != NULL;
+
+		s->cleanup = NULL;
+		if (kept && cleanup_client_next(c, s->sender) != 0) {
+			cleanup_client_close(c);
+			continue;
+		}
+		if (!kept && (c = cleanup_client_open(s->sender,
+						      CLEANUP_TIMEOUT_MS)) == NULL) {
+			log_warn("connect to private/cleanup: %m");
+			break;
+		}
+		if (envelope(s, c, id, idlen) == 0)
+			return c;
 		cleanup_client_close(c);
-		return NULL;
+		if (!kept) {
+			log_warn("cleanup did not accept the envelope");
+			break;
+		}
 	}
-	return c;
+	io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
+	return NULL;
 }
 
 /* chunk_add - the body filter's sink: clean bytes on their way out. */
@@ -116,15 +186,19 @@ read_body(struct smtpd_session *s, struct data_state *d)
 	struct smtpd_io *io = &s->io;
 
 	while (!d->f.done) {
-		if (io->pos == io->len) {
-			int rc = io_fill(io);
-			if (rc != LINE_OK) {
-				timeout_reply(s, rc);
-				return -1;
-			}
+		size_t got, used;
+		int rc = io_read_into(io, d->raw, sizeof(d->raw), &got);
+		if (rc != LINE_OK) {
+			timeout_reply(s, rc);
+			return -1;
 		}
-		io->pos += body_feed(&d->f, io->in + io->pos,
-				     io->len - io->pos);
+		used = body_feed(&d->f, d->raw, got);
+		/* what follows the end of the data is pipelined commands */
+		if (used < got && io_unread(io, d->raw + used, got - used) != 0) {
+			log_warn("no memory for %zu pipelined bytes", got - used);
+			s->quit = 1;
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -181,7 +255,8 @@ data_begin(struct smtpd_session *s, struct data_state *d,
 {
 	char client[400];
 
-	memset(d, 0, sizeof(*d));
+	/* the filter's 64 KB output buffer is left to body_init */
+	memset(d, 0, offsetof(struct data_state, f));
 	if ((d->c = cleanup_open(s, d->id, sizeof(d->id))) == NULL)
 		return -1;
 	body_init(&d->f, mode, chunk_add, d);
@@ -217,7 +292,7 @@ smtpd_data(struct smtpd_session *s)
 	if (rc == 0 && !bare_lf_refused(s, d))
 		finish(s, d);
 	/* without "end", cleanup sees EOF and discards the file */
-	cleanup_client_close(d->c);
+	done_with(s, d->c);
 	free(d);
 	smtpd_reset(s);
 }
@@ -309,7 +384,8 @@ smtpd_bdat(struct smtpd_session *s, const char *arg)
 		return;
 	}
 	if (s->bdat == NULL) {
-		if ((s->bdat = calloc(1, sizeof(*s->bdat))) == NULL ||
+		/* data_begin clears what needs it, not the 128 KB of buffers */
+		if ((s->bdat = malloc(sizeof(*s->bdat))) == NULL ||
 		    data_begin(s, &s->bdat->d, BODY_BDAT) != 0) {
 			if (s->bdat == NULL)
 				io_printf(&s->io, "451 4.3.0 Error: out of "
@@ -335,5 +411,7 @@ smtpd_bdat(struct smtpd_session *s, const char *arg)
 	}
 	body_finish(&d->f);
 	finish(s, d);
+	done_with(s, d->c); /* kept when cleanup answered */
+	d->c = NULL;
 	smtpd_reset(s);
 }

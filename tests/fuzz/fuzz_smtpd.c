@@ -11,7 +11,8 @@
  * instead the whole input also goes through the body filter
  * (smtpd_body.c) in DATA and BDAT mode, split at a point the input
  * chooses, and the output must hold no CR, and DATA must end exactly
- * after the first CRLF.CRLF.
+ * after the first CRLF.CRLF; fed again one byte per call, the filter
+ * must pass on the same bytes with the same counts.
  * Replies go through io_flush to a socketpair that is drained after every
  * command, so the session never blocks.  The session must keep its
  * limits: at most smtpd_recipient_limit recipients, each a non-empty
@@ -126,26 +127,59 @@ one_line(char *line, size_t len, int client)
 	drain(client);
 }
 
+/* what the filter passed on, for comparing two ways of feeding it */
+struct body_out {
+	char p[65536 + 2];
+	size_t len;
+};
+
 static void
 body_sink_check(void *ctx, const char *p, size_t n)
 {
-	size_t *total = ctx;
+	struct body_out *o = ctx;
 
 	check(memchr(p, '\r', n) == NULL);
-	*total += n;
+	check(o->len + n <= sizeof(o->p));
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
 }
 
-/* body_check - the body filter over the input, in two pieces. */
+/* body_bytewise - the same input one byte per call: the spans the
+ * filter copies at once must change nothing (smtpd_body.c) */
+static void
+body_bytewise(enum body_mode mode, const char *p, size_t size,
+	      const struct body_filter *want, const struct body_out *wout)
+{
+	static struct body_out out;
+	static struct body_filter f;
+	size_t used = 0;
+
+	out.len = 0;
+	body_init(&f, mode, body_sink_check, &out);
+	for (size_t i = 0; i < size && !f.done; i++)
+		used += body_feed(&f, p + i, 1);
+	if (mode == BODY_BDAT)
+		body_finish(&f);
+	check(f.done == want->done && f.bare_lf == want->bare_lf &&
+	      f.bare_cr == want->bare_cr);
+	check(out.len == wout->len && memcmp(out.p, wout->p, out.len) == 0);
+	(void)used;
+}
+
+/* body_check - the body filter over the input, in two pieces, and
+ * again one byte at a time. */
 static void
 body_check(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
 	const char *end = memmem(p, size, "\r\n.\r\n", 5);
-	size_t split = size ? data[0] % (size + 1) : 0, used, total = 0;
-	struct body_filter f;
+	size_t split = size ? data[0] % (size + 1) : 0, used;
+	static struct body_out out;
+	static struct body_filter f; /* 64 KB of output buffer */
 
 	/* DATA: the end is the first CRLF.CRLF, or one at the very start */
-	body_init(&f, BODY_DATA, body_sink_check, &total);
+	out.len = 0;
+	body_init(&f, BODY_DATA, body_sink_check, &out);
 	used = body_feed(&f, p, split);
 	if (!f.done)
 		used += body_feed(&f, p + split, size - split);
@@ -155,12 +189,15 @@ body_check(const uint8_t *data, size_t size)
 		check(f.done && used == (size_t)(end - p) + 5);
 	else
 		check(!f.done && used == size);
+	body_bytewise(BODY_DATA, p, size, &f, &out);
 	/* BDAT: everything is taken, nothing ends it */
-	body_init(&f, BODY_BDAT, body_sink_check, &total);
+	out.len = 0;
+	body_init(&f, BODY_BDAT, body_sink_check, &out);
 	check(body_feed(&f, p, split) == split);
 	check(body_feed(&f, p + split, size - split) == size - split);
 	body_finish(&f);
 	check(!f.done);
+	body_bytewise(BODY_BDAT, p, size, &f, &out);
 }
 
 int

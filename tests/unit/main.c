@@ -28,6 +28,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_stats,
     suite_cleanup_client,
     suite_access,
+    suite_smtpd_body,
 };
 
 int

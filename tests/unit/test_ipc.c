@@ -286,6 +286,94 @@ test_wire_format(void)
 	free(e.p);
 }
 
+/* ipc_send_value: the same bytes as ipc_put and ipc_end, what was put
+ * before it included, and a value as large as a data record */
+static void
+test_send_value(void)
+{
+	struct ipc *a = NULL;
+	struct enc e = {0};
+	static unsigned char got[LIM_IPC_VALUE + 64];
+	static char big[LIM_IPC_VALUE];
+	int w = -1;
+
+	CU_ASSERT_EQUAL_FATAL(raw_pair(&w, &a, WAIT_MS), 0);
+	ipc_put(a, "req", "x", 1);
+	CU_ASSERT_EQUAL(ipc_send_value(a, "data", "a\0b", 3), IPC_OK);
+	CU_ASSERT_EQUAL(ipc_pending(a), 0);
+	enc_attr(&e, "req", "x", 1);
+	enc_attr(&e, "data", "a\0b", 3);
+	enc_end(&e);
+	ssize_t n = read(w, got, sizeof(got));
+	CU_ASSERT_EQUAL(n, (ssize_t)e.len);
+	CU_ASSERT_EQUAL(memcmp(got, e.p, e.len), 0);
+	/* 64 KB: more than one send when the socket buffer is small */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7);
+	e.len = 0;
+	enc_attr(&e, "data", big, sizeof(big));
+	enc_end(&e);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		_exit(ipc_send_value(a, "data", big, sizeof(big)) == IPC_OK
+			      ? 0 : 1);
+	}
+	size_t have = 0;
+	while (have < e.len && (n = read(w, got + have, sizeof(got) - have)) > 0)
+		have += (size_t)n;
+	int status;
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_EQUAL(have, e.len);
+	CU_ASSERT_EQUAL(memcmp(got, e.p, e.len), 0);
+	close(w);
+	ipc_free(a);
+	free(e.p);
+}
+
+/* view: a record of one attribute is read in place, NUL-terminated;
+ * a record of several is copied as ever; a bad name is still refused */
+static void
+test_view(void)
+{
+	struct ipc *a = NULL;
+	struct enc e = {0};
+	struct attrs r;
+	int w = -1;
+
+	CU_ASSERT_EQUAL_FATAL(raw_pair(&w, &a, WAIT_MS), 0);
+	a->view = 1;
+	enc_attr(&e, "data", "a\0b", 3);
+	enc_end(&e);
+	enc_attr(&e, "x", "1", 1);
+	enc_attr(&e, "y", "22", 2);
+	enc_end(&e);
+	enc_attr(&e, "end", "", 0);
+	enc_end(&e);
+	enc_attr(&e, "b d", "v", 1);
+	enc_end(&e);
+	CU_ASSERT_EQUAL_FATAL(write(w, e.p, e.len), (ssize_t)e.len);
+	attrs_init(&r);
+	CU_ASSERT_EQUAL_FATAL(ipc_read(a, &r), IPC_OK);
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT_STRING_EQUAL(r.a[0].name, "data");
+	CU_ASSERT_EQUAL(r.a[0].len, 3);
+	CU_ASSERT_EQUAL(memcmp(r.a[0].value, "a\0b\0", 4), 0);
+	CU_ASSERT(r.a[0].value >= a->rbuf && r.a[0].value < a->rbuf + a->rlen);
+	CU_ASSERT_EQUAL_FATAL(ipc_read(a, &r), IPC_OK);
+	CU_ASSERT_EQUAL(r.n, 2);
+	CU_ASSERT_STRING_EQUAL(attrs_get(&r, "y"), "22");
+	CU_ASSERT_EQUAL_FATAL(ipc_read(a, &r), IPC_OK);
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT_STRING_EQUAL(attrs_get(&r, "end"), "");
+	CU_ASSERT_EQUAL(ipc_read(a, &r), IPC_BAD);
+	attrs_free(&r);
+	close(w);
+	ipc_free(a);
+	free(e.p);
+}
+
 static void
 test_get_long(void)
 {
@@ -782,6 +870,8 @@ suite_ipc(void)
 	if (s == NULL || !CU_add_test(s, "round trip", test_round_trip) ||
 	    !CU_add_test(s, "wire format", test_wire_format) ||
 	    !CU_add_test(s, "attrs_get_long", test_get_long) ||
+	    !CU_add_test(s, "ipc_send_value", test_send_value) ||
+	    !CU_add_test(s, "view: one attribute read in place", test_view) ||
 	    !CU_add_test(s, "pipelined records", test_pipelined) ||
 	    !CU_add_test(s, "one byte at a time", test_byte_at_a_time) ||
 	    !CU_add_test(s, "fd passing", test_fd_passing) ||
