@@ -189,22 +189,6 @@ addr_maps_close(void)
 	users_read = 0;
 }
 
-/* restart_if_stale - a map replaced on disk that this process cannot
- * reopen (chrooted smtpd): finish the session, exit, and let master start
- * a process that opens the new map before its chroot */
-static void
-restart_if_stale(const struct map *m)
-{
-	/* a map missing at start may be there for a new process too */
-	int missing = m->env == NULL && strcmp(cfg.run_mode, "root") == 0;
-
-	if ((!map_stale(m) && !missing) || service_stop)
-		return;
-	log_info("map %s was replaced or is missing; restarting after this "
-		 "session to open it", m->path);
-	service_stop = 1;
-}
-
 /* maplist_get - the first map that has key wins; an error stops. */
 static int
 maplist_get(struct maplist *l, const char *local, const char *domain,
@@ -216,7 +200,7 @@ maplist_get(struct maplist *l, const char *local, const char *domain,
 					      cfg.recipient_delimiter[0], val,
 					      vlen, NULL, 0)
 			       : map_get(&l->m[i], local, val, vlen);
-		restart_if_stale(&l->m[i]);
+		service_map_check(&l->m[i]);
 		if (r != 0) {
 			if (r < 0)
 				log_warn("%s", val);

@@ -72,14 +72,16 @@ wbuf_add(struct ipc *c, const void *p, size_t n)
 	c->wlen += n;
 }
 
-void
-ipc_put(struct ipc *c, const char *name, const void *v, size_t len)
+/* put_header - an attribute's name and value length into the write
+ * buffer; a bad size is the caller's bug (fatal) */
+static void
+put_header(struct ipc *c, const char *who, const char *name, size_t len)
 {
 	size_t nl = strlen(name);
 	unsigned char hdr[1 + LIM_IPC_NAME + 4];
 
 	if (nl == 0 || nl >= LIM_IPC_NAME || len > LIM_IPC_VALUE)
-		log_fatal("ipc_put: attribute %s: bad size %zu", name, len);
+		log_fatal("%s: attribute %s: bad size %zu", who, name, len);
 	hdr[0] = (unsigned char)nl;
 	memcpy(hdr + 1, name, nl);
 	hdr[1 + nl] = (unsigned char)(len >> 24);
@@ -87,6 +89,12 @@ ipc_put(struct ipc *c, const char *name, const void *v, size_t len)
 	hdr[3 + nl] = (unsigned char)(len >> 8);
 	hdr[4 + nl] = (unsigned char)len;
 	wbuf_add(c, hdr, nl + 5);
+}
+
+void
+ipc_put(struct ipc *c, const char *name, const void *v, size_t len)
+{
+	put_header(c, "ipc_put", name, len);
 	wbuf_add(c, v, len);
 }
 
@@ -197,23 +205,12 @@ int
 ipc_send_value(struct ipc *c, const char *name, const void *v, size_t len)
 {
 	static const unsigned char zero = 0;
-	size_t nl = strlen(name);
-	unsigned char hdr[1 + LIM_IPC_NAME + 4];
 
 	if (c->wfd >= 0) { /* a descriptor rides on the first byte */
 		ipc_put(c, name, v, len);
 		return ipc_end(c);
 	}
-	if (nl == 0 || nl >= LIM_IPC_NAME || len > LIM_IPC_VALUE)
-		log_fatal("ipc_send_value: attribute %s: bad size %zu", name,
-			  len);
-	hdr[0] = (unsigned char)nl;
-	memcpy(hdr + 1, name, nl);
-	hdr[1 + nl] = (unsigned char)(len >> 24);
-	hdr[2 + nl] = (unsigned char)(len >> 16);
-	hdr[3 + nl] = (unsigned char)(len >> 8);
-	hdr[4 + nl] = (unsigned char)len;
-	wbuf_add(c, hdr, nl + 5);
+	put_header(c, "ipc_send_value", name, len);
 	struct iovec vec[3] = {{.iov_base = c->wbuf, .iov_len = c->wlen},
 			       {.iov_base = (void *)v, .iov_len = len},
 			       {.iov_base = (void *)&zero, .iov_len = 1}};

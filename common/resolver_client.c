@@ -70,35 +70,6 @@ resolver_query(const char *type, const char *name, struct dns_answer *a)
 	resolver_query_wait(type, name, RESOLVER_WAIT_MS, a);
 }
 
-void
-resolver_query_wait(const char *type, const char *name, int wait_ms,
-		    struct dns_answer *a)
-{
-	int fd = ipc_connect_unix(RESOLVER_SOCKET);
-	struct ipc *c;
-	struct attrs r;
-
-	memset(a, 0, sizeof(*a));
-	if (fd < 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "cannot connect to resolver: %s",
-			 strerror(errno));
-		fail(a, why);
-		return;
-	}
-	c = ipc_new(fd, wait_ms);
-	attrs_init(&r);
-	ipc_put_str(c, "req", "query");
-	ipc_put_str(c, "type", type);
-	ipc_put_str(c, "name", name);
-	if (ipc_end(c) != IPC_OK || ipc_read(c, &r) != IPC_OK)
-		fail(a, "lost connection with resolver");
-	else
-		take_answer(&r, a);
-	attrs_free(&r);
-	ipc_free(c);
-}
-
 /* query_send - connect and send one query; NULL with a filled when not */
 static struct ipc *
 query_send(const char *type, const char *name, int wait_ms,
@@ -125,6 +96,24 @@ query_send(const char *type, const char *name, int wait_ms,
 		return NULL;
 	}
 	return c;
+}
+
+void
+resolver_query_wait(const char *type, const char *name, int wait_ms,
+		    struct dns_answer *a)
+{
+	struct ipc *c = query_send(type, name, wait_ms, a);
+	struct attrs r;
+
+	if (c == NULL)
+		return;
+	attrs_init(&r);
+	if (ipc_read(c, &r) != IPC_OK)
+		fail(a, "lost connection with resolver");
+	else
+		take_answer(&r, a);
+	attrs_free(&r);
+	ipc_free(c);
 }
 
 static long

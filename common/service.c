@@ -26,6 +26,7 @@
 #include "harden.h"
 #include "log.h"
 #include "log_level.h"
+#include "map.h"
 #include "stats.h"
 
 volatile int service_stop;
@@ -290,4 +291,18 @@ service_loop(void (*serve)(int fd))
 		service_report(SERVICE_IDLE);
 	}
 	exit(0);
+}
+
+void
+service_map_check(const struct map *m)
+{
+	/* a map missing at start may be there for a new process too */
+	int missing = m->env == NULL && strcmp(cfg.run_mode, "root") == 0;
+
+	if ((!map_stale(m) && !missing) || service_stop)
+		return;
+	log_info("map %s was replaced or is missing; restarting after this "
+		 "session to open it",
+		 m->path);
+	service_stop = 1;
 }

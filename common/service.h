@@ -50,6 +50,13 @@ const char *service_program(const struct service_def *d);
 /* service_init - config, log, chdir, privileges; exits with a log line
  * on any failure.  argv: PROG -c CONFIG [-l stderr] */
 void service_init(const char *name, int argc, char **argv);
+/* service_map_check - a map replaced on disk (or missing in root mode)
+ * that this process cannot reopen inside its chroot: finish the current
+ * session, then exit (service_stop), so that master starts a process
+ * that opens the new file before its chroot (mta-maps(5), "Replacing a
+ * map"). */
+struct map;
+void service_map_check(const struct map *m);
 /* service_loop - accept connections on fd 3 and call serve() for each. */
 void service_loop(void (*serve)(int fd));
 /* service_report - tell master this process is idle or busy. */

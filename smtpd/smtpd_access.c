@@ -69,22 +69,6 @@ smtpd_access_init(void)
 		log_fatal("smtpd_dnsbl_sites: %s", err);
 }
 
-/* restart_if_stale - as for the other maps (mta-maps(5), "Replacing a
- * map"): a chrooted process ends after this session so that master
- * starts one that opens the new file before its chroot */
-static void
-restart_if_stale(const struct map *m)
-{
-	int missing = m->env == NULL && strcmp(cfg.run_mode, "root") == 0;
-
-	if ((!map_stale(m) && !missing) || service_stop)
-		return;
-	log_info("map %s was replaced or is missing; restarting after this "
-		 "session to open it",
-		 m->path);
-	service_stop = 1;
-}
-
 /*
  * map_verdict - the first key with an entry decides.  -1 after a lookup
  * error (v untouched, logged); else 0 with v: ACCESS_DUNNO when nothing
@@ -100,7 +84,7 @@ map_verdict(struct access_map *a, char keys[][LIM_MAP_KEY], int n,
 	memset(v, 0, sizeof(*v));
 	for (int i = 0; i < n; i++) {
 		int r = map_get(&a->m, keys[i], val, sizeof(val));
-		restart_if_stale(&a->m);
+		service_map_check(&a->m);
 		if (r < 0) {
 			log_warn("%s: %s", a->key, val);
 			return -1;

@@ -92,22 +92,6 @@ smtpd_mail_gate(struct smtpd_session *s)
 	return 0;
 }
 
-/* restart_if_stale - as for the address maps (mta-maps(5), "Replacing a
- * map"): a chrooted process cannot open the new file, so it ends after
- * this session and master starts one that opens it before the chroot */
-static void
-restart_if_stale(void)
-{
-	int missing = login_map.env == NULL &&
-		      strcmp(cfg.run_mode, "root") == 0;
-
-	if ((!map_stale(&login_map) && !missing) || service_stop)
-		return;
-	log_info("map %s was replaced or is missing; restarting after this "
-		 "session to open it", login_map.path);
-	service_stop = 1;
-}
-
 /* login_listed - login is one of the names in the list (commas and/or
  * white space between them; compared without regard to case) */
 static int
@@ -144,7 +128,7 @@ smtpd_sender_refused(struct smtpd_session *s, const struct addr *a)
 	int r = map_get_addr(&login_map, a->local, a->domain,
 			     cfg.recipient_delimiter[0], val, sizeof(val),
 			     NULL, 0);
-	restart_if_stale();
+	service_map_check(&login_map);
 	if (r < 0) {
 		log_warn("smtpd_sender_login_map: %s", val);
 		io_printf(&s->io, "451 4.3.0 Temporary lookup failure\r\n");
