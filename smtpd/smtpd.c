@@ -300,6 +300,6 @@ main(int argc, char **argv)
 	service_init(smtpd_role_name(), argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
 		log_fatal("mynetworks: %s", err);
-	service_loop(serve);
+	service_fork_loop(serve);
 	return 0;
 }
