@@ -6,6 +6,8 @@
  * as the table says, and then either runs service_loop() (accept, serve,
  * report idle/busy to master) or an event loop of its own (qmgr).
  * Children get their listening socket as fd 3 and the status pipe as fd 4.
+ * smtpd runs service_fork_loop() instead: a listener that forks a process
+ * per session on master's grants (fd 5), see service_fork.c.
  */
 #ifndef MTA_SERVICE_H
 #define MTA_SERVICE_H

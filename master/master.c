@@ -4,7 +4,9 @@
  * Reads the config, creates the queue tree, takes the pid lock, opens every
  * listening socket and starts children on demand: when a service's socket
  * has a connection waiting and no child of that service is idle, one more
- * child is started (up to the service's process limit).  Crashed children
+ * child is started (up to the service's process limit); smtpd's services
+ * instead keep one listener that forks a process per session, which master
+ * grants up to the limit (sessions.c).  Crashed children
  * are logged and restarted after a back-off; SIGTERM stops everything,
  * SIGHUP re-reads the config.
  * Trusts: the config file and its own children's status reports.

@@ -2,11 +2,15 @@
  * spawn.c - start, track and reap the children of master(8).
  *
  * A child gets its service's listening socket as fd 3 and the status pipe
- * as fd 4 and reports idle/busy through it.  A child that dies of a signal
+ * as fd 4 and reports idle/busy through it; a session service's listener
+ * also gets its request pipe as fd 5 (sessions.c).  The sessions it forks
+ * are master's children too and are tracked here (a pid hash: thousands
+ * of them).  A child that dies of a signal
  * or with a non-zero status throttles its service: no new child for a
  * back-off that doubles up to MASTER_BACKOFF_MAX seconds.
  * Trusts: the status messages only as hints (a pid it does not know is
- * ignored).  Never: passes any other descriptor to a child.
+ * ignored).  Never: passes any other descriptor to a child; reaps a child
+ * before reading the reports already on the status pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,14 +238,14 @@ static void
 child_gone(struct child *c, int status)
 {
 	struct svc_state *s = &services[c->svc];
-	int crashed = 1;
+	int crashed = 1, benign = sessions_gone(c, status);
 
 	s->count--;
 	if (!c->reported)
 		s->starting--;
 	else if (c->idle)
 		s->idle--;
-	if (stopping || sessions_gone(c, status))
+	if (stopping || benign)
 		crashed = 0;
 	else if (WIFSIGNALED(status))
 		log_warn("process %s/%s pid %d killed by signal %d",
