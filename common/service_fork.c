@@ -68,6 +68,18 @@ refuse(int fd)
 	}
 }
 
+/* leave - exit.  Exit handlers have nothing to flush here (the log and
+ * the client are written unbuffered); a hardened process (not dumpable:
+ * root mode) skips them, as LeakSanitizer's would hang trying to trace
+ * it (and a stop would wait shutdown_timeout for it). */
+static void
+leave(int code)
+{
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0)
+		_exit(code);
+	exit(code);
+}
+
 /* session_run - in the new process: shed what the listener holds, then
  * serve the one client.  Never returns. */
 static void
@@ -96,7 +108,7 @@ session_run(int fd, int go, void (*serve)(int fd))
 	serve(fd);
 	/* a map replaced on disk (service_stop without a SIGHUP): master
 	 * replaces the listener, which opens it before its chroot */
-	exit(service_stop && !service_hup ? SERVICE_EXIT_STALE : 0);
+	leave(service_stop && !service_hup ? SERVICE_EXIT_STALE : 0);
 }
 
 /* session_start - one process for the client on fd; 0, or -1 when
@@ -193,7 +205,6 @@ void
 service_fork_loop(void (*serve)(int fd))
 {
 	sigset_t hup, open_mask;
-	long forked = 0;
 	int32_t grant;
 	int rc;
 
@@ -203,16 +214,14 @@ service_fork_loop(void (*serve)(int fd))
 	    sigprocmask(SIG_BLOCK, &hup, &open_mask) != 0)
 		log_fatal("sigprocmask: %m");
 	service_report(SERVICE_IDLE);
-	/* no max_idle: master keeps one listener per session service; after
-	 * max_use sessions a fresh one reads the system users again */
-	while (forked < cfg.max_use) {
+	/* no max_idle: master keeps one listener per session service, and
+	 * replaces it after max_use sessions (sessions.c) */
+	for (;;) {
 		if ((rc = read_grant(&open_mask, &grant)) < 0)
 			break;
 		if (rc > 0)
 			continue;
-		int n = accept_batch(grant, serve);
-		forked += n;
-		service_report_arg(SERVICE_DONE, n);
+		service_report_arg(SERVICE_DONE, accept_batch(grant, serve));
 	}
-	exit(0);
+	leave(0);
 }

@@ -24,6 +24,8 @@ struct child {
 	long granted;   /* listener: sessions granted, not yet started */
 	int retired;    /* listener: told to exit (reload, replaced map) */
 	pid_t listener; /* session: the listener that started it */
+	long forked;    /* listener: sessions it started */
+	int replace;    /* listener: to be replaced by a fresh one */
 };
 
 enum child_role { CHILD_WORKER, CHILD_LISTENER, CHILD_SESSION };
@@ -40,6 +42,7 @@ struct svc_state {
 	int sessions;             /* session processes alive */
 	long granted;             /* granted to listeners, not yet started */
 	struct child *listener;   /* the one that takes grants, or NULL */
+	struct child *successor;  /* a fresh listener starting to replace it */
 };
 
 extern struct svc_state *services;
@@ -77,6 +80,8 @@ void sessions_grant(int svc);
 void sessions_report(struct child *c, const struct service_msg *m);
 int sessions_gone(struct child *c, int status);
 void sessions_retire(struct svc_state *s);
+void sessions_started(struct child *c);
+void sessions_ready(struct child *c);
 int sessions_request_pipe(int fds[2]);
 
 /* control.c */

@@ -71,15 +71,61 @@ sessions_request_pipe(int fds[2])
 	return 0;
 }
 
-/* sessions_tick - keep a listener for a session service that listens */
+/*
+ * sessions_tick - keep a listener for a session service that listens.
+ * A listener is replaced after max_use sessions (so a fresh one reads the
+ * system's users again) or when a session found a map replaced on disk:
+ * the successor starts first and takes over once ready, so no client
+ * waits for a program to start.
+ */
 void
 sessions_tick(int svc, long long now)
 {
 	struct svc_state *s = &services[svc];
+	struct child *l = s->listener;
 
-	if (s->listen_fd >= 0 && s->listener == NULL &&
-	    now >= s->throttle_until && spawn_total() < MASTER_MAX_CHILDREN)
+	if (l == NULL && s->successor != NULL) {
+		s->listener = l = s->successor; /* granted once ready */
+		s->successor = NULL;
+	}
+	if (s->listen_fd < 0 || now < s->throttle_until ||
+	    spawn_total() >= MASTER_MAX_CHILDREN)
+		return;
+	if (l == NULL ||
+	    (s->successor == NULL && (l->replace || l->forked >= cfg.max_use)))
 		spawn_child(svc);
+}
+
+/* sessions_started - a listener was started: the service's, or the
+ * successor of the one in place */
+void
+sessions_started(struct child *c)
+{
+	struct svc_state *s = &services[c->svc];
+
+	if (s->listener == NULL)
+		s->listener = c;
+	else
+		s->successor = c;
+}
+
+/* sessions_ready - a listener reported for the first time: a successor
+ * takes over from the listener it replaces */
+void
+sessions_ready(struct child *c)
+{
+	struct svc_state *s = &services[c->svc];
+	struct child *old = s->listener;
+
+	if (c->role != CHILD_LISTENER || s->successor != c)
+		return;
+	s->successor = NULL;
+	s->listener = c;
+	if (old != NULL) {
+		old->retired = 1;
+		if (kill(old->pid, SIGHUP) != 0 && errno != ESRCH)
+			log_warn("kill %d: %m", (int)old->pid);
+	}
 }
 
 /* sessions_can_grant - watch the socket: a ready listener, no grant
@@ -145,6 +191,7 @@ sessions_report(struct child *l, const struct service_msg *m)
 	struct child *c = spawn_add((pid_t)m->arg, l->svc, CHILD_SESSION);
 	c->reported = 1; /* busy from the start: it has its client */
 	c->listener = l->pid;
+	l->forked++;
 	s->count++;
 	s->sessions++;
 	if (l->granted > 0) {
@@ -155,19 +202,25 @@ sessions_report(struct child *l, const struct service_msg *m)
 		  m->arg, (int)l->pid);
 }
 
-/* sessions_retire - the listener takes no more grants and exits (a
- * reload, a replaced map); a new one starts in its place */
-void
-sessions_retire(struct svc_state *s)
+/* retire - a listener takes no more grants and exits */
+static void
+retire(struct child *l)
 {
-	struct child *l = s->listener;
-
 	if (l == NULL)
 		return;
 	l->retired = 1;
-	s->listener = NULL;
 	if (kill(l->pid, SIGHUP) != 0 && errno != ESRCH)
 		log_warn("kill %d: %m", (int)l->pid);
+}
+
+/* sessions_retire - at once, with any successor (a reload: new sessions
+ * must have the new settings); a new one starts in its place */
+void
+sessions_retire(struct svc_state *s)
+{
+	retire(s->listener);
+	retire(s->successor);
+	s->listener = s->successor = NULL;
 }
 
 /* sessions_gone - account for a reaped listener or session; 1 when its
@@ -181,6 +234,8 @@ sessions_gone(struct child *c, int status)
 		s->granted -= c->granted;
 		if (s->listener == c)
 			s->listener = NULL;
+		if (s->successor == c)
+			s->successor = NULL;
 		if (c->req_fd >= 0 && close(c->req_fd) != 0)
 			log_warn("close: %m");
 		return 0;
@@ -192,10 +247,11 @@ sessions_gone(struct child *c, int status)
 		return 0;
 	/* the session found a map replaced: its listener opened the old
 	 * one; a new listener opens the new one before its chroot */
-	if (s->listener && s->listener->pid == c->listener) {
+	if (s->listener && s->listener->pid == c->listener &&
+	    !s->listener->replace) {
 		log_info("%s: a map was replaced; starting a new listener",
 			 s->def->name);
-		sessions_retire(s);
+		s->listener->replace = 1;
 	}
 	return 1;
 }

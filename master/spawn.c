@@ -225,7 +225,7 @@ spawn_child(int svc)
 			log_fatal("close: %m");
 		c->role = CHILD_LISTENER;
 		c->req_fd = req[1];
-		s->listener = c;
+		sessions_started(c);
 	}
 	child_link(c);
 	s->count++;
@@ -317,6 +317,7 @@ spawn_status(int fd)
 		if (!c->reported) {
 			c->reported = 1;
 			s->starting--;
+			sessions_ready(c);
 		} else if (c->idle)
 			s->idle--;
 		c->idle = m.status == SERVICE_IDLE;

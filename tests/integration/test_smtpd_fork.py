@@ -159,6 +159,17 @@ class ForkedSessions(unittest.TestCase):
         self.assertIn(b"old", m.wait_messages("dave", 1)[0])
         new.cmd(b"QUIT")
 
+    def test_listener_replaced_after_max_use(self):
+        m = self.start(max_use="2")
+        first = listener_pid(m)
+        for i in range(5):
+            c = Client(m.port)
+            self.assertEqual(c.cmd(b"QUIT")[0], 221)
+            c.close()
+        mta.wait_for(lambda: listener_pid(m) not in (None, first), 10,
+                     "a fresh listener")
+        self.assertNotRegex(m.log_text(), r"killed by signal|exit status")
+
     def test_descriptors(self):
         m = self.start()
         a, pa = self.session()
