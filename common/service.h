@@ -37,10 +37,13 @@ struct service_def {
 				reach cleanup's socket: local's forwards */
 };
 
-/* SERVICE_SESSION and SERVICE_DONE come from a listener: arg is the
- * new session's pid, or how many sessions the grant started */
+/* SERVICE_SPARE, SERVICE_SESSION and SERVICE_DONE come from a listener:
+ * arg is the pid of a session process forked ahead (waiting for a
+ * client), of the one that now has its client, or how many sessions the
+ * grant started */
 enum service_status { SERVICE_IDLE = 1, SERVICE_BUSY = 2,
-		      SERVICE_SESSION = 3, SERVICE_DONE = 4 };
+		      SERVICE_SESSION = 3, SERVICE_DONE = 4,
+		      SERVICE_SPARE = 5 };
 
 struct service_msg {
 	pid_t pid;

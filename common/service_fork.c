@@ -8,19 +8,23 @@
  * privileges.  It serves no client.  When master sees a connection
  * waiting and the service below its limit, it writes a grant (how many
  * sessions may start) on the listener's request pipe, fd 5; the listener
- * accepts up to that many connections and clones, for each, a process
- * with CLONE_PARENT: master, not the listener, is the session's parent,
+ * accepts up to that many connections and hands each to a session
+ * process it forked before (the spare, which waits for its client's
+ * socket on a socket pair; a new spare is forked after the batch, so no
+ * fork is on the way to a greeting).  It clones with CLONE_PARENT:
+ * master, not the listener, is the session's parent,
  * so master reaps it, logs its crash and counts it against the limit as
  * it does for every child, and the session lives on when the listener
  * dies.  The session shares the listener's pages copy-on-write (nothing
  * is loaded or relocated again), starts from the listener's clean state,
  * serves one client and exits.
  *
- * The order that keeps master's count exact: the listener reports the
- * new pid (SERVICE_SESSION) before it lets the session run (one byte on
- * a pipe only the two share), master reads the status pipe before it
- * reaps, and a session whose listener died before letting it run exits
- * without a word.  After the batch the listener reports SERVICE_DONE.
+ * The order that keeps master's count exact: the listener reports a new
+ * spare (SERVICE_SPARE) before it can have a client and the spare as a
+ * session (SERVICE_SESSION) before handing it its client, master reads
+ * the status pipe before it reaps, and a spare whose listener died
+ * exits without a word.  After the batch the listener reports
+ * SERVICE_DONE.
  * Trusts: master's grants.  Never: serves a client itself; lets a
  * session keep the listening socket, the status or request pipe, or any
  * other session's socket.
@@ -35,8 +39,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -80,28 +86,44 @@ leave(int code)
 	exit(code);
 }
 
-/* session_run - in the new process: shed what the listener holds, then
- * serve the one client.  Never returns. */
-static void
-session_run(int fd, int go, void (*serve)(int fd))
-{
-	sigset_t none;
-	char b;
-	ssize_t r;
+/* the spare: a session process forked ahead of its client, so the
+ * fork is not on the way to the next client's greeting */
+static pid_t spare_pid;
+static int spare_sock = -1; /* ours of the pair; the client goes through */
 
-	while ((r = read(go, &b, 1)) < 0 && errno == EINTR)
-		;
-	if (r != 1)
-		_exit(0); /* the listener died before reporting us */
-	if (close(go) != 0 || close(SERVICE_LISTEN_FD) != 0 ||
-	    close(SERVICE_STATUS_FD) != 0 || close(SERVICE_REQUEST_FD) != 0)
-		log_fatal("session: close: %m");
+/* spare_wait - in the spare: shed what the listener holds, wait for a
+ * client, serve it.  Never returns. */
+static void
+spare_wait(int sock, void (*serve)(int fd))
+{
+	char b, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &b, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	sigset_t none;
+	ssize_t r;
+	int fd;
+
 	/* the parent-death signal is not inherited: die with master, our
 	 * parent now, as every child does */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		log_fatal("prctl(PR_SET_PDEATHSIG): %m");
 	if (getppid() != service_master)
-		log_fatal("master is gone; exiting");
+		_exit(0);
+	if (close(SERVICE_LISTEN_FD) != 0 || close(SERVICE_STATUS_FD) != 0 ||
+	    close(SERVICE_REQUEST_FD) != 0)
+		log_fatal("session: close: %m");
+	while ((r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	cm = r == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm == NULL || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		_exit(0); /* the listener is gone: no client for us */
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (close(sock) != 0)
+		log_fatal("session: close: %m");
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
 		log_fatal("sigprocmask: %m");
@@ -111,38 +133,67 @@ session_run(int fd, int go, void (*serve)(int fd))
 	leave(service_stop && !service_hup ? SERVICE_EXIT_STALE : 0);
 }
 
-/* session_start - one process for the client on fd; 0, or -1 when
- * none could be made (the client was told). */
+/* spare_make - fork the spare and tell master (SERVICE_SPARE) before it
+ * can have a client; 0, or -1 when none could be made. */
 static int
-session_start(int fd, void (*serve)(int fd))
+spare_make(void (*serve)(int fd))
 {
-	int go[2];
+	int sv[2];
 	pid_t pid;
 
-	if (pipe2(go, O_CLOEXEC) != 0) {
-		log_warn("pipe: %m");
-		refuse(fd);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_warn("socketpair: %m");
 		return -1;
 	}
 	if ((pid = clone_parent()) < 0) {
 		log_warn("fork: %m");
-		refuse(fd);
-		close(go[0]);
-		close(go[1]);
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	if (pid == 0) {
-		close(go[1]);
-		session_run(fd, go[0], serve);
+		close(sv[0]);
+		spare_wait(sv[1], serve);
 	}
-	if (close(go[0]) != 0)
+	if (close(sv[1]) != 0)
 		log_fatal("close: %m");
-	service_report_arg(SERVICE_SESSION, (int)pid);
-	if (write(go[1], "1", 1) != 1)
-		log_fatal("session %d: %m", (int)pid);
-	if (close(go[1]) != 0)
-		log_fatal("close: %m");
+	service_report_arg(SERVICE_SPARE, (int)pid);
+	spare_pid = pid;
+	spare_sock = sv[0];
 	return 0;
+}
+
+/* session_start - the spare serves the client on fd; 0, or -1 when it
+ * could not take it (the client was told). */
+static int
+session_start(int fd)
+{
+	char b = 1, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &b, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	int ok;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	/* reported before it has its client: master counts it busy first */
+	service_report_arg(SERVICE_SESSION, (int)spare_pid);
+	ok = sendmsg(spare_sock, &mh, MSG_NOSIGNAL) == 1;
+	if (!ok) {
+		log_warn("session %d: %m", (int)spare_pid);
+		refuse(fd);
+	}
+	if (close(spare_sock) != 0)
+		log_fatal("close: %m");
+	spare_pid = 0;
+	spare_sock = -1;
+	return ok ? 0 : -1;
 }
 
 /* accept_batch - up to grant sessions from the waiting connections;
@@ -153,6 +204,10 @@ accept_batch(int grant, void (*serve)(int fd))
 	int started = 0;
 
 	while (started < grant && !service_stop) {
+		/* forked before the accept: a process forked while we hold
+		 * a client's socket would hold it too */
+		if (spare_pid == 0 && spare_make(serve) != 0)
+			break;
 		int fd = accept4(SERVICE_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -166,7 +221,7 @@ accept_batch(int grant, void (*serve)(int fd))
 			}
 			log_fatal("accept: %m");
 		}
-		if (session_start(fd, serve) == 0)
+		if (session_start(fd) == 0)
 			started++;
 		if (close(fd) != 0)
 			log_fatal("close: %m");
@@ -213,6 +268,8 @@ service_fork_loop(void (*serve)(int fd))
 	if (sigemptyset(&hup) != 0 || sigaddset(&hup, SIGHUP) != 0 ||
 	    sigprocmask(SIG_BLOCK, &hup, &open_mask) != 0)
 		log_fatal("sigprocmask: %m");
+	if (spare_make(serve) != 0)
+		log_fatal("cannot fork a session process");
 	service_report(SERVICE_IDLE);
 	/* no max_idle: master keeps one listener per session service, and
 	 * replaces it after max_use sessions (sessions.c) */
@@ -222,6 +279,9 @@ service_fork_loop(void (*serve)(int fd))
 		if (rc > 0)
 			continue;
 		service_report_arg(SERVICE_DONE, accept_batch(grant, serve));
+		if (spare_pid == 0 && spare_make(serve) != 0)
+			log_warn("no spare session process: the next client "
+				 "waits for a fork");
 	}
 	leave(0);
 }

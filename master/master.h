@@ -19,7 +19,8 @@ struct child {
 	struct child *next;
 	/* session services (sessions.c) */
 	struct child *prev, *hnext; /* the list; the pid hash */
-	int role;       /* CHILD_WORKER, CHILD_LISTENER or CHILD_SESSION */
+	int role;       /* CHILD_WORKER, CHILD_LISTENER, CHILD_SESSION, or
+			   CHILD_SPARE (a session waiting for its client) */
 	int req_fd;     /* listener: master's end of its request pipe */
 	long granted;   /* listener: sessions granted, not yet started */
 	int retired;    /* listener: told to exit (reload, replaced map) */
@@ -28,7 +29,8 @@ struct child {
 	int replace;    /* listener: to be replaced by a fresh one */
 };
 
-enum child_role { CHILD_WORKER, CHILD_LISTENER, CHILD_SESSION };
+enum child_role { CHILD_WORKER, CHILD_LISTENER, CHILD_SESSION,
+		  CHILD_SPARE };
 
 struct svc_state {
 	const struct service_def *def;

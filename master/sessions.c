@@ -18,8 +18,10 @@
  * decides: it watches the listening socket only while sessions plus the
  * grants not yet used are below the limit, and when a connection waits it
  * grants the listener that many (fd 5 of the listener); the listener
- * reports each session it starts (SERVICE_SESSION) and the end of the
- * batch (SERVICE_DONE).  Connections beyond the limit wait in the listen
+ * reports the spare session process it forks ahead (SERVICE_SPARE: idle,
+ * not counted against the limit), each one it gives a client
+ * (SERVICE_SESSION: busy from then) and the end of the batch
+ * (SERVICE_DONE).  Connections beyond the limit wait in the listen
  * backlog.
  * Trusts: the reports of its own listeners (a report naming a pid that is
  * no listener of ours is ignored).  Never: grants while throttled or
@@ -183,17 +185,33 @@ sessions_report(struct child *l, const struct service_msg *m)
 		l->granted = 0;
 		return;
 	}
-	if (m->arg <= 0 || spawn_find((pid_t)m->arg) != NULL) {
-		log_warn("%s: listener pid %d reported a bad session pid %d",
-			 s->def->name, (int)l->pid, m->arg);
+	struct child *c = m->arg > 0 ? spawn_find((pid_t)m->arg) : NULL;
+	if (m->status == SERVICE_SPARE) {
+		/* alive (a zombie too): one killed before this report and
+		 * already reaped must not be counted for ever */
+		if (m->arg <= 0 || c != NULL || kill((pid_t)m->arg, 0) != 0) {
+			log_warn("%s: listener pid %d reported a bad session "
+				 "pid %d", s->def->name, (int)l->pid, m->arg);
+			return;
+		}
+		c = spawn_add((pid_t)m->arg, l->svc, CHILD_SPARE);
+		c->reported = c->idle = 1; /* waits for its client */
+		c->listener = l->pid;
+		s->count++;
+		s->idle++;
 		return;
 	}
-	struct child *c = spawn_add((pid_t)m->arg, l->svc, CHILD_SESSION);
-	c->reported = 1; /* busy from the start: it has its client */
-	c->listener = l->pid;
-	l->forked++;
-	s->count++;
+	if (c == NULL || c->role != CHILD_SPARE || c->listener != l->pid) {
+		/* a spare that died before its client came */
+		log_debug("%s: listener pid %d: session pid %d unknown",
+			  s->def->name, (int)l->pid, m->arg);
+		return;
+	}
+	c->role = CHILD_SESSION;
+	c->idle = 0; /* busy from now: it has its client */
+	s->idle--;
 	s->sessions++;
+	l->forked++;
 	if (l->granted > 0) {
 		l->granted--;
 		s->granted--;

@@ -309,7 +309,8 @@ spawn_status(int fd)
 		struct child *c = spawn_find(m.pid);
 		if (c == NULL)
 			continue;
-		if (m.status == SERVICE_SESSION || m.status == SERVICE_DONE) {
+		if (m.status == SERVICE_SESSION || m.status == SERVICE_DONE ||
+		    m.status == SERVICE_SPARE) {
 			sessions_report(c, &m);
 			continue;
 		}
