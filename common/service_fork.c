@@ -88,8 +88,10 @@ leave(int code)
 
 /* the spare: a session process forked ahead of its client, so the
  * fork is not on the way to the next client's greeting */
-static pid_t spare_pid;
-static int spare_sock = -1; /* ours of the pair; the client goes through */
+struct spare {
+	pid_t pid;
+	int sock; /* ours of the pair; the client's socket goes through */
+};
 
 /* spare_wait - in the spare: shed what the listener holds, wait for a
  * client, serve it.  Never returns. */
@@ -136,7 +138,7 @@ spare_wait(int sock, void (*serve)(int fd))
 /* spare_make - fork the spare and tell master (SERVICE_SPARE) before it
  * can have a client; 0, or -1 when none could be made. */
 static int
-spare_make(void (*serve)(int fd))
+spare_make(struct spare *sp, void (*serve)(int fd))
 {
 	int sv[2];
 	pid_t pid;
@@ -158,15 +160,15 @@ spare_make(void (*serve)(int fd))
 	if (close(sv[1]) != 0)
 		log_fatal("close: %m");
 	service_report_arg(SERVICE_SPARE, (int)pid);
-	spare_pid = pid;
-	spare_sock = sv[0];
+	sp->pid = pid;
+	sp->sock = sv[0];
 	return 0;
 }
 
 /* session_start - the spare serves the client on fd; 0, or -1 when it
  * could not take it (the client was told). */
 static int
-session_start(int fd)
+session_start(struct spare *sp, int fd)
 {
 	char b = 1, cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = {.iov_base = &b, .iov_len = 1};
@@ -183,30 +185,30 @@ session_start(int fd)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	/* reported before it has its client: master counts it busy first */
-	service_report_arg(SERVICE_SESSION, (int)spare_pid);
-	ok = sendmsg(spare_sock, &mh, MSG_NOSIGNAL) == 1;
+	service_report_arg(SERVICE_SESSION, (int)sp->pid);
+	ok = sendmsg(sp->sock, &mh, MSG_NOSIGNAL) == 1;
 	if (!ok) {
-		log_warn("session %d: %m", (int)spare_pid);
+		log_warn("session %d: %m", (int)sp->pid);
 		refuse(fd);
 	}
-	if (close(spare_sock) != 0)
+	if (close(sp->sock) != 0)
 		log_fatal("close: %m");
-	spare_pid = 0;
-	spare_sock = -1;
+	sp->pid = 0;
+	sp->sock = -1;
 	return ok ? 0 : -1;
 }
 
 /* accept_batch - up to grant sessions from the waiting connections;
  * returns how many started. */
 static int
-accept_batch(int grant, void (*serve)(int fd))
+accept_batch(struct spare *sp, int grant, void (*serve)(int fd))
 {
 	int started = 0;
 
 	while (started < grant && !service_stop) {
 		/* forked before the accept: a process forked while we hold
 		 * a client's socket would hold it too */
-		if (spare_pid == 0 && spare_make(serve) != 0)
+		if (sp->pid == 0 && spare_make(sp, serve) != 0)
 			break;
 		int fd = accept4(SERVICE_LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -221,7 +223,7 @@ accept_batch(int grant, void (*serve)(int fd))
 			}
 			log_fatal("accept: %m");
 		}
-		if (session_start(fd) == 0)
+		if (session_start(sp, fd) == 0)
 			started++;
 		if (close(fd) != 0)
 			log_fatal("close: %m");
@@ -260,6 +262,7 @@ void
 service_fork_loop(void (*serve)(int fd))
 {
 	sigset_t hup, open_mask;
+	struct spare spare = {0, -1};
 	int32_t grant;
 	int rc;
 
@@ -268,7 +271,7 @@ service_fork_loop(void (*serve)(int fd))
 	if (sigemptyset(&hup) != 0 || sigaddset(&hup, SIGHUP) != 0 ||
 	    sigprocmask(SIG_BLOCK, &hup, &open_mask) != 0)
 		log_fatal("sigprocmask: %m");
-	if (spare_make(serve) != 0)
+	if (spare_make(&spare, serve) != 0)
 		log_fatal("cannot fork a session process");
 	service_report(SERVICE_IDLE);
 	/* no max_idle: master keeps one listener per session service, and
@@ -278,8 +281,9 @@ service_fork_loop(void (*serve)(int fd))
 			break;
 		if (rc > 0)
 			continue;
-		service_report_arg(SERVICE_DONE, accept_batch(grant, serve));
-		if (spare_pid == 0 && spare_make(serve) != 0)
+		service_report_arg(SERVICE_DONE,
+				   accept_batch(&spare, grant, serve));
+		if (spare.pid == 0 && spare_make(&spare, serve) != 0)
 			log_warn("no spare session process: the next client "
 				 "waits for a fork");
 	}
