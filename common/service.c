@@ -30,6 +30,8 @@
 #include "stats.h"
 
 volatile int service_stop;
+volatile int service_hup;
+pid_t service_master;
 int (*service_keep_root)(void);
 void (*service_before_drop)(void);
 static long use_count;
@@ -93,6 +95,12 @@ service_listen(const struct service_def *d)
 	int i = d->kind == SERVICE_INET ? inet_role(d) : -1;
 
 	return i >= 0 ? *inet_roles[i].listen : d->path;
+}
+
+int
+service_fork_sessions(const struct service_def *d)
+{
+	return d->kind == SERVICE_INET && inet_role(d) >= 0;
 }
 
 const char *
@@ -176,6 +184,7 @@ on_hup(int sig)
 {
 	(void)sig;
 	service_stop = 1;
+	service_hup = 1;
 }
 
 /* watch_master - die with master so no child holds its sockets. */
@@ -194,7 +203,7 @@ service_init(const char *name, int argc, char **argv)
 	const char *conf = CONFIG_DEFAULT_PATH;
 	int to_stderr = 0, opt;
 	char err[512];
-	pid_t master = getppid();
+	pid_t master = service_master = getppid();
 	const struct service_def *def = service_find(name);
 	struct sigaction sa = {.sa_handler = on_hup};
 	static char tag[64]; /* "submission/smtpd", as Postfix logs roles */
@@ -249,7 +258,14 @@ service_init(const char *name, int argc, char **argv)
 void
 service_report(int status)
 {
-	struct service_msg m = {.pid = getpid(), .status = status};
+	service_report_arg(status, 0);
+}
+
+void
+service_report_arg(int status, int arg)
+{
+	struct service_msg m = {.pid = getpid(), .status = status,
+				.arg = arg};
 
 	/* A pipe write under PIPE_BUF is atomic; master may be gone. */
 	if (write(SERVICE_STATUS_FD, &m, sizeof(m)) != sizeof(m))

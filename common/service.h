@@ -6,6 +6,8 @@
  * as the table says, and then either runs service_loop() (accept, serve,
  * report idle/busy to master) or an event loop of its own (qmgr).
  * Children get their listening socket as fd 3 and the status pipe as fd 4.
+ * smtpd runs service_fork_loop() instead: a listener that forks a process
+ * per session on master's grants (fd 5), see service_fork.c.
  */
 #ifndef MTA_SERVICE_H
 #define MTA_SERVICE_H
@@ -14,6 +16,11 @@
 
 #define SERVICE_LISTEN_FD 3
 #define SERVICE_STATUS_FD 4
+/* a session service's listener only: master's grants (service_fork.c) */
+#define SERVICE_REQUEST_FD 5
+/* a forked session's exit status when a map it read was replaced on
+ * disk: master then replaces the listener (not a crash) */
+#define SERVICE_EXIT_STALE 75
 
 enum service_kind { SERVICE_INET, SERVICE_UNIX };
 
@@ -30,11 +37,18 @@ struct service_def {
 				reach cleanup's socket: local's forwards */
 };
 
-enum service_status { SERVICE_IDLE = 1, SERVICE_BUSY = 2 };
+/* SERVICE_SPARE, SERVICE_SESSION and SERVICE_DONE come from a listener:
+ * arg is the pid of a session process forked ahead (waiting for a
+ * client), of the one that now has its client, or how many sessions the
+ * grant started */
+enum service_status { SERVICE_IDLE = 1, SERVICE_BUSY = 2,
+		      SERVICE_SESSION = 3, SERVICE_DONE = 4,
+		      SERVICE_SPARE = 5 };
 
 struct service_msg {
 	pid_t pid;
 	int status;
+	int arg;
 };
 
 /* service_table - the services; n gets their count. */
@@ -43,6 +57,10 @@ const struct service_def *service_find(const char *name);
 /* service_listen - where a service listens: a UNIX socket path, or an
  * inet service's host:port from its key ("" = the service is off) */
 const char *service_listen(const struct service_def *d);
+/* service_fork_sessions - a session service: one listener that forks a
+ * process per session, and the limit bounds the sessions
+ * (service_fork.c): smtpd in each of its roles */
+int service_fork_sessions(const struct service_def *d);
 /* service_program - the program run for a service (under the service's
  * name as argv[0]: submission and smtps run smtpd in a role) */
 const char *service_program(const struct service_def *d);
@@ -61,6 +79,20 @@ void service_map_check(const struct map *m);
 void service_loop(void (*serve)(int fd));
 /* service_report - tell master this process is idle or busy. */
 void service_report(int status);
+/* service_report_arg - the same with an argument (service_msg). */
+void service_report_arg(int status, int arg);
+/*
+ * service_fork_loop - the listener of a session service (service_fork.c):
+ * on each grant of master (fd 5) accept up to that many connections and
+ * run serve() for each in a process of its own, forked without exec and
+ * made master's child; never returns.
+ */
+void service_fork_loop(void (*serve)(int fd));
+/* service_master - master's pid, as service_init found it. */
+extern pid_t service_master;
+/* service_hup - SIGHUP came (reload or stop), as opposed to service_stop
+ * set by the process itself (a replaced map) */
+extern volatile int service_hup;
 /* service_stopping - SIGHUP asked us to exit after the current session. */
 extern volatile int service_stop;
 /* service_keep_root - set by a program that must stay root after

@@ -4,7 +4,9 @@
  * Reads the config, creates the queue tree, takes the pid lock, opens every
  * listening socket and starts children on demand: when a service's socket
  * has a connection waiting and no child of that service is idle, one more
- * child is started (up to the service's process limit).  Crashed children
+ * child is started (up to the service's process limit); smtpd's services
+ * instead keep one listener that forks a process per session, which master
+ * grants up to the limit (sessions.c).  Crashed children
  * are logged and restarted after a back-off; SIGTERM stops everything,
  * SIGHUP re-reads the config.
  * Trusts: the config file and its own children's status reports.
@@ -73,6 +75,7 @@ setup_signals(void)
 	if (fcntl(status_pipe[1], F_SETFL, 0) != 0)
 		log_fatal("fcntl: %m");
 	spawn_set_status_fd(status_pipe[1]);
+	spawn_set_status_rfd(status_pipe[0]);
 }
 
 /* lock_pid_file - one master per queue directory.  The lock is taken
@@ -280,6 +283,18 @@ main_loop(void)
 			struct svc_state *s = &services[i];
 			if (drain_until != 0 && s->def->kind == SERVICE_INET)
 				continue; /* no new network client */
+			if (service_fork_sessions(s->def)) {
+				if (s->throttle_until > now &&
+				    s->throttle_until < wake)
+					wake = s->throttle_until;
+				sessions_tick(i, now);
+				if (!sessions_can_grant(i, now))
+					continue;
+				p[n] = (struct pollfd){.fd = s->listen_fd,
+						       .events = POLLIN};
+				which[n++] = i;
+				continue;
+			}
 			if (s->def->always && s->count == 0 &&
 			    now >= s->throttle_until)
 				spawn_child(i);
@@ -303,7 +318,10 @@ main_loop(void)
 				spawn_status(status_pipe[0]);
 			if (which[k] == -3)
 				control_serve(control_fd);
-			if (which[k] >= 0)
+			if (which[k] >= 0 &&
+			    service_fork_sessions(services[which[k]].def))
+				sessions_grant(which[k]);
+			else if (which[k] >= 0)
 				spawn_child(which[k]);
 		}
 	}

@@ -2,11 +2,15 @@
  * spawn.c - start, track and reap the children of master(8).
  *
  * A child gets its service's listening socket as fd 3 and the status pipe
- * as fd 4 and reports idle/busy through it.  A child that dies of a signal
+ * as fd 4 and reports idle/busy through it; a session service's listener
+ * also gets its request pipe as fd 5 (sessions.c).  The sessions it forks
+ * are master's children too and are tracked here (a pid hash: thousands
+ * of them).  A child that dies of a signal
  * or with a non-zero status throttles its service: no new child for a
  * back-off that doubles up to MASTER_BACKOFF_MAX seconds.
  * Trusts: the status messages only as hints (a pid it does not know is
- * ignored).  Never: passes any other descriptor to a child.
+ * ignored).  Never: passes any other descriptor to a child; reaps a child
+ * before reading the reports already on the status pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 static struct child *children;
 static int stopping; /* SIGTERM from us is not a crash */
 static int status_wfd = -1;
+static int status_rfd = -1;
 static int nchildren;
 
 struct child *
@@ -40,23 +45,91 @@ spawn_set_status_fd(int fd)
 	status_wfd = fd;
 }
 
-static struct child *
-child_find(pid_t pid, struct child ***prevp)
+void
+spawn_set_status_rfd(int fd)
 {
-	struct child **pp = &children;
-
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->pid == pid) {
-			if (prevp)
-				*prevp = pp;
-			return *pp;
-		}
-	return NULL;
+	status_rfd = fd;
 }
 
-/* exec_child - in the child: arrange fds 3 and 4 and exec the program. */
+#define CHILD_HASH 4096 /* buckets: thousands of sessions are children */
+static struct child *child_hash[CHILD_HASH];
+
+static struct child **
+bucket(pid_t pid)
+{
+	return &child_hash[(unsigned)pid % CHILD_HASH];
+}
+
+struct child *
+spawn_find(pid_t pid)
+{
+	struct child *c = *bucket(pid);
+
+	while (c && c->pid != pid)
+		c = c->hnext;
+	return c;
+}
+
+int
+spawn_total(void)
+{
+	return nchildren;
+}
+
+/* child_link - into the list and the hash; nchildren counts it */
 static void
-exec_child(struct svc_state *s)
+child_link(struct child *c)
+{
+	struct child **b = bucket(c->pid);
+
+	c->prev = NULL;
+	c->next = children;
+	if (children)
+		children->prev = c;
+	children = c;
+	c->hnext = *b;
+	*b = c;
+	nchildren++;
+}
+
+static void
+child_unlink(struct child *c)
+{
+	struct child **pp = bucket(c->pid);
+
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		children = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nchildren--;
+}
+
+/* spawn_add - a child master did not fork itself: a session, which its
+ * listener cloned with master as its parent */
+struct child *
+spawn_add(pid_t pid, int svc, int role)
+{
+	struct child *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		log_fatal("out of memory tracking pid %d", (int)pid);
+	c->pid = pid;
+	c->svc = svc;
+	c->role = role;
+	c->req_fd = -1;
+	child_link(c);
+	return c;
+}
+
+/* exec_child - in the child: arrange fds 3 and 4 (and a listener's
+ * request pipe, 5) and exec the program. */
+static void
+exec_child(struct svc_state *s, int req_fd)
 {
 	char path[4096];
 	char *argv[8];
@@ -65,9 +138,11 @@ exec_child(struct svc_state *s)
 	/* own process group: a terminal's Ctrl-C reaches master alone,
 	 * which then stops the children in order */
 	if (setpgid(0, 0) != 0 || dup2(s->listen_fd, SERVICE_LISTEN_FD) < 0 ||
-	    dup2(status_wfd, SERVICE_STATUS_FD) < 0)
+	    dup2(status_wfd, SERVICE_STATUS_FD) < 0 ||
+	    (req_fd >= 0 && dup2(req_fd, SERVICE_REQUEST_FD) < 0))
 		_exit(127);
-	for (int fd = SERVICE_STATUS_FD + 1; fd < 1024; fd++)
+	for (int fd = req_fd >= 0 ? SERVICE_REQUEST_FD + 1
+				  : SERVICE_STATUS_FD + 1; fd < 1024; fd++)
 		close(fd); /* nothing else of master's reaches a child */
 	/* SIGHUP stays blocked until service_init() has its handler: a
 	 * stop or reload must not kill a child that is still starting */
@@ -103,6 +178,7 @@ spawn_child(int svc)
 	struct svc_state *s = &services[svc];
 	struct child *c;
 	pid_t pid;
+	int req[2] = {-1, -1}; /* a listener's request pipe */
 
 	if (nchildren >= MASTER_MAX_CHILDREN) {
 		log_warn("%s: total process ceiling %d reached", s->def->name,
@@ -111,6 +187,11 @@ spawn_child(int svc)
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("out of memory starting %s", s->def->name);
+		return;
+	}
+	if (service_fork_sessions(s->def) && sessions_request_pipe(req) != 0) {
+		free(c);
+		s->throttle_until = now_us() + 1000000;
 		return;
 	}
 	/* signals blocked across fork: one that arrives before the child
@@ -123,20 +204,30 @@ spawn_child(int svc)
 	if ((pid = fork()) < 0) {
 		log_warn("fork for %s: %m", s->def->name);
 		free(c);
+		if (req[0] >= 0) {
+			close(req[0]);
+			close(req[1]);
+		}
 		s->throttle_until = now_us() + 1000000;
 		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)
 			log_fatal("sigprocmask: %m");
 		return;
 	}
 	if (pid == 0)
-		exec_child(s);
+		exec_child(s, req[0]);
 	if (sigprocmask(SIG_SETMASK, &old, NULL) != 0)
 		log_fatal("sigprocmask: %m");
 	c->pid = pid;
 	c->svc = svc;
-	c->next = children;
-	children = c;
-	nchildren++;
+	c->req_fd = -1;
+	if (req[0] >= 0) {
+		if (close(req[0]) != 0)
+			log_fatal("close: %m");
+		c->role = CHILD_LISTENER;
+		c->req_fd = req[1];
+		sessions_started(c);
+	}
+	child_link(c);
 	s->count++;
 	s->starting++;
 	log_debug("started %s pid %d", s->def->name, (int)pid);
@@ -147,14 +238,14 @@ static void
 child_gone(struct child *c, int status)
 {
 	struct svc_state *s = &services[c->svc];
-	int crashed = 1;
+	int crashed = 1, benign = sessions_gone(c, status);
 
 	s->count--;
 	if (!c->reported)
 		s->starting--;
 	else if (c->idle)
 		s->idle--;
-	if (stopping)
+	if (stopping || benign)
 		crashed = 0;
 	else if (WIFSIGNALED(status))
 		log_warn("process %s/%s pid %d killed by signal %d",
@@ -182,12 +273,12 @@ child_gone(struct child *c, int status)
 static void
 reap_one(pid_t pid, int status)
 {
-	struct child **pp, *c = child_find(pid, &pp);
+	struct child *c = spawn_find(pid);
 
 	if (c == NULL)
-		return;
-	*pp = c->next;
-	nchildren--;
+		return; /* a session whose listener died before reporting it:
+			   it exited without serving anyone */
+	child_unlink(c);
 	child_gone(c, status);
 	free(c);
 }
@@ -197,6 +288,11 @@ spawn_reap(void)
 {
 	int status;
 	pid_t pid;
+
+	/* a listener reports each session before the session may run, so
+	 * reading the reports first means no session is reaped unknown */
+	if (status_rfd >= 0)
+		spawn_status(status_rfd);
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		reap_one(pid, status);
@@ -210,13 +306,19 @@ spawn_status(int fd)
 	ssize_t n;
 
 	while ((n = read(fd, &m, sizeof(m))) == sizeof(m)) {
-		struct child *c = child_find(m.pid, NULL);
+		struct child *c = spawn_find(m.pid);
 		if (c == NULL)
 			continue;
+		if (m.status == SERVICE_SESSION || m.status == SERVICE_DONE ||
+		    m.status == SERVICE_SPARE) {
+			sessions_report(c, &m);
+			continue;
+		}
 		struct svc_state *s = &services[c->svc];
 		if (!c->reported) {
 			c->reported = 1;
 			s->starting--;
+			sessions_ready(c);
 		} else if (c->idle)
 			s->idle--;
 		c->idle = m.status == SERVICE_IDLE;
@@ -238,6 +340,8 @@ signal_all(int sig)
 void
 spawn_hup_all(void)
 {
+	for (int i = 0; i < nservices; i++)
+		sessions_retire(&services[i]); /* a new one reads the config */
 	signal_all(SIGHUP);
 }
 

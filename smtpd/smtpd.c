@@ -2,8 +2,12 @@
  * smtpd.c - smtpd(8): the SMTP server, the only program that reads bytes
  * from strangers.
  *
- * Each process serves one session at a time and many sessions in its life
- * (service_loop); master starts more processes while clients wait.
+ * A process per session: the process master starts is the listener, which
+ * has read the config, opened maps and log, chrooted and dropped
+ * privileges, and forks (without exec, as master's child) a process for
+ * each client that serves that one session and exits (service_fork.c,
+ * smtpd(8) "Processes"): sessions share every loaded page copy-on-write
+ * and none ever sees another's memory.
  * Trusts: nothing from the client.  Never: writes anything but requests
  * to cleanup(8); holds more input than its fixed buffers.
  */
@@ -310,6 +314,6 @@ main(int argc, char **argv)
 	service_init(smtpd_role_name(), argc, argv);
 	if (cidr_list_parse(cfg.mynetworks, &mynetworks, err, sizeof(err)))
 		log_fatal("mynetworks: %s", err);
-	service_loop(serve);
+	service_fork_loop(serve);
 	return 0;
 }

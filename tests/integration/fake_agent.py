@@ -34,8 +34,9 @@ def config(path):
 
 
 def report(status):
+    # struct service_msg (common/service.h): pid, status, arg
     try:
-        os.write(STATUS_FD, struct.pack("ii", os.getpid(), status))
+        os.write(STATUS_FD, struct.pack("iii", os.getpid(), status, 0))
     except OSError:
         pass
 

@@ -433,6 +433,9 @@ class ConnectionLimits(unittest.TestCase):
     def test_count_limit(self):
         self.start(smtpd_client_connection_count_limit="2",
                    smtpd_client_connection_rate_limit="0")
+        # start() probed the port: that session's slot is given back
+        # before its disconnect line
+        self.mta.wait_log(r"disconnect from")
         a, b = Client(self.mta.port), Client(self.mta.port)
         c = Client(self.mta.port, greet=False)
         self.assertEqual(c.reply()[:2], (421, "4.7.0"))
