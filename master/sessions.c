@@ -261,6 +261,18 @@ sessions_gone(struct child *c, int status)
 	if (c->role != CHILD_SESSION)
 		return 0;
 	s->sessions--;
+	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM &&
+	    WTERMSIG(status) != SIGKILL && s->listener &&
+	    s->listener->pid == c->listener && !s->listener->replace) {
+		/* a crash may be a probe: the sessions of one listener share
+		 * its address-space layout and stack canary, so a client
+		 * that crashes one and tries again would learn them a guess
+		 * at a time; a new listener (a new exec) makes them anew */
+		log_info("%s: a session crashed; starting a new listener",
+			 s->def->name);
+		s->listener->replace = 1;
+		return 0;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != SERVICE_EXIT_STALE)
 		return 0;
 	/* the session found a map replaced: its listener opened the old
