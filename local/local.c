@@ -378,7 +378,13 @@ serve(int fd)
 		if (rc == IPC_OK)
 			rc = run_round(c, &p, n);
 	}
-	if (flush(c, &p, rc) != IPC_OK && p.held > 0)
+	if (rc != IPC_OK && rc != IPC_BAD && p.held > 0) {
+		/* qmgr is gone: what is not yet in new/ would only be
+		 * delivered twice (qmgr never hears of it) */
+		maildir_abandon();
+		answer_ready(c, &p, rc);
+		log_warn("answers lost: qmgr went away");
+	} else if (flush(c, &p, rc) != IPC_OK && p.held > 0)
 		log_warn("answers lost: qmgr went away");
 	ipc_free(c);
 }

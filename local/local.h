@@ -106,6 +106,11 @@ void maildir_commit(void);
  * `before` are durable already (maildir.c, pipelining); results set
  * for those done */
 void maildir_advance(long long before);
+/* maildir_abandon - qmgr went away before the answers: each pending
+ * delivery not yet in new/ is dropped (its file in tmp/ removed, r a
+ * 4.3.0 deferral), as qmgr delivers it again anyway and finishing it
+ * would only make a duplicate; those already in new/ are made durable */
+void maildir_abandon(void);
 /* maildir_wait_ms - how long until a pending delivery must be moved on
  * whatever it costs (maildir_commit), or -1 when none is pending */
 int maildir_wait_ms(void);

@@ -64,6 +64,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "local.h"
+#include "log.h"
 
 #define MAILDIR_BUF 65536
 #define MAILDIR_BATCH_MAX 64 /* files written, not yet committed */
@@ -459,6 +460,28 @@ void
 maildir_commit(void)
 {
 	settle(ALL);
+	sync_new();
+	prune();
+	batching = 0;
+}
+
+void
+maildir_abandon(void)
+{
+	for (int i = 0; i < npend; i++) {
+		struct pending *p = pend[i];
+		if (p->failed || p->stage >= ST_RENAMED)
+			continue;
+		if (p->fd >= 0 && close(p->fd) != 0)
+			log_warn("close %s: %m", p->tmp);
+		p->fd = -1;
+		if (unlink(p->tmp) != 0)
+			log_warn("unlink %s: %m", p->tmp);
+		p->failed = 1;
+		result_set(p->r, 4, "4.3.0",
+			   "delivery abandoned: qmgr went away before the "
+			   "answer (it delivers again)");
+	}
 	sync_new();
 	prune();
 	batching = 0;
