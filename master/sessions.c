@@ -35,8 +35,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "master.h"
+
+/* a grant that started no session though a connection waited (the
+ * listener could not accept or fork: out of descriptors or processes):
+ * no new grant for this long, or master and listener would spin on the
+ * waiting connection, a warning a turn */
+#define GRANT_PAUSE_US 250000
 
 static long
 svc_limit(const struct svc_state *s)
@@ -183,6 +190,11 @@ sessions_report(struct child *l, const struct service_msg *m)
 	if (m->status == SERVICE_DONE) {
 		s->granted -= l->granted;
 		l->granted = 0;
+		if (m->arg == 0 && s->listener == l && !l->retired) {
+			long long until = now_us() + GRANT_PAUSE_US;
+			if (until > s->throttle_until)
+				s->throttle_until = until;
+		}
 		return;
 	}
 	struct child *c = m->arg > 0 ? spawn_find((pid_t)m->arg) : NULL;

@@ -4,6 +4,7 @@ holds, a crashed session is logged and ends alone, the listener may die,
 reload and stop behave as before, a session holds only its own socket,
 and nothing of one session is seen by the next."""
 import os
+import re
 import signal
 import socket
 import time
@@ -200,6 +201,32 @@ class ForkedSessions(unittest.TestCase):
         self.assertIn(listening, lfds)
         self.assertNotIn(mine, lfds)
         self.assertNotIn(other, lfds)
+
+    def test_listener_that_cannot_accept_is_not_spun(self):
+        import resource
+        m = self.start()
+        lpid = listener_pid(m)
+        # the listener out of descriptors: accept fails (EMFILE), the
+        # grant starts no session, the connection still waits
+        used = set(fd_links(lpid))
+        lowest_free = min(set(range(len(used) + 1)) - used)
+        soft, hard = resource.prlimit(lpid, resource.RLIMIT_NOFILE)
+        resource.prlimit(lpid, resource.RLIMIT_NOFILE, (lowest_free, hard))
+        warning = "warning: accept: Too many open files"
+        try:
+            waiting = socket.create_connection(("127.0.0.1", m.port), 10)
+            m.wait_log(re.escape(warning))
+            # master pauses its grants instead of granting again at
+            # once, a warning a turn (thousands a second before)
+            before = m.log_text().count(warning)
+            time.sleep(1.0)  # a rate is measured, nothing awaited
+            turns = m.log_text().count(warning) - before
+            self.assertLessEqual(turns, 10)
+        finally:
+            resource.prlimit(lpid, resource.RLIMIT_NOFILE, (soft, hard))
+        # with descriptors again, the waiting client is served
+        self.assertRegex(greeted(waiting, 10) or b"", rb"^220 ")
+        waiting.close()
 
     def test_no_state_between_sessions(self):
         m = self.start(mynetworks="192.0.2.1/32")
