@@ -24,13 +24,14 @@
  * (SERVICE_DONE).  Connections beyond the limit wait in the listen
  * backlog.
  * Trusts: the reports of its own listeners (a report naming a pid that is
- * no listener of ours is ignored).  Never: grants while throttled or
+ * no listener of ours is ignored), a spare only when it is our child.  Never: grants while throttled or
  * stopping, or more than the limit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +177,17 @@ sessions_grant(int svc)
 	s->granted += n;
 }
 
+/* my_child - pid is a child of ours (alive or not yet reaped) */
+static int
+my_child(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si,
+		      WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 /* sessions_report - SERVICE_SESSION or SERVICE_DONE from listener l */
 void
 sessions_report(struct child *l, const struct service_msg *m)
@@ -199,9 +211,12 @@ sessions_report(struct child *l, const struct service_msg *m)
 	}
 	struct child *c = m->arg > 0 ? spawn_find((pid_t)m->arg) : NULL;
 	if (m->status == SERVICE_SPARE) {
-		/* alive (a zombie too): one killed before this report and
-		 * already reaped must not be counted for ever */
-		if (m->arg <= 0 || c != NULL || kill((pid_t)m->arg, 0) != 0) {
+		/* our child, alive or a zombie: one killed before this
+		 * report and already reaped must not be counted for ever,
+		 * and no other process may be: the status pipe is every
+		 * child's, its pid field the writer's word, and what we
+		 * track gets our signals (a stop's SIGTERM) */
+		if (m->arg <= 0 || c != NULL || !my_child((pid_t)m->arg)) {
 			log_warn("%s: listener pid %d reported a bad session "
 				 "pid %d", s->def->name, (int)l->pid, m->arg);
 			return;
