@@ -24,8 +24,8 @@
  * (SERVICE_DONE).  Connections beyond the limit wait in the listen
  * backlog.
  * Trusts: the reports of its own listeners (a report naming a pid that is
- * no listener of ours is ignored), a spare only when it is our child.  Never: grants while throttled or
- * stopping, or more than the limit.
+ * no listener of ours is ignored), a spare only when it is our child.
+ * Never: grants while throttled or stopping, or more than the limit.
  */
 #include <errno.h>
 #include <fcntl.h>
