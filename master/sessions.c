@@ -184,8 +184,7 @@ my_child(pid_t pid)
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	return waitid(P_PID, (id_t)pid, &si,
-		      WEXITED | WNOHANG | WNOWAIT) == 0;
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
 /* sessions_report - SERVICE_SESSION or SERVICE_DONE from listener l */

@@ -295,8 +295,8 @@ dns_lookup(ldns_resolver *res, const char *name, ldns_rr_type t,
 	 * process.  Then each is tried again. */
 	size_t ns = ldns_resolver_nameserver_count(res), live = 0;
 	for (size_t i = 0; i < ns; i++)
-		live += ldns_resolver_nameserver_rtt(res, i) !=
-			LDNS_RESOLV_RTT_INF;
+		live +=
+		    ldns_resolver_nameserver_rtt(res, i) != LDNS_RESOLV_RTT_INF;
 	for (size_t i = 0; i < ns && live == 0; i++)
 		ldns_resolver_set_nameserver_rtt(res, i, LDNS_RESOLV_RTT_MIN);
 	st = ldns_resolver_prepare_query_pkt(&q, res, dn, t, LDNS_RR_CLASS_IN,

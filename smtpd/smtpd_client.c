@@ -94,7 +94,8 @@ smtpd_client_hostname(const char *addr, char *out, size_t len)
 		long left = end - now_ms();
 		if (left <= 0)
 			break;
-		if (!hostname_ok(a.rr[i]) || !confirmed(a.rr[i], addr, (int)left))
+		if (!hostname_ok(a.rr[i]) ||
+		    !confirmed(a.rr[i], addr, (int)left))
 			continue;
 		snprintf(out, len, "%s", a.rr[i]);
 		break;

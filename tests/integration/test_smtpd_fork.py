@@ -251,7 +251,8 @@ class ForkedSessions(unittest.TestCase):
             with open(os.path.join(m.dir, "forge"), "w") as f:
                 f.write("%d %d\n" % (lpid, victim.pid))
             with m.smtp() as c:  # a message for remote starts it
-                c.sendmail("a@example.org", ["x@fail.test"], "Subject: x\r\n\r\nx\r\n")
+                c.sendmail("a@example.org", ["x@fail.test"],
+                           "Subject: x\r\n\r\nx\r\n")
             mta.wait_for(lambda: os.path.exists(
                 os.path.join(m.dir, "forged")), 20, "the forged report")
             # the "spare" it names is no child of master: not tracked
