@@ -164,8 +164,12 @@ dnsbl_answer_matches(const struct dnsbl_site *site, const char *a)
 
 	if (inet_pton(AF_INET, a, b) != 1)
 		return 0;
+	/* without a filter: a listing is in 127.0.0.0/8 (RFC 5782 2.1),
+	 * and 127.255.255.0/24 is where lists answer errors (Spamhaus:
+	 * queries from a public resolver, over quota), not listings: as
+	 * a listing they would refuse every client */
 	if (!site->filtered)
-		return 1;
+		return b[0] == 127 && !(b[1] == 255 && b[2] == 255);
 	for (int i = 0; i < 4; i++) {
 		const struct dnsbl_octet *o = &site->octet[i];
 		int hit = 0;

@@ -7,8 +7,9 @@
  * A site is "zone" or "zone=PATTERN"; PATTERN is four dot-separated
  * octet patterns, each a number (2), a range in brackets ([2..11]) or
  * a list of numbers and ranges in brackets separated by ';'
- * ([2;4;10..11]), as Postfix writes them.  Without a pattern any A
- * record in the answer is a listing.
+ * ([2;4;10..11]), as Postfix writes them.  Without a pattern an A
+ * record in 127.0.0.0/8 is a listing, except 127.255.255.0/24 (the
+ * error answers of lists such as Spamhaus).
  */
 #ifndef MTA_DNSBL_H
 #define MTA_DNSBL_H

@@ -24,19 +24,27 @@
  * (SERVICE_DONE).  Connections beyond the limit wait in the listen
  * backlog.
  * Trusts: the reports of its own listeners (a report naming a pid that is
- * no listener of ours is ignored).  Never: grants while throttled or
- * stopping, or more than the limit.
+ * no listener of ours is ignored), a spare only when it is our child.
+ * Never: grants while throttled or stopping, or more than the limit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "master.h"
+
+/* a grant that started no session though a connection waited (the
+ * listener could not accept or fork: out of descriptors or processes):
+ * no new grant for this long, or master and listener would spin on the
+ * waiting connection, a warning a turn */
+#define GRANT_PAUSE_US 250000
 
 static long
 svc_limit(const struct svc_state *s)
@@ -169,6 +177,16 @@ sessions_grant(int svc)
 	s->granted += n;
 }
 
+/* my_child - pid is a child of ours (alive or not yet reaped) */
+static int
+my_child(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 /* sessions_report - SERVICE_SESSION or SERVICE_DONE from listener l */
 void
 sessions_report(struct child *l, const struct service_msg *m)
@@ -183,13 +201,21 @@ sessions_report(struct child *l, const struct service_msg *m)
 	if (m->status == SERVICE_DONE) {
 		s->granted -= l->granted;
 		l->granted = 0;
+		if (m->arg == 0 && s->listener == l && !l->retired) {
+			long long until = now_us() + GRANT_PAUSE_US;
+			if (until > s->throttle_until)
+				s->throttle_until = until;
+		}
 		return;
 	}
 	struct child *c = m->arg > 0 ? spawn_find((pid_t)m->arg) : NULL;
 	if (m->status == SERVICE_SPARE) {
-		/* alive (a zombie too): one killed before this report and
-		 * already reaped must not be counted for ever */
-		if (m->arg <= 0 || c != NULL || kill((pid_t)m->arg, 0) != 0) {
+		/* our child, alive or a zombie: one killed before this
+		 * report and already reaped must not be counted for ever,
+		 * and no other process may be: the status pipe is every
+		 * child's, its pid field the writer's word, and what we
+		 * track gets our signals (a stop's SIGTERM) */
+		if (m->arg <= 0 || c != NULL || !my_child((pid_t)m->arg)) {
 			log_warn("%s: listener pid %d reported a bad session "
 				 "pid %d", s->def->name, (int)l->pid, m->arg);
 			return;

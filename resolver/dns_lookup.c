@@ -288,6 +288,17 @@ dns_lookup(ldns_resolver *res, const char *name, ldns_rr_type t,
 		snprintf(a->why, sizeof(a->why), "malformed domain name");
 		return;
 	}
+	/* ldns marks a nameserver that timed out as unreachable and skips
+	 * it from then on; with all so marked it fails at once ("No
+	 * (valid) nameservers"): one slow answer, which any client's
+	 * reverse zone can cause, would fail every later lookup of this
+	 * process.  Then each is tried again. */
+	size_t ns = ldns_resolver_nameserver_count(res), live = 0;
+	for (size_t i = 0; i < ns; i++)
+		live +=
+		    ldns_resolver_nameserver_rtt(res, i) != LDNS_RESOLV_RTT_INF;
+	for (size_t i = 0; i < ns && live == 0; i++)
+		ldns_resolver_set_nameserver_rtt(res, i, LDNS_RESOLV_RTT_MIN);
 	st = ldns_resolver_prepare_query_pkt(&q, res, dn, t, LDNS_RR_CLASS_IN,
 					     LDNS_RD);
 	if (st == LDNS_STATUS_OK) {

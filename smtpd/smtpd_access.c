@@ -164,7 +164,14 @@ dnsbl_listed(const struct dnsbl_site *site, const char *name,
 	for (int i = 0; a->status == DNS_OK && i < a->n; i++)
 		if (dnsbl_answer_matches(site, a->rr[i]))
 			return 1;
-	if (a->status == DNS_OK)
+	if (a->status == DNS_OK && a->n > 0 &&
+	    strncmp(a->rr[0], "127.255.255.", 12) == 0)
+		log_warn(
+		    "dnsbl %s: %s answered %s, an error code of the list "
+		    "(queries from a public resolver, or over its quota?): "
+		    "not listed",
+		    site->zone, name, a->rr[0]);
+	else if (a->status == DNS_OK)
 		log_info("dnsbl %s: %s answered %s, outside %s: not listed",
 			 site->zone, name, a->n > 0 ? a->rr[0] : "nothing",
 			 site->text);

@@ -3,7 +3,8 @@
  * name of its address, kept only when one of that name's addresses is
  * the client's own (forward-confirmed); "unknown" otherwise.
  *
- * Asked of resolver(8) with a short wait (smtpd_client_lookup_timeout),
+ * Asked of resolver(8) with a short wait (smtpd_client_lookup_timeout
+ * for the PTR, and once more for all the names' addresses together),
  * so a slow DNS never holds up a session for long.
  * Trusts: resolver's answers for their framing; nothing in a PTR name
  * until it is checked to be a plain host name.
@@ -15,8 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config.h"
+#include "log.h"
 #include "resolver_client.h"
 #include "smtpd.h"
 
@@ -48,6 +51,16 @@ same_address(const char *a, const char *b)
 	return 0;
 }
 
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		log_fatal("clock_gettime: %m");
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* confirmed - one of name's A/AAAA records is addr. */
 static int
 confirmed(const char *name, const char *addr, int wait_ms)
@@ -73,8 +86,16 @@ smtpd_client_hostname(const char *addr, char *out, size_t len)
 	if (wait_ms == 0 || strcmp(addr, "unknown") == 0)
 		return;
 	resolver_query_wait("PTR", addr, wait_ms, &a);
+	/* the names' lookups share one wait: a PTR set of many names in
+	 * a zone that never answers (the client's own choice) must not
+	 * hold the greeting, and resolver(8), a wait per name */
+	long end = now_ms() + wait_ms;
 	for (int i = 0; a.status == DNS_OK && i < a.n; i++) {
-		if (!hostname_ok(a.rr[i]) || !confirmed(a.rr[i], addr, wait_ms))
+		long left = end - now_ms();
+		if (left <= 0)
+			break;
+		if (!hostname_ok(a.rr[i]) ||
+		    !confirmed(a.rr[i], addr, (int)left))
 			continue;
 		snprintf(out, len, "%s", a.rr[i]);
 		break;

@@ -307,5 +307,66 @@ class MissingMap(unittest.TestCase):
             self.assertEqual(s.rcpt("alice@localhost")[0], 250)
 
 
+class ClientNames(unittest.TestCase):
+    """The client's own reverse zone decides how its name lookup goes:
+    a zone that never answers must fail that lookup only, and a PTR set
+    of many names in such a zone must not hold the greeting (and
+    resolver(8)) a lookup timeout per name."""
+
+    def test_names_share_one_wait(self):
+        import socket
+        import time
+        names = ["n%d.quiet.test" % i for i in range(8)]
+        zone = {"14.0.0.127.in-addr.arpa": [("PTR", n, 60) for n in names]}
+        dns = QuietDNSServer(zone, quiet=set(names))
+        m = mta.MTA(mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0",
+                    resolver_nameservers="127.0.0.1:%d" % dns.port,
+                    resolver_timeout="3s", resolver_retries="0",
+                    smtpd_client_lookup_timeout="1s")
+        try:
+            m.start()
+            t0 = time.time()
+            c = socket.create_connection(("127.0.0.1", m.port), 30,
+                                         source_address=("127.0.0.14", 0))
+            c.settimeout(30)
+            greeting = c.recv(512)
+            took = time.time() - t0
+            c.close()
+            self.assertRegex(greeting, rb"^220 ")
+            # the PTR's own wait, then one more for all five names (1 s
+            # a name before: over 5 s)
+            self.assertLess(took, 3.0, "greeting after %.1fs" % took)
+            m.wait_log(re.escape("connect from unknown[127.0.0.14]"))
+        finally:
+            m.cleanup()
+            dns.stop()
+
+    def test_a_timeout_does_not_fail_later_lookups(self):
+        import socket
+        zone = {"15.0.0.127.in-addr.arpa": [("PTR", "n.quiet.test", 60)],
+                "16.0.0.127.in-addr.arpa": [("PTR", "good16.test", 60)],
+                "good16.test": [("A", "127.0.0.16", 60)]}
+        dns = QuietDNSServer(zone, quiet={"n.quiet.test"})
+        m = mta.MTA(mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0",
+                    resolver_nameservers="127.0.0.1:%d" % dns.port,
+                    resolver_timeout="1s", resolver_retries="0",
+                    smtpd_client_lookup_timeout="3s")
+        try:
+            m.start()
+            for src in ("127.0.0.15", "127.0.0.16"):
+                c = socket.create_connection(("127.0.0.1", m.port), 30,
+                                             source_address=(src, 0))
+                c.settimeout(30)
+                self.assertRegex(c.recv(512), rb"^220 ")
+                c.close()
+            # the name's lookup that timed out is the only one that failed
+            self.assertIn("connect from unknown[127.0.0.15]", m.log_text())
+            self.assertIn("connect from good16.test[127.0.0.16]",
+                          m.log_text())
+        finally:
+            m.cleanup()
+            dns.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

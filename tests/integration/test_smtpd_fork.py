@@ -4,6 +4,7 @@ holds, a crashed session is logged and ends alone, the listener may die,
 reload and stop behave as before, a session holds only its own socket,
 and nothing of one session is seen by the next."""
 import os
+import re
 import signal
 import socket
 import time
@@ -200,6 +201,68 @@ class ForkedSessions(unittest.TestCase):
         self.assertIn(listening, lfds)
         self.assertNotIn(mine, lfds)
         self.assertNotIn(other, lfds)
+
+    def test_listener_that_cannot_accept_is_not_spun(self):
+        import resource
+        m = self.start()
+        lpid = listener_pid(m)
+        # the listener out of descriptors: accept fails (EMFILE), the
+        # grant starts no session, the connection still waits
+        used = set(fd_links(lpid))
+        lowest_free = min(set(range(len(used) + 1)) - used)
+        soft, hard = resource.prlimit(lpid, resource.RLIMIT_NOFILE)
+        resource.prlimit(lpid, resource.RLIMIT_NOFILE, (lowest_free, hard))
+        warning = "warning: accept: Too many open files"
+        try:
+            waiting = socket.create_connection(("127.0.0.1", m.port), 10)
+            m.wait_log(re.escape(warning))
+            # master pauses its grants instead of granting again at
+            # once, a warning a turn (thousands a second before)
+            before = m.log_text().count(warning)
+            time.sleep(1.0)  # a rate is measured, nothing awaited
+            turns = m.log_text().count(warning) - before
+            self.assertLessEqual(turns, 10)
+        finally:
+            resource.prlimit(lpid, resource.RLIMIT_NOFILE, (soft, hard))
+        # with descriptors again, the waiting client is served
+        self.assertRegex(greeted(waiting, 10) or b"", rb"^220 ")
+        waiting.close()
+
+    def test_forged_spare_report_is_not_trusted(self):
+        import shutil
+        import subprocess
+        # a compromised daemon (here in place of remote) holds the status
+        # pipe every child shares, and its records name their writer
+        m = mta.MTA(relay_domains="fail.test", smtpd_pregreet_wait_ms="0")
+        d = os.path.join(m.dir, "libexec")
+        os.mkdir(d)
+        for name in os.listdir(mta.BIN):
+            if name != "remote":
+                os.symlink(os.path.join(mta.BIN, name), os.path.join(d, name))
+        here = os.path.dirname(os.path.abspath(__file__))
+        shutil.copy(os.path.join(here, "forged_report_agent.py"),
+                    os.path.join(d, "remote"))
+        with open(m.conf, "a") as f:
+            f.write("daemon_directory = %s\n" % d)
+        self.m = m.start()
+        lpid = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
+        victim = subprocess.Popen(["sleep", "60"])
+        try:
+            with open(os.path.join(m.dir, "forge"), "w") as f:
+                f.write("%d %d\n" % (lpid, victim.pid))
+            with m.smtp() as c:  # a message for remote starts it
+                c.sendmail("a@example.org", ["x@fail.test"],
+                           "Subject: x\r\n\r\nx\r\n")
+            mta.wait_for(lambda: os.path.exists(
+                os.path.join(m.dir, "forged")), 20, "the forged report")
+            # the "spare" it names is no child of master: not tracked
+            m.wait_log(r"smtpd: listener pid %d reported a bad session "
+                       r"pid %d" % (lpid, victim.pid))
+            m.stop()  # so not sent master's SIGTERM
+            self.assertIsNone(victim.poll())
+        finally:
+            victim.kill()
+            victim.wait()
 
     def test_no_state_between_sessions(self):
         m = self.start(mynetworks="192.0.2.1/32")

@@ -219,8 +219,21 @@ test_sites(void)
 	CU_ASSERT(!dnsbl_answer_matches(&s.s[0], "127.0.1.2"));
 	CU_ASSERT(!dnsbl_answer_matches(&s.s[0], "not an address"));
 	CU_ASSERT(dnsbl_answer_matches(&s.s[1], "127.0.0.4"));
-	CU_ASSERT(dnsbl_answer_matches(&s.s[1], "10.1.2.3"));
+	CU_ASSERT(dnsbl_answer_matches(&s.s[1], "127.1.2.3"));
 	CU_ASSERT(!dnsbl_answer_matches(&s.s[1], "::1"));
+	/* without a filter: not an address outside 127.0.0.0/8 (a parked
+	 * zone's wildcard), not a list's error code (Spamhaus answers
+	 * 127.255.255.254 to a public resolver): either would refuse
+	 * every client */
+	CU_ASSERT(!dnsbl_answer_matches(&s.s[1], "10.1.2.3"));
+	CU_ASSERT(!dnsbl_answer_matches(&s.s[1], "127.255.255.254"));
+	CU_ASSERT(!dnsbl_answer_matches(&s.s[1], "127.255.255.252"));
+	CU_ASSERT(dnsbl_answer_matches(&s.s[1], "127.255.254.1"));
+	/* a filter is the operator's word, error range or not */
+	CU_ASSERT_EQUAL(dnsbl_sites_parse("x.example=127.255.255.254", &s, err,
+					  sizeof(err)),
+			0);
+	CU_ASSERT(dnsbl_answer_matches(&s.s[0], "127.255.255.254"));
 	/* the config key is checked when it is read */
 	CU_ASSERT_EQUAL(config_set("smtpd_dnsbl_sites", "bl.example=127.0.0",
 				   err, sizeof(err)),
