@@ -70,8 +70,8 @@
 #define MAILDIR_BATCH_MAX 64 /* files written, not yet committed */
 /* pipelining (maildir_advance): a file waits at most this long for a
  * commit that someone else made, a rename for its new/ fsync */
-#define MAILDIR_HOLD_US 20000
-#define MAILDIR_SYNC_DELAY_US 10000
+#define MAILDIR_HOLD_US 5000
+#define MAILDIR_SYNC_DELAY_US 3000
 
 enum { ST_WRITTEN, ST_SYNCED, ST_RENAMED, ST_DONE };
 

@@ -552,7 +552,7 @@ test_maildir_pipeline(void)
 	CU_ASSERT_EQUAL(r[3].code, 2);
 	CU_ASSERT(!maildir_waits_for(&c));
 	check_delivered(d2, 2, msg, sizeof(msg) - 1, SENDER, 1);
-	maildir_set_bounds(20000, 10000); /* maildir.c's own */
+	maildir_set_bounds(5000, 3000); /* maildir.c's own */
 }
 
 /* failures are temporary and leave no file behind */
