@@ -547,6 +547,12 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 	char refused[SMTPD_ACCESS_REPLY];
 	if ((no = smtpd_access_refuse(s, refused, sizeof(refused))) != NULL) {
 		reject_log(s, "RCPT", no, rcpt);
+		if (strncmp(no, "421", 3) == 0) {
+			/* RFC 5321 3.8: a 421 announces the close */
+			io_printf(&s->io, "%s\r\n", no);
+			s->quit = 1;
+			return;
+		}
 		return reply_error(s, "%s\r\n", no);
 	}
 	if ((no = rcpt_refuse(s, &a, rcpt, reply, sizeof(reply))) != NULL) {

@@ -46,6 +46,7 @@ CLIENT_MAP = """\
 127.0.0.7        REJECT no clients from here
 127.0.0.8        DEFER come back later
 127.0.0.9        FROBNICATE now
+127.0.0.14       421 4.7.0 closing for you
 127.0.1          REJECT network blocked
 127.0.1.2        DUNNO
 .dsl.example.net 550 5.7.0 no dynamic hosts
@@ -201,6 +202,17 @@ class Access(unittest.TestCase):
     def test_client_defer(self):
         self.assertReject("127.0.0.8", 450, "4.7.1 <unknown[127.0.0.8]>: "
                           "Client host rejected: come back later")
+
+    def test_client_421_closes_the_session(self):
+        # RFC 5321 3.8: after a 421 the server closes the connection
+        with smtp_from(self.m, "127.0.0.14") as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost"), (
+                421, b"4.7.0 <unknown[127.0.0.14]>: Client host rejected: "
+                b"closing for you"))
+            s.sock.settimeout(10)
+            self.assertEqual(s.sock.recv(100), b"")
 
     def test_client_reject_by_network_and_dunno(self):
         self.assertReject("127.0.1.1", 554, "5.7.1 <unknown[127.0.1.1]>: "
