@@ -88,6 +88,16 @@ now_us(void)
 	return (long long)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		log_fatal("clock_gettime: %m");
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 rfc2822_date(long t, char *out, size_t len)
 {

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "ipc.h"
 
 static const char *const status_names[] = {"ok", "nodata", "nxdomain",
@@ -116,16 +116,6 @@ resolver_query_wait(const char *type, const char *name, int wait_ms,
 	ipc_free(c);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* query_read - what one readable connection holds: 1 when its answer
  * (or its failure) is in a, 0 when more bytes must come */
 static int
@@ -156,7 +146,7 @@ resolver_query_all(const char *type, const char *const *names, int n,
 	struct ipc *c[RESOLVER_PARALLEL_MAX];
 	struct pollfd p[RESOLVER_PARALLEL_MAX];
 	int idx[RESOLVER_PARALLEL_MAX], pending = 0;
-	long end = now_ms() + wait_ms;
+	long end = mono_ms() + wait_ms;
 
 	for (int i = 0; i < n; i++) {
 		if (i >= RESOLVER_PARALLEL_MAX) {
@@ -170,7 +160,7 @@ resolver_query_all(const char *type, const char *const *names, int n,
 	if (n > RESOLVER_PARALLEL_MAX)
 		n = RESOLVER_PARALLEL_MAX;
 	while (pending > 0) {
-		int np = 0, left = (int)(end - now_ms()), rc;
+		int np = 0, left = (int)(end - mono_ms()), rc;
 		for (int i = 0; i < n; i++)
 			if (c[i] != NULL) {
 				p[np] = (struct pollfd){.fd = c[i]->fd,

@@ -15,11 +15,11 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "access.h"
 #include "config.h"
 #include "dnsbl.h"
+#include "fsutil.h"
 #include "log.h"
 #include "map.h"
 #include "resolver_client.h"
@@ -124,16 +124,6 @@ refusal(int r, const struct access_verdict *v, const char *who,
 	return out;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		log_fatal("clock_gettime: %m");
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* dnsbl_txt - the site's TXT record for name, cleaned, in the time left */
 static void
 dnsbl_txt(const char *name, int wait_ms, char *out, size_t len)
@@ -187,7 +177,7 @@ dnsbl_check(struct smtpd_session *s)
 	const char *ask[DNSBL_SITES_MAX];
 	struct dns_answer a[DNSBL_SITES_MAX];
 	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
-	long start = now_ms();
+	long start = mono_ms();
 	char txt[ACCESS_TEXT_MAX + 1];
 	int n = 0, hit = -1;
 
@@ -205,7 +195,7 @@ dnsbl_check(struct smtpd_session *s)
 	}
 	if (hit < 0)
 		return;
-	dnsbl_txt(names[hit], (int)(wait_ms - (now_ms() - start)), txt,
+	dnsbl_txt(names[hit], (int)(wait_ms - (mono_ms() - start)), txt,
 		  sizeof(txt));
 	snprintf(s->access_reply, sizeof(s->access_reply),
 		 "554 5.7.1 Service unavailable; Client host [%s] blocked "

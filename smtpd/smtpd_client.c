@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
 #include "resolver_client.h"
 #include "smtpd.h"
@@ -51,16 +51,6 @@ same_address(const char *a, const char *b)
 	return 0;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		log_fatal("clock_gettime: %m");
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* confirmed - one of name's A/AAAA records is addr. */
 static int
 confirmed(const char *name, const char *addr, int wait_ms)
@@ -89,9 +79,9 @@ smtpd_client_hostname(const char *addr, char *out, size_t len)
 	/* the names' lookups share one wait: a PTR set of many names in
 	 * a zone that never answers (the client's own choice) must not
 	 * hold the greeting, and resolver(8), a wait per name */
-	long end = now_ms() + wait_ms;
+	long end = mono_ms() + wait_ms;
 	for (int i = 0; a.status == DNS_OK && i < a.n; i++) {
-		long left = end - now_ms();
+		long left = end - mono_ms();
 		if (left <= 0)
 			break;
 		if (!hostname_ok(a.rr[i]) ||
