@@ -119,6 +119,17 @@ sessions_started(struct child *c)
 		s->successor = c;
 }
 
+/* retire - a listener takes no more grants and exits */
+static void
+retire(struct child *l)
+{
+	if (l == NULL)
+		return;
+	l->retired = 1;
+	if (kill(l->pid, SIGHUP) != 0 && errno != ESRCH)
+		log_warn("kill %d: %m", (int)l->pid);
+}
+
 /* sessions_ready - a listener reported for the first time: a successor
  * takes over from the listener it replaces */
 void
@@ -131,11 +142,7 @@ sessions_ready(struct child *c)
 		return;
 	s->successor = NULL;
 	s->listener = c;
-	if (old != NULL) {
-		old->retired = 1;
-		if (kill(old->pid, SIGHUP) != 0 && errno != ESRCH)
-			log_warn("kill %d: %m", (int)old->pid);
-	}
+	retire(old);
 }
 
 /* sessions_can_grant - watch the socket: a ready listener, no grant
@@ -244,17 +251,6 @@ sessions_report(struct child *l, const struct service_msg *m)
 	}
 	log_debug("%s: session pid %d from listener %d", s->def->name,
 		  m->arg, (int)l->pid);
-}
-
-/* retire - a listener takes no more grants and exits */
-static void
-retire(struct child *l)
-{
-	if (l == NULL)
-		return;
-	l->retired = 1;
-	if (kill(l->pid, SIGHUP) != 0 && errno != ESRCH)
-		log_warn("kill %d: %m", (int)l->pid);
 }
 
 /* sessions_retire - at once, with any successor (a reload: new sessions
