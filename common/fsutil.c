@@ -52,12 +52,17 @@ mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
 	size_t len = strlen(path);
+	struct stat st;
 
 	if (len == 0 || len >= sizeof(buf)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	memcpy(buf, path, len + 1);
+	/* the common case, every component there: one lookup, not one
+	 * mkdir per component */
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -67,7 +72,6 @@ mkdir_p(const char *path, mode_t mode)
 		*p = '/';
 	}
 	if (mkdir(buf, mode) != 0) {
-		struct stat st;
 		if (errno != EEXIST)
 			return -1;
 		if (stat(buf, &st) != 0)

@@ -132,6 +132,23 @@ io_error(struct result *r, const char *what, const char *path)
 		   path, strerror(e));
 }
 
+/* Maildirs this process made sure of (tmp/, new/, cur/), so that a
+ * delivery costs no directory lookups of its own; a Maildir removed
+ * since then shows as ENOENT at the open or the rename, which makes
+ * them again (make_dirs_again) */
+#define MAILDIR_KNOWN 32
+static char known[MAILDIR_KNOWN][4200];
+static unsigned known_next;
+
+static int
+is_known(const char *dir)
+{
+	for (int i = 0; i < MAILDIR_KNOWN; i++)
+		if (known[i][0] && strcmp(known[i], dir) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 make_dirs(const char *dir, struct result *r)
 {
@@ -145,7 +162,37 @@ make_dirs(const char *dir, struct result *r)
 			return -1;
 		}
 	}
+	if (strlen(dir) < sizeof(known[0]))
+		snprintf(known[known_next++ % MAILDIR_KNOWN], sizeof(known[0]),
+			 "%s", dir);
 	return 0;
+}
+
+/* make_dirs_again - after ENOENT on a Maildir taken as known: forget
+ * it and make it; 0 when the caller should try once more */
+static int
+make_dirs_again(const char *dir, struct result *r)
+{
+	if (errno != ENOENT)
+		return -1;
+	for (int i = 0; i < MAILDIR_KNOWN; i++)
+		if (strcmp(known[i], dir) == 0)
+			known[i][0] = 0;
+	return make_dirs(dir, r);
+}
+
+/* move_new - the rename of a fsynced file into new/, never over an
+ * existing one; a new/ removed meanwhile is made again */
+static int
+move_new(const char *dir, const char *tmp, const char *dst)
+{
+	struct result ignored;
+
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (make_dirs_again(dir, &ignored) != 0)
+		return -1;
+	return renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE);
 }
 
 /* used_bytes - what new/ and cur/ hold: the ",S=" size in a name, else
@@ -202,20 +249,18 @@ over_quota(const char *dir, long long size, struct result *r)
 	return 1;
 }
 
+/* host_part - the host name as a Maildir name may hold it: '/' and
+ * ':' cannot appear there (the Maildir convention) */
 static void
-unique_name(char *out, size_t len, long long size)
+host_part(char *clean, size_t len)
 {
-	static unsigned count;
-	char host[256], clean[512];
-	struct timeval tv;
+	char host[256];
 	size_t n = 0;
 
-	gettimeofday(&tv, NULL);
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = 0;
-	/* '/' and ':' cannot appear in the name (the Maildir convention) */
-	for (const char *h = host; *h && n + 5 < sizeof(clean); h++) {
+	for (const char *h = host; *h && n + 5 < len; h++) {
 		if (*h == '/')
 			n += (size_t)snprintf(clean + n, 5, "\\057");
 		else if (*h == ':')
@@ -224,6 +269,18 @@ unique_name(char *out, size_t len, long long size)
 			clean[n++] = *h;
 	}
 	clean[n] = 0;
+}
+
+static void
+unique_name(char *out, size_t len, long long size)
+{
+	static unsigned count;
+	static char clean[512]; /* the host name, read once */
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	if (clean[0] == 0)
+		host_part(clean, sizeof(clean));
 	if (cfg.maildir_size_in_name)
 		snprintf(out, len, "%ld.M%ldP%dQ%u.%s,S=%lld", (long)tv.tv_sec,
 			 (long)tv.tv_usec, (int)getpid(), ++count, clean, size);
@@ -294,7 +351,7 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		newdir[4200];
 	int toplen, fd;
 
-	if (make_dirs(dir, r) != 0)
+	if (!is_known(dir) && make_dirs(dir, r) != 0)
 		return;
 	toplen = snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: "
 			  "%s\n", sender, rcpt);
@@ -305,6 +362,8 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 	snprintf(dst, sizeof(dst), "%s/new/%s", dir, name);
 	snprintf(newdir, sizeof(newdir), "%s/new", dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && make_dirs_again(dir, r) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		io_error(r, "create", tmp);
 		return;
@@ -329,7 +388,7 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		unlink(tmp);
 		return;
 	}
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) != 0) {
+	if (move_new(dir, tmp, dst) != 0) {
 		io_error(r, "rename to", dst);
 		unlink(tmp);
 		return;
@@ -386,8 +445,7 @@ settle(long long before)
 		if (p->failed || p->stage != ST_SYNCED)
 			continue;
 		/* only a file fsynced above appears in new/ */
-		if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->dst,
-			      RENAME_NOREPLACE) != 0) {
+		if (move_new(p->dir, p->tmp, p->dst) != 0) {
 			io_error(p->r, "rename to", p->dst);
 			p->failed = 1;
 			unlink(p->tmp);

@@ -12,6 +12,7 @@ mode are tested in test_local_dotforward.py.
 import fcntl
 import os
 import re
+import shutil
 import unittest
 
 from mta import wait_for
@@ -20,6 +21,7 @@ from local_helpers import mta_with_maps, send
 ALIASES = """\
 tofile: @DIR@/out/box
 todir: @DIR@/out/md/
+again: @DIR@/out/md3/
 both: @DIR@/out/box2, "@DIR@/out/md2/"
 nodir: @DIR@/missing/box
 locked: @DIR@/out/locked
@@ -94,6 +96,21 @@ class FileTargets(unittest.TestCase):
         self.mta.wait_log(r"to=<%s/>, orig_to=<todir@localhost>, relay=local"
                           r", .*dsn=2\.0\.0, status=sent \(delivered to "
                           r"maildir %s\)" % (re.escape(md), re.escape(md)))
+
+    def test_maildir_removed_between_deliveries_is_made_again(self):
+        # local remembers the Maildirs it made; one removed since (all of
+        # it, or only new/) is made again, not deferred
+        md = os.path.join(self.out, "md3")
+        for n, remove in enumerate((None, md, os.path.join(md, "new"))):
+            if remove:
+                shutil.rmtree(remove)
+            send(self.mta, ["again@localhost"], MESSAGE)
+            wait_for(lambda: self.maildir_files("md3"), 20,
+                     "delivery %d in out/md3/new" % (n + 1))
+            for sub in ("tmp", "new", "cur"):
+                self.assertTrue(os.path.isdir(os.path.join(md, sub)), sub)
+        self.assertNotRegex(self.mta.log_text(),
+                            r"orig_to=<again@localhost>.*status=deferred")
 
     def test_mbox_and_maildir_hold_the_same_message(self):
         send(self.mta, ["both@localhost"], MESSAGE)
