@@ -203,9 +203,8 @@ qmgr_drop(void)
 	qmgr_owed = 0;
 }
 
-/* qmgr_take_answers - the answers that are there, without waiting (or
- * waiting for one when QMGR_OWED_MAX are owed); -1 when the connection
- * broke. */
+/* qmgr_take_answers - the answers that are there, without waiting;
+ * -1 when the connection broke. */
 static int
 qmgr_take_answers(void)
 {
@@ -223,14 +222,6 @@ qmgr_take_answers(void)
 			rc = -1;
 			break;
 		}
-		if (qmgr_owed >= QMGR_OWED_MAX) {
-			if (ipc_read(qmgr_conn, &a) != IPC_OK) {
-				rc = -1;
-				break;
-			}
-			qmgr_owed--;
-			continue;
-		}
 		r = ipc_fill(qmgr_conn);
 		if (r == IPC_AGAIN)
 			break;
@@ -243,9 +234,11 @@ qmgr_take_answers(void)
 	return rc;
 }
 
-/* notify_once - one notification; 0 when it was sent. */
+/* notify_once - one request to qmgr ("new" with the ID, or "scan");
+ * 0 when it was sent, 1 when qmgr owes QMGR_OWED_MAX answers already
+ * (it is busy or stuck: not sent, and not waited for). */
 static int
-notify_once(const char *id)
+notify_once(const char *req, const char *id)
 {
 	if (qmgr_conn != NULL && qmgr_take_answers() != 0)
 		qmgr_drop();
@@ -255,8 +248,11 @@ notify_once(const char *id)
 			return -1;
 		qmgr_conn = ipc_new(fd, QMGR_TIMEOUT_MS);
 	}
-	ipc_put_str(qmgr_conn, "req", "new");
-	ipc_put_str(qmgr_conn, "queue_id", id);
+	if (qmgr_owed >= QMGR_OWED_MAX)
+		return 1;
+	ipc_put_str(qmgr_conn, "req", req);
+	if (id != NULL)
+		ipc_put_str(qmgr_conn, "queue_id", id);
 	if (ipc_end(qmgr_conn) != IPC_OK) {
 		qmgr_drop();
 		return -1;
@@ -271,14 +267,33 @@ notify_once(const char *id)
  * notification is sent without waiting for qmgr's answer, which is
  * taken at the next one: this process goes on to the next message of
  * its connection at once (a wait for qmgr per message before).  A
- * connection that broke is replaced once.
+ * connection that broke is replaced once.  While qmgr answers none of
+ * QMGR_OWED_MAX notifications (a long administrative request, a stopped
+ * process), the next ones are skipped rather than waited for, so that
+ * intake goes on at full speed (it waited QMGR_TIMEOUT_MS per message
+ * before); once qmgr answers again it is asked to scan incoming/ at
+ * once for what was skipped.
  */
 static void
 notify_qmgr(const char *id)
 {
-	if (notify_once(id) != 0 && notify_once(id) != 0)
+	static long skipped;
+	int rc;
+
+	if (skipped > 0 && notify_once("scan", NULL) == 0) {
+		log_info("qmgr answers again: asked it to scan incoming/ for "
+			 "%ld message%s not notified", skipped,
+			 skipped == 1 ? "" : "s");
+		skipped = 0;
+	}
+	if ((rc = notify_once("new", id)) < 0)
+		rc = notify_once("new", id);
+	if (rc < 0)
 		log_warn("%s: could not notify qmgr: %m (the queue scan "
 			 "will find the message)", id);
+	else if (rc > 0 && skipped++ == 0)
+		log_warn("%s: qmgr has not answered %d notifications; new mail "
+			 "waits in incoming/ for its scan", id, QMGR_OWED_MAX);
 }
 
 static void

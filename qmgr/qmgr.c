@@ -62,8 +62,12 @@ is_admin_op(const char *req)
 	return 0;
 }
 
+/* set by {req=scan}: scan incoming/ at the next turn */
+static int scan_asked;
+
 /* client_request - {req=new, queue_id=ID}: a file is in incoming/;
- * or an administrator's request (qmgr_admin.c). */
+ * {req=scan}: files are in incoming/ that nobody told of; or an
+ * administrator's request (qmgr_admin.c). */
 static void
 client_request(struct ipc *c, const struct attrs *a)
 {
@@ -84,6 +88,9 @@ client_request(struct ipc *c, const struct attrs *a)
 	}
 	if (req && strcmp(req, "new") == 0 && queue_id_valid(id)) {
 		queue_new_file(id);
+		ipc_put_str(c, "status", "0");
+	} else if (req && strcmp(req, "scan") == 0) {
+		scan_asked = 1; /* cleanup skipped notifications */
 		ipc_put_str(c, "status", "0");
 	} else {
 		log_warn("bad request on private/qmgr");
@@ -143,7 +150,8 @@ loop_turn(long long *next_scan)
 	    index_flush() != 0)
 		log_fatal("queue index sync failed; exiting so master "
 			  "restarts qmgr");
-	if (now >= *next_scan) {
+	if (now >= *next_scan || scan_asked) {
+		scan_asked = 0;
 		scan_incoming();
 		*next_scan = now + cfg.queue_run_delay;
 	}
