@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "fsync_pair.h"
 #include "ipc.h"
 #include "log.h"
 #include "stats.h"
@@ -168,10 +169,11 @@ incoming_dir(void)
  * it would commit again whatever other processes wrote meanwhile.  So
  * the file's blocks are written out and waited for first (its extents
  * are final then), the directory's fsync commits them with its entry,
- * and the file's fsync then finds nothing left to commit.  Both fsyncs
- * are still made, before the 250, on every file system.  Readers know a
- * file is complete by its END record, and that it is still being
- * written by our lock.
+ * and the file's fsync, made at the same time (fsync_pair), waits for
+ * that commit instead of sending a flush of its own after it.  Both
+ * fsyncs are still made, before the 250, on every file system.
+ * Readers know a file is complete by its END record, and that it is
+ * still being written by our lock.
  */
 static int
 commit(struct cleanup_msg *m, int fd)
@@ -182,7 +184,7 @@ commit(struct cleanup_msg *m, int fd)
 	    sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE |
 			    SYNC_FILE_RANGE_WAIT_AFTER) != 0 ||
-	    dir < 0 || fsync(dir) != 0 || fsync(fd) != 0) {
+	    dir < 0 || fsync_pair(dir, fd) != 0) {
 		log_warn("%s: write queue file: %m", m->id);
 		return -1;
 	}

@@ -29,6 +29,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_cleanup_client,
     suite_access,
     suite_smtpd_body,
+    suite_fsync_pair,
 };
 
 int

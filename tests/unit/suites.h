@@ -24,6 +24,7 @@ CU_ErrorCode suite_queue_file(void);
 CU_ErrorCode suite_addr(void);
 CU_ErrorCode suite_db(void);
 CU_ErrorCode suite_fsutil(void);
+CU_ErrorCode suite_fsync_pair(void);
 CU_ErrorCode suite_cidr(void);
 CU_ErrorCode suite_access(void);
 CU_ErrorCode suite_map(void);
