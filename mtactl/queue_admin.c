@@ -15,7 +15,11 @@
 #include "mtactl.h"
 #include "queue_id.h"
 
-#define QMGR_TIMEOUT_MS 120000 /* a selection over a large queue */
+/* qmgr answers a selection when it has done every message: a million
+ * take about 40 s on a quiet disk and minutes on a busy one (it took
+ * over the 120 s this was before, which reported a failure while the
+ * work went on) */
+#define QMGR_TIMEOUT_MS 1800000
 
 /* ask - one request; prints qmgr's count; an exit status. */
 static int
