@@ -33,7 +33,6 @@
 #define CLEANUP_TIMEOUT_MS 600000 /* between records from the submitter */
 #define CLEANUP_IDLE_MS 10000 /* for the next message on a connection */
 #define QMGR_TIMEOUT_MS 10000
-#define QMGR_OWED_MAX 64 /* notifications sent before qmgr's answers */
 #define LIM_DSN_VALUE 1024 /* ORCPT, NOTIFY, ENVID values (smtpd: 500) */
 
 /* value_ok - an envelope value: bounded, no control characters. */
@@ -237,8 +236,8 @@ qmgr_take_answers(void)
 }
 
 /* notify_once - one request to qmgr ("new" with the ID, or "scan");
- * 0 when it was sent, 1 when qmgr owes QMGR_OWED_MAX answers already
- * (it is busy or stuck: not sent, and not waited for). */
+ * 0 when it was sent, 1 when qmgr owes LIM_QMGR_NOTIFY_OWED answers
+ * already (it is busy or stuck: not sent, and not waited for). */
 static int
 notify_once(const char *req, const char *id)
 {
@@ -250,7 +249,7 @@ notify_once(const char *req, const char *id)
 			return -1;
 		qmgr_conn = ipc_new(fd, QMGR_TIMEOUT_MS);
 	}
-	if (qmgr_owed >= QMGR_OWED_MAX)
+	if (qmgr_owed >= LIM_QMGR_NOTIFY_OWED)
 		return 1;
 	ipc_put_str(qmgr_conn, "req", req);
 	if (id != NULL)
@@ -270,11 +269,12 @@ notify_once(const char *req, const char *id)
  * taken at the next one: this process goes on to the next message of
  * its connection at once (a wait for qmgr per message before).  A
  * connection that broke is replaced once.  While qmgr answers none of
- * QMGR_OWED_MAX notifications (a long administrative request, a stopped
- * process), the next ones are skipped rather than waited for, so that
- * intake goes on at full speed (it waited QMGR_TIMEOUT_MS per message
- * before); once qmgr answers again it is asked to scan incoming/ at
- * once for what was skipped.
+ * LIM_QMGR_NOTIFY_OWED notifications (a long administrative request, a
+ * stopped process), the next ones are skipped rather than waited for,
+ * so that intake goes on at full speed (it waited QMGR_TIMEOUT_MS per
+ * message before).  qmgr, finding that many waiting on the connection,
+ * scans incoming/ once it has read them; and the next message that
+ * finds qmgr answering again asks it to (req=scan).
  */
 static void
 notify_qmgr(const char *id)
@@ -295,7 +295,8 @@ notify_qmgr(const char *id)
 			 "will find the message)", id);
 	else if (rc > 0 && skipped++ == 0)
 		log_warn("%s: qmgr has not answered %d notifications; new mail "
-			 "waits in incoming/ for its scan", id, QMGR_OWED_MAX);
+			 "waits in incoming/ for its scan", id,
+			 LIM_QMGR_NOTIFY_OWED);
 }
 
 static void

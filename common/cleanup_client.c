@@ -94,11 +94,23 @@ answer(struct cleanup_client *cc)
 }
 
 int
-cleanup_client_start(struct cleanup_client *cc, char *id, size_t idlen)
+cleanup_client_send(struct cleanup_client *cc)
+{
+	if (ipc_end(cc->c) != IPC_OK) {
+		cc->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+cleanup_client_take_id(struct cleanup_client *cc, char *id, size_t idlen)
 {
 	const char *qid;
 
-	if (answer(cc) != 0 ||
+	attrs_free(&cc->reply);
+	attrs_init(&cc->reply);
+	if (cc->failed || ipc_read(cc->c, &cc->reply) != IPC_OK ||
 	    (qid = attrs_get(&cc->reply, "queue_id")) == NULL) {
 		cc->failed = 1;
 		return -1;
@@ -110,6 +122,14 @@ cleanup_client_start(struct cleanup_client *cc, char *id, size_t idlen)
 		id[n] = 0;
 	}
 	return 0;
+}
+
+int
+cleanup_client_start(struct cleanup_client *cc, char *id, size_t idlen)
+{
+	if (cleanup_client_send(cc) != 0)
+		return -1;
+	return cleanup_client_take_id(cc, id, idlen);
 }
 
 /* send_data - one data record, sent from p without a copy. */

@@ -8,7 +8,8 @@
  *                            and the sender
  *   cleanup_client_attr()    the rest of the envelope, in order (each rcpt
  *                            followed by its orcpt/notify, client_addr, ...)
- *   cleanup_client_start()   send the envelope, take the queue ID
+ *   cleanup_client_start()   send the envelope, take the queue ID (or
+ *                            _send() and _take_id() with work between)
  *   cleanup_client_write()   message bytes, sent in data records of at
  *                            most CLEANUP_CLIENT_CHUNK bytes
  *   cleanup_client_finish()  end=1; cleanup's status and text
@@ -54,6 +55,11 @@ void cleanup_client_attr(struct cleanup_client *cc, const char *name,
 /* cleanup_client_start - send the envelope; 0 and the queue ID in id,
  * or -1 when cleanup did not answer with one. */
 int cleanup_client_start(struct cleanup_client *cc, char *id, size_t idlen);
+/* cleanup_client_send, cleanup_client_take_id - cleanup_client_start in
+ * two steps, for a caller with something to do while cleanup answers
+ * (smtpd sends its 354); each -1 on failure. */
+int cleanup_client_send(struct cleanup_client *cc);
+int cleanup_client_take_id(struct cleanup_client *cc, char *id, size_t idlen);
 /* cleanup_client_write - message bytes; buffered, sent a chunk at a time. */
 void cleanup_client_write(struct cleanup_client *cc, const void *p,
 			  size_t n);

@@ -28,6 +28,10 @@
 #define LIM_QF_DATA_CHUNK 65536 /* message bytes per data record */
 
 #define LIM_QUEUE_ID 16 /* queue ID characters, NUL included */
+/* notifications a cleanup process sends qmgr before its answers; at
+ * this many it skips the next ones, and qmgr, finding this many waiting
+ * on one connection, scans incoming/ (cleanup.c, qmgr.c) */
+#define LIM_QMGR_NOTIFY_OWED 64
 #define LIM_HOSTNAME 256
 #define LIM_ERRTEXT 512 /* delivery status text kept per recipient */
 

@@ -106,14 +106,20 @@ static int
 client_event(struct ipc *c)
 {
 	struct attrs a;
-	int rc = ipc_fill(c), prc;
+	int rc = ipc_fill(c), prc, n = 0;
 
 	if (rc == IPC_AGAIN)
 		return 0;
 	attrs_init(&a);
-	while ((prc = ipc_parse(c, &a)) == IPC_OK)
+	while ((prc = ipc_parse(c, &a)) == IPC_OK) {
 		client_request(c, &a);
+		n++;
+	}
 	attrs_free(&a);
+	/* this many waiting: the submitter may have stopped notifying
+	 * (cleanup.c notify_qmgr), and may send nothing more to say so */
+	if (n >= LIM_QMGR_NOTIFY_OWED)
+		scan_asked = 1;
 	return rc < 0 || prc == IPC_BAD;
 }
 

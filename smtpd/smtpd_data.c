@@ -87,10 +87,9 @@ smtpd_data_end(struct smtpd_session *s)
 	release(s);
 }
 
-/* envelope - send the envelope on c; 0 and the queue ID in id. */
-static int
-envelope(struct smtpd_session *s, struct cleanup_client *c, char *id,
-	 size_t idlen)
+/* envelope_put - the envelope's attributes on c, not yet sent. */
+static void
+envelope_put(struct smtpd_session *s, struct cleanup_client *c)
 {
 	/* each recipient's DSN attributes follow it (mta-queue(5) order) */
 	for (int i = 0; i < s->nrcpt; i++) {
@@ -118,42 +117,98 @@ envelope(struct smtpd_session *s, struct cleanup_client *c, char *id,
 		cleanup_client_attr(c, "ret", s->ret);
 	if (s->verbose) /* VERB: a delivery trace (mta-queue(5) W) */
 		cleanup_client_attr(c, "trace", "VERB");
-	return cleanup_client_start(c, id, idlen);
+}
+
+/* connect_or_keep - the kept connection, ready for the next message
+ * (*kept = 1), or a new one; NULL when cleanup cannot be reached. */
+static struct cleanup_client *
+connect_or_keep(struct smtpd_session *s, int *kept)
+{
+	struct cleanup_client *c = s->cleanup;
+
+	s->cleanup = NULL;
+	if (c != NULL && cleanup_client_next(c, s->sender) == 0) {
+		*kept = 1;
+		return c;
+	}
+	cleanup_client_close(c);
+	*kept = 0;
+	if ((c = cleanup_client_open(s->sender, CLEANUP_TIMEOUT_MS)) == NULL)
+		log_warn("connect to private/cleanup: %m");
+	return c;
 }
 
 /*
  * cleanup_open - the kept connection or a new one, with the envelope
- * sent; NULL after a reply.  A kept connection that fails at the
- * envelope (its cleanup ended after a reload or its idle time, or died)
- * is replaced by a new one once: nothing was queued on it yet.
+ * sent and the queue ID in id; NULL after a reply.  A kept connection
+ * that fails at the envelope (its cleanup ended after a reload or its
+ * idle time, or died) is replaced by a new one once: nothing was queued
+ * on it yet.
  */
 static struct cleanup_client *
 cleanup_open(struct smtpd_session *s, char *id, size_t idlen)
 {
-	for (;;) {
-		struct cleanup_client *c = s->cleanup;
-		int kept = c != NULL;
+	int kept = 1;
 
-		s->cleanup = NULL;
-		if (kept && cleanup_client_next(c, s->sender) != 0) {
-			cleanup_client_close(c);
-			continue;
-		}
-		if (!kept && (c = cleanup_client_open(s->sender,
-						      CLEANUP_TIMEOUT_MS)) == NULL) {
-			log_warn("connect to private/cleanup: %m");
+	while (kept) {
+		struct cleanup_client *c = connect_or_keep(s, &kept);
+		if (c == NULL)
 			break;
-		}
-		if (envelope(s, c, id, idlen) == 0)
+		envelope_put(s, c);
+		if (cleanup_client_start(c, id, idlen) == 0)
 			return c;
 		cleanup_client_close(c);
-		if (!kept) {
+		if (!kept)
 			log_warn("cleanup did not accept the envelope");
-			break;
-		}
 	}
 	io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
 	return NULL;
+}
+
+/*
+ * data_open - DATA: the envelope sent without waiting for cleanup's
+ * answer, which data_id reads once the 354 is out, so that cleanup
+ * creates the queue file while the client sends the body (one round
+ * trip to cleanup fewer on each message's way to its 250).  -1 after a
+ * reply, when no cleanup could be reached.
+ */
+static int
+data_open(struct smtpd_session *s, struct data_state *d, int *kept)
+{
+	if ((d->c = connect_or_keep(s, kept)) != NULL) {
+		envelope_put(s, d->c);
+		/* a kept connection that failed is replaced in data_id */
+		if (cleanup_client_send(d->c) == 0 || *kept)
+			return 0;
+		cleanup_client_close(d->c);
+		d->c = NULL;
+		log_warn("cleanup did not accept the envelope");
+	}
+	io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
+	return -1;
+}
+
+/* data_id - cleanup's answer to data_open's envelope, the queue ID; a
+ * kept connection that failed is replaced once, as in cleanup_open.
+ * -1 without a queue file: the body is then read and dropped, and 451
+ * follows it. */
+static int
+data_id(struct smtpd_session *s, struct data_state *d, int kept)
+{
+	if (cleanup_client_take_id(d->c, d->id, sizeof(d->id)) == 0)
+		return 0;
+	cleanup_client_close(d->c);
+	d->c = NULL;
+	if (kept && (d->c = connect_or_keep(s, &kept)) != NULL) {
+		envelope_put(s, d->c);
+		if (cleanup_client_start(d->c, d->id, sizeof(d->id)) == 0)
+			return 0;
+		cleanup_client_close(d->c);
+		d->c = NULL;
+	}
+	log_warn("cleanup did not accept the envelope");
+	snprintf(d->id, sizeof(d->id), "NOQUEUE");
+	return -1;
 }
 
 /* chunk_add - the body filter's sink: clean bytes on their way out. */
@@ -165,7 +220,9 @@ chunk_add(void *ctx, const char *p, size_t n)
 	d->size += (long long)n;
 	if (d->size > cfg.message_size_limit)
 		d->too_big = 1;
-	if (!d->too_big) /* after a failed write cleanup_client drops it */
+	/* after a failed write cleanup_client drops it; without a queue
+	 * file (data_id) the body is only read */
+	if (!d->too_big && d->c != NULL)
 		cleanup_client_write(d->c, p, n);
 }
 
@@ -220,6 +277,10 @@ finish(struct smtpd_session *s, struct data_state *d)
 			 cfg.message_size_limit, client);
 		return;
 	}
+	if (d->c == NULL) { /* data_id had no queue file */
+		io_printf(&s->io, "451 4.3.0 Error: queue file write error\r\n");
+		return;
+	}
 	status = cleanup_client_finish(d->c, &text);
 	if (status == CLEANUP_NO_ANSWER) {
 		log_warn("%s: no answer from cleanup", d->id);
@@ -269,7 +330,8 @@ void
 smtpd_data(struct smtpd_session *s)
 {
 	struct data_state *d;
-	int saved_timeout = s->io.timeout_s;
+	int saved_timeout = s->io.timeout_s, kept;
+	char client[400];
 
 	if (!s->have_mail || s->nrcpt == 0) {
 		if (!smtpd_error(s))
@@ -281,11 +343,18 @@ smtpd_data(struct smtpd_session *s)
 		io_printf(&s->io, "451 4.3.0 Error: out of memory\r\n");
 		return;
 	}
-	if (data_begin(s, d, BODY_DATA) != 0) {
+	/* data_begin's steps, with cleanup's answer after the 354 */
+	memset(d, 0, offsetof(struct data_state, f));
+	if (data_open(s, d, &kept) != 0) {
 		free(d);
 		return;
 	}
 	io_printf(&s->io, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	if (io_flush(&s->io) == 0 && data_id(s, d, kept) == 0) {
+		smtpd_client_label(s, client, sizeof(client));
+		log_info("%s: client=%s", d->id, client);
+	}
+	body_init(&d->f, BODY_DATA, chunk_add, d);
 	s->io.timeout_s = (int)cfg.smtpd_data_timeout;
 	int rc = read_body(s, d);
 	s->io.timeout_s = saved_timeout;

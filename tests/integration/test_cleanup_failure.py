@@ -5,7 +5,8 @@ A fake cleanup (fake_cleanup.py) takes private/cleanup.  smtpd: a
 cleanup that hangs up in the middle of a 300 KB DATA costs the client
 exactly one 451 4.3.0 at the end, after smtpd read the whole message, and
 the session stays in step; the same for BDAT; a refused envelope is 451
-4.3.0 at DATA; a refusal is passed on as cleanup worded it.  pickup: the
+4.3.0 after the body (smtpd reads cleanup's answer to it after the 354);
+a refusal is passed on as cleanup worded it.  pickup: the
 refusal, or no answer, reaches sendmail(1).  local: a refused forward
 bounces (5.3.0) and qmgr, refused in turn, logs it.  Each path sends
 the envelope attributes it always sent.  Runs unprivileged (as root too).
@@ -77,9 +78,13 @@ class CleanupFailure(unittest.TestCase):
         self.assert_in_step(c)
 
     def test_smtpd_envelope_refused(self):
+        # smtpd takes cleanup's answer to the envelope after its 354
+        # (smtpd_data.c data_id): the body is read and dropped, and the
+        # 451 follows it
         self.fake("no_id")
         c = self.client()
-        got = c.cmd(b"DATA")
+        self.assertEqual(c.cmd(b"DATA")[0], 354)
+        got = c.cmd(b"Subject: x\r\n\r\nbody\r\n.")
         self.assertEqual(got[:2], (451, "4.3.0"), got)
         self.assertIn("queue file write error", got[2])
         self.assert_in_step(c)
