@@ -135,6 +135,31 @@ reload_config(void)
 		log_info("configuration reloaded");
 }
 
+/* turn_work - commit what the events changed, then act on it: move
+ * new files, remove finished messages, schedule and dispatch */
+static void
+turn_work(long long *next_scan, long long now, long long *wake,
+	  long long *remove_due)
+{
+	if (index_commit() != 0)
+		log_fatal("queue index commit failed; exiting so master "
+			  "restarts qmgr");
+	scan_moves();
+	active_after_commit(remove_due);
+	if (index_flush_due() && index_flush_due() <= now_us() &&
+	    index_flush() != 0)
+		log_fatal("queue index sync failed; exiting so master "
+			  "restarts qmgr");
+	if (now >= *next_scan || scan_asked) {
+		scan_asked = 0;
+		scan_incoming();
+		*next_scan = now + cfg.queue_run_delay;
+	}
+	active_schedule(wake);
+	deliver_dispatch();
+	deliver_wake(wake);
+}
+
 static void
 loop_turn(long long *next_scan)
 {
@@ -145,27 +170,17 @@ loop_turn(long long *next_scan)
 	static size_t cap;
 	long long now = (long long)time(NULL), wake = now + cfg.queue_run_delay;
 	long long remove_due = 0; /* us, 0: nothing waits for removal */
+	long long commit_due = index_commit_due();
 	int n = 0, nd, timeout;
 
-	if (index_commit() != 0)
-		log_fatal("queue index commit failed; exiting so master "
-			  "restarts qmgr");
-	scan_moves();
-	active_after_commit(&remove_due);
-	if (index_flush_due() && index_flush_due() <= now_us() &&
-	    index_flush() != 0)
-		log_fatal("queue index sync failed; exiting so master "
-			  "restarts qmgr");
-	if (now >= *next_scan || scan_asked) {
-		scan_asked = 0;
-		scan_incoming();
-		*next_scan = now + cfg.queue_run_delay;
-	}
-	active_schedule(&wake);
-	deliver_dispatch();
-	deliver_wake(&wake);
-	if (index_pending())
-		wake = now; /* commit what scheduling changed without delay */
+	/* changes wait up to the commit window (qmgr_index.c) to share a
+	 * commit; until then only events are taken in, and nothing is
+	 * acted on (that would act on what is not committed) */
+	if (commit_due == 0 || commit_due <= now_us())
+		turn_work(next_scan, now, &wake, &remove_due);
+	if ((commit_due = index_commit_due()) != 0 &&
+	    (remove_due == 0 || commit_due < remove_due))
+		remove_due = commit_due;
 	size_t need = 1 + (size_t)nclients + (size_t)deliver_nconns();
 	if (need > cap) {
 		free(p);

@@ -84,6 +84,9 @@ int index_commit_durable(void);
 int index_flush(void);
 long long index_flush_due(void);
 int index_pending(void);
+/* index_commit_due - when (us) the changes batched so far must be
+ * committed at the latest, 0 when none waits */
+long long index_commit_due(void);
 void rcpt_key(unsigned char *k, const char *id, unsigned idx);
 void due_key(unsigned char *k, long long t, const char *id);
 void index_add_message(const struct qf_envelope *e, long long next_try);
