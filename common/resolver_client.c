@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -140,30 +141,37 @@ query_read(struct ipc *c, struct dns_answer *a)
 }
 
 void
-resolver_query_all(const char *type, const char *const *names, int n,
-		   int wait_ms, struct dns_answer *out)
+resolver_batch_start(const char *type, const char *const *names, int n,
+		     int wait_ms, struct resolver_batch *b)
 {
-	struct ipc *c[RESOLVER_PARALLEL_MAX];
-	struct pollfd p[RESOLVER_PARALLEL_MAX];
-	int idx[RESOLVER_PARALLEL_MAX], pending = 0;
-	long end = mono_ms() + wait_ms;
-
-	for (int i = 0; i < n; i++) {
-		if (i >= RESOLVER_PARALLEL_MAX) {
-			memset(&out[i], 0, sizeof(out[i]));
-			fail(&out[i], "too many queries at once");
-		} else if ((c[i] = query_send(type, names[i], wait_ms,
-					      &out[i])) != NULL) {
-			pending++;
+	b->n = n < RESOLVER_PARALLEL_MAX ? n : RESOLVER_PARALLEL_MAX;
+	b->end = mono_ms() + wait_ms;
+	for (int i = 0; i < b->n; i++) {
+		b->c[i] = query_send(type, names[i], wait_ms, &b->out[i]);
+		/* no more queries on it: resolver(8) answers, reads the end
+		 * and goes on to other clients, however long this one takes
+		 * to read the answer (it serves a connection until its end) */
+		if (b->c[i] != NULL && shutdown(b->c[i]->fd, SHUT_WR) != 0) {
+			fail(&b->out[i], "lost connection with resolver");
+			ipc_free(b->c[i]);
+			b->c[i] = NULL;
 		}
 	}
-	if (n > RESOLVER_PARALLEL_MAX)
-		n = RESOLVER_PARALLEL_MAX;
+}
+
+void
+resolver_batch_finish(struct resolver_batch *b)
+{
+	struct pollfd p[RESOLVER_PARALLEL_MAX];
+	int idx[RESOLVER_PARALLEL_MAX], pending = 0;
+
+	for (int i = 0; i < b->n; i++)
+		pending += b->c[i] != NULL;
 	while (pending > 0) {
-		int np = 0, left = (int)(end - mono_ms()), rc;
-		for (int i = 0; i < n; i++)
-			if (c[i] != NULL) {
-				p[np] = (struct pollfd){.fd = c[i]->fd,
+		int np = 0, left = (int)(b->end - mono_ms()), rc;
+		for (int i = 0; i < b->n; i++)
+			if (b->c[i] != NULL) {
+				p[np] = (struct pollfd){.fd = b->c[i]->fd,
 							.events = POLLIN};
 				idx[np++] = i;
 			}
@@ -173,18 +181,37 @@ resolver_query_all(const char *type, const char *const *names, int n,
 			break;
 		for (int k = 0; rc > 0 && k < np; k++) {
 			int i = idx[k];
-			if (p[k].revents == 0 || !query_read(c[i], &out[i]))
+			if (p[k].revents == 0 || !query_read(b->c[i], &b->out[i]))
 				continue;
-			ipc_free(c[i]);
-			c[i] = NULL;
+			ipc_free(b->c[i]);
+			b->c[i] = NULL;
 			pending--;
 		}
 	}
-	for (int i = 0; i < n; i++)
-		if (c[i] != NULL) {
-			fail(&out[i], "no answer from resolver in time");
-			ipc_free(c[i]);
+	for (int i = 0; i < b->n; i++)
+		if (b->c[i] != NULL) {
+			fail(&b->out[i], "no answer from resolver in time");
+			ipc_free(b->c[i]);
+			b->c[i] = NULL;
 		}
+}
+
+void
+resolver_query_all(const char *type, const char *const *names, int n,
+		   int wait_ms, struct dns_answer *out)
+{
+	struct resolver_batch b;
+
+	resolver_batch_start(type, names, n, wait_ms, &b);
+	resolver_batch_finish(&b);
+	for (int i = 0; i < n; i++) {
+		if (i < b.n) {
+			out[i] = b.out[i];
+			continue;
+		}
+		memset(&out[i], 0, sizeof(out[i]));
+		fail(&out[i], "too many queries at once");
+	}
 }
 
 void

@@ -43,6 +43,20 @@ void resolver_query_wait(const char *type, const char *name, int wait_ms,
 #define RESOLVER_PARALLEL_MAX 16
 void resolver_query_all(const char *type, const char *const *names, int n,
 			int wait_ms, struct dns_answer *out);
+/* resolver_query_all in two steps, for a caller with other work while
+ * the answers come (smtpd greets while its DNSBL queries run):
+ * resolver_batch_start sends them (n <= RESOLVER_PARALLEL_MAX), and
+ * resolver_batch_finish waits for what is missing until wait_ms after
+ * the start; the answers are then in b->out (dns_answer_free each). */
+struct resolver_batch {
+	int n;
+	long end; /* mono_ms() */
+	struct ipc *c[RESOLVER_PARALLEL_MAX];
+	struct dns_answer out[RESOLVER_PARALLEL_MAX];
+};
+void resolver_batch_start(const char *type, const char *const *names, int n,
+			  int wait_ms, struct resolver_batch *b);
+void resolver_batch_finish(struct resolver_batch *b);
 void dns_answer_free(struct dns_answer *a);
 /* dns_status_name - "ok", "nodata", "nxdomain", "tempfail" */
 const char *dns_status_name(enum dns_status s);

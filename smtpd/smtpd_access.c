@@ -1,7 +1,9 @@
 /*
  * smtpd_access.c - access control in smtpd(8) ("Access control"): the
- * client access map and the DNS block lists, asked once at connect, and
- * the sender access map, asked at each RCPT; every refusal is given at
+ * client access map, asked once at connect, the DNS block lists, asked
+ * at connect and answered by the first RCPT (the greeting waits for
+ * none of them), and the sender access map, asked at each RCPT; every
+ * refusal is given at
  * RCPT, so the log line names the sender and the recipient (Postfix's
  * smtpd_delay_reject).  Clients in mynetworks and authenticated clients
  * are exempt from all three.
@@ -168,34 +170,55 @@ dnsbl_listed(const struct dnsbl_site *site, const char *name,
 	return 0;
 }
 
-/* dnsbl_check - every site at once; the first listing in the order of
- * smtpd_dnsbl_sites becomes the session's refusal */
+/* the DNSBL queries of this session (one client per process), sent at
+ * connect and read at the first RCPT: the greeting waits for none */
+static struct {
+	int pending;
+	long start;
+	char names[DNSBL_SITES_MAX][DNSBL_QUERY_MAX];
+	struct resolver_batch b;
+} bl;
+
+/* dnsbl_start - every site's query at once */
 static void
-dnsbl_check(struct smtpd_session *s)
+dnsbl_start(struct smtpd_session *s)
 {
-	static char names[DNSBL_SITES_MAX][DNSBL_QUERY_MAX];
 	const char *ask[DNSBL_SITES_MAX];
-	struct dns_answer a[DNSBL_SITES_MAX];
-	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
-	long start = mono_ms();
-	char txt[ACCESS_TEXT_MAX + 1];
-	int n = 0, hit = -1;
+	int n = 0;
 
 	for (int i = 0; i < dnsbl.n; i++) {
-		if (dnsbl_query_name(s->client_addr, dnsbl.s[i].zone, names[i],
-				     sizeof(names[i])) != 0)
+		if (dnsbl_query_name(s->client_addr, dnsbl.s[i].zone,
+				     bl.names[i], sizeof(bl.names[i])) != 0)
 			return; /* "unknown", or a zone too long for IPv6 */
-		ask[n++] = names[i];
+		ask[n++] = bl.names[i];
 	}
-	resolver_query_all("A", ask, n, (int)wait_ms, a);
-	for (int i = 0; i < n; i++) {
-		if (hit < 0 && dnsbl_listed(&dnsbl.s[i], names[i], &a[i]))
+	bl.start = mono_ms();
+	resolver_batch_start("A", ask, n, (int)(cfg.smtpd_dnsbl_timeout * 1000),
+			     &bl.b);
+	bl.pending = 1;
+}
+
+/* dnsbl_finish - the answers, within smtpd_dnsbl_timeout of the start;
+ * the first listing in the order of smtpd_dnsbl_sites becomes the
+ * session's refusal */
+static void
+dnsbl_finish(struct smtpd_session *s)
+{
+	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
+	char txt[ACCESS_TEXT_MAX + 1];
+	int hit = -1;
+
+	bl.pending = 0;
+	resolver_batch_finish(&bl.b);
+	for (int i = 0; i < bl.b.n; i++) {
+		if (hit < 0 &&
+		    dnsbl_listed(&dnsbl.s[i], bl.names[i], &bl.b.out[i]))
 			hit = i;
-		dns_answer_free(&a[i]);
+		dns_answer_free(&bl.b.out[i]);
 	}
 	if (hit < 0)
 		return;
-	dnsbl_txt(names[hit], (int)(wait_ms - (mono_ms() - start)), txt,
+	dnsbl_txt(bl.names[hit], (int)(wait_ms - (mono_ms() - bl.start)), txt,
 		  sizeof(txt));
 	snprintf(s->access_reply, sizeof(s->access_reply),
 		 "554 5.7.1 Service unavailable; Client host [%s] blocked "
@@ -232,7 +255,7 @@ smtpd_access_connect(struct smtpd_session *s)
 			return; /* no DNSBL for a client the map lets on */
 	}
 	if (dnsbl.n > 0 && cfg.smtpd_dnsbl_timeout > 0)
-		dnsbl_check(s);
+		dnsbl_start(s);
 }
 
 const char *
@@ -245,6 +268,8 @@ smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
 
 	if (s->trusted || s->auth_user[0])
 		return NULL;
+	if (bl.pending)
+		dnsbl_finish(s);
 	if (s->access_reply[0]) {
 		stats_inc((enum stat_id)s->access_stat);
 		snprintf(reply, len, "%s", s->access_reply);

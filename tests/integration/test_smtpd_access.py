@@ -18,6 +18,7 @@ Every refusal comes at RCPT with Postfix's wording, is logged as
 """
 import os
 import re
+import socket
 import ssl
 import subprocess
 import unittest
@@ -165,6 +166,15 @@ class Access(unittest.TestCase):
         self.m.wait_log(r"warning: dnsbl slow\.test: lookup of "
                         r"5\.0\.0\.127\.slow\.test failed \(no answer from "
                         r"resolver in time\): taken as not listed")
+
+    def test_greeting_does_not_wait_for_dnsbl(self):
+        # slow.test never answers for 127.0.0.5 (smtpd_dnsbl_timeout 3 s):
+        # the greeting comes at once, the RCPT after the DNSBL wait
+        with socket.create_connection(("127.0.0.1", self.m.port), 1.5,
+                                      source_address=("127.0.0.5", 0)) as c:
+            c.settimeout(1.5)
+            self.assertEqual(c.recv(512)[:4], b"220 ")
+        self.assertEqual(self.rcpt("127.0.0.5")[0], 250)
 
     def test_mynetworks_exempt(self):
         # 127.0.0.1 is listed in bl.test and trusted: not even asked
@@ -317,6 +327,39 @@ class MissingMap(unittest.TestCase):
             s.ehlo("client.example")
             s.mail("a@example.org")
             self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+
+
+class DnsblHeldOpen(unittest.TestCase):
+    """A session's DNSBL answers wait for its first RCPT; meanwhile the
+    one resolver process must serve everybody else (the queries are
+    half-closed, so resolver(8) is done with them once it answered)."""
+
+    def test_idle_session_does_not_hold_the_resolver(self):
+        dns = QuietDNSServer(ZONE)
+        m = mta.MTA(mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0",
+                    resolver_nameservers="127.0.0.1:%d" % dns.port,
+                    resolver_timeout="2s", resolver_retries="0",
+                    resolver_process_limit="1",
+                    smtpd_client_lookup_timeout="2s",
+                    smtpd_dnsbl_sites="bl.test", smtpd_dnsbl_timeout="3s")
+        try:
+            m.start()
+            idle = []
+            for src in ("127.0.0.20", "127.0.0.21"):
+                c = socket.create_connection(("127.0.0.1", m.port), 10,
+                                             source_address=(src, 0))
+                c.settimeout(10)
+                self.assertEqual(c.recv(512)[:4], b"220 ")
+                idle.append(c)  # greeted, its DNSBL answers unread
+            with smtp_from(m, "127.0.0.2") as s:
+                s.ehlo("client.example")
+                s.mail("a@example.org")
+                self.assertEqual(s.rcpt("alice@localhost")[0], 554)
+            for c in idle:
+                c.close()
+        finally:
+            m.cleanup()
+            dns.stop()
 
 
 class ClientNames(unittest.TestCase):
