@@ -34,12 +34,6 @@
 #define PIPE_BUF_SIZE 65536
 #define PIPE_OUTPUT 512 /* bytes of the command's output kept for the text */
 
-static long long
-now_ms(void)
-{
-	return now_us() / 1000;
-}
-
 static pid_t
 start(const char *cmd, const char *sender, const char *rcpt, int in_home,
       int *in, int *out)
@@ -108,7 +102,7 @@ feed(int in, int out, int qfd, const struct qf_envelope *e, const char *top,
 	while (in_open || out_open) {
 		struct pollfd p[2] = {{in_open ? in : -1, POLLOUT, 0},
 				      {out_open ? out : -1, POLLIN, 0}};
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		if (left <= 0)
 			return -1;
 		if (poll(p, 2, (int)(left > 1000 ? 1000 : left)) < 0 &&
@@ -157,7 +151,7 @@ pipe_deliver(const char *cmd, int in_home, int qfd,
 	     const char *sender, const char *rcpt, struct result *r)
 {
 	char top[2 * LIM_PATH + 64], output[PIPE_OUTPUT] = "";
-	long long deadline = now_ms() + cfg.command_time_limit * 1000;
+	long long deadline = mono_ms() + cfg.command_time_limit * 1000;
 	int in, out, status = 0, timed_out;
 	pid_t pid;
 
@@ -172,7 +166,7 @@ pipe_deliver(const char *cmd, int in_home, int qfd,
 	timed_out =
 	    feed(in, out, qfd, e, top, output, sizeof(output), deadline) != 0;
 	while (!timed_out && waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			timed_out = 1;
 		else {
 			struct timespec ts = {0, 10 * 1000000L};
