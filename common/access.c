@@ -200,6 +200,31 @@ access_client_keys(const char *addr, const char *name, char keys[][LIM_MAP_KEY],
 }
 
 int
+access_helo_keys(const char *helo, char keys[][LIM_MAP_KEY], int max)
+{
+	char inner[64];
+	size_t len = strlen(helo);
+	int n = 0;
+
+	if (len == 0)
+		return 0;
+	if (helo[0] != '[') {
+		add_domain(keys, &n, max, helo);
+		return n;
+	}
+	add_key(keys, &n, max, helo, "", "");
+	if (len > 2 && helo[len - 1] == ']' && len - 2 < sizeof(inner)) {
+		const char *a = helo + 1;
+		if (strncasecmp(a, "IPv6:", 5) == 0)
+			a += 5;
+		snprintf(inner, sizeof(inner), "%.*s",
+			 (int)(helo + len - 1 - a), a);
+		add_address(keys, &n, max, inner);
+	}
+	return n;
+}
+
+int
 access_sender_keys(const char *local, const char *domain, char delim,
 		   char keys[][LIM_MAP_KEY], int max)
 {

@@ -55,6 +55,11 @@ void access_value_parse(const char *value, struct access_verdict *v);
 int access_client_keys(const char *addr, const char *name,
 		       char keys[][LIM_MAP_KEY], int max);
 
+/* access_helo_keys - the HELO/EHLO name's lookup keys: the name and its
+ * parent domains (".example.com"); for an address literal "[addr]" the
+ * literal, then the address and its shorter prefixes.  Returns how many. */
+int access_helo_keys(const char *helo, char keys[][LIM_MAP_KEY], int max);
+
 /* access_sender_keys - the sender lookup keys (an empty local and domain:
  * the null sender); delim 0 means no extensions.  Returns how many. */
 int access_sender_keys(const char *local, const char *domain, char delim,

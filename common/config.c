@@ -121,6 +121,8 @@ static const struct ckey keys[] = {
 	N(smtpd_expn_trusted, C_BOOL, "no", 0, 1),
 	S(smtpd_client_access_map, ""),
 	S(smtpd_sender_access_map, ""),
+	S(smtpd_helo_access_map, ""),
+	S(smtpd_recipient_access_map, ""),
 	S(smtpd_dnsbl_sites, ""),
 	N(smtpd_dnsbl_timeout, C_TIME, "5s", 0, 60),
 	S(resolver_user, "mta-dns"),

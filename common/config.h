@@ -87,6 +87,8 @@ struct config {
 	long smtpd_expn_trusted;
 	char *smtpd_client_access_map; /* address, net, host name -> action */
 	char *smtpd_sender_access_map; /* address, domain, local@ -> action */
+	char *smtpd_helo_access_map;   /* HELO name, parents -> action */
+	char *smtpd_recipient_access_map; /* as the sender map */
 	char *smtpd_dnsbl_sites;       /* list of zone[=pattern] */
 	long smtpd_dnsbl_timeout;      /* all DNSBL queries of a connection */
 	char *resolver_user;

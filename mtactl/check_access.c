@@ -48,4 +48,7 @@ check_access_maps(check_problem_fn problem)
 		  problem);
 	check_one("smtpd_sender_access_map", cfg.smtpd_sender_access_map,
 		  problem);
+	check_one("smtpd_helo_access_map", cfg.smtpd_helo_access_map, problem);
+	check_one("smtpd_recipient_access_map", cfg.smtpd_recipient_access_map,
+		  problem);
 }

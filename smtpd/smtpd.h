@@ -180,6 +180,11 @@ void smtpd_access_connect(struct smtpd_session *s);
  * (in reply), or NULL */
 const char *smtpd_access_refuse(struct smtpd_session *s, char *reply,
 				size_t len);
+/* smtpd_access_refuse_rcpt - at RCPT, once the recipient is one we take
+ * (relay check passed): the recipient access map's refusal, or NULL */
+const char *smtpd_access_refuse_rcpt(struct smtpd_session *s,
+				     const char *local, const char *domain,
+				     const char *rcpt, char *reply, size_t len);
 
 /* smtpd_tls.c: TLS through tlsproxy(8) */
 int smtpd_tls_available(void);

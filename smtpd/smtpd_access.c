@@ -38,6 +38,9 @@ struct access_map {
 
 static struct access_map client_map = {"smtpd_client_access_map", "", {0}, 0};
 static struct access_map sender_map = {"smtpd_sender_access_map", "", {0}, 0};
+static struct access_map helo_map = {"smtpd_helo_access_map", "", {0}, 0};
+static struct access_map rcpt_map = {"smtpd_recipient_access_map", "", {0},
+				     0};
 static struct dnsbl_sites dnsbl;
 
 #define CONFIG_ERROR "451 4.3.5 Server configuration error"
@@ -66,6 +69,8 @@ smtpd_access_init(void)
 
 	map_init(&client_map, cfg.smtpd_client_access_map);
 	map_init(&sender_map, cfg.smtpd_sender_access_map);
+	map_init(&helo_map, cfg.smtpd_helo_access_map);
+	map_init(&rcpt_map, cfg.smtpd_recipient_access_map);
 	if (dnsbl_sites_parse(cfg.smtpd_dnsbl_sites, &dnsbl, err,
 			      sizeof(err)) != 0)
 		log_fatal("smtpd_dnsbl_sites: %s", err);
@@ -275,6 +280,15 @@ smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
 		snprintf(reply, len, "%s", s->access_reply);
 		return reply;
 	}
+	if (helo_map.set && s->helo[0]) {
+		int n = access_helo_keys(s->helo, keys, ACCESS_KEYS_MAX);
+		int r = map_verdict(&helo_map, keys, n, &v);
+		if (refusal(r, &v, s->helo, "Helo command", reply, len)) {
+			if (v.action == ACCESS_REJECT)
+				stats_inc(ST_REJECT_HELO_ACCESS);
+			return reply;
+		}
+	}
 	if (!sender_map.set)
 		return NULL;
 	snprintf(local, sizeof(local), "%s", s->sender);
@@ -289,5 +303,25 @@ smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
 		return NULL;
 	if (v.action == ACCESS_REJECT)
 		stats_inc(ST_REJECT_SENDER_ACCESS);
+	return reply;
+}
+
+const char *
+smtpd_access_refuse_rcpt(struct smtpd_session *s, const char *local,
+			 const char *domain, const char *rcpt, char *reply,
+			 size_t len)
+{
+	static char keys[ACCESS_KEYS_MAX][LIM_MAP_KEY];
+	struct access_verdict v;
+
+	if (s->trusted || s->auth_user[0] || !rcpt_map.set)
+		return NULL;
+	int n = access_sender_keys(local, domain, cfg.recipient_delimiter[0],
+				   keys, ACCESS_KEYS_MAX);
+	int r = map_verdict(&rcpt_map, keys, n, &v);
+	if (refusal(r, &v, rcpt, "Recipient address", reply, len) == NULL)
+		return NULL;
+	if (v.action == ACCESS_REJECT)
+		stats_inc(ST_REJECT_RCPT_ACCESS);
 	return reply;
 }

@@ -545,7 +545,10 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 		return reply_error(s, "501 5.1.3 Recipient address too long"
 				   "\r\n");
 	char refused[SMTPD_ACCESS_REPLY];
-	if ((no = smtpd_access_refuse(s, refused, sizeof(refused))) != NULL) {
+	if ((no = smtpd_access_refuse(s, refused, sizeof(refused))) != NULL ||
+	    (no = rcpt_refuse(s, &a, rcpt, reply, sizeof(reply))) != NULL ||
+	    (no = smtpd_access_refuse_rcpt(s, a.local, a.domain, rcpt, refused,
+					   sizeof(refused))) != NULL) {
 		reject_log(s, "RCPT", no, rcpt);
 		if (strncmp(no, "421", 3) == 0) {
 			/* RFC 5321 3.8: a 421 announces the close */
@@ -553,10 +556,6 @@ cmd_rcpt(struct smtpd_session *s, char *arg)
 			s->quit = 1;
 			return;
 		}
-		return reply_error(s, "%s\r\n", no);
-	}
-	if ((no = rcpt_refuse(s, &a, rcpt, reply, sizeof(reply))) != NULL) {
-		reject_log(s, "RCPT", no, rcpt);
 		return reply_error(s, "%s\r\n", no);
 	}
 	int known = addr_recipient_known(a.local, a.domain);

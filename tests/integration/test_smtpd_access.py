@@ -53,6 +53,19 @@ CLIENT_MAP = """\
 .dsl.example.net 550 5.7.0 no dynamic hosts
 """
 
+HELO_MAP = """\
+bad.helo.example     REJECT go away
+.spam.example        REJECT spam network
+[192.0.2.7]          REJECT literal refused
+198.51.100           REJECT net refused
+"""
+
+RCPT_MAP = """\
+blocked@localhost    REJECT mailbox closed
+later@localhost      DEFER try tomorrow
+ok@elsewhere.example OK
+"""
+
 SENDER_MAP = """\
 spammer@bad.example    REJECT no thanks
 bad2.example           REJECT domain blocked
@@ -79,12 +92,17 @@ class Access(unittest.TestCase):
             smtpd_dnsbl_sites=SITES, smtpd_dnsbl_timeout="3s")
         cmap = os.path.join(m.dir, "client_access")
         smap = os.path.join(m.dir, "sender_access")
-        for path, text in ((cmap, CLIENT_MAP), (smap, SENDER_MAP)):
+        hmap = os.path.join(m.dir, "helo_access")
+        rmap = os.path.join(m.dir, "recipient_access")
+        for path, text in ((cmap, CLIENT_MAP), (smap, SENDER_MAP),
+                           (hmap, HELO_MAP), (rmap, RCPT_MAP)):
             with open(path, "w") as f:
                 f.write(text)
             m.ctl("makemap", path)
         cls.ca, cert, key = make_ca(m.dir)
         with open(m.conf, "a") as f:
+            f.write("smtpd_helo_access_map = %s\n"
+                    "smtpd_recipient_access_map = %s\n" % (hmap, rmap))
             f.write("smtpd_client_access_map = %s\n"
                     "smtpd_sender_access_map = %s\n"
                     "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n"
@@ -101,10 +119,11 @@ class Access(unittest.TestCase):
         cls.m.cleanup()
         cls.dns.stop()
 
-    def rcpt(self, src, sender="a@example.org", rcpt="alice@localhost"):
+    def rcpt(self, src, sender="a@example.org", rcpt="alice@localhost",
+             helo="client.example"):
         """MAIL and RCPT from src: RCPT's (code, text)."""
         with smtp_from(self.m, src) as s:
-            s.ehlo("client.example")
+            s.ehlo(helo)
             code, text = s.mail(sender)
             self.assertEqual(code, 250, text)
             return s.rcpt(rcpt)
@@ -175,6 +194,47 @@ class Access(unittest.TestCase):
             c.settimeout(1.5)
             self.assertEqual(c.recv(512)[:4], b"220 ")
         self.assertEqual(self.rcpt("127.0.0.5")[0], 250)
+
+    # -- HELO and recipient maps ----------------------------------------
+    def test_helo_by_name_parent_and_literal(self):
+        before = stats(self.m)["reject"]["helo_access"]
+        for helo, text in (
+                ("bad.helo.example", "go away"),
+                ("Mail.SPAM.example", "spam network"),
+                ("[192.0.2.7]", "literal refused"),
+                ("[198.51.100.9]", "net refused")):
+            self.assertEqual(self.rcpt("127.0.0.20", helo=helo),
+                             (554, ("5.7.1 <%s>: Helo command rejected: %s"
+                                    % (helo, text)).encode()))
+        self.m.wait_log(re.escape(
+            "NOQUEUE: reject: RCPT from unknown[127.0.0.20]: 554 5.7.1 "
+            "<bad.helo.example>: Helo command rejected: go away; "
+            "from=<a@example.org> to=<alice@localhost> proto=ESMTP "
+            "helo=<bad.helo.example>"))
+        self.assertEqual(stats(self.m)["reject"]["helo_access"], before + 4)
+        self.assertEqual(self.rcpt("127.0.0.20", helo="good.example")[0],
+                         250)
+
+    def test_recipient_map(self):
+        before = stats(self.m)["reject"]["recipient_access"]
+        self.assertReject("127.0.0.20", 554, "5.7.1 <blocked@localhost>: "
+                          "Recipient address rejected: mailbox closed",
+                          rcpt="blocked@localhost")
+        self.assertReject("127.0.0.20", 450, "4.7.1 <later@localhost>: "
+                          "Recipient address rejected: try tomorrow",
+                          rcpt="later@localhost")
+        self.logged("127.0.0.20", "554 5.7.1 <blocked@localhost>: Recipient "
+                    "address rejected: mailbox closed",
+                    rcpt="blocked@localhost")
+        self.assertEqual(stats(self.m)["reject"]["recipient_access"],
+                         before + 2)
+        # OK in the map never opens the relay
+        code, text = self.rcpt("127.0.0.20", rcpt="ok@elsewhere.example")
+        self.assertEqual(code, 554, text)
+        self.assertIn(b"Relay access denied", text)
+        # and the client in mynetworks is not asked
+        self.assertEqual(self.rcpt("127.0.0.1", rcpt="blocked@localhost")[0],
+                         250)
 
     def test_mynetworks_exempt(self):
         # 127.0.0.1 is listed in bl.test and trusted: not even asked

@@ -1,7 +1,8 @@
 /*
  * test_access.c - unit tests for common/access.c and common/dnsbl.c: the
- * keys a client and a sender are looked up under (address prefixes,
- * parent domains, "local@", the null sender), the values of the access
+ * keys a client, a HELO name and a sender are looked up under (address
+ * prefixes, parent domains, address literals, "local@", the null
+ * sender), the values of the access
  * maps, the cleaning of map and DNS text, and the DNSBL site syntax,
  * answer filters and query names.
  * Trusts: nothing.  Never: leaves cfg changed (defaults restored).
@@ -68,6 +69,29 @@ test_client_keys(void)
 				   client_cases[i].want));
 	/* the bound holds */
 	CU_ASSERT_EQUAL(access_client_keys("192.0.2.1", "a.b.c", keys, 5), 5);
+}
+
+static const struct {
+	const char *helo, *want;
+} helo_cases[] = {
+    {"mail.example.org", "mail.example.org | .example.org | .org"},
+    {"localhost", "localhost"},
+    {"[192.0.2.7]", "[192.0.2.7] | 192.0.2.7 | 192.0.2 | 192.0 | 192"},
+    {"[IPv6:2001:db8::1]",
+     "[IPv6:2001:db8::1] | 2001:db8::1 | 2001:db8 | 2001"},
+    {"[junk]", "[junk]"},
+    {"[", "["},
+    {"", ""},
+};
+
+static void
+test_helo_keys(void)
+{
+	for (size_t i = 0; i < sizeof(helo_cases) / sizeof(helo_cases[0]); i++)
+		CU_ASSERT(keys_are(access_helo_keys(helo_cases[i].helo, keys,
+						    ACCESS_KEYS_MAX),
+				   helo_cases[i].want));
+	CU_ASSERT_EQUAL(access_helo_keys("a.b.c.d", keys, 2), 2);
 }
 
 static const struct {
@@ -360,6 +384,7 @@ suite_access(void)
 
 	if (su == NULL || !CU_add_test(su, "client keys", test_client_keys) ||
 	    !CU_add_test(su, "sender keys", test_sender_keys) ||
+	    !CU_add_test(su, "helo keys", test_helo_keys) ||
 	    !CU_add_test(su, "map values", test_values) ||
 	    !CU_add_test(su, "text cleaning", test_clean) ||
 	    !CU_add_test(su, "dnsbl sites and filters", test_sites) ||
