@@ -16,7 +16,6 @@
  * Trusts: nothing in a file name (any program may have made it).
  * Never: makes a tag of an ID that is not a queue ID.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "local.h"
@@ -37,10 +36,17 @@ idx_valid(const char *s, size_t n)
 int
 maildir_tag_make(char *out, size_t len, const char *id, const char *idx)
 {
-	if (!queue_id_valid(id) || !idx_valid(idx, strlen(idx)))
+	size_t n = strlen(idx);
+
+	/* per delivery: no printf (about 500 instructions) */
+	if (!queue_id_valid(id) || !idx_valid(idx, n) ||
+	    len < 1 + QUEUE_ID_LEN + 1 + n + 1)
 		return -1;
-	int n = snprintf(out, len, "X%s_%s", id, idx);
-	return n > 0 && (size_t)n < len ? 0 : -1;
+	out[0] = 'X';
+	memcpy(out + 1, id, QUEUE_ID_LEN);
+	out[1 + QUEUE_ID_LEN] = '_';
+	memcpy(out + 2 + QUEUE_ID_LEN, idx, n + 1);
+	return 0;
 }
 
 /* maildir_tag_find - the tag in a Maildir file name (new/ or cur/, with
