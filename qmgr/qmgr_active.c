@@ -200,8 +200,8 @@ activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
  * as active in the same batch, delivered without a trip through the due
  * table.  Takes fd and e.  0, or -1 when there is no room (the caller
  * schedules it through the due table then).  unsure: found at start-up
- * without an index entry (a qmgr killed before its commit may have
- * handed it out).
+ * without an index entry (a power cut may have undone the commit of an
+ * entry whose message was then handed out).
  */
 int
 active_adopt(const char *id, int fd, struct qf_envelope *e, int unsure)

@@ -24,8 +24,8 @@
  * short wait) made it durable (pipelining); the answers come back in
  * order.  Not behind a request that has waited QMGR_JOIN_US.
  * A recipient whose earlier attempt's outcome is unknown (m->unsure:
- * in the queue when qmgr started and not answered since, or out on a
- * connection that broke) goes to local with maybe_delivered=1, so
+ * in delivery when qmgr last stopped, or out on a connection that
+ * broke, and not answered since) goes to local with maybe_delivered=1, so
  * that local does not write a Maildir copy it made before; an answer
  * clears the mark, a broken connection sets it (local(8), qmgr(8)).
  * Trusts: the agent's answers only for recipients of its own request.

@@ -7,9 +7,9 @@
  * an entry is indexed again, an entry without a file is dropped, an entry
  * whose file is still in incoming/ is moved on.
  * What was in delivery when qmgr stopped (an entry marked active, or a
- * file without an entry: qmgr hands a new message out before its entry
- * is committed) may have been delivered without qmgr recording it: it
- * is marked MF_UNSURE, so its next request to local says so and local
+ * file without an entry: a power cut can undo the commit of an entry
+ * whose message was then handed out) may have been delivered without
+ * qmgr recording it: it is marked MF_UNSURE, so its next request to local says so and local
  * does not write a second copy into a Maildir (qmgr(8), local(8)).
  * Trusts: nothing in a queue file (qf_read_envelope checks it all).
  * Never: delivers an incomplete file (it goes to corrupt/).
@@ -32,7 +32,8 @@
 #define TMP_MAX_AGE 86400 /* seconds before an orphan .tmp is removed */
 #define INCOMPLETE_GRACE 60 /* seconds an unlocked short file may be young */
 
-static int starting; /* in scan_startup(): a file found may be tried */
+static int starting; /* in scan_startup(): a file found may have been
+		      * handed out before (MF_UNSURE) */
 
 void
 msg_path(char *out, size_t len, const char *id)
