@@ -57,10 +57,20 @@ queue_id_new(char out[QUEUE_ID_LEN + 1])
 int
 queue_id_valid(const char *s)
 {
+	/* a table, not strchr per character: local checks an ID for
+	 * each delivery (its Maildir tag) */
+	static unsigned char in_alphabet[256];
+	static int built;
+
+	if (!built) {
+		for (const char *p = alphabet; *p; p++)
+			in_alphabet[(unsigned char)*p] = 1;
+		built = 1;
+	}
 	if (s == NULL || strlen(s) != QUEUE_ID_LEN)
 		return 0;
 	for (int i = 0; i < QUEUE_ID_LEN; i++)
-		if (s[i] == 0 || strchr(alphabet, s[i]) == NULL)
+		if (!in_alphabet[(unsigned char)s[i]])
 			return 0;
 	return 1;
 }

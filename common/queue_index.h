@@ -23,6 +23,8 @@ enum rcpt_status { RS_PENDING = 0, RS_SENT = 1, RS_FAILED = 2,
 #define MF_HOLD 0x1   /* on hold: no due entry until released */
 #define MF_WARNED 0x2 /* the delay warning was sent */
 #define MF_TRACED 0x4 /* the VERB delivery trace was sent */
+#define MF_UNSURE 0x8 /* an attempt's outcome may be unknown: the next
+		       * request to local says maybe_delivered (qmgr(8)) */
 
 struct msg_rec {
 	int64_t arrival;  /* seconds */

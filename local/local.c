@@ -12,6 +12,10 @@
  * and a request is answered, in order, once all its deliveries are.
  * It logs one delivery line per final destination in the Postfix
  * format (orig_to= when an alias or .forward led there).
+ * A recipient qmgr marks maybe_delivered=1 (an earlier attempt's
+ * outcome is unknown) is not written again into a Maildir that holds
+ * its copy already (maildir.c: each file's name carries a tag of queue
+ * ID and recipient number).
  * Trusts: qmgr for the request's framing; nothing in the addresses.
  * Never: opens a queue file by path; writes outside mailbox_base except
  * where a system account, an alias or a .forward names the path.
@@ -88,6 +92,7 @@ worse(struct result *agg, const struct result *r)
 /* a recipient of a request: its mailboxes until their commit */
 struct rcpt_job {
 	const char *idx, *rcpt; /* in the request's attrs */
+	int maybe;              /* maybe_delivered: look for a copy first */
 	struct dests ds;
 	struct result r;
 	int logged; /* r is final and logged */
@@ -116,6 +121,7 @@ deliver_start(const struct request *q, struct rcpt_job *j)
 		return;
 	}
 	forward_submit(q->id, q->sender, j->rcpt, &j->ds, q->fd, &q->e);
+	maildir_tag(q->e.id, j->idx, j->maybe);
 	for (int i = 0; i < j->ds.n; i++) {
 		struct dest *d = &j->ds.d[i];
 		if (d->code == 0 && !d->forward)
@@ -211,6 +217,10 @@ request_start(struct request *q)
 		struct rcpt_job *j = &q->rj[k++];
 		j->idx = a->a[i].value;
 		j->rcpt = a->a[i + 1].value;
+		/* an optional mark right after its recipient */
+		j->maybe = i + 2 < a->n &&
+			   strcmp(a->a[i + 2].name, "maybe_delivered") == 0 &&
+			   strcmp(a->a[i + 2].value, "1") == 0;
 		if (q->good) {
 			deliver_start(q, j);
 			continue;

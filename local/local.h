@@ -99,6 +99,11 @@ void maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 void maildir_batch_begin(void);
 /* maildir_owner - the tag of the deliveries written from now on */
 void maildir_owner(const void *owner);
+/* maildir_tag - the delivery tag of the files written from now on:
+ * message id's recipient number idx (no tag when either is invalid);
+ * look: qmgr marked it maybe_delivered, so a file with that tag in
+ * new/ or cur/ is taken as this delivery (maildir.c) */
+void maildir_tag(const char *id, const char *idx, int look);
 /* maildir_commit - every pending delivery made durable, r set */
 void maildir_commit(void);
 /* maildir_advance - each pending delivery moved on as far as it costs
@@ -121,6 +126,12 @@ int maildir_waits_for(const void *owner);
 /* maildir_child - in a forked delivery process: deliver at once, and
  * leave the parent's batch to the parent */
 void maildir_child(void);
+
+/* maildir_tag.c - "X<queue ID>_<recipient number>": make one (-1 when
+ * id or idx is invalid), or find the one in a Maildir file name (-1
+ * when it has none) */
+int maildir_tag_make(char *out, size_t len, const char *id, const char *idx);
+int maildir_tag_find(const char *name, char *out, size_t len);
 
 void result_set(struct result *r, int code, const char *dsn,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));

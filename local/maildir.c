@@ -40,8 +40,17 @@
  * (maildir_commit(): two commits for all that wait), as when the queue
  * is on another file system.
  *
- * NAME is "SECONDS.MmicrosPpidQcount.HOST,S=SIZE" (the ",S=" part when
- * maildir_size_in_name is set; SIZE is the file's size in bytes).
+ * NAME is "SECONDS.MmicrosPpidQcountTAG.HOST,S=SIZE" (the ",S=" part
+ * when maildir_size_in_name is set; SIZE is the file's size in bytes).
+ * TAG, "X<queue ID>_<recipient number>" (maildir_tag.c), says which
+ * recipient of which message the file is for.  A delivery qmgr marked
+ * maybe_delivered (its earlier attempt's outcome is unknown: qmgr or
+ * local was killed before the answer was recorded) first looks for its
+ * TAG in new/, then cur/ (the order a reader moves files in): when a
+ * copy is there, it is the earlier attempt's, made durable before its
+ * rename (tmp/ never counts: a file there may be half written, and a
+ * killed local's leftovers never reached new/), and the delivery
+ * succeeds without a second copy.  Unmarked deliveries never look.
  * With mailbox_quota set, a message that would take new/ and cur/ past it
  * is refused: 4.2.2 (retried, bounced by qmgr's give-up rule) or 5.2.2
  * (mailbox_quota_bounce = yes).
@@ -94,6 +103,8 @@ struct pending {
 static struct pending *pend[MAILDIR_BATCH_MAX];
 static int npend, batching;
 static const void *cur_owner; /* the owner of what is written now */
+static char cur_tag[64];      /* maildir_tag()'s, "" for none */
+static int cur_look;          /* look for cur_tag before writing */
 static long long hold_us = MAILDIR_HOLD_US;
 static long long sync_delay_us = MAILDIR_SYNC_DELAY_US;
 
@@ -282,11 +293,75 @@ unique_name(char *out, size_t len, long long size)
 	if (clean[0] == 0)
 		host_part(clean, sizeof(clean));
 	if (cfg.maildir_size_in_name)
-		snprintf(out, len, "%ld.M%ldP%dQ%u.%s,S=%lld", (long)tv.tv_sec,
-			 (long)tv.tv_usec, (int)getpid(), ++count, clean, size);
+		snprintf(out, len, "%ld.M%ldP%dQ%u%s.%s,S=%lld",
+			 (long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+			 ++count, cur_tag, clean, size);
 	else
-		snprintf(out, len, "%ld.M%ldP%dQ%u.%s", (long)tv.tv_sec,
-			 (long)tv.tv_usec, (int)getpid(), ++count, clean);
+		snprintf(out, len, "%ld.M%ldP%dQ%u%s.%s", (long)tv.tv_sec,
+			 (long)tv.tv_usec, (int)getpid(), ++count, cur_tag,
+			 clean);
+}
+
+/* tag_in - the name in dir/sub that carries cur_tag, copied to found:
+ * 1 found, 0 none, -1 error (errno set) */
+static int
+tag_in(const char *dir, const char *sub, char *found, size_t len)
+{
+	char p[4200], tag[sizeof(cur_tag)];
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	if ((d = opendir(p)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	errno = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    maildir_tag_find(de->d_name, tag, sizeof(tag)) == 0 &&
+		    strcmp(tag, cur_tag) == 0) {
+			snprintf(found, len, "%s/%s", sub, de->d_name);
+			rc = 1;
+		}
+	if (rc == 0 && errno != 0)
+		rc = -1;
+	int e = errno;
+	closedir(d);
+	errno = e;
+	return rc;
+}
+
+/* already_there - for a delivery marked maybe_delivered: whether dir
+ * holds the earlier attempt's copy (new/ first, then cur/: a reader
+ * moving it between the two is still seen); 1 with r set to success
+ * once the directory that holds it is fsynced (the local that renamed
+ * it may have been killed before its own new/ fsync), 0 when not
+ * there, -1 with r set on an error (the delivery waits: writing now
+ * could make the duplicate this is for) */
+static int
+already_there(const char *dir, struct result *r)
+{
+	static const char *subs[] = {"new", "cur"};
+	char found[600], p[4200];
+
+	for (int i = 0; i < 2; i++) {
+		int rc = tag_in(dir, subs[i], found, sizeof(found));
+		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
+		if (rc < 0) {
+			io_error(r, "read", p);
+			return -1;
+		}
+		if (rc == 0)
+			continue;
+		if (fsync_dir(p) != 0) {
+			io_error(r, "fsync", p);
+			return -1;
+		}
+		result_set(r, 2, "2.0.0", "delivered to maildir %s, already "
+			   "there as %s", dir, found);
+		return 1;
+	}
+	return 0;
 }
 
 /* copy_message - the prepended headers and the queued message. */
@@ -353,6 +428,8 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 
 	if (!is_known(dir) && make_dirs(dir, r) != 0)
 		return;
+	if (cur_look && cur_tag[0] && already_there(dir, r) != 0)
+		return;
 	toplen = snprintf(top, sizeof(top), "Return-Path: <%s>\nDelivered-To: "
 			  "%s\n", sender, rcpt);
 	if (over_quota(dir, e->msg_size + toplen, r))
@@ -412,6 +489,15 @@ void
 maildir_owner(const void *owner)
 {
 	cur_owner = owner;
+}
+
+void
+maildir_tag(const char *id, const char *idx, int look)
+{
+	if (id == NULL || idx == NULL ||
+	    maildir_tag_make(cur_tag, sizeof(cur_tag), id, idx) != 0)
+		cur_tag[0] = 0;
+	cur_look = look;
 }
 
 /* settle - fsync and close each file written before `before` (the

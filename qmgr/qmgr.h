@@ -58,6 +58,8 @@ struct qmsg {
 	unsigned char *status;   /* per recipient: enum rcpt_status */
 	unsigned char *sent_out; /* per recipient: in a request now */
 	unsigned char *rflags;   /* per recipient: RF_* */
+	unsigned char *unsure;   /* per recipient: an attempt's outcome is
+				  * unknown (MF_UNSURE; qmgr_deliver.c) */
 	char **text;             /* per recipient: last result, or NULL */
 	char **mta;              /* per recipient: the remote MTA, or NULL */
 	int deleted;             /* by the administrator: no notices */
@@ -112,7 +114,7 @@ extern int active_count;              /* active and finished */
 extern struct qmsg *active_list;      /* in delivery */
 extern struct qmsg *finished_list;    /* waiting for the commit */
 void active_finish(struct qmsg *m);
-int active_adopt(const char *id, int fd, struct qf_envelope *e);
+int active_adopt(const char *id, int fd, struct qf_envelope *e, int unsure);
 void active_schedule(long long *next_wake);
 void active_after_commit(long long *due_us);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,

@@ -8,6 +8,10 @@
  * is final the file is unlinked after the results are committed, and the
  * index entry only after that (DESIGN.md 3.6).  Otherwise the message is
  * deferred with a doubling back-off and random jitter.
+ * A recipient whose last attempt's outcome is unknown (qmgr or the agent
+ * was killed while it was out: MF_UNSURE in the index, m->unsure here)
+ * keeps that mark until an agent answers for it; a deferred message
+ * keeps MF_UNSURE while any of its recipients does.
  * Trusts: its own index and queue files (checked when read).
  * Never: removes a file before its recipients' results are durable.
  */
@@ -52,6 +56,7 @@ msg_free(struct qmsg *m)
 	free(m->status);
 	free(m->sent_out);
 	free(m->rflags);
+	free(m->unsure);
 	free(m->text);
 	free(m->mta);
 	free(m);
@@ -141,11 +146,25 @@ alloc_state(struct qmsg *m)
 	m->status = calloc(n, 1);
 	m->sent_out = calloc(n, 1);
 	m->rflags = calloc(n, 1);
+	m->unsure = calloc(n, 1);
 	m->text = calloc(n, sizeof(char *));
 	m->mta = calloc(n, sizeof(char *));
-	if (!m->status || !m->sent_out || !m->rflags || !m->text || !m->mta)
+	if (!m->status || !m->sent_out || !m->rflags || !m->unsure ||
+	    !m->text || !m->mta)
 		log_fatal("out of memory");
 	m->t_active = now_us();
+}
+
+/* set_unsure - with unsure: every recipient not yet final is marked
+ * (the mark moves from the message's flags to its recipients; defer()
+ * puts it back for those that no agent answered) */
+static void
+set_unsure(struct qmsg *m, int unsure)
+{
+	m->flags &= ~(uint32_t)MF_UNSURE;
+	for (int i = 0; unsure && i < m->env.nrcpt; i++)
+		m->unsure[i] = m->status[i] != RS_SENT &&
+			       m->status[i] != RS_FAILED;
 }
 
 /* activate - open a due message; NULL if its file is unusable. */
@@ -172,6 +191,7 @@ activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
 	m->attempts = r->attempts;
 	m->flags = r->flags;
 	load_status(txn, m);
+	set_unsure(m, m->flags & MF_UNSURE);
 	return m;
 }
 
@@ -179,10 +199,12 @@ activate(MDB_txn *txn, const char *id, const struct msg_rec *r)
  * active_adopt - a new message straight from its notification: indexed
  * as active in the same batch, delivered without a trip through the due
  * table.  Takes fd and e.  0, or -1 when there is no room (the caller
- * schedules it through the due table then).
+ * schedules it through the due table then).  unsure: found at start-up
+ * without an index entry (a power cut may have undone the commit of an
+ * entry whose message was then handed out).
  */
 int
-active_adopt(const char *id, int fd, struct qf_envelope *e)
+active_adopt(const char *id, int fd, struct qf_envelope *e, int unsure)
 {
 	if (active_count >= cfg.qmgr_message_active_limit)
 		return -1;
@@ -195,6 +217,7 @@ active_adopt(const char *id, int fd, struct qf_envelope *e)
 	memset(e, 0, sizeof(*e));
 	alloc_state(m);
 	m->npending = m->env.nrcpt; /* all pending: nothing tried yet */
+	set_unsure(m, unsure);
 	log_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)", id,
 		 m->env.sender, m->env.msg_size, m->env.nrcpt);
 	list_push(&active_list, m);
@@ -403,6 +426,10 @@ static void
 defer(struct qmsg *m, long long delay)
 {
 	m->attempts++;
+	for (int i = 0; i < m->env.nrcpt; i++)
+		if (m->unsure[i] && m->status[i] != RS_SENT &&
+		    m->status[i] != RS_FAILED)
+			m->flags |= MF_UNSURE;
 	/* held mail gets no due entry until it is released; due times
 	 * are whole seconds: rounded up, so the wait is at least delay */
 	long long next = (m->flags & MF_HOLD)

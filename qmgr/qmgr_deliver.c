@@ -23,6 +23,11 @@
  * commit), answering each once the commits of later rounds (or a
  * short wait) made it durable (pipelining); the answers come back in
  * order.  Not behind a request that has waited QMGR_JOIN_US.
+ * A recipient whose earlier attempt's outcome is unknown (m->unsure:
+ * in delivery when qmgr last stopped, or out on a connection that
+ * broke, and not answered since) goes to local with maybe_delivered=1, so
+ * that local does not write a Maildir copy it made before; an answer
+ * clears the mark, a broken connection sets it (local(8), qmgr(8)).
  * Trusts: the agent's answers only for recipients of its own request.
  * Never: blocks the event loop reading an agent (reads are non-blocking).
  */
@@ -137,6 +142,8 @@ finish_request(struct dconn *d, const char *why)
 	int all = 1;
 	for (int i = 0; i < r->n; i++)
 		if (!r->answered[i]) {
+			/* the agent may have delivered it all the same */
+			m->unsure[r->idx[i]] = 1;
 			defer_rcpt(m, r->idx[i], "4.3.0", why);
 			all = 0;
 		}
@@ -263,6 +270,8 @@ send_request(struct dconn *d, struct job *j)
 		snprintf(num, sizeof(num), "%d", i);
 		ipc_put_str(d->c, "idx", num);
 		ipc_put_str(d->c, "rcpt", m->env.rcpt[i].addr);
+		if (m->unsure[i] && dest->local)
+			ipc_put_str(d->c, "maybe_delivered", "1");
 		r->idx[r->n] = (unsigned)i;
 		r->answered[r->n++] = 0;
 		m->sent_out[i] = 1;
@@ -444,6 +453,7 @@ one_answer(struct dconn *d, const struct attrs *a)
 					 text);
 			active_result(r->m, (unsigned)idx, (int)code, dsn, text,
 				      attrs_get(a, "mta"));
+			r->m->unsure[idx] = 0; /* its outcome is known */
 			return 0;
 		}
 	return -1;

@@ -6,6 +6,11 @@
  * committed, so after a crash every state is recognisable: a file without
  * an entry is indexed again, an entry without a file is dropped, an entry
  * whose file is still in incoming/ is moved on.
+ * What was in delivery when qmgr stopped (an entry marked active, or a
+ * file without an entry: a power cut can undo the commit of an entry
+ * whose message was then handed out) may have been delivered without
+ * qmgr recording it: it is marked MF_UNSURE, so its next request to local says so and local
+ * does not write a second copy into a Maildir (qmgr(8), local(8)).
  * Trusts: nothing in a queue file (qf_read_envelope checks it all).
  * Never: delivers an incomplete file (it goes to corrupt/).
  */
@@ -26,6 +31,9 @@
 
 #define TMP_MAX_AGE 86400 /* seconds before an orphan .tmp is removed */
 #define INCOMPLETE_GRACE 60 /* seconds an unlocked short file may be young */
+
+static int starting; /* in scan_startup(): a file found may have been
+		      * handed out before (MF_UNSURE) */
 
 void
 msg_path(char *out, size_t len, const char *id)
@@ -98,9 +106,10 @@ index_file(const char *path, const char *id)
 	/* straight into delivery when there is room (indexed as active,
 	 * next_try 0); else due now in the schedule */
 	index_add_message(&e, 0);
-	if (active_adopt(id, fd, &e) == 0)
+	if (active_adopt(id, fd, &e, starting) == 0)
 		return 0;
-	index_set_next_try(id, &e, (long long)time(NULL), 0, 0);
+	index_set_next_try(id, &e, (long long)time(NULL), 0,
+			   starting ? MF_UNSURE : 0);
 	if (close(fd) != 0)
 		log_warn("close %s: %m", path);
 	qf_envelope_free(&e);
@@ -254,10 +263,15 @@ check_entries(long long now)
 			index_del(T_DUE, dk, sizeof(dk));
 			continue;
 		}
-		if (r.next_try == 0 && !(r.flags & MF_HOLD)) {
-			/* active when we stopped: due again now */
+		if (r.next_try == 0 && (!(r.flags & MF_HOLD) ||
+					!(r.flags & MF_UNSURE))) {
+			/* active when we stopped: due again now, and its
+			 * outcomes not all known (a held one may have
+			 * been active too: marked, and waits) */
 			struct msg_rec n = r;
-			n.next_try = now;
+			int held = (r.flags & MF_HOLD) != 0;
+			n.flags |= MF_UNSURE;
+			n.next_try = held ? 0 : now;
 			size_t vl = v.mv_size;
 			unsigned char *nv = malloc(vl);
 			if (nv == NULL)
@@ -266,6 +280,8 @@ check_entries(long long now)
 			memcpy(nv, &n, sizeof(n));
 			index_put(T_MSG, id, QUEUE_ID_LEN, nv, vl);
 			free(nv);
+			if (held)
+				continue;
 			unsigned char dk[QMGR_DUE_KEY_LEN];
 			due_key(dk, now, id);
 			index_put(T_DUE, dk, sizeof(dk), "", 0);
@@ -309,9 +325,11 @@ scan_startup(void)
 	MDB_txn *txn;
 	MDB_stat st;
 
+	starting = 1;
 	check_entries(now);
 	check_files();
 	scan_incoming();
+	starting = 0;
 	if (index_commit() != 0)
 		log_fatal("queue index: start-up commit failed");
 	scan_moves();

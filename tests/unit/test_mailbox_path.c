@@ -18,7 +18,12 @@
  * file moves to new/ only once a commit made after it is known (a later
  * round's `before`, or local's own new/ fsync), a result turns 2.0.0
  * only after its new/ was fsynced, and a delivery that waited past the
- * hold is made durable at once.
+ * hold is made durable at once.  The delivery tag (maildir_tag.c): made
+ * only of a queue ID and a recipient number, found in names as local
+ * writes them and as readers rename them (":2,S", ",W="), not in names
+ * other programs write or near misses; a delivery marked to look finds
+ * its tag in new/ or cur/ (2.0.0 "already there", no second file), not
+ * in tmp/, and not another recipient's.
  * Trusts: only the temporary directory it makes.
  * Never: leaves cfg changed for the suites after it.
  */
@@ -611,6 +616,148 @@ test_maildir_fail(void)
 	close(fd);
 }
 
+/* clang-format off */
+/* a Maildir file name and the tag found in it (NULL: none) */
+struct tag_case {
+	const char *name, *tag;
+};
+
+static const struct tag_case tag_cases[] = {
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77_0.host,S=10",
+	 "X1NGP10F0EJZJK77_0"},
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77_65535.host",
+	 "X1NGP10F0EJZJK77_65535"},
+	/* as a reader renames it in cur/ */
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77_7.host,S=10,W=12:2,S",
+	 "X1NGP10F0EJZJK77_7"},
+	/* an ID holding X itself: the first X is the tag's */
+	{"1700000000.M1P2Q3XXXXXXXXXXXXXXXX_1.h", "XXXXXXXXXXXXXXXX_1"},
+	/* names of other programs, and near misses */
+	{"1700000000.M1P2Q3.host,S=10", NULL},
+	{"1700000000.M1P2V803I1234.host:2,", NULL},
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK7_0.host", NULL},   /* short ID */
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77X_0.host", NULL}, /* long ID */
+	{"1700000000.M1P2Q3X1NGP10F0EJZJKI7_0.host", NULL},  /* I */
+	{"1700000000.M1P2Q3X1ngp10f0ejzjk77_0.host", NULL},  /* lower case */
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77_.host", NULL},
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77_123456.host", NULL},
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77_1a.host", NULL},
+	{"1700000000.M1P2Q3X1NGP10F0EJZJK77-1.host", NULL},
+	{"1700000000.M1P2Q3.X1NGP10F0EJZJK77_1", NULL},      /* in the host */
+	{"X1NGP10F0EJZJK77_1", NULL},
+	{"", NULL},
+};
+/* clang-format on */
+
+static void
+test_maildir_tag(void)
+{
+	char tag[64];
+
+	for (size_t i = 0; i < sizeof(tag_cases) / sizeof(tag_cases[0]); i++) {
+		const struct tag_case *c = &tag_cases[i];
+		int rc = maildir_tag_find(c->name, tag, sizeof(tag));
+		CU_ASSERT_EQUAL(rc, c->tag ? 0 : -1);
+		if (c->tag && rc == 0)
+			CU_ASSERT_STRING_EQUAL(tag, c->tag);
+		if ((rc == 0) != (c->tag != NULL))
+			fprintf(stderr, "\ntag case \"%s\"\n", c->name);
+	}
+	/* too small a buffer: none rather than a cut tag */
+	CU_ASSERT_EQUAL(maildir_tag_find(tag_cases[0].name, tag, 18), -1);
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, sizeof(tag), "1NGP10F0EJZJK77",
+					 "12"), 0);
+	CU_ASSERT_STRING_EQUAL(tag, "X1NGP10F0EJZJK77_12");
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, sizeof(tag), "1NGP10F0EJZJK7",
+					 "1"), -1);
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, sizeof(tag), "1NGP10F0EJZ/K77",
+					 "1"), -1);
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, sizeof(tag), "1NGP10F0EJZJK77",
+					 ""), -1);
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, sizeof(tag), "1NGP10F0EJZJK77",
+					 "1/"), -1);
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, sizeof(tag), "1NGP10F0EJZJK77",
+					 "123456"), -1);
+	CU_ASSERT_EQUAL(maildir_tag_make(tag, 19, "1NGP10F0EJZJK77", "12"),
+			-1);
+}
+
+/* files - how many files dir/sub holds; the first one's name in first */
+static int
+files(const char *dir, const char *sub, char *first, size_t len)
+{
+	static char names[8][600];
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	int n = list_dir(path, names, 8);
+	if (n > 0 && first)
+		snprintf(first, len, "%s", names[0]);
+	return n;
+}
+
+static void
+test_maildir_dedupe(void)
+{
+	static const char msg[] = "Subject: d\n\ndedupe\n";
+	char dir[600], name[600], from[1400], to[1400], want[800];
+	struct result r;
+
+	CU_ASSERT_EQUAL_FATAL(write_queue_file(qpath, msg, sizeof(msg) - 1), 0);
+	unit_path(dir, sizeof(dir), tmpdir, "dedupe/Maildir");
+	/* a marked delivery into an empty (or not yet made) Maildir */
+	maildir_tag("1NGP10F0EJZJK77", "0", 1);
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	CU_ASSERT_PTR_NULL(strstr(r.text, "already"));
+	CU_ASSERT_EQUAL(files(dir, "new", name, sizeof(name)), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(name, "X1NGP10F0EJZJK77_0."));
+	/* the same recipient again, marked: the copy in new/ is it */
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	CU_ASSERT_STRING_EQUAL(r.dsn, "2.0.0");
+	snprintf(want, sizeof(want), "already there as new/%s", name);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.text, want));
+	CU_ASSERT_EQUAL(files(dir, "new", NULL, 0), 1);
+	/* read meanwhile: found in cur/ under its new name */
+	snprintf(from, sizeof(from), "%s/new/%s", dir, name);
+	snprintf(to, sizeof(to), "%s/cur/%s:2,S", dir, name);
+	CU_ASSERT_EQUAL_FATAL(rename(from, to), 0);
+	maildir_batch_begin(); /* found at once, nothing waits */
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	snprintf(want, sizeof(want), "already there as cur/%s:2,S", name);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.text, want));
+	maildir_commit();
+	CU_ASSERT_EQUAL(files(dir, "new", NULL, 0), 0);
+	/* another recipient of the same message is another delivery */
+	maildir_tag("1NGP10F0EJZJK77", "1", 1);
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	CU_ASSERT_PTR_NULL(strstr(r.text, "already"));
+	CU_ASSERT_EQUAL(files(dir, "new", NULL, 0), 1);
+	/* unmarked: no look, a second copy (the case qmgr never marks) */
+	maildir_tag("1NGP10F0EJZJK77", "1", 0);
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	CU_ASSERT_EQUAL(files(dir, "new", NULL, 0), 2);
+	/* a file with the tag in tmp/ (a killed local's) does not count */
+	snprintf(from, sizeof(from), "%s/tmp/1.M1P1Q1X1NGP10F0EJZJK77_2.h",
+		 dir);
+	CU_ASSERT_EQUAL_FATAL(unit_write_file(from, "x", 1), 0);
+	maildir_tag("1NGP10F0EJZJK77", "2", 1);
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	CU_ASSERT_PTR_NULL(strstr(r.text, "already"));
+	CU_ASSERT_EQUAL(files(dir, "new", NULL, 0), 3);
+	/* no valid tag: plain names, never a look */
+	maildir_tag("not-an-id", "0", 1);
+	CU_ASSERT_EQUAL_FATAL(deliver(dir, qpath, SENDER, &r), 0);
+	CU_ASSERT_EQUAL(r.code, 2);
+	CU_ASSERT_EQUAL(files(dir, "new", NULL, 0), 4);
+	maildir_tag(NULL, NULL, 0);
+}
+
 CU_ErrorCode
 suite_mailbox_path(void)
 {
@@ -623,7 +770,9 @@ suite_mailbox_path(void)
 	    !CU_add_test(s, "maildir_deliver", test_maildir_deliver) ||
 	    !CU_add_test(s, "maildir group commit", test_maildir_batch) ||
 	    !CU_add_test(s, "maildir pipeline", test_maildir_pipeline) ||
-	    !CU_add_test(s, "maildir_deliver failures", test_maildir_fail))
+	    !CU_add_test(s, "maildir_deliver failures", test_maildir_fail) ||
+	    !CU_add_test(s, "maildir delivery tag", test_maildir_tag) ||
+	    !CU_add_test(s, "maildir dedupe", test_maildir_dedupe))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
