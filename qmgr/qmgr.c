@@ -155,8 +155,11 @@ turn_work(long long *next_scan, long long now, long long *wake,
 		scan_incoming();
 		*next_scan = now + cfg.queue_run_delay;
 	}
-	active_schedule(wake);
+	/* dispatch first: what active_schedule takes now is handed out at
+	 * the next turn, after the commit that marks it active, so that a
+	 * qmgr killed meanwhile finds it marked (MF_UNSURE at start-up) */
 	deliver_dispatch();
+	active_schedule(wake);
 	deliver_wake(wake);
 }
 
