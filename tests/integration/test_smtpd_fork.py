@@ -83,7 +83,7 @@ class ForkedSessions(unittest.TestCase):
         a, pa = self.session()
         b, pb = self.session()
         self.assertEqual(a.cmd(b"EHLO a.example")[0], 250)
-        lpid = listener_pid(m)
+        lpid = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
         os.kill(pa, CRASH)
         m.wait_log(r"warning: process \S+/smtpd pid %d killed by signal %d"
                    % (pa, CRASH))
@@ -108,7 +108,7 @@ class ForkedSessions(unittest.TestCase):
     def test_listener_killed(self):
         m = self.start()
         a, pa = self.session()
-        lpid = listener_pid(m)
+        lpid = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
         self.assertEqual(ppid(pa), m.pids("master")[0])  # master's child
         os.kill(lpid, signal.SIGKILL)
         m.wait_log(r"process \S+/smtpd pid %d killed by signal 9" % lpid)
@@ -153,7 +153,7 @@ class ForkedSessions(unittest.TestCase):
         self.assertIn("SIZE 100000", old.cmd(b"EHLO old.example")[2])
         with open(m.conf, "a") as f:
             f.write("message_size_limit = 200000\n")
-        lpid = listener_pid(m)
+        lpid = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
         m.ctl("reload")
         mta.wait_for(lambda: listener_pid(m) not in (None, lpid), 10,
                      "a new listener")
@@ -169,7 +169,7 @@ class ForkedSessions(unittest.TestCase):
 
     def test_listener_replaced_after_max_use(self):
         m = self.start(max_use="2")
-        first = listener_pid(m)
+        first = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
         for i in range(5):
             c = Client(m.port)
             self.assertEqual(c.cmd(b"QUIT")[0], 221)
@@ -182,7 +182,7 @@ class ForkedSessions(unittest.TestCase):
         m = self.start()
         a, pa = self.session()
         b, pb = self.session()
-        lpid = listener_pid(m)
+        lpid = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
         listening = "socket:[%s]" % listen_inode(m.port)
         mine = "socket:[%s]" % server_inode(m.port, a.s.getsockname()[1])
         other = "socket:[%s]" % server_inode(m.port, b.s.getsockname()[1])
@@ -205,7 +205,7 @@ class ForkedSessions(unittest.TestCase):
     def test_listener_that_cannot_accept_is_not_spun(self):
         import resource
         m = self.start()
-        lpid = listener_pid(m)
+        lpid = mta.wait_for(lambda: listener_pid(m), 10, "the listener")
         # the listener out of descriptors: accept fails (EMFILE), the
         # grant starts no session, the connection still waits
         used = set(fd_links(lpid))
