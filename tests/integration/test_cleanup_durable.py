@@ -11,14 +11,11 @@ or where it cannot attach.
 """
 import os
 import re
-import shutil
-import signal
 import smtplib
-import subprocess
-import time
 import unittest
 
 from mta import MTA, wait_for
+from strace_helpers import traced
 
 N = 40
 CALL = re.compile(r"^(\d+) +(?:(\w+)\((.*)|<\.\.\. (\w+) resumed>(.*))$")
@@ -40,32 +37,16 @@ class CleanupDurable(unittest.TestCase):
         s.sendmail("bob@example.org", ["user@localhost"], message(i))
 
     def test_both_fsyncs_return_before_the_250(self):
-        if shutil.which("strace") is None:
-            self.skipTest("strace is not installed (make deps)")
         s = smtplib.SMTP("127.0.0.1", self.mta.port, timeout=30)
         self.send(s, 0)  # cleanup runs now, with its worker thread
         pid = wait_for(lambda: self.mta.pids("cleanup"), 20, "cleanup")[0]
         out = os.path.join(self.mta.dir, "strace.out")
-        st = subprocess.Popen(
-            ["strace", "-f", "-qq", "-y", "-s", "64", "-o", out, "-e",
-             "trace=fsync,fdatasync,sendmsg", "-p", str(pid)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_for(lambda: os.path.exists(out) or st.poll() is not None,
-                     10, "strace attached")
-            time.sleep(0.2)  # attach completes after the file is opened
-            if st.poll() is not None:
-                self.skipTest("strace cannot attach here: %s" %
-                              st.stderr.read().decode().strip())
+        with traced(self, pid, out, "fsync,fdatasync,sendmsg", threads=True,
+                    strsize=64) as lines:
             for i in range(1, N + 1):
                 self.send(s, i)
             s.quit()
-        finally:
-            st.send_signal(signal.SIGINT)
-            st.wait(10)
-            st.stderr.close()
-        with open(out, errors="replace") as f:
-            self.check(f.read().splitlines())
+        self.check(lines)
         self.mta.wait_messages("user", N + 1)
 
     def check(self, lines):

@@ -14,14 +14,13 @@ it again marked maybe_delivered, and local finds its copy in new/.
 """
 import os
 import re
-import shutil
 import signal
-import subprocess
 import threading
 import time
 import unittest
 
 from mta import MTA, wait_for
+from strace_helpers import traced
 
 QID = re.compile(rb"with ESMTP id (\w+)")
 
@@ -76,8 +75,6 @@ class Order(unittest.TestCase):
         self.mta.cleanup()
 
     def test_file_fsync_rename_newdir_fsync_then_answer(self):
-        if shutil.which("strace") is None:
-            self.skipTest("strace is not installed (make deps)")
         # one message first, so that local runs and can be followed
         first = Stream(self.mta, 1, ["a@localhost"])
         first.run()
@@ -85,20 +82,9 @@ class Order(unittest.TestCase):
         self.mta.wait_messages("a", 1)
         pid = wait_for(lambda: self.mta.pids("local"), 20, "local")[0]
         out = os.path.join(self.mta.dir, "strace.out")
-        st = subprocess.Popen(
-            ["strace", "-qq", "-y", "-s", "2000", "-o", out, "-e",
-             "trace=fsync,fdatasync,rename,renameat,renameat2,write,"
-             "sendmsg,sendto", "-p", str(pid)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            # strace says nothing when attached: wait for its output file
-            wait_for(lambda: os.path.exists(out) or st.poll() is not None,
-                     10, "strace attached")
-            time.sleep(0.2)  # attach completes after the file is opened
-            if st.poll() is not None:
-                self.skipTest("strace cannot attach here: %s" %
-                              st.stderr.read().decode().strip())
-            n = 60
+        n = 60
+        with traced(self, pid, out, "fsync,fdatasync,rename,renameat,"
+                    "renameat2,write,sendmsg,sendto") as lines:
             s = Stream(self.mta, n, ["a@localhost", "b@localhost"])
             s.start()
             s.join(120)
@@ -108,12 +94,6 @@ class Order(unittest.TestCase):
                      "every message delivered")
             self.mta.wait_log(r"%s: to=<\w@localhost>, relay=local, .*"
                               r"status=sent" % s.acked[-1])
-        finally:
-            st.send_signal(signal.SIGINT)
-            st.wait(10)
-            st.stderr.close()
-        with open(out, errors="replace") as f:
-            lines = f.read().splitlines()
         self.check_order(lines, n)
 
     def check_order(self, lines, n):
