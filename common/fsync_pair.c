@@ -22,18 +22,20 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 
-enum { IDLE, QUEUED, DONE };
+enum { IDLE, QUEUED, DONE, QUIT };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
 static int state = IDLE, job_fd = -1, job_rc, job_errno;
 static int worker; /* 1 running, -1 could not be started */
+static pthread_t worker_thread;
 
 /* must - a mutex or condition call that cannot fail unless memory is
  * corrupt: then the process ends (master restarts it) */
@@ -52,8 +54,12 @@ run(void *arg)
 		int fd, rc, e;
 
 		must(pthread_mutex_lock(&mu), "lock");
-		while (state != QUEUED)
+		while (state != QUEUED && state != QUIT)
 			must(pthread_cond_wait(&go, &mu), "wait");
+		if (state == QUIT) {
+			must(pthread_mutex_unlock(&mu), "unlock");
+			return NULL;
+		}
 		fd = job_fd;
 		must(pthread_mutex_unlock(&mu), "unlock");
 		rc = fsync(fd);
@@ -68,12 +74,26 @@ run(void *arg)
 	return NULL;
 }
 
+/* stop - at exit: the worker ends and is joined, so that the process
+ * exits with one thread (the leak check of a sanitizer build stops every
+ * thread with ptrace, which failed on the waiting worker) */
+static void
+stop(void)
+{
+	if (pthread_equal(pthread_self(), worker_thread))
+		return; /* the worker itself ends the process */
+	must(pthread_mutex_lock(&mu), "lock");
+	state = QUIT;
+	must(pthread_cond_signal(&go), "signal");
+	must(pthread_mutex_unlock(&mu), "unlock");
+	must(pthread_join(worker_thread, NULL), "join");
+}
+
 /* start - the worker, with every signal blocked in it */
 static void
 start(void)
 {
 	sigset_t all, old;
-	pthread_t t;
 	int rc;
 
 	sigfillset(&all);
@@ -82,7 +102,7 @@ start(void)
 		worker = -1;
 		return;
 	}
-	rc = pthread_create(&t, NULL, run, NULL);
+	rc = pthread_create(&worker_thread, NULL, run, NULL);
 	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
 		log_fatal("fsync worker: cannot restore the signal mask");
 	if (rc != 0) {
@@ -91,9 +111,10 @@ start(void)
 		worker = -1;
 		return;
 	}
-	if ((rc = pthread_detach(t)) != 0)
-		log_warn("fsync worker: detach: %s", strerror(rc));
 	worker = 1;
+	if (atexit(stop) != 0)
+		log_warn("fsync worker: atexit failed; it ends with the "
+			 "process");
 }
 
 int
