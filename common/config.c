@@ -124,6 +124,7 @@ static const struct ckey keys[] = {
 	S(smtpd_helo_access_map, ""),
 	S(smtpd_recipient_access_map, ""),
 	S(smtpd_dnsbl_sites, ""),
+	S(smtpd_rhsbl_sender_sites, ""),
 	N(smtpd_dnsbl_timeout, C_TIME, "5s", 0, 60),
 	S(resolver_user, "mta-dns"),
 	S(resolver_nameservers, ""),

@@ -90,6 +90,7 @@ struct config {
 	char *smtpd_helo_access_map;   /* HELO name, parents -> action */
 	char *smtpd_recipient_access_map; /* as the sender map */
 	char *smtpd_dnsbl_sites;       /* list of zone[=pattern] */
+	char *smtpd_rhsbl_sender_sites; /* the same, for sender domains */
 	long smtpd_dnsbl_timeout;      /* all DNSBL queries of a connection */
 	char *resolver_user;
 	char *resolver_nameservers; /* list of addr[:port] */

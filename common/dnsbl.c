@@ -209,3 +209,25 @@ dnsbl_query_name(const char *addr, const char *zone, char *out, size_t len)
 	w = snprintf(out, len, "%s.%s", name, zone);
 	return w < 0 || (size_t)w >= len || (size_t)w > LIM_DOMAIN ? -1 : 0;
 }
+
+int
+rhsbl_query_name(const char *domain, const char *zone, char *out, size_t len)
+{
+	char name[LIM_DOMAIN + 1];
+	size_t n = 0;
+	int w;
+
+	for (const char *p = domain; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (n + 1 >= sizeof(name) ||
+		    !(isalnum(c) || c == '-' || c == '.') ||
+		    (c == '.' && (n == 0 || name[n - 1] == '.')))
+			return -1;
+		name[n++] = (char)tolower(c);
+	}
+	if (n == 0 || name[n - 1] == '.')
+		return -1;
+	name[n] = 0;
+	w = snprintf(out, len, "%s.%s", name, zone);
+	return w < 0 || (size_t)w >= len || (size_t)w > LIM_DOMAIN ? -1 : 0;
+}

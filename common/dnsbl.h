@@ -52,5 +52,13 @@ int dnsbl_answer_matches(const struct dnsbl_site *site, const char *a);
  * a name too long.
  */
 int dnsbl_query_name(const char *addr, const char *zone, char *out, size_t len);
+/*
+ * rhsbl_query_name - the name a domain is looked up under in a domain
+ * list ("bad.example.zone", lower case): -1 for what is not a domain
+ * name (an address literal, a trailing dot, characters outside letters,
+ * digits, '-' and '.', empty labels) or a name too long.
+ */
+int rhsbl_query_name(const char *domain, const char *zone, char *out,
+		     size_t len);
 
 #endif

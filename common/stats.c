@@ -49,6 +49,8 @@ const struct stat_name stat_names[ST_COUNT] = {
 			       "HELO name refused by the HELO access map"},
     [ST_REJECT_RCPT_ACCESS] = {"reject", "recipient_access",
 			       "recipient refused by the recipient access map"},
+    [ST_REJECT_RHSBL] = {"reject", "rhsbl",
+			 "sender domain listed in a domain block list"},
     [ST_PICKUP_ACCEPTED] = {"pickup", "messages",
 			    "local submissions (sendmail)"},
     [ST_CLEANUP_QUEUED] = {"cleanup", "queued", "queue files written"},

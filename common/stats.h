@@ -40,6 +40,7 @@ enum stat_id {
 	ST_REJECT_DNSBL,	 /* 554 client listed in a DNSBL */
 	ST_REJECT_HELO_ACCESS,	 /* refused by the HELO access map */
 	ST_REJECT_RCPT_ACCESS,	 /* refused by the recipient access map */
+	ST_REJECT_RHSBL,	 /* 554 sender domain listed in a domain list */
 	ST_PICKUP_ACCEPTED,	 /* local submissions queued by pickup */
 	ST_CLEANUP_QUEUED,	 /* queue files written by cleanup */
 	ST_QMGR_DELIVERED,	 /* recipients delivered */

@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "access.h"
 #include "config.h"
@@ -42,6 +43,7 @@ static struct access_map helo_map = {"smtpd_helo_access_map", "", {0}, 0};
 static struct access_map rcpt_map = {"smtpd_recipient_access_map", "", {0},
 				     0};
 static struct dnsbl_sites dnsbl;
+static struct dnsbl_sites rhsbl; /* smtpd_rhsbl_sender_sites */
 
 #define CONFIG_ERROR "451 4.3.5 Server configuration error"
 
@@ -74,6 +76,9 @@ smtpd_access_init(void)
 	if (dnsbl_sites_parse(cfg.smtpd_dnsbl_sites, &dnsbl, err,
 			      sizeof(err)) != 0)
 		log_fatal("smtpd_dnsbl_sites: %s", err);
+	if (dnsbl_sites_parse(cfg.smtpd_rhsbl_sender_sites, &rhsbl, err,
+			      sizeof(err)) != 0)
+		log_fatal("smtpd_rhsbl_sender_sites: %s", err);
 }
 
 /*
@@ -232,6 +237,61 @@ dnsbl_finish(struct smtpd_session *s)
 	s->access_stat = ST_REJECT_DNSBL;
 }
 
+/*
+ * rhsbl_refuse - the sender's domain in each zone of
+ * smtpd_rhsbl_sender_sites, all at once within smtpd_dnsbl_timeout; the
+ * first listing in the order of the list refuses.  One lookup per
+ * sender domain and session (the answer is kept for the next RCPT and
+ * the next transaction of the same domain).
+ */
+static const char *
+rhsbl_refuse(const char *sender, const char *domain, char *reply,
+	     size_t len)
+{
+	static char seen[LIM_DOMAIN + 1], zone[LIM_DOMAIN + 1];
+	static char txt[ACCESS_TEXT_MAX + 1];
+	static int listed;
+	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
+
+	if (rhsbl.n == 0 || wait_ms <= 0 || domain[0] == 0)
+		return NULL;
+	if (strcasecmp(seen, domain) != 0) {
+		static char names[DNSBL_SITES_MAX][DNSBL_QUERY_MAX];
+		const char *ask[DNSBL_SITES_MAX];
+		struct dns_answer a[DNSBL_SITES_MAX];
+		long start = mono_ms();
+		int n = 0, hit = -1;
+
+		snprintf(seen, sizeof(seen), "%s", domain);
+		listed = 0;
+		for (int i = 0; i < rhsbl.n; i++) {
+			if (rhsbl_query_name(domain, rhsbl.s[i].zone, names[i],
+					     sizeof(names[i])) != 0)
+				return NULL; /* a literal, or too long */
+			ask[n++] = names[i];
+		}
+		resolver_query_all("A", ask, n, (int)wait_ms, a);
+		for (int i = 0; i < n; i++) {
+			if (hit < 0 && dnsbl_listed(&rhsbl.s[i], names[i], &a[i]))
+				hit = i;
+			dns_answer_free(&a[i]);
+		}
+		if (hit < 0)
+			return NULL;
+		listed = 1;
+		snprintf(zone, sizeof(zone), "%s", rhsbl.s[hit].zone);
+		dnsbl_txt(names[hit], (int)(wait_ms - (mono_ms() - start)), txt,
+			  sizeof(txt));
+	}
+	if (!listed)
+		return NULL;
+	snprintf(reply, len, "554 5.7.1 Service unavailable; Sender address "
+		 "[%s] blocked using %s%s%s", sender, zone, txt[0] ? "; " : "",
+		 txt);
+	stats_inc(ST_REJECT_RHSBL);
+	return reply;
+}
+
 void
 smtpd_access_connect(struct smtpd_session *s)
 {
@@ -289,21 +349,25 @@ smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
 			return reply;
 		}
 	}
-	if (!sender_map.set)
-		return NULL;
 	snprintf(local, sizeof(local), "%s", s->sender);
 	if ((at = strrchr(local, '@')) != NULL) {
 		*at = 0;
 		domain = at + 1;
 	}
-	int n = access_sender_keys(local, domain, cfg.recipient_delimiter[0],
-				   keys, ACCESS_KEYS_MAX);
-	int r = map_verdict(&sender_map, keys, n, &v);
-	if (refusal(r, &v, s->sender, "Sender address", reply, len) == NULL)
-		return NULL;
-	if (v.action == ACCESS_REJECT)
-		stats_inc(ST_REJECT_SENDER_ACCESS);
-	return reply;
+	if (sender_map.set) {
+		int n = access_sender_keys(local, domain,
+					   cfg.recipient_delimiter[0], keys,
+					   ACCESS_KEYS_MAX);
+		int r = map_verdict(&sender_map, keys, n, &v);
+		if (refusal(r, &v, s->sender, "Sender address", reply, len)) {
+			if (v.action == ACCESS_REJECT)
+				stats_inc(ST_REJECT_SENDER_ACCESS);
+			return reply;
+		}
+		if (v.action == ACCESS_OK)
+			return NULL; /* no domain list for a sender let on */
+	}
+	return rhsbl_refuse(s->sender, domain, reply, len);
 }
 
 const char *

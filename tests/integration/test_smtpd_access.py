@@ -37,6 +37,10 @@ ZONE = {
     "12.0.0.127.bl.test": [("A", "127.0.0.4", 60), ("TXT", DIRTY, 60)],
     "13.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
     "3.0.0.127.filtered.test": [("A", "127.0.0.10", 60)],
+    # sender domains (smtpd_rhsbl_sender_sites)
+    "bad.example.dbl.test": [("A", "127.0.1.2", 60),
+                             ("TXT", "bad.example is a spam domain", 60)],
+    "quiet.example.dbl.test": [("A", "127.0.1.2", 60)],
     # client names (PTR, then the name's address back)
     "10.0.0.127.in-addr.arpa": [("PTR", "host10.dsl.example.net", 60)],
     "host10.dsl.example.net": [("A", "127.0.0.10", 60)],
@@ -89,7 +93,8 @@ class Access(unittest.TestCase):
             resolver_timeout="6s", resolver_retries="0",
             resolver_process_limit="8",
             smtpd_client_lookup_timeout="2s",
-            smtpd_dnsbl_sites=SITES, smtpd_dnsbl_timeout="3s")
+            smtpd_dnsbl_sites=SITES, smtpd_dnsbl_timeout="3s",
+            smtpd_rhsbl_sender_sites="dbl.test")
         cmap = os.path.join(m.dir, "client_access")
         smap = os.path.join(m.dir, "sender_access")
         hmap = os.path.join(m.dir, "helo_access")
@@ -194,6 +199,23 @@ class Access(unittest.TestCase):
             c.settimeout(1.5)
             self.assertEqual(c.recv(512)[:4], b"220 ")
         self.assertEqual(self.rcpt("127.0.0.5")[0], 250)
+
+    # -- sender domain block list -------------------------------------
+    def test_rhsbl_sender(self):
+        before = stats(self.m)["reject"]["rhsbl"]
+        text = ("5.7.1 Service unavailable; Sender address [x@bad.example] "
+                "blocked using dbl.test; bad.example is a spam domain")
+        self.assertReject("127.0.0.20", 554, text, sender="x@bad.example")
+        self.logged("127.0.0.20", "554 " + text, sender="x@bad.example")
+        self.assertReject("127.0.0.20", 554, "5.7.1 Service unavailable; "
+                          "Sender address [y@quiet.example] blocked using "
+                          "dbl.test", sender="y@QUIET.example")
+        self.assertEqual(stats(self.m)["reject"]["rhsbl"], before + 2)
+        # only the domain itself is listed (the null sender, which has no
+        # domain, is never asked; here the sender map defers it)
+        for sender in ("x@sub.bad.example", "x@good.example"):
+            self.assertEqual(self.rcpt("127.0.0.20", sender=sender)[0], 250,
+                             sender)
 
     # -- HELO and recipient maps ----------------------------------------
     def test_helo_by_name_parent_and_literal(self):

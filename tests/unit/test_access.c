@@ -289,6 +289,24 @@ test_query_names(void)
 	    dnsbl_query_name("unknown", "bl.example", out, sizeof(out)), -1);
 	CU_ASSERT_EQUAL(dnsbl_query_name("192.0.2.1", "bl.example", out, 10),
 			-1);
+	/* sender domains (smtpd_rhsbl_sender_sites) */
+	CU_ASSERT_EQUAL(rhsbl_query_name("Mail-1.Example.ORG", "dbl.example",
+					 out, sizeof(out)),
+			0);
+	CU_ASSERT_STRING_EQUAL(out, "mail-1.example.org.dbl.example");
+	static const char *const not_names[] = {
+	    "", "[192.0.2.1]", "example.org.", ".example.org", "a..b",
+	    "a_b.example", "a b.example", "x@y.example"};
+	for (size_t i = 0; i < sizeof(not_names) / sizeof(not_names[0]); i++)
+		CU_ASSERT_EQUAL(rhsbl_query_name(not_names[i], "dbl.example",
+						 out, sizeof(out)),
+				-1);
+	char long_name[300];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = 0;
+	CU_ASSERT_EQUAL(rhsbl_query_name(long_name, "dbl.example", out,
+					 sizeof(out)),
+			-1);
 }
 
 /* fake_resolver - a child on private/resolver that takes n connections,
