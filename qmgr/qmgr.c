@@ -135,8 +135,9 @@ reload_config(void)
 		log_info("configuration reloaded");
 }
 
-/* turn_work - commit what the events changed, then act on it: move
- * new files, remove finished messages, schedule and dispatch */
+/* turn_work - commit what the events changed, then act on it: release
+ * what the last turn scheduled, move new files, remove finished
+ * messages, schedule */
 static void
 turn_work(long long *next_scan, long long now, long long *wake,
 	  long long *remove_due)
@@ -144,6 +145,7 @@ turn_work(long long *next_scan, long long now, long long *wake,
 	if (index_commit() != 0)
 		log_fatal("queue index commit failed; exiting so master "
 			  "restarts qmgr");
+	active_release();
 	scan_moves();
 	active_after_commit(remove_due);
 	if (index_flush_due() && index_flush_due() <= now_us() &&
@@ -155,12 +157,7 @@ turn_work(long long *next_scan, long long now, long long *wake,
 		scan_incoming();
 		*next_scan = now + cfg.queue_run_delay;
 	}
-	/* dispatch first: what active_schedule takes now is handed out at
-	 * the next turn, after the commit that marks it active, so that a
-	 * qmgr killed meanwhile finds it marked (MF_UNSURE at start-up) */
-	deliver_dispatch();
 	active_schedule(wake);
-	deliver_wake(wake);
 }
 
 static void
@@ -181,6 +178,9 @@ loop_turn(long long *next_scan)
 	 * acted on (that would act on what is not committed) */
 	if (commit_due == 0 || commit_due <= now_us())
 		turn_work(next_scan, now, &wake, &remove_due);
+	/* every turn: an agent that answered gets its next job at once */
+	deliver_dispatch();
+	deliver_wake(&wake);
 	if ((commit_due = index_commit_due()) != 0 &&
 	    (remove_due == 0 || commit_due < remove_due))
 		remove_due = commit_due;

@@ -115,6 +115,9 @@ extern struct qmsg *active_list;      /* in delivery */
 extern struct qmsg *finished_list;    /* waiting for the commit */
 void active_finish(struct qmsg *m);
 int active_adopt(const char *id, int fd, struct qf_envelope *e, int unsure);
+/* active_release - what active_schedule took, once its active marks are
+ * committed: jobs built, ready to dispatch */
+void active_release(void);
 void active_schedule(long long *next_wake);
 void active_after_commit(long long *due_us);
 void active_result(struct qmsg *m, unsigned idx, int code, const char *dsn,

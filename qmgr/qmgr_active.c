@@ -226,6 +226,26 @@ active_adopt(const char *id, int fd, struct qf_envelope *e, int unsure)
 	return 0;
 }
 
+/* taken from the due table, their active marks not yet committed: their
+ * jobs are built (and can be dispatched) only after that commit
+ * (active_release), so that a qmgr killed meanwhile finds each either
+ * still due or marked active, and so MF_UNSURE at its start */
+static struct qmsg *activated;
+
+void
+active_release(void)
+{
+	while (activated) {
+		struct qmsg *m = activated;
+		activated = m->prev;
+		list_push(&active_list, m);
+		jobs_build(m);
+		/* all done before a restart: only notices may be owed */
+		if (m->npending == 0)
+			m->inflight++, active_request_done(m);
+	}
+}
+
 /* active_schedule - take due messages while there is room. */
 void
 active_schedule(long long *next_wake)
@@ -272,15 +292,13 @@ active_schedule(long long *next_wake)
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	/* after the read transaction, as notices commit */
+	/* released after the commit (and after the read transaction, as
+	 * notices commit) */
 	while (fresh) {
 		struct qmsg *m = fresh;
 		fresh = m->prev;
-		list_push(&active_list, m);
-		jobs_build(m);
-		/* all done before a restart: only notices may be owed */
-		if (m->npending == 0)
-			m->inflight++, active_request_done(m);
+		m->prev = activated;
+		activated = m;
 	}
 }
 

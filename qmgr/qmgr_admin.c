@@ -286,6 +286,7 @@ admin_request(struct ipc *c, const char *op, const struct attrs *a)
 
 	if (index_commit() != 0) /* read what the batch changed */
 		log_fatal("queue index commit failed");
+	active_release(); /* every active message where find_active looks */
 	if (db_begin(&qdb, 1, &txn) != 0)
 		log_fatal("queue index: cannot begin a read transaction");
 	select_ids(txn, a, &l);
