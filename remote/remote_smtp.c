@@ -62,6 +62,17 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 	stamp(s, r);
 }
 
+/* rcpt_552_soften - RFC 5321 4.5.3.1.10: servers that mean "too many
+ * recipients" have long said 552 to RCPT; a client treats it as 452, so
+ * the recipient is tried again, not bounced */
+static void
+rcpt_552_soften(struct result *r)
+{
+	r->code = 4;
+	if (r->dsn[0] == '5')
+		r->dsn[0] = '4';
+}
+
 /* lost - every unfinished recipient of the batch is deferred */
 static void
 lost(struct session *s, const int *batch, int nb, const char *during)
@@ -114,6 +125,9 @@ hello(struct session *s, char *why, size_t whylen)
 		smtp_reply_flat(&rep, flat, sizeof(flat));
 		snprintf(why, whylen, "host %s[%s] refused to talk to me: %s",
 			 s->c->host, s->c->addr, flat);
+		/* RFC 5321 3.1: after a 554 greeting the server waits for
+		 * QUIT (after a 421 it closes, and this finds EOF) */
+		smtp_quit(s->c, REMOTE_CACHE_QUIT_S);
 		return -1;
 	}
 	return ehlo(s, me, why, whylen);
@@ -143,6 +157,13 @@ ehlo(struct session *s, const char *me, char *why, size_t whylen)
 		return 0;
 	}
 	memset(&s->x, 0, sizeof(s->x));
+	if (rep.code == 421) {
+		/* RFC 5321 3.8: the server is closing; HELO would find EOF */
+		smtp_reply_flat(&rep, flat, sizeof(flat));
+		snprintf(why, whylen, "host %s[%s] refused EHLO: %s",
+			 s->c->host, s->c->addr, flat);
+		return -1;
+	}
 	if (smtp_printf(s->c, "HELO %s\r\n", me) != 0 ||
 	    smtp_flush(s->c, cfg.smtp_helo_timeout) != 0 ||
 	    smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
@@ -152,12 +173,34 @@ ehlo(struct session *s, const char *me, char *why, size_t whylen)
 	smtp_reply_flat(&rep, flat, sizeof(flat));
 	snprintf(why, whylen, "host %s[%s] refused HELO: %s", s->c->host,
 		 s->c->addr, flat);
+	smtp_quit(s->c, REMOTE_CACHE_QUIT_S); /* the session ends politely */
 	return -1;
 io:
 	snprintf(why, whylen, "%s with %s[%s] while sending %s", s->c->err,
 		 s->c->host, s->c->addr, s->c->tls ? "EHLO after STARTTLS"
 						  : "EHLO");
 	return -1;
+}
+
+/*
+ * message_8bit - whether the message holds an octet over 127: a message
+ * declared BODY=8BITMIME that is 7-bit after all may go to a peer
+ * without 8BITMIME (RFC 6152 3 only forbids sending 8-bit data); 1 too
+ * when the queue file cannot be read (send_message will say why).
+ */
+static int
+message_8bit(struct session *s)
+{
+	struct qf_reader rd;
+	static char buf[16384];
+	ssize_t n;
+
+	qf_reader_init(&rd, s->d->qfd, s->d->e);
+	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if ((unsigned char)buf[i] > 127)
+				return 1;
+	return n < 0;
 }
 
 /* precheck - failures known before MAIL: size, 8-bit, UTF-8 */
@@ -185,7 +228,8 @@ precheck(struct session *s, struct result *r)
 		return -1;
 	}
 	if (e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
-	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
+	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway &&
+	    message_8bit(s) != 0) {
 		remote_result(r, 5, "5.6.3",
 			      "8-bit message, but host %s[%s] "
 			      "does not offer 8BITMIME",
@@ -325,6 +369,8 @@ transaction(struct session *s, const int *batch, int nb)
 			continue;
 		}
 		peer_said(s, r, &rep, "RCPT TO");
+		if (rep.code == 552)
+			rcpt_552_soften(r);
 		s->d->done[batch[i]] = RCPT_FINAL;
 	}
 	if (!mail_ok) {
