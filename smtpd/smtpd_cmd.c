@@ -182,20 +182,29 @@ size_param(struct smtpd_session *s, const char *param, const char *d)
 	return 0;
 }
 
+/* what a MAIL command gave already: a parameter twice is an error */
+enum { SEEN_SIZE = 1, SEEN_BODY = 2 };
+
 /* mail_param - one MAIL parameter; 0, or -1 after a reply was given. */
 static int
-mail_param(struct smtpd_session *s, const char *param)
+mail_param(struct smtpd_session *s, const char *param, unsigned *seen)
 {
 	const char *eq = strchr(param, '=');
 	const char *v = eq ? eq + 1 : "";
 	size_t kn = eq ? (size_t)(eq - param) : strlen(param);
 
 #define KEY(k) (kn == sizeof(k) - 1 && strncasecmp(param, k, kn) == 0)
-	if (KEY("SIZE"))
-		return size_param(s, param, v);
-	if (KEY("BODY")) {
-		if (strcasecmp(v, "7BIT") != 0 && strcasecmp(v, "8BITMIME") != 0)
+	if (KEY("SIZE")) {
+		if (*seen & SEEN_SIZE)
 			goto bad;
+		*seen |= SEEN_SIZE;
+		return size_param(s, param, v);
+	}
+	if (KEY("BODY")) {
+		if ((*seen & SEEN_BODY) || (strcasecmp(v, "7BIT") != 0 &&
+					    strcasecmp(v, "8BITMIME") != 0))
+			goto bad;
+		*seen |= SEEN_BODY;
 		snprintf(s->body_type, sizeof(s->body_type), "%s", v);
 		for (char *p = s->body_type; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
@@ -258,8 +267,7 @@ each_param(struct smtpd_session *s, const char *p,
 static int
 mail_param_cb(struct smtpd_session *s, const char *param, void *ctx)
 {
-	(void)ctx;
-	return mail_param(s, param);
+	return mail_param(s, param, ctx);
 }
 
 /* path_arg - the text after "FROM:" / "TO:", or NULL. */
@@ -347,7 +355,8 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (smtpd_sender_refused(s, &a))
 		return;
 	smtpd_reset(s);
-	if (each_param(s, rest, mail_param_cb, NULL) != 0) {
+	unsigned seen = 0;
+	if (each_param(s, rest, mail_param_cb, &seen) != 0) {
 		smtpd_reset(s);
 		return;
 	}
@@ -746,10 +755,16 @@ smtpd_command(struct smtpd_session *s, char *line)
 		cmd_starttls(s, arg);
 	} else if (strcasecmp(verb, "RSET") == 0) {
 		s->n_rset++;
+		/* RFC 5321 4.1.1.5: "RSET" CRLF, no parameters */
+		if (arg[strspn(arg, " ")])
+			return reply_error(s, "501 5.5.4 Syntax: RSET\r\n");
 		smtpd_reset(s);
 		io_printf(&s->io, "250 2.0.0 Ok\r\n");
 	} else if (strcasecmp(verb, "QUIT") == 0) {
 		s->n_quit++;
+		/* RFC 5321 4.1.1.10: "QUIT" CRLF, no parameters */
+		if (arg[strspn(arg, " ")])
+			return reply_error(s, "501 5.5.4 Syntax: QUIT\r\n");
 		if (pipelining_abuse(s, "QUIT"))
 			return;
 		io_printf(&s->io, "221 2.0.0 Bye\r\n");
