@@ -444,6 +444,8 @@ one_answer(struct dconn *d, const struct attrs *a)
 					 text);
 			active_result(r->m, (unsigned)idx, (int)code, dsn, text,
 				      attrs_get(a, "mta"));
+			if (code == 2 && attrs_get(a, "dsn_passed") != NULL)
+				notify_passed_on(r->m, (unsigned)idx);
 			return 0;
 		}
 	return -1;

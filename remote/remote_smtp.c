@@ -52,9 +52,10 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 
 	smtp_reply_flat(rep, flat, sizeof(flat));
 	smtp_reply_dsn(rep, dsn, sizeof(dsn));
-	if (rep->code / 100 == 2)
+	if (rep->code / 100 == 2) {
 		remote_result(r, 2, dsn, "%s", flat);
-	else
+		r->dsn_passed = s->x.dsn;
+	} else
 		remote_result(r, rep->code / 100 == 5 ? 5 : 4, dsn,
 			      "host %s[%s] said: %s (in reply to %s command)",
 			      s->c->host, s->c->addr, flat, cmd);

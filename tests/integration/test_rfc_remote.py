@@ -227,5 +227,58 @@ class RemoteRFC(unittest.TestCase):
         self.assertIn("cr\u00e8me\r\n".encode(), sess["data"])
 
 
+class RelayDSN(unittest.TestCase):
+    """RFC 3461 6.2.2.2 (a success notice for relayed mail): the whole
+    system, relaying through relayhost to the scripted peer."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = Peer()
+        cls.mta = MTA(relayhost="[127.0.0.1]:%d" % cls.peer.port,
+                      remote_connection_reuse_time="0").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mta.cleanup()
+        cls.peer.stop()
+
+    def relay(self, user):
+        s = self.mta.smtp()
+        s.ehlo("client.example")
+        s.mail("sender@test.example")
+        code, _ = s.docmd("RCPT TO:<%s@far.example> NOTIFY=SUCCESS" % user)
+        self.assertEqual(code, 250)
+        code, text = s.data(b"Subject: dsn relay\r\n\r\nx\r\n")
+        self.assertEqual(code, 250)
+        s.quit()
+        qid = text.decode().split()[-1]
+        self.mta.wait_log(r"%s: removed" % qid)
+        return qid
+
+    def test_peer_with_dsn_takes_the_notice_over(self):
+        """6.2.2.2 / 5.2.2: relayed to a server that offers DSN, NOTIFY
+        goes with the RCPT and that server (or the next) reports
+        success; we send no notice of our own."""
+        self.peer.ehlo = ("PIPELINING", "8BITMIME", "DSN")
+        qid = self.relay("withdsn")
+        self.assertTrue([c for s in self.peer.sessions for c in s["commands"]
+                         if c.startswith("RCPT TO:<withdsn@far.example> "
+                                         "NOTIFY=SUCCESS")])
+        self.assertNotRegex(self.mta.log_text(),
+                            r"%s: sender delivery status notification" % qid)
+
+    def test_peer_without_dsn_gets_relayed_notice(self):
+        """6.2.2.2 / RFC 3464 2.3.3: relayed to a server without DSN, the
+        sender who asked for NOTIFY=SUCCESS gets a notice with Action:
+        relayed (not delivered: the final delivery is not known)."""
+        self.peer.ehlo = ("PIPELINING", "8BITMIME")
+        self.relay("nodsn")
+        msgs = self.mta.wait_messages("sender", 1, domain="test.example")
+        notice = msgs[-1].decode()
+        self.assertIn("Final-Recipient: rfc822; nodsn@far.example", notice)
+        self.assertIn("Action: relayed", notice)
+        self.assertNotIn("Action: delivered", notice)
+
+
 if __name__ == "__main__":
     unittest.main()
