@@ -6,11 +6,12 @@ the server to (RFC 5321 unless said otherwise); where we choose to be
 stricter than the RFC requires, the test asserts what smtpd(8) documents.
 """
 import re
+import smtplib
 import socket
 import time
 import unittest
 
-from mta import MTA
+from mta import MTA, free_port, wait_for
 from smtpd_helpers import Client
 
 # RFC 2034 3 (4): every 2xx/4xx/5xx reply but the greeting and the reply
@@ -371,6 +372,34 @@ class SmtpdLimitsRFC(unittest.TestCase):
         self.assertEqual((code, enh), (421, "4.4.2"))
         self.assertLess(time.time() - start, 10)
         self.assertTrue(c.closed())
+
+
+class ReceivedIPv6(unittest.TestCase):
+    def test_ipv6_client_address_literal(self):
+        """RFC 5321 4.4 / 4.1.3: the client's address in Received: is an
+        address literal, which for IPv6 carries the "IPv6:" tag."""
+        port = free_port()
+        m = MTA(smtpd_listen="[::1]:%d" % port)
+        self.addCleanup(m.cleanup)
+        try:
+            socket.socket(socket.AF_INET6).bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback")
+        m.ctl("start")
+
+        def session():
+            try:
+                return smtplib.SMTP("::1", port, timeout=10)
+            except OSError:
+                return None
+        s = wait_for(session, what="SMTP on [::1]:%d" % port)
+        s.ehlo("v6.client.example")
+        s.sendmail("a@client.example", ["six@test.example"],
+                   b"Subject: v6\r\n\r\nx\r\n")
+        s.quit()
+        msg = m.wait_messages("six", 1, domain="test.example")[0]
+        self.assertIn(b"Received: from v6.client.example (unknown "
+                      b"[IPv6:::1])\n", msg)
 
 
 if __name__ == "__main__":
