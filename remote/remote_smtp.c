@@ -63,6 +63,22 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 	stamp(s, r);
 }
 
+/* protocol_error - a reply that makes no sense where it came: the
+ * recipient is deferred, with the peer's words quoted */
+static void
+protocol_error(struct session *s, struct result *r,
+	       const struct smtp_reply *rep, const char *cmd)
+{
+	char flat[LIM_ERRTEXT];
+
+	smtp_reply_flat(rep, flat, sizeof(flat));
+	remote_result(r, 4, "4.5.0", "protocol error: host %s[%s] said: %s "
+		      "(in reply to %s command)", s->c->host, s->c->addr, flat,
+		      cmd);
+	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
+	stamp(s, r);
+}
+
 /* rcpt_552_soften - RFC 5321 4.5.3.1.10: servers that mean "too many
  * recipients" have long said 552 to RCPT; a client treats it as 452, so
  * the recipient is tried again, not bounced */
@@ -402,8 +418,13 @@ transaction(struct session *s, const int *batch, int nb)
 	if (rep.code != 354) {
 		for (int i = 0; i < nb; i++)
 			if (rcpt_open(s->d, batch[i])) {
-				peer_said(s, &s->d->res[batch[i]], &rep,
-					  "DATA");
+				struct result *r = &s->d->res[batch[i]];
+				peer_said(s, r, &rep, "DATA");
+				/* a 2xx here would report data that was never
+				 * sent as delivered: only the reply after the
+				 * data says that (RFC 5321 4.1.1.4) */
+				if (rep.code / 100 == 2)
+					protocol_error(s, r, &rep, "DATA");
 				s->d->done[batch[i]] = RCPT_FINAL;
 			}
 		return 0;

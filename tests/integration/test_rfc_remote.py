@@ -167,6 +167,17 @@ class RemoteRFC(unittest.TestCase):
         self.assertEqual(ans[1]["dsn"], "4.5.3", ans)
         self.assertIn("552 5.5.3 too many recipients", ans[1]["text"])
 
+    def test_2xx_to_data_is_not_delivery(self):
+        """4.1.1.4 / 4.3.2: DATA is answered 354, and only the reply after
+        the data reports delivery; a peer that says 250 to DATA itself
+        got no message, so the recipient is deferred, not delivered."""
+        p = self.peer(answer=lambda c, _: "250 2.0.0 sure"
+                      if c == "DATA" else None)
+        ans = self.send(p)
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("4", "4.5.0"),
+                         ans)
+        self.assertIn("250 2.0.0 sure", ans[0]["text"])
+
     # -- RFC 1870 SIZE -------------------------------------------------
     def test_size_over_peer_limit_not_sent(self):
         """RFC 1870 6: a client that knows the message is bigger than
