@@ -74,6 +74,9 @@ struct smtpd_session {
 	int errors;
 	int quit;
 	int answered; /* read_command already replied to this line */
+	/* greeted with 554 (pregreet): RFC 5321 3.1 has the session wait
+	 * for QUIT, every other command answered 503 */
+	int refused;
 	/* counters for the disconnect log line */
 	int n_ehlo, n_helo, n_mail, n_rcpt, n_data, n_rset, n_quit, n_other;
 	int n_commands;

@@ -720,6 +720,15 @@ smtpd_command(struct smtpd_session *s, char *line)
 	arg = line + n;
 	if (line_refused(s, verb, line))
 		return;
+	if (s->refused) {
+		/* RFC 5321 3.1: after a 554 greeting, 503 until QUIT */
+		if (strcasecmp(verb, "QUIT") != 0 || arg[strspn(arg, " ")])
+			return reply_error(s, "503 5.5.1 Error: this session "
+					   "was refused; send QUIT\r\n");
+		io_printf(&s->io, "221 2.0.0 Bye\r\n");
+		s->quit = 1;
+		return;
+	}
 	s->n_commands++;
 	if (strcasecmp(verb, "EHLO") == 0) {
 		s->n_ehlo++;
