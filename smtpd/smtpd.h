@@ -23,6 +23,7 @@
 #define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 #define SMTPD_EXPN_MAX 100   /* lines in one EXPN answer (smtpd(8)) */
+#define SMTPD_SHOWN_MAX 100  /* octets of a parameter a reply quotes */
 #define SMTPD_ACCESS_REPLY 511 /* a refusal of smtpd_access.c, no CRLF */
 
 struct cleanup_client;

@@ -159,6 +159,24 @@ xtext_decode(const char *in, char *out, size_t max)
 	return 0;
 }
 
+/*
+ * shown - a client's parameter as a reply may quote it: RFC 5321 4.2
+ * allows only printable ASCII in reply text and 4.5.3.1.5 512 octets in
+ * a reply line, and a MAIL or RCPT line may be longer and hold UTF-8.
+ * One buffer: one quote per reply.
+ */
+static const char *
+shown(const char *param)
+{
+	static char buf[SMTPD_SHOWN_MAX + 4];
+	size_t n = 0;
+
+	for (; *param && n < SMTPD_SHOWN_MAX; param++, n++)
+		buf[n] = *param > 32 && *param < 127 ? *param : '?';
+	snprintf(buf + n, sizeof(buf) - n, "%s", *param ? "..." : "");
+	return buf;
+}
+
 /* size_param - SIZE=; 0, or -1 after a reply was given. */
 static int
 size_param(struct smtpd_session *s, const char *param, const char *d)
@@ -169,7 +187,8 @@ size_param(struct smtpd_session *s, const char *param, const char *d)
 	unsigned long long v = strtoull(d, NULL, 10);
 
 	if (nd == 0 || nd > 20 || d[nd] != 0) {
-		reply_error(s, "501 5.5.4 Bad SIZE parameter: %s\r\n", param);
+		reply_error(s, "501 5.5.4 Bad SIZE parameter: %s\r\n",
+			    shown(param));
 		return -1;
 	}
 	if (errno == ERANGE ||
@@ -231,10 +250,11 @@ mail_param(struct smtpd_session *s, const char *param, unsigned *seen)
 		return 0;
 	}
 #undef KEY
-	reply_error(s, "555 5.5.4 Unsupported option: %s\r\n", param);
+	reply_error(s, "555 5.5.4 Unsupported option: %s\r\n",
+		    shown(param));
 	return -1;
 bad:
-	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", param);
+	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", shown(param));
 	return -1;
 }
 
@@ -255,7 +275,7 @@ each_param(struct smtpd_session *s, const char *p,
 		p += n;
 		if (!s->esmtp) {
 			reply_error(s, "555 5.5.4 %s: parameters need EHLO\r\n",
-				    param);
+				    shown(param));
 			return -1;
 		}
 		if (fn(s, param, ctx) != 0)
@@ -459,10 +479,11 @@ rcpt_param_cb(struct smtpd_session *s, const char *param, void *ctx)
 		    orcpt_param(param + 6, d->orcpt, sizeof(d->orcpt)) == 0)
 			return 0;
 	} else {
-		reply_error(s, "555 5.5.4 Unsupported option: %s\r\n", param);
+		reply_error(s, "555 5.5.4 Unsupported option: %s\r\n",
+			    shown(param));
 		return -1;
 	}
-	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", param);
+	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", shown(param));
 	return -1;
 }
 

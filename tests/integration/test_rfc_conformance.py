@@ -128,6 +128,19 @@ class SmtpdRFC(unittest.TestCase):
                     b"BODY=8BITMIME", 501, "5.5.4")
         self.expect(c, b"MAIL FROM:<a@client.example> SIZE=10", 250, "2.1.0")
 
+    def test_reply_quotes_are_printable_and_short(self):
+        """4.2 / 4.5.3.1.5: reply text is printable ASCII and a reply
+        line at most 512 octets with its CRLF, even where the reply
+        quotes a long or 8-bit parameter back."""
+        c = self.client()
+        for line, code in ((b"MAIL FROM:<a@client.example> X=" + b"y" * 600,
+                            555),
+                           ("MAIL FROM:<a@client.example> BODY=\u00e9t\u00e9"
+                            .encode(), 501)):
+            text = self.expect(c, line, code, "5.5.4")
+            self.assertLessEqual(len(text.encode("latin-1")), 512, text)
+            self.assertRegex(text, r"^[\x20-\x7e]*\r\n$")
+
     def test_parameters_need_ehlo(self):
         """RFC 1869 / 5321 4.1.1.11: after HELO no extension is in force,
         so MAIL parameters are refused (555 5.5.4)."""
