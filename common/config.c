@@ -80,7 +80,7 @@ static const struct ckey keys[] = {
 	S(smtp_tls_capath, ""),
 	N(message_size_limit, C_SIZE, "52428800", 1024, LONG_MAX / 2),
 	N(header_size_limit, C_SIZE, "102400", 1024, 64 << 20),
-	N(hop_count_limit, C_INT, "50", 1, 1000),
+	N(hop_count_limit, C_INT, "100", 1, 1000),
 	N(smtpd_recipient_limit, C_INT, "1000", 1, 10000),
 	N(smtpd_error_limit, C_INT, "20", 1, 1000),
 	N(smtpd_timeout, C_TIME, "300s", 1, 3600),

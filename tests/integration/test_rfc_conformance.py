@@ -265,6 +265,21 @@ class SmtpdRFC(unittest.TestCase):
                     (b"y" * 998 + b"\r\n") * 110 + b".", 552, "5.3.4")
         self.expect(c, b"NOOP", 250, "2.0.0")
 
+    def test_loop_detection_threshold(self):
+        """6.3: a server that counts Received: fields to find loops uses
+        a large threshold, normally at least 100: 99 are taken, 100 get
+        554 5.4.6 (RFC 3463: routing loop detected)."""
+        for hops, code, enh in ((99, 250, "2.0.0"), (100, 554, "5.4.6")):
+            c = self.client()
+            self.expect(c, b"MAIL FROM:<a@client.example>", 250, "2.1.0")
+            self.expect(c, b"RCPT TO:<hops@test.example>", 250, "2.1.5")
+            self.expect(c, b"DATA", 354)
+            head = b"".join(b"Received: from h%d.example by h%d.example; "
+                            b"Sun, 29 Nov 2026 10:00:00 +0000\r\n" % (i, i)
+                            for i in range(hops))
+            self.expect(c, head + b"Subject: hops\r\n\r\nx\r\n.", code,
+                        enh)
+
     # -- message data -----------------------------------------------------
     def test_dot_stuffing(self):
         """4.5.2: a line of the data that begins with a dot had one more
