@@ -18,7 +18,7 @@ owed: pipelined), "data" (the raw octets between 354 and the final dot,
 dot-stuffing and CRLFs as sent) and "closed" (the client closed).
 
 Trusts: the client under test to end lines with LF.  Never: listens
-beyond 127.0.0.1.
+beyond its loopback address (127.0.0.1, or addr="::1").
 """
 import socket
 import threading
@@ -57,14 +57,15 @@ class _Lines:
 class Peer:
     def __init__(self, ehlo=("PIPELINING", "8BITMIME", "SIZE 10000000"),
                  greeting="220 peer.test ESMTP", answer=None,
-                 data_reply="250 2.0.0 Ok: queued"):
+                 data_reply="250 2.0.0 Ok: queued", addr="127.0.0.1"):
         self.ehlo, self.greeting, self.answer = ehlo, greeting, answer
         self.data_reply = data_reply
         self.sessions = []
         self.lock = threading.Lock()
-        self.sock = socket.socket()
+        self.sock = socket.socket(socket.AF_INET6 if ":" in addr
+                                  else socket.AF_INET)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((addr, 0))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.stopped = False

@@ -178,6 +178,24 @@ class RemoteRFC(unittest.TestCase):
                          ans)
         self.assertIn("250 2.0.0 sure", ans[0]["text"])
 
+    def test_ipv6_address_literal(self):
+        """4.1.3 / 5.1: an address literal names the host itself (no MX
+        lookup); an IPv6 one carries the "IPv6:" tag, which is not part
+        of the address to connect to."""
+        try:
+            p = self.peer(addr="::1")
+        except OSError:
+            self.skipTest("no IPv6 loopback")
+        RemoteRFC.n += 1
+        qid = "RFC%04d" % RemoteRFC.n
+        path = os.path.join(self.mta.dir, qid)
+        write_queue_file(path, qid, "a@here.test", ["x@[ipv6:::1]"], BODY)
+        ans = remote_request(self.mta, path, qid, "a@here.test",
+                             ["x@[ipv6:::1]"], "[ipv6:::1]:%d" % p.port)
+        self.assertEqual(ans[0]["code"], "2", ans)
+        self.assertIn("RCPT TO:<x@[ipv6:::1]>",
+                      p.wait_closed()[0]["commands"])
+
     # -- RFC 1870 SIZE -------------------------------------------------
     def test_size_over_peer_limit_not_sent(self):
         """RFC 1870 6: a client that knows the message is bigger than
