@@ -29,6 +29,7 @@ struct session {
 	struct smtp_ext x;
 	int esmtp;
 	int reused; /* no reply on this reused connection yet */
+	long long wire_size; /* SIZE= (RFC 1870 4), set by precheck */
 };
 
 static int ehlo(struct session *s, const char *me, char *why,
@@ -200,24 +201,46 @@ io:
 }
 
 /*
- * message_8bit - whether the message holds an octet over 127: a message
- * declared BODY=8BITMIME that is 7-bit after all may go to a peer
- * without 8BITMIME (RFC 6152 3 only forbids sending 8-bit data); 1 too
- * when the queue file cannot be read (send_message will say why).
+ * message_scan - one pass over the message: its size as it goes on the
+ * wire (RFC 1870 4: CRLF line ends, the breaks send_message puts into
+ * long lines, not the dots of dot-stuffing nor the final dot), and
+ * whether it holds an octet over 127 (a message declared BODY=8BITMIME
+ * that is 7-bit after all may go to a peer without 8BITMIME: RFC 6152 3
+ * only forbids sending 8-bit data).  -1 when the file cannot be read
+ * (send_message will say why).
  */
 static int
-message_8bit(struct session *s)
+message_scan(struct session *s, long long *wire, int *eight)
 {
 	struct qf_reader rd;
 	static char buf[16384];
+	size_t col = 0, limit = (size_t)cfg.smtp_line_length_limit;
+	long long w = 0;
+	int last_lf = 1;
 	ssize_t n;
 
+	*eight = 0;
 	qf_reader_init(&rd, s->d->qfd, s->d->e);
-	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			if ((unsigned char)buf[i] > 127)
-				return 1;
-	return n < 0;
+	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			/* as smtp_stuff counts columns and breaks lines */
+			if (buf[i] != '\n' && limit && col >= limit) {
+				w += 3;
+				col = 1;
+			}
+			if (buf[i] == '\n') {
+				w += 2;
+				col = 0;
+			} else {
+				w++;
+				col++;
+			}
+			*eight |= (unsigned char)buf[i] > 127;
+		}
+		last_lf = buf[n - 1] == '\n';
+	}
+	*wire = w + (last_lf ? 0 : 2);
+	return n < 0 ? -1 : 0;
 }
 
 /* precheck - failures known before MAIL: size, 8-bit, UTF-8 */
@@ -225,15 +248,25 @@ static int
 precheck(struct session *s, struct result *r)
 {
 	const struct qf_envelope *e = s->d->e;
-	int utf8 = !is_ascii(e->sender);
+	int utf8 = !is_ascii(e->sender), eight = 0;
+	int need7 = e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
+		    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway;
 
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
-	if (s->x.size && s->x.size_limit > 0 && e->msg_size > s->x.size_limit) {
+	s->wire_size = e->msg_size;
+	if ((s->x.size || need7) &&
+	    message_scan(s, &s->wire_size, &eight) != 0) {
+		/* unreadable: send_message fails and defers; no verdict */
+		s->wire_size = e->msg_size;
+		eight = 0;
+	}
+	if (s->x.size && s->x.size_limit > 0 &&
+	    s->wire_size > s->x.size_limit) {
 		remote_result(r, 5, "5.3.4",
 			      "message size %lld exceeds size "
 			      "limit %lld of server %s[%s]",
-			      e->msg_size, s->x.size_limit, s->c->host,
+			      s->wire_size, s->x.size_limit, s->c->host,
 			      s->c->addr);
 		return -1;
 	}
@@ -244,9 +277,7 @@ precheck(struct session *s, struct result *r)
 			      s->c->host, s->c->addr);
 		return -1;
 	}
-	if (e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
-	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway &&
-	    message_8bit(s) != 0) {
+	if (need7 && eight) {
 		remote_result(r, 5, "5.6.3",
 			      "8-bit message, but host %s[%s] "
 			      "does not offer 8BITMIME",
@@ -283,7 +314,7 @@ put_mail(struct session *s)
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
 	if (rc == 0 && s->x.size)
-		rc = smtp_printf(s->c, " SIZE=%lld", e->msg_size);
+		rc = smtp_printf(s->c, " SIZE=%lld", s->wire_size);
 	if (rc == 0 && s->x.eightbitmime && e->body_type &&
 	    strcasecmp(e->body_type, "7BIT") != 0)
 		rc = smtp_printf(s->c, " BODY=%s", e->body_type);

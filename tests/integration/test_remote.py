@@ -348,7 +348,8 @@ class RemoteTest(unittest.TestCase):
         rcpt = "j\u00fcrgen@picky.test"
         qid, ans = self.send([rcpt], "picky.test")
         self.assertEqual(ans[0]["code"], "2", ans)
-        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d SMTPUTF8" % len(BODY),
+        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d SMTPUTF8" %
+                      (len(BODY) + BODY.count(b"\n")),  # CRLF: RFC 1870 4
                       self.sinks["127.0.0.5"].commands)
 
     def test_ipv6_then_ipv4(self):
@@ -381,7 +382,7 @@ class RemoteTest(unittest.TestCase):
                              body_type="8BITMIME")
         self.assertEqual(ans[0]["code"], "2", ans)
         self.assertIn("MAIL FROM:<a@here.test> SIZE=%d BODY=8BITMIME"
-                      % len(body), self.sinks["127.0.0.5"].commands)
+                      % (len(body) + body.count(b"\n")), self.sinks["127.0.0.5"].commands)
         # a peer without 8BITMIME does not get 8-bit data (RFC 6152 3):
         # it bounces (smtp_send_8bit_anyway = no, test_rfc_remote.py)
         before = len(self.sinks["127.0.0.8"].messages)

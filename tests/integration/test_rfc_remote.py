@@ -16,6 +16,7 @@ from rfc_peer import Peer
 
 BODY = (b"Subject: rfc test\nFrom: <a@here.test>\n\n"
         b"line one\n.leading dot\n..two dots\nlast line\n")
+WIRE = len(BODY) + BODY.count(b"\n")  # its size with CRLF (RFC 1870 4)
 
 
 class RemoteRFC(unittest.TestCase):
@@ -122,10 +123,10 @@ class RemoteRFC(unittest.TestCase):
         ans = self.send(p)
         self.assertEqual(ans[0]["code"], "2", ans)
         sess = p.wait_closed()[0]
-        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d" % len(BODY),
+        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d" % WIRE,
                       sess["commands"])
         self.assertIn(sess["commands"][1].split()[0], ("MAIL",))
-        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d" % len(BODY),
+        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d" % WIRE,
                       sess["early"])  # pipelined with RCPT and DATA
 
     def test_no_pipelining_unless_offered(self):
@@ -208,6 +209,25 @@ class RemoteRFC(unittest.TestCase):
         cmds = p.wait_closed()[0]["commands"]
         self.assertFalse([c for c in cmds if c.startswith("MAIL")], cmds)
         self.assertEqual(cmds[-1], "QUIT")
+
+    def test_size_is_the_octets_sent(self):
+        """RFC 1870 4: SIZE= is the number of octets sent after the 354,
+        CRLF pairs included (the queue keeps LF line ends), but not the
+        dots of dot-stuffing nor the final dot; lines broken at 998
+        octets (RFC 5321 4.5.3.1.6) count with their breaks, a last line
+        without its LF with the CRLF it is sent with."""
+        p = self.peer()
+        body = BODY + b"L" * 1500 + b"\n.x\nno final newline"
+        ans = self.send(p, body=body)
+        self.assertEqual(ans[0]["code"], "2", ans)
+        sess = p.wait_closed()[0]
+        size = int(re.search(r" SIZE=(\d+)", [c for c in sess["commands"]
+                                             if c.startswith("MAIL")][0])
+                   .group(1))
+        stuffing = sum(1 for line in sess["data"].split(b"\r\n")
+                       if line.startswith(b".."))
+        self.assertEqual(stuffing, 3)
+        self.assertEqual(size, len(sess["data"]) - stuffing)
 
     def test_no_size_param_when_not_offered(self):
         """RFC 1870 / RFC 5321 4.1.1.2: no SIZE= (or any other
