@@ -30,6 +30,13 @@ struct session {
 	int esmtp;
 	int reused; /* no reply on this reused connection yet */
 	long long wire_size; /* SIZE= (RFC 1870 4), set by precheck */
+	/* the last transaction: whether its data was taken (2xx), and the
+	 * recipients it deferred with "too many recipients" (452, or 552
+	 * taken as 452), which go again in the next one (RFC 5321
+	 * 4.5.3.1.10) */
+	int data_taken;
+	int nover;
+	int over[1000];
 };
 
 static int ehlo(struct session *s, const char *me, char *why,
@@ -384,6 +391,8 @@ transaction(struct session *s, const int *batch, int nb)
 	int accepted = 0, pipe = s->x.pipelining;
 	long t_rcpt = cfg.smtp_rcpt_timeout;
 
+	s->data_taken = 0;
+	s->nover = 0;
 	if (put_mail(s) != 0)
 		return mail_lost(s, batch, nb, "sending MAIL FROM");
 	for (int i = 0; pipe && i < nb; i++) {
@@ -419,6 +428,9 @@ transaction(struct session *s, const int *batch, int nb)
 		peer_said(s, r, &rep, "RCPT TO");
 		if (rep.code == 552)
 			rcpt_552_soften(r);
+		if ((rep.code == 452 || rep.code == 552) &&
+		    s->nover < (int)(sizeof(s->over) / sizeof(s->over[0])))
+			s->over[s->nover++] = batch[i];
 		s->d->done[batch[i]] = RCPT_FINAL;
 	}
 	if (!mail_ok) {
@@ -468,6 +480,29 @@ transaction(struct session *s, const int *batch, int nb)
 			peer_said(s, &s->d->res[batch[i]], &rep, "end of DATA");
 			s->d->done[batch[i]] = RCPT_FINAL;
 		}
+	s->data_taken = rep.code / 100 == 2;
+	return 0;
+}
+
+/*
+ * overflow - RFC 5321 4.5.3.1.10: a server out of room for recipients
+ * says 452 to the rest; once it took the data for the others, those go
+ * at once in another transaction rather than wait for the next queue
+ * run.  A transaction that delivers nothing stops this, so it ends.
+ */
+static int
+overflow(struct session *s)
+{
+	int batch[1000], nb, rc;
+
+	while (s->data_taken && s->nover > 0) {
+		nb = s->nover;
+		memcpy(batch, s->over, (size_t)nb * sizeof(batch[0]));
+		for (int i = 0; i < nb; i++)
+			s->d->done[batch[i]] = RCPT_OPEN;
+		if ((rc = transaction(s, batch, nb)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -506,7 +541,8 @@ transactions(struct session *s)
 		     i++)
 			if (rcpt_open(d, i))
 				batch[nb++] = i;
-		if (nb > 0 && (rc = transaction(s, batch, nb)) != 0)
+		if (nb > 0 && ((rc = transaction(s, batch, nb)) != 0 ||
+			       (rc = overflow(s)) != 0))
 			return rc;
 	}
 	return 0;

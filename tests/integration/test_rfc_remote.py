@@ -197,6 +197,32 @@ class RemoteRFC(unittest.TestCase):
         self.assertIn("RCPT TO:<x@[ipv6:::1]>",
                       p.wait_closed()[0]["commands"])
 
+    def test_too_many_recipients_next_transaction(self):
+        """4.5.3.1.10 / 4.5.3.1.8: a server out of room for recipients
+        answers 452 (or, old style, 552) to the rest; the client sends
+        the message to those it took, then the others in a new
+        transaction in the same session, and all are delivered."""
+        state = {"n": 0}
+
+        def answer(c, _):
+            if c.startswith("MAIL"):
+                state["n"] = 0
+            elif c.startswith("RCPT"):
+                state["n"] += 1
+                if state["n"] > 2:
+                    return ("452 4.5.3 too many recipients" if state["n"] == 3
+                            else "552 5.5.3 too many recipients")
+            return None
+        p = self.peer(answer=answer)
+        rcpts = ["r%d@far.test" % i for i in range(5)]
+        ans = self.send(p, rcpts=rcpts)
+        self.assertEqual([ans[i]["code"] for i in range(5)], ["2"] * 5, ans)
+        sessions = p.wait_closed()
+        self.assertEqual(len(sessions), 1)
+        cmds = sessions[0]["commands"]
+        self.assertEqual(sum(1 for c in cmds if c.startswith("MAIL")), 3)
+        self.assertEqual(sum(1 for c in cmds if c == "DATA"), 3)
+
     # -- RFC 1870 SIZE -------------------------------------------------
     def test_size_over_peer_limit_not_sent(self):
         """RFC 1870 6: a client that knows the message is bigger than
