@@ -30,6 +30,7 @@ struct session {
 	int esmtp;
 	int reused; /* no reply on this reused connection yet */
 	long long wire_size; /* SIZE= (RFC 1870 4), set by precheck */
+	int eight;	     /* the message holds 8-bit octets (precheck) */
 	/* the last transaction: whether its data was taken (2xx), and the
 	 * recipients it deferred with "too many recipients" (452, or 552
 	 * taken as 452), which go again in the next one (RFC 5321
@@ -211,10 +212,11 @@ io:
  * message_scan - one pass over the message: its size as it goes on the
  * wire (RFC 1870 4: CRLF line ends, the breaks send_message puts into
  * long lines, not the dots of dot-stuffing nor the final dot), and
- * whether it holds an octet over 127 (a message declared BODY=8BITMIME
- * that is 7-bit after all may go to a peer without 8BITMIME: RFC 6152 3
- * only forbids sending 8-bit data).  -1 when the file cannot be read
- * (send_message will say why).
+ * whether it holds an octet over 127: what RFC 6152 3 rules on is 8-bit
+ * data, whatever BODY= the client gave (a message declared 8BITMIME that
+ * is 7-bit after all may go to a peer without 8BITMIME; undeclared 8-bit
+ * octets may not).  -1 when the file cannot be read (send_message will
+ * say why).
  */
 static int
 message_scan(struct session *s, long long *wire, int *eight)
@@ -255,18 +257,14 @@ static int
 precheck(struct session *s, struct result *r)
 {
 	const struct qf_envelope *e = s->d->e;
-	int utf8 = !is_ascii(e->sender), eight = 0;
-	int need7 = e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
-		    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway;
+	int utf8 = !is_ascii(e->sender);
 
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
-	s->wire_size = e->msg_size;
-	if ((s->x.size || need7) &&
-	    message_scan(s, &s->wire_size, &eight) != 0) {
+	if (message_scan(s, &s->wire_size, &s->eight) != 0) {
 		/* unreadable: send_message fails and defers; no verdict */
 		s->wire_size = e->msg_size;
-		eight = 0;
+		s->eight = 0;
 	}
 	if (s->x.size && s->x.size_limit > 0 &&
 	    s->wire_size > s->x.size_limit) {
@@ -284,7 +282,9 @@ precheck(struct session *s, struct result *r)
 			      s->c->host, s->c->addr);
 		return -1;
 	}
-	if (need7 && eight) {
+	/* RFC 6152 3: 8-bit octets, declared 8BITMIME or not, go only to
+	 * a server that offers 8BITMIME */
+	if (s->eight && !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
 		remote_result(r, 5, "5.6.3",
 			      "8-bit message, but host %s[%s] "
 			      "does not offer 8BITMIME",
@@ -322,9 +322,13 @@ put_mail(struct session *s)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
 	if (rc == 0 && s->x.size)
 		rc = smtp_printf(s->c, " SIZE=%lld", s->wire_size);
+	/* 8-bit content is declared even when the client did not (as
+	 * Postfix's cleanup finds it); a declared type is kept */
 	if (rc == 0 && s->x.eightbitmime && e->body_type &&
 	    strcasecmp(e->body_type, "7BIT") != 0)
 		rc = smtp_printf(s->c, " BODY=%s", e->body_type);
+	else if (rc == 0 && s->x.eightbitmime && s->eight)
+		rc = smtp_printf(s->c, " BODY=8BITMIME");
 	if (rc == 0 && utf8)
 		rc = smtp_printf(s->c, " SMTPUTF8");
 	if (rc == 0 && s->x.dsn && e->ret)

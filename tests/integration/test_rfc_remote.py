@@ -277,6 +277,23 @@ class RemoteRFC(unittest.TestCase):
         cmds = p.wait_closed()[0]["commands"]
         self.assertFalse([c for c in cmds if c.startswith("MAIL")], cmds)
 
+    def test_undeclared_8bit(self):
+        """RFC 6152 3: the BODY= parameter declares 8-bit data.  A message
+        whose client did not declare its 8-bit octets is declared
+        BODY=8BITMIME to a server that offers it, and does not go to one
+        that does not (5.6.3)."""
+        body = "Subject: x\n\nna\u00efve\n".encode()
+        p = self.peer()
+        ans = self.send(p, body=body)  # body_type 7BIT
+        self.assertEqual(ans[0]["code"], "2", ans)
+        cmds = p.wait_closed()[0]["commands"]
+        self.assertTrue([c for c in cmds if c.startswith("MAIL") and
+                         c.endswith(" BODY=8BITMIME")], cmds)
+        p = self.peer(ehlo=("PIPELINING", "SIZE 100000"))
+        ans = self.send(p, body=body)
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.6.3"),
+                         ans)
+
     def test_7bit_content_declared_8bitmime(self):
         """RFC 6152 3: what must not go to a server without 8BITMIME is
         8-bit data; a message declared 8BITMIME that holds only 7-bit
