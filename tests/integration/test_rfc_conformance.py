@@ -331,6 +331,16 @@ class SmtpdRFC(unittest.TestCase):
         self.assertTrue(msg.endswith(b"\n\n.dot\n"), msg)
         self.expect(c, b"BDAT 0 LAST", 503, "5.5.1")
 
+    def test_bdat_unreadable_size_closes(self):
+        """RFC 3030 2: a BDAT whose size cannot be read leaves the server
+        unable to find the next command; smtpd(8) documents that it then
+        answers 501 5.5.4 and closes (a departure from RFC 5321 3.8)."""
+        c = self.client()
+        self.expect(c, b"MAIL FROM:<a@client.example>", 250, "2.1.0")
+        self.expect(c, b"RCPT TO:<x@test.example>", 250, "2.1.5")
+        self.expect(c, b"BDAT ten LAST", 501, "5.5.4")
+        self.assertTrue(c.closed())
+
     def test_received_header(self):
         """RFC 5321 4.4: the server prepends "Received: from <helo>
         (<name> [<address>]) by <host> ... with <protocol> id <id> for
