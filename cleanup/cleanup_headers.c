@@ -75,9 +75,11 @@ emit_received(struct cleanup_msg *m)
 			     date);
 	else
 		n = snprintf(buf, sizeof(buf),
-		     "Received: from %s (%s [%s])\n%s%s%s\tby %s (mta) with %s "
+		     "Received: from %s (%s [%s%s])\n%s%s%s\tby %s (mta) with %s "
 		     "id %s%s%s%s;\n\t%s\n",
-		     m->helo, m->client_name, m->client_addr,
+		     m->helo, m->client_name,
+		     /* RFC 5321 4.1.3: an IPv6 address literal is tagged */
+		     strchr(m->client_addr, ':') ? "IPv6:" : "", m->client_addr,
 		     m->tls[0] ? "\t(using " : "", m->tls, m->tls[0] ? ")\n" : "",
 		     cfg.myhostname, m->protocol, m->id,
 		     m->single_rcpt[0] ? "\n\tfor <" : "", m->single_rcpt,

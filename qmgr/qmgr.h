@@ -152,6 +152,7 @@ void submit_abort(struct submit *s);
 /* qmgr_bounce.c: what the sender is told */
 int notify_round(struct qmsg *m);
 int notify_delay(struct qmsg *m);
+void notify_passed_on(struct qmsg *m, unsigned idx);
 int notify_trace(struct qmsg *m);
 
 /* qmgr_admin.c */

@@ -122,7 +122,9 @@ write_heading(struct submit *s, const struct qmsg *m, enum notice k,
 			      cfg.delay_warning_time / 3600, until);
 	} else if (k == N_DELIVERED)
 		submit_printf(s, "Your message was successfully delivered to "
-			      "the destination(s)\nlisted below.\n\n");
+			      "the destination(s)\nlisted below. Where the "
+			      "report says \"relayed\", it went on to a\n"
+			      "system that may still report errors.\n\n");
 	else
 		submit_printf(s, "This is the delivery trace you asked for with "
 			      "VERB: what became\nof your message for each "
@@ -136,7 +138,7 @@ rcpt_action(const struct qmsg *m, enum notice k, int i)
 	static const char *action[] = {"failed", "delayed", "delivered"};
 	const char *at = strrchr(m->env.rcpt[i].addr, '@');
 
-	if (k != N_TRACE)
+	if (k == N_FAILED || k == N_DELAYED)
 		return action[k];
 	if (m->status[i] == RS_FAILED)
 		return "failed";
@@ -317,6 +319,20 @@ mark_notified(struct qmsg *m, const int *list, int n)
 	/* at once: a crash now must not send the notice again */
 	if (index_commit_durable() != 0)
 		log_fatal("queue index commit failed");
+}
+
+/* notify_passed_on - a relay that offered DSN took NOTIFY over with the
+ * recipient (RFC 3461 6.2.2.2): success is that relay's, or the final
+ * system's, to report; we owe no notice for it */
+void
+notify_passed_on(struct qmsg *m, unsigned idx)
+{
+	if (idx >= (unsigned)m->env.nrcpt || m->status[idx] != RS_SENT)
+		return;
+	m->rflags[idx] |= RF_NOTIFIED;
+	index_set_rcpt_flags(m->id, idx, m->env.rcpt[idx].addr, m->status[idx],
+			     m->attempts + 1, m->rflags[idx],
+			     m->text[idx] ? m->text[idx] : "");
 }
 
 /* collect - recipients in state st, not yet notified, that want k. */

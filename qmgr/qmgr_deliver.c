@@ -454,6 +454,8 @@ one_answer(struct dconn *d, const struct attrs *a)
 			active_result(r->m, (unsigned)idx, (int)code, dsn, text,
 				      attrs_get(a, "mta"));
 			r->m->unsure[idx] = 0; /* its outcome is known */
+			if (code == 2 && attrs_get(a, "dsn_passed") != NULL)
+				notify_passed_on(r->m, (unsigned)idx);
 			return 0;
 		}
 	return -1;

@@ -275,6 +275,8 @@ answer(struct ipc *c, const char *idx, const struct result *r)
 	ipc_put_str(c, "text", r->text);
 	if (r->mta[0])
 		ipc_put_str(c, "mta", r->mta);
+	if (r->code == 2 && r->dsn_passed)
+		ipc_put_str(c, "dsn_passed", "1");
 	return ipc_end(c);
 }
 

@@ -27,6 +27,9 @@ struct result {
 	char relay[LIM_HOSTNAME + 80]; /* host[addr]:port of the session
 					  that gave it, or "" (none) */
 	int conn_use; /* that connection's messages, this one included */
+	/* a 2xx from a peer that offered DSN: NOTIFY went with the RCPT,
+	 * so success notices are that peer's to send (RFC 3461 6.2.2.2) */
+	int dsn_passed;
 };
 void remote_result(struct result *r, int code, const char *dsn, const char *fmt,
 		   ...) __attribute__((format(printf, 4, 5)));

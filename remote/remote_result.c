@@ -20,4 +20,5 @@ remote_result(struct result *r, int code, const char *dsn, const char *fmt, ...)
 	vsnprintf(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
 	r->mta[0] = 0;
+	r->dsn_passed = 0;
 }

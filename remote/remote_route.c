@@ -103,7 +103,8 @@ route_parse_mx(const char *domain, char *const *rr, int n, const char *self,
 	return 0;
 }
 
-/* parse_nexthop - "[host]:port", "host:port", "host" */
+/* parse_nexthop - "[host]:port", "host:port", "host"; host may be an
+ * address literal, "[IPv6:...]" too */
 static int
 parse_nexthop(const char *text, struct route *rt, char *host, size_t len)
 {
@@ -116,6 +117,10 @@ parse_nexthop(const char *text, struct route *rt, char *host, size_t len)
 		if (close == NULL || close == p + 1)
 			return -1;
 		snprintf(host, len, "%.*s", (int)(close - p - 1), p + 1);
+		/* RFC 5321 4.1.3: an IPv6 address literal is tagged; the
+		 * domain of an address comes lower-cased */
+		if (strncasecmp(host, "IPv6:", 5) == 0)
+			memmove(host, host + 5, strlen(host + 5) + 1);
 		rt->literal = 1;
 		colon = close[1] == ':' ? close + 1 : NULL;
 		if (close[1] != 0 && colon == NULL)

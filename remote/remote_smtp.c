@@ -29,6 +29,15 @@ struct session {
 	struct smtp_ext x;
 	int esmtp;
 	int reused; /* no reply on this reused connection yet */
+	long long wire_size; /* SIZE= (RFC 1870 4), set by precheck */
+	int eight;	     /* the message holds 8-bit octets (precheck) */
+	/* the last transaction: whether its data was taken (2xx), and the
+	 * recipients it deferred with "too many recipients" (452, or 552
+	 * taken as 452), which go again in the next one (RFC 5321
+	 * 4.5.3.1.10) */
+	int data_taken;
+	int nover;
+	int over[1000];
 };
 
 static int ehlo(struct session *s, const char *me, char *why,
@@ -52,14 +61,42 @@ peer_said(struct session *s, struct result *r, const struct smtp_reply *rep,
 
 	smtp_reply_flat(rep, flat, sizeof(flat));
 	smtp_reply_dsn(rep, dsn, sizeof(dsn));
-	if (rep->code / 100 == 2)
+	if (rep->code / 100 == 2) {
 		remote_result(r, 2, dsn, "%s", flat);
-	else
+		r->dsn_passed = s->x.dsn;
+	} else
 		remote_result(r, rep->code / 100 == 5 ? 5 : 4, dsn,
 			      "host %s[%s] said: %s (in reply to %s command)",
 			      s->c->host, s->c->addr, flat, cmd);
 	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
 	stamp(s, r);
+}
+
+/* protocol_error - a reply that makes no sense where it came: the
+ * recipient is deferred, with the peer's words quoted */
+static void
+protocol_error(struct session *s, struct result *r,
+	       const struct smtp_reply *rep, const char *cmd)
+{
+	char flat[LIM_ERRTEXT];
+
+	smtp_reply_flat(rep, flat, sizeof(flat));
+	remote_result(r, 4, "4.5.0", "protocol error: host %s[%s] said: %s "
+		      "(in reply to %s command)", s->c->host, s->c->addr, flat,
+		      cmd);
+	snprintf(r->mta, sizeof(r->mta), "%s", s->c->host);
+	stamp(s, r);
+}
+
+/* rcpt_552_soften - RFC 5321 4.5.3.1.10: servers that mean "too many
+ * recipients" have long said 552 to RCPT; a client treats it as 452, so
+ * the recipient is tried again, not bounced */
+static void
+rcpt_552_soften(struct result *r)
+{
+	r->code = 4;
+	if (r->dsn[0] == '5')
+		r->dsn[0] = '4';
 }
 
 /* lost - every unfinished recipient of the batch is deferred */
@@ -114,6 +151,9 @@ hello(struct session *s, char *why, size_t whylen)
 		smtp_reply_flat(&rep, flat, sizeof(flat));
 		snprintf(why, whylen, "host %s[%s] refused to talk to me: %s",
 			 s->c->host, s->c->addr, flat);
+		/* RFC 5321 3.1: after a 554 greeting the server waits for
+		 * QUIT (after a 421 it closes, and this finds EOF) */
+		smtp_quit(s->c, REMOTE_CACHE_QUIT_S);
 		return -1;
 	}
 	return ehlo(s, me, why, whylen);
@@ -143,6 +183,13 @@ ehlo(struct session *s, const char *me, char *why, size_t whylen)
 		return 0;
 	}
 	memset(&s->x, 0, sizeof(s->x));
+	if (rep.code == 421) {
+		/* RFC 5321 3.8: the server is closing; HELO would find EOF */
+		smtp_reply_flat(&rep, flat, sizeof(flat));
+		snprintf(why, whylen, "host %s[%s] refused EHLO: %s",
+			 s->c->host, s->c->addr, flat);
+		return -1;
+	}
 	if (smtp_printf(s->c, "HELO %s\r\n", me) != 0 ||
 	    smtp_flush(s->c, cfg.smtp_helo_timeout) != 0 ||
 	    smtp_read_reply(s->c, cfg.smtp_helo_timeout, &rep) != 0)
@@ -152,12 +199,57 @@ ehlo(struct session *s, const char *me, char *why, size_t whylen)
 	smtp_reply_flat(&rep, flat, sizeof(flat));
 	snprintf(why, whylen, "host %s[%s] refused HELO: %s", s->c->host,
 		 s->c->addr, flat);
+	smtp_quit(s->c, REMOTE_CACHE_QUIT_S); /* the session ends politely */
 	return -1;
 io:
 	snprintf(why, whylen, "%s with %s[%s] while sending %s", s->c->err,
 		 s->c->host, s->c->addr, s->c->tls ? "EHLO after STARTTLS"
 						  : "EHLO");
 	return -1;
+}
+
+/*
+ * message_scan - one pass over the message: its size as it goes on the
+ * wire (RFC 1870 4: CRLF line ends, the breaks send_message puts into
+ * long lines, not the dots of dot-stuffing nor the final dot), and
+ * whether it holds an octet over 127: what RFC 6152 3 rules on is 8-bit
+ * data, whatever BODY= the client gave (a message declared 8BITMIME that
+ * is 7-bit after all may go to a peer without 8BITMIME; undeclared 8-bit
+ * octets may not).  -1 when the file cannot be read (send_message will
+ * say why).
+ */
+static int
+message_scan(struct session *s, long long *wire, int *eight)
+{
+	struct qf_reader rd;
+	static char buf[16384];
+	size_t col = 0, limit = (size_t)cfg.smtp_line_length_limit;
+	long long w = 0;
+	int last_lf = 1;
+	ssize_t n;
+
+	*eight = 0;
+	qf_reader_init(&rd, s->d->qfd, s->d->e);
+	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			/* as smtp_stuff counts columns and breaks lines */
+			if (buf[i] != '\n' && limit && col >= limit) {
+				w += 3;
+				col = 1;
+			}
+			if (buf[i] == '\n') {
+				w += 2;
+				col = 0;
+			} else {
+				w++;
+				col++;
+			}
+			*eight |= (unsigned char)buf[i] > 127;
+		}
+		last_lf = buf[n - 1] == '\n';
+	}
+	*wire = w + (last_lf ? 0 : 2);
+	return n < 0 ? -1 : 0;
 }
 
 /* precheck - failures known before MAIL: size, 8-bit, UTF-8 */
@@ -169,11 +261,17 @@ precheck(struct session *s, struct result *r)
 
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
-	if (s->x.size && s->x.size_limit > 0 && e->msg_size > s->x.size_limit) {
+	if (message_scan(s, &s->wire_size, &s->eight) != 0) {
+		/* unreadable: send_message fails and defers; no verdict */
+		s->wire_size = e->msg_size;
+		s->eight = 0;
+	}
+	if (s->x.size && s->x.size_limit > 0 &&
+	    s->wire_size > s->x.size_limit) {
 		remote_result(r, 5, "5.3.4",
 			      "message size %lld exceeds size "
 			      "limit %lld of server %s[%s]",
-			      e->msg_size, s->x.size_limit, s->c->host,
+			      s->wire_size, s->x.size_limit, s->c->host,
 			      s->c->addr);
 		return -1;
 	}
@@ -184,8 +282,9 @@ precheck(struct session *s, struct result *r)
 			      s->c->host, s->c->addr);
 		return -1;
 	}
-	if (e->body_type && strcasecmp(e->body_type, "8BITMIME") == 0 &&
-	    !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
+	/* RFC 6152 3: 8-bit octets, declared 8BITMIME or not, go only to
+	 * a server that offers 8BITMIME */
+	if (s->eight && !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
 		remote_result(r, 5, "5.6.3",
 			      "8-bit message, but host %s[%s] "
 			      "does not offer 8BITMIME",
@@ -222,10 +321,14 @@ put_mail(struct session *s)
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
 	if (rc == 0 && s->x.size)
-		rc = smtp_printf(s->c, " SIZE=%lld", e->msg_size);
+		rc = smtp_printf(s->c, " SIZE=%lld", s->wire_size);
+	/* 8-bit content is declared even when the client did not (as
+	 * Postfix's cleanup finds it); a declared type is kept */
 	if (rc == 0 && s->x.eightbitmime && e->body_type &&
 	    strcasecmp(e->body_type, "7BIT") != 0)
 		rc = smtp_printf(s->c, " BODY=%s", e->body_type);
+	else if (rc == 0 && s->x.eightbitmime && s->eight)
+		rc = smtp_printf(s->c, " BODY=8BITMIME");
 	if (rc == 0 && utf8)
 		rc = smtp_printf(s->c, " SMTPUTF8");
 	if (rc == 0 && s->x.dsn && e->ret)
@@ -292,6 +395,8 @@ transaction(struct session *s, const int *batch, int nb)
 	int accepted = 0, pipe = s->x.pipelining;
 	long t_rcpt = cfg.smtp_rcpt_timeout;
 
+	s->data_taken = 0;
+	s->nover = 0;
 	if (put_mail(s) != 0)
 		return mail_lost(s, batch, nb, "sending MAIL FROM");
 	for (int i = 0; pipe && i < nb; i++) {
@@ -325,6 +430,11 @@ transaction(struct session *s, const int *batch, int nb)
 			continue;
 		}
 		peer_said(s, r, &rep, "RCPT TO");
+		if (rep.code == 552)
+			rcpt_552_soften(r);
+		if ((rep.code == 452 || rep.code == 552) &&
+		    s->nover < (int)(sizeof(s->over) / sizeof(s->over[0])))
+			s->over[s->nover++] = batch[i];
 		s->d->done[batch[i]] = RCPT_FINAL;
 	}
 	if (!mail_ok) {
@@ -355,8 +465,13 @@ transaction(struct session *s, const int *batch, int nb)
 	if (rep.code != 354) {
 		for (int i = 0; i < nb; i++)
 			if (rcpt_open(s->d, batch[i])) {
-				peer_said(s, &s->d->res[batch[i]], &rep,
-					  "DATA");
+				struct result *r = &s->d->res[batch[i]];
+				peer_said(s, r, &rep, "DATA");
+				/* a 2xx here would report data that was never
+				 * sent as delivered: only the reply after the
+				 * data says that (RFC 5321 4.1.1.4) */
+				if (rep.code / 100 == 2)
+					protocol_error(s, r, &rep, "DATA");
 				s->d->done[batch[i]] = RCPT_FINAL;
 			}
 		return 0;
@@ -369,6 +484,29 @@ transaction(struct session *s, const int *batch, int nb)
 			peer_said(s, &s->d->res[batch[i]], &rep, "end of DATA");
 			s->d->done[batch[i]] = RCPT_FINAL;
 		}
+	s->data_taken = rep.code / 100 == 2;
+	return 0;
+}
+
+/*
+ * overflow - RFC 5321 4.5.3.1.10: a server out of room for recipients
+ * says 452 to the rest; once it took the data for the others, those go
+ * at once in another transaction rather than wait for the next queue
+ * run.  A transaction that delivers nothing stops this, so it ends.
+ */
+static int
+overflow(struct session *s)
+{
+	int batch[1000], nb, rc;
+
+	while (s->data_taken && s->nover > 0) {
+		nb = s->nover;
+		memcpy(batch, s->over, (size_t)nb * sizeof(batch[0]));
+		for (int i = 0; i < nb; i++)
+			s->d->done[batch[i]] = RCPT_OPEN;
+		if ((rc = transaction(s, batch, nb)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -407,7 +545,8 @@ transactions(struct session *s)
 		     i++)
 			if (rcpt_open(d, i))
 				batch[nb++] = i;
-		if (nb > 0 && (rc = transaction(s, batch, nb)) != 0)
+		if (nb > 0 && ((rc = transaction(s, batch, nb)) != 0 ||
+			       (rc = overflow(s)) != 0))
 			return rc;
 	}
 	return 0;

@@ -193,7 +193,8 @@ read_command(struct smtpd_session *s, char *line, size_t cap)
 /*
  * pregreet - an untrusted client that talks before our greeting is a
  * bot that does not wait for the server (RFC 5321 3.1 says to wait):
- * wait smtpd_pregreet_wait_ms for its first bytes, and refuse it.
+ * wait smtpd_pregreet_wait_ms for its first bytes, and refuse it with a
+ * 554 greeting, after which the session only waits for QUIT (3.1).
  */
 static int
 pregreet(struct smtpd_session *s, const char *client)
@@ -260,8 +261,9 @@ serve(int fd)
 	stats_inc(ST_SMTPD_CONNECT);
 	if (smtpd_role == ROLE_SMTPS && implicit_tls(&s, client) != 0) {
 		s.quit = 1;
-	} else if ((smtpd_role != ROLE_SMTPS && pregreet(&s, client)) ||
-		   session_limited(&s, client)) {
+	} else if (smtpd_role != ROLE_SMTPS && pregreet(&s, client)) {
+		s.refused = 1;
+	} else if (session_limited(&s, client)) {
 		s.quit = 1;
 	} else {
 		io_printf(&s.io, "220 %s %s\r\n", cfg.myhostname,

@@ -23,6 +23,7 @@
 #define SMTPD_ENVID_MAX 100  /* RFC 3461 4.4, decoded */
 #define SMTPD_ORCPT_MAX 500  /* RFC 3461 4.2, decoded, type included */
 #define SMTPD_EXPN_MAX 100   /* lines in one EXPN answer (smtpd(8)) */
+#define SMTPD_SHOWN_MAX 100  /* octets of a parameter a reply quotes */
 #define SMTPD_ACCESS_REPLY 511 /* a refusal of smtpd_access.c, no CRLF */
 
 struct cleanup_client;
@@ -74,6 +75,9 @@ struct smtpd_session {
 	int errors;
 	int quit;
 	int answered; /* read_command already replied to this line */
+	/* greeted with 554 (pregreet): RFC 5321 3.1 has the session wait
+	 * for QUIT, every other command answered 503 */
+	int refused;
 	/* counters for the disconnect log line */
 	int n_ehlo, n_helo, n_mail, n_rcpt, n_data, n_rset, n_quit, n_other;
 	int n_commands;

@@ -159,6 +159,24 @@ xtext_decode(const char *in, char *out, size_t max)
 	return 0;
 }
 
+/*
+ * shown - a client's parameter as a reply may quote it: RFC 5321 4.2
+ * allows only printable ASCII in reply text and 4.5.3.1.5 512 octets in
+ * a reply line, and a MAIL or RCPT line may be longer and hold UTF-8.
+ * One buffer: one quote per reply.
+ */
+static const char *
+shown(const char *param)
+{
+	static char buf[SMTPD_SHOWN_MAX + 4];
+	size_t n = 0;
+
+	for (; *param && n < SMTPD_SHOWN_MAX; param++, n++)
+		buf[n] = *param > 32 && *param < 127 ? *param : '?';
+	snprintf(buf + n, sizeof(buf) - n, "%s", *param ? "..." : "");
+	return buf;
+}
+
 /* size_param - SIZE=; 0, or -1 after a reply was given. */
 static int
 size_param(struct smtpd_session *s, const char *param, const char *d)
@@ -169,7 +187,8 @@ size_param(struct smtpd_session *s, const char *param, const char *d)
 	unsigned long long v = strtoull(d, NULL, 10);
 
 	if (nd == 0 || nd > 20 || d[nd] != 0) {
-		reply_error(s, "501 5.5.4 Bad SIZE parameter: %s\r\n", param);
+		reply_error(s, "501 5.5.4 Bad SIZE parameter: %s\r\n",
+			    shown(param));
 		return -1;
 	}
 	if (errno == ERANGE ||
@@ -182,20 +201,29 @@ size_param(struct smtpd_session *s, const char *param, const char *d)
 	return 0;
 }
 
+/* what a MAIL command gave already: a parameter twice is an error */
+enum { SEEN_SIZE = 1, SEEN_BODY = 2 };
+
 /* mail_param - one MAIL parameter; 0, or -1 after a reply was given. */
 static int
-mail_param(struct smtpd_session *s, const char *param)
+mail_param(struct smtpd_session *s, const char *param, unsigned *seen)
 {
 	const char *eq = strchr(param, '=');
 	const char *v = eq ? eq + 1 : "";
 	size_t kn = eq ? (size_t)(eq - param) : strlen(param);
 
 #define KEY(k) (kn == sizeof(k) - 1 && strncasecmp(param, k, kn) == 0)
-	if (KEY("SIZE"))
-		return size_param(s, param, v);
-	if (KEY("BODY")) {
-		if (strcasecmp(v, "7BIT") != 0 && strcasecmp(v, "8BITMIME") != 0)
+	if (KEY("SIZE")) {
+		if (*seen & SEEN_SIZE)
 			goto bad;
+		*seen |= SEEN_SIZE;
+		return size_param(s, param, v);
+	}
+	if (KEY("BODY")) {
+		if ((*seen & SEEN_BODY) || (strcasecmp(v, "7BIT") != 0 &&
+					    strcasecmp(v, "8BITMIME") != 0))
+			goto bad;
+		*seen |= SEEN_BODY;
 		snprintf(s->body_type, sizeof(s->body_type), "%s", v);
 		for (char *p = s->body_type; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
@@ -222,10 +250,11 @@ mail_param(struct smtpd_session *s, const char *param)
 		return 0;
 	}
 #undef KEY
-	reply_error(s, "555 5.5.4 Unsupported option: %s\r\n", param);
+	reply_error(s, "555 5.5.4 Unsupported option: %s\r\n",
+		    shown(param));
 	return -1;
 bad:
-	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", param);
+	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", shown(param));
 	return -1;
 }
 
@@ -246,7 +275,7 @@ each_param(struct smtpd_session *s, const char *p,
 		p += n;
 		if (!s->esmtp) {
 			reply_error(s, "555 5.5.4 %s: parameters need EHLO\r\n",
-				    param);
+				    shown(param));
 			return -1;
 		}
 		if (fn(s, param, ctx) != 0)
@@ -258,8 +287,7 @@ each_param(struct smtpd_session *s, const char *p,
 static int
 mail_param_cb(struct smtpd_session *s, const char *param, void *ctx)
 {
-	(void)ctx;
-	return mail_param(s, param);
+	return mail_param(s, param, ctx);
 }
 
 /* path_arg - the text after "FROM:" / "TO:", or NULL. */
@@ -347,7 +375,8 @@ cmd_mail(struct smtpd_session *s, char *arg)
 	if (smtpd_sender_refused(s, &a))
 		return;
 	smtpd_reset(s);
-	if (each_param(s, rest, mail_param_cb, NULL) != 0) {
+	unsigned seen = 0;
+	if (each_param(s, rest, mail_param_cb, &seen) != 0) {
 		smtpd_reset(s);
 		return;
 	}
@@ -450,10 +479,11 @@ rcpt_param_cb(struct smtpd_session *s, const char *param, void *ctx)
 		    orcpt_param(param + 6, d->orcpt, sizeof(d->orcpt)) == 0)
 			return 0;
 	} else {
-		reply_error(s, "555 5.5.4 Unsupported option: %s\r\n", param);
+		reply_error(s, "555 5.5.4 Unsupported option: %s\r\n",
+			    shown(param));
 		return -1;
 	}
-	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", param);
+	reply_error(s, "501 5.5.4 Bad parameter: %s\r\n", shown(param));
 	return -1;
 }
 
@@ -710,6 +740,15 @@ smtpd_command(struct smtpd_session *s, char *line)
 	arg = line + n;
 	if (line_refused(s, verb, line))
 		return;
+	if (s->refused) {
+		/* RFC 5321 3.1: after a 554 greeting, 503 until QUIT */
+		if (strcasecmp(verb, "QUIT") != 0 || arg[strspn(arg, " ")])
+			return reply_error(s, "503 5.5.1 Error: this session "
+					   "was refused; send QUIT\r\n");
+		io_printf(&s->io, "221 2.0.0 Bye\r\n");
+		s->quit = 1;
+		return;
+	}
 	s->n_commands++;
 	if (strcasecmp(verb, "EHLO") == 0) {
 		s->n_ehlo++;
@@ -745,10 +784,16 @@ smtpd_command(struct smtpd_session *s, char *line)
 		cmd_starttls(s, arg);
 	} else if (strcasecmp(verb, "RSET") == 0) {
 		s->n_rset++;
+		/* RFC 5321 4.1.1.5: "RSET" CRLF, no parameters */
+		if (arg[strspn(arg, " ")])
+			return reply_error(s, "501 5.5.4 Syntax: RSET\r\n");
 		smtpd_reset(s);
 		io_printf(&s->io, "250 2.0.0 Ok\r\n");
 	} else if (strcasecmp(verb, "QUIT") == 0) {
 		s->n_quit++;
+		/* RFC 5321 4.1.1.10: "QUIT" CRLF, no parameters */
+		if (arg[strspn(arg, " ")])
+			return reply_error(s, "501 5.5.4 Syntax: QUIT\r\n");
 		if (pipelining_abuse(s, "QUIT"))
 			return;
 		io_printf(&s->io, "221 2.0.0 Bye\r\n");

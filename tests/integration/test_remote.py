@@ -348,7 +348,8 @@ class RemoteTest(unittest.TestCase):
         rcpt = "j\u00fcrgen@picky.test"
         qid, ans = self.send([rcpt], "picky.test")
         self.assertEqual(ans[0]["code"], "2", ans)
-        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d SMTPUTF8" % len(BODY),
+        self.assertIn("MAIL FROM:<a@here.test> SIZE=%d SMTPUTF8" %
+                      (len(BODY) + BODY.count(b"\n")),  # CRLF: RFC 1870 4
                       self.sinks["127.0.0.5"].commands)
 
     def test_ipv6_then_ipv4(self):
@@ -381,13 +382,15 @@ class RemoteTest(unittest.TestCase):
                              body_type="8BITMIME")
         self.assertEqual(ans[0]["code"], "2", ans)
         self.assertIn("MAIL FROM:<a@here.test> SIZE=%d BODY=8BITMIME"
-                      % len(body), self.sinks["127.0.0.5"].commands)
-        # a peer without 8BITMIME gets it anyway (smtp_send_8bit_anyway)
+                      % (len(body) + body.count(b"\n")), self.sinks["127.0.0.5"].commands)
+        # a peer without 8BITMIME does not get 8-bit data (RFC 6152 3):
+        # it bounces (smtp_send_8bit_anyway = no, test_rfc_remote.py)
+        before = len(self.sinks["127.0.0.8"].messages)
         qid, ans = self.send(["e@helo.test"], "helo.test", body=body,
                              body_type="8BITMIME")
-        self.assertEqual(ans[0]["code"], "2", ans)
-        self.assertIn(body.replace(b"\n", b"\r\n"),
-                      self.sinks["127.0.0.8"].messages[-1]["data"])
+        self.assertEqual((ans[0]["code"], ans[0]["dsn"]), ("5", "5.6.3"),
+                         ans)
+        self.assertEqual(len(self.sinks["127.0.0.8"].messages), before)
 
     def test_long_lines_broken(self):
         # RFC 5321 4.5.3.1.6: at most 998 octets before CRLF; remote breaks

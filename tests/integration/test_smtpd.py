@@ -337,6 +337,11 @@ class Pregreet(unittest.TestCase):
         c = Client(self.mta.port, greet=False)
         c.send(b"EHLO early.example\r\n")
         self.assertEqual(c.reply()[:2], (554, "5.5.0"))
+        # RFC 5321 3.1: after a 554 greeting, 503 to all but QUIT
+        self.assertEqual(c.reply()[:2], (503, "5.5.1"))
+        self.assertEqual(c.cmd(b"MAIL FROM:<a@b.example>")[:2],
+                         (503, "5.5.1"))
+        self.assertEqual(c.cmd(b"QUIT")[:2], (221, "2.0.0"))
         self.assertTrue(c.closed())
         self.mta.wait_log(r"reject: pregreet from unknown\[127\.0\.0\.1\]")
 

@@ -62,7 +62,7 @@ test_defaults(void)
 	CU_ASSERT(cfg.myhostname[0] != 0); /* gethostname() or localhost */
 	CU_ASSERT_EQUAL(cfg.message_size_limit, 52428800L);
 	CU_ASSERT_EQUAL(cfg.header_size_limit, 102400L);
-	CU_ASSERT_EQUAL(cfg.hop_count_limit, 50L);
+	CU_ASSERT_EQUAL(cfg.hop_count_limit, 100L);
 	CU_ASSERT_EQUAL(cfg.smtpd_recipient_limit, 1000L);
 	CU_ASSERT_EQUAL(cfg.smtpd_timeout, 300L);
 	CU_ASSERT_EQUAL(cfg.smtpd_data_timeout, 600L);
@@ -133,7 +133,7 @@ test_load_good(void)
 	/* a second load starts again from the defaults */
 	CU_ASSERT_EQUAL_FATAL(load("verbose = no\n", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(cfg.mydestination, "localhost");
-	CU_ASSERT_EQUAL(cfg.hop_count_limit, 50L);
+	CU_ASSERT_EQUAL(cfg.hop_count_limit, 100L);
 	CU_ASSERT_STRING_EQUAL(cfg.run_mode, "root");
 
 	/* an empty file, and one without a final newline */
@@ -318,7 +318,7 @@ test_load_missing_file(void)
 	snprintf(want, sizeof(want), "%s: No such file or directory", path);
 	CU_ASSERT_STRING_EQUAL(err, want);
 	/* cfg still holds the defaults */
-	CU_ASSERT_EQUAL(cfg.hop_count_limit, 50L);
+	CU_ASSERT_EQUAL(cfg.hop_count_limit, 100L);
 	config_defaults();
 }
 
@@ -553,7 +553,7 @@ test_print_all(void)
 	CU_ASSERT_EQUAL(lines_well_formed(s), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "run_mode = root\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nmaillog_file = \n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nhop_count_limit = 50\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nhop_count_limit = 100\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nsmtpd_timeout = 300s\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nmessage_size_limit = 52428800\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nlmdb_map_size = 16777216\n"));
