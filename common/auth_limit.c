@@ -103,7 +103,9 @@ auth_limit_failures(struct auth_limit *l, const char *client, time_t now)
 	return e ? e->failures : 0;
 }
 
-/* slot - the entry for key, made (evicting the oldest) when missing */
+/* slot - the entry for key, made (evicting the one whose last failure
+ * came first: by order, not by the clock, which a step back or a run of
+ * failures within one second would make ambiguous) when missing */
 static struct auth_limit_entry *
 slot(struct auth_limit *l, const char *key, time_t now)
 {
@@ -116,7 +118,7 @@ slot(struct auth_limit *l, const char *key, time_t now)
 	else {
 		e = &l->e[0];
 		for (size_t i = 1; i < l->n; i++)
-			if (l->e[i].last < e->last)
+			if (l->e[i].seq < e->seq)
 				e = &l->e[i];
 	}
 	memset(e, 0, sizeof(*e));
@@ -137,6 +139,7 @@ auth_limit_fail(struct auth_limit *l, const char *client,
 		if (e->failures < AUTH_LIMIT_FAILURES_MAX)
 			e->failures++;
 		e->last = now;
+		e->seq = ++l->seq;
 	}
 	if (account) {
 		make_key(key, "a", account);
@@ -144,6 +147,7 @@ auth_limit_fail(struct auth_limit *l, const char *client,
 		if (e->failures < AUTH_LIMIT_FAILURES_MAX)
 			e->failures++;
 		e->last = now;
+		e->seq = ++l->seq;
 	}
 }
 

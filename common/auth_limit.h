@@ -19,11 +19,13 @@ struct auth_limit_entry {
 	char key[AUTH_LIMIT_KEY];
 	unsigned failures;
 	time_t last;
+	unsigned long long seq; /* order of the last failures, for eviction */
 };
 
 struct auth_limit {
 	struct auth_limit_entry *e;
 	size_t n, cap;
+	unsigned long long seq;
 	long base, max, forget; /* seconds: first delay, ceiling, memory */
 };
 

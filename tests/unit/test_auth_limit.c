@@ -54,6 +54,18 @@ test_bounded(void)
 	CU_ASSERT_EQUAL(auth_limit_delay(&l, "192.0.2.6", NULL, 120), 2);
 	CU_ASSERT_EQUAL(auth_limit_delay(&l, "192.0.2.0", NULL, 120), 0);
 	auth_limit_free(&l);
+	/* within one second, or with the clock stepping back, the first
+	 * failure is still the first to go */
+	CU_ASSERT_FATAL(auth_limit_init(&l, 4, 2, 60, 600) == 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(a, sizeof(a), "198.51.100.%d", i);
+		auth_limit_fail(&l, a, NULL, i < 2 ? 100 : 100 - i);
+	}
+	CU_ASSERT_EQUAL(auth_limit_delay(&l, "198.51.100.0", NULL, 100), 0);
+	CU_ASSERT_EQUAL(auth_limit_delay(&l, "198.51.100.1", NULL, 100), 0);
+	CU_ASSERT_EQUAL(auth_limit_delay(&l, "198.51.100.2", NULL, 100), 2);
+	CU_ASSERT_EQUAL(auth_limit_delay(&l, "198.51.100.5", NULL, 100), 2);
+	auth_limit_free(&l);
 }
 
 /* the address's failures within the window, for smtpd's 421 */
