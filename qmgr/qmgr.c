@@ -181,6 +181,9 @@ loop_turn(long long *next_scan)
 	/* every turn: an agent that answered gets its next job at once */
 	deliver_dispatch();
 	deliver_wake(&wake);
+	admin_work(); /* a chunk of a large selection, if one runs */
+	if (admin_pending())
+		wake = now; /* the next chunk without a wait */
 	if ((commit_due = index_commit_due()) != 0 &&
 	    (remove_due == 0 || commit_due < remove_due))
 		remove_due = commit_due;
@@ -218,6 +221,7 @@ loop_turn(long long *next_scan)
 			deliver_event(tag[i], p[i].revents);
 	for (int i = nclients - 1; i >= 0; i--)
 		if (p[1 + i].revents && client_event(clients[i])) {
+			admin_client_gone(clients[i]);
 			ipc_free(clients[i]);
 			clients[i] = clients[--nclients];
 		}

@@ -158,6 +158,12 @@ int notify_trace(struct qmsg *m);
 /* qmgr_admin.c */
 int admin_allowed(int fd);
 int admin_request(struct ipc *c, const char *op, const struct attrs *a);
+/* admin_work - the next chunk of a large selection (every turn);
+ * admin_pending - one is under way; admin_client_gone - its client's
+ * connection is about to be freed */
+void admin_work(void);
+int admin_pending(void);
+void admin_client_gone(const struct ipc *c);
 
 /* qmgr_deliver.c */
 void deliver_dispatch(void);

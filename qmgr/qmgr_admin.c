@@ -276,42 +276,124 @@ select_ids(MDB_txn *txn, const struct attrs *a, struct idlist *l)
 	mdb_cursor_close(cur);
 }
 
-/* admin_request - answers {status, count, text}; 0 unless malformed. */
-int
-admin_request(struct ipc *c, const char *op, const struct attrs *a)
-{
-	struct idlist l = {0};
-	MDB_txn *txn;
-	long n = 0;
+/*
+ * A selection larger than one chunk is worked through a chunk per turn
+ * of qmgr's loop (admin_work), so that deliveries, new mail and other
+ * requests go on meanwhile (a million messages take half a minute); its
+ * answer goes when the last chunk is durable.  One selection at a time:
+ * another one meanwhile is answered "busy".
+ */
+static struct {
+	int active;
+	struct ipc *c; /* NULL once its client went away */
+	char op[16];
+	int revive;    /* flush of a selection: every destination too */
+	struct idlist l;
+	size_t pos;
+	long n;
+} job;
 
-	if (index_commit() != 0) /* read what the batch changed */
-		log_fatal("queue index commit failed");
-	active_release(); /* every active message where find_active looks */
-	if (db_begin(&qdb, 1, &txn) != 0)
-		log_fatal("queue index: cannot begin a read transaction");
-	select_ids(txn, a, &l);
-	mdb_txn_abort(txn);
-	/* in chunks, each read in its own transaction and committed: no
-	 * read transaction stays open while a big batch commits (and may
-	 * have to grow the map) */
-	for (size_t i = 0; i < l.n; i += ADMIN_CHUNK) {
-		if (db_begin(&qdb, 1, &txn) != 0)
-			log_fatal("queue index: cannot begin a read "
-				  "transaction");
-		for (size_t k = i; k < l.n && k < i + ADMIN_CHUNK; k++)
-			n += apply(txn, op, l.id[k]);
-		mdb_txn_abort(txn);
-		sync_touched(); /* the unlinks durable before the entries go */
-		if (index_commit() != 0)
-			log_fatal("queue index commit failed");
-	}
-	if (strcmp(op, "flush") == 0 && attrs_get(a, "queue_id") == NULL)
-		dest_revive_all();
-	free(l.id);
-	/* the answer promises the change: durable before it is given */
+/* answer - the result of a request: durable before it is given */
+static int
+answer(struct ipc *c, long n)
+{
 	if (index_commit_durable() != 0)
 		log_fatal("queue index commit failed");
+	if (c == NULL)
+		return 0;
 	ipc_put_str(c, "status", "0");
 	ipc_put_long(c, "count", n);
 	return ipc_end(c) == IPC_OK ? 0 : -1;
+}
+
+/* chunk - the job's next ADMIN_CHUNK messages, read in their own
+ * transaction and committed: no read transaction stays open while a
+ * big batch commits (and may have to grow the map) */
+static void
+chunk(void)
+{
+	MDB_txn *txn;
+
+	if (db_begin(&qdb, 1, &txn) != 0)
+		log_fatal("queue index: cannot begin a read transaction");
+	for (size_t k = 0; job.pos < job.l.n && k < ADMIN_CHUNK; k++)
+		job.n += apply(txn, job.op, job.l.id[job.pos++]);
+	mdb_txn_abort(txn);
+	sync_touched(); /* the unlinks durable before the entries go */
+	if (index_commit() != 0)
+		log_fatal("queue index commit failed");
+}
+
+int
+admin_pending(void)
+{
+	return job.active;
+}
+
+void
+admin_work(void)
+{
+	if (!job.active)
+		return;
+	chunk();
+	if (job.pos < job.l.n)
+		return;
+	if (job.revive)
+		dest_revive_all();
+	if (answer(job.c, job.n) != 0)
+		log_debug("client went away before the answer");
+	free(job.l.id);
+	memset(&job, 0, sizeof(job));
+}
+
+void
+admin_client_gone(const struct ipc *c)
+{
+	if (job.active && job.c == c)
+		job.c = NULL; /* the work goes on; nobody hears the count */
+}
+
+/* admin_request - answers {status, count, text} (a large selection: once
+ * admin_work has done it); 0 unless malformed. */
+int
+admin_request(struct ipc *c, const char *op, const struct attrs *a)
+{
+	int selection = attrs_get(a, "queue_id") == NULL;
+	MDB_txn *txn;
+
+	if (job.active && selection) {
+		ipc_put_str(c, "status", "1");
+		ipc_put_str(c, "text", "busy with another selection; try "
+				       "again when it is done");
+		return ipc_end(c) == IPC_OK ? 0 : -1;
+	}
+	if (index_commit() != 0) /* read what the batch changed */
+		log_fatal("queue index commit failed");
+	active_release(); /* every active message where find_active looks */
+	if (job.active) { /* one message while a selection runs */
+		struct idlist one = {0};
+		long n = 0;
+		if (db_begin(&qdb, 1, &txn) != 0)
+			log_fatal("queue index: cannot begin a read "
+				  "transaction");
+		select_ids(txn, a, &one);
+		for (size_t i = 0; i < one.n; i++)
+			n += apply(txn, op, one.id[i]);
+		mdb_txn_abort(txn);
+		sync_touched();
+		free(one.id);
+		return answer(c, n);
+	}
+	if (db_begin(&qdb, 1, &txn) != 0)
+		log_fatal("queue index: cannot begin a read transaction");
+	select_ids(txn, a, &job.l);
+	mdb_txn_abort(txn);
+	snprintf(job.op, sizeof(job.op), "%s", op);
+	job.revive = strcmp(op, "flush") == 0 && selection;
+	job.c = c;
+	job.active = 1;
+	job.pos = 0;
+	job.n = 0;
+	admin_work(); /* a small one is done at once */
+	return 0;
 }
