@@ -100,7 +100,7 @@ deps:
 run: deps all
 	@sh tests/make_run.sh "$(CURDIR)"
 
-test: all $(BIN)/unit_tests $(BIN)/tlsproxy_echo
+test: all $(BIN)/unit_tests $(BIN)/tlsproxy_echo $(BIN)/mkqueue
 	@MTA_BIN="$(CURDIR)/$(BIN)" python3 tests/run_tests.py "$(CURDIR)"
 
 # the whole suite again with AddressSanitizer and UBSan (clang or gcc)

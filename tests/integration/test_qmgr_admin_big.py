@@ -2,7 +2,7 @@
 (qmgr_admin.c admin_work; mtactl(8) "delete").
 
 60,000 deferred messages are put in the queue (bin/mkqueue, the queue
-benchmark's tool) and `mtactl delete --all` is started.  qmgr works
+benchmark's tool, which make test builds) and `mtactl delete --all` is started.  qmgr works
 through it a chunk per turn: while it does, a new message is delivered
 (its delivery is logged before the last removal), a second selection is
 answered "busy" at once, and in the end the delete reports every message
