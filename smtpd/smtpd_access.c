@@ -128,12 +128,30 @@ refusal(int r, const struct access_verdict *v, const char *who,
 			 who);
 	else if (v->action == ACCESS_BAD)
 		snprintf(out, len, CONFIG_ERROR);
-	else if (v->action == ACCESS_REJECT)
-		snprintf(out, len, "%d %s <%s>: %s rejected: %s", v->code,
-			 v->dsn, who, what, v->text);
-	else
+	else if (v->action == ACCESS_REJECT) {
+		/* a long address and text are cut to the reply's size */
+		if (snprintf(out, len, "%d %s <%s>: %s rejected: %s", v->code,
+			     v->dsn, who, what, v->text) >= (int)len)
+			log_debug("%s refusal cut to %zu octets", what, len - 1);
+	} else
 		return NULL;
 	return out;
+}
+
+/* map_refuse - the refusal of map m for who under keys (a REJECT, DEFER
+ * or code counted in st), or NULL; v gets the verdict */
+static const char *
+map_refuse(struct access_map *m, char keys[][LIM_MAP_KEY], int n,
+	   const char *who, const char *what, enum stat_id st,
+	   struct access_verdict *v, char *reply, size_t len)
+{
+	int r = map_verdict(m, keys, n, v);
+
+	if (refusal(r, v, who, what, reply, len) == NULL)
+		return NULL;
+	if (v->action == ACCESS_REJECT)
+		stats_inc(st);
+	return reply;
 }
 
 /* dnsbl_txt - the site's TXT record for name, cleaned, in the time left */
@@ -180,6 +198,39 @@ dnsbl_listed(const struct dnsbl_site *site, const char *name,
 	return 0;
 }
 
+/* listing - the answers of batch b, started at start for the names of
+ * sites (each freed): the first site in the list's order whose answer
+ * lists its name, with that name's TXT record (asked in what is left of
+ * smtpd_dnsbl_timeout) in txt; -1 when none does */
+static int
+listing(const struct dnsbl_sites *sites, char names[][DNSBL_QUERY_MAX],
+	struct resolver_batch *b, long start, char *txt, size_t txtlen)
+{
+	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
+	int hit = -1;
+
+	resolver_batch_finish(b);
+	for (int i = 0; i < b->n; i++) {
+		if (hit < 0 && dnsbl_listed(&sites->s[i], names[i], &b->out[i]))
+			hit = i;
+		dns_answer_free(&b->out[i]);
+	}
+	if (hit >= 0)
+		dnsbl_txt(names[hit], (int)(wait_ms - (mono_ms() - start)), txt,
+			  txtlen);
+	return hit;
+}
+
+/* blocked - Postfix's words for a listing of who ("Client host" or
+ * "Sender address" what) in zone */
+static void
+blocked(char *out, size_t len, const char *what, const char *who,
+	const char *zone, const char *txt)
+{
+	snprintf(out, len, "554 5.7.1 Service unavailable; %s [%s] blocked "
+		 "using %s%s%s", what, who, zone, txt[0] ? "; " : "", txt);
+}
+
 /* the DNSBL queries of this session (one client per process), sent at
  * connect and read at the first RCPT: the greeting waits for none */
 static struct {
@@ -214,26 +265,15 @@ dnsbl_start(struct smtpd_session *s)
 static void
 dnsbl_finish(struct smtpd_session *s)
 {
-	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
 	char txt[ACCESS_TEXT_MAX + 1];
-	int hit = -1;
+	int hit;
 
 	bl.pending = 0;
-	resolver_batch_finish(&bl.b);
-	for (int i = 0; i < bl.b.n; i++) {
-		if (hit < 0 &&
-		    dnsbl_listed(&dnsbl.s[i], bl.names[i], &bl.b.out[i]))
-			hit = i;
-		dns_answer_free(&bl.b.out[i]);
-	}
+	hit = listing(&dnsbl, bl.names, &bl.b, bl.start, txt, sizeof(txt));
 	if (hit < 0)
 		return;
-	dnsbl_txt(bl.names[hit], (int)(wait_ms - (mono_ms() - bl.start)), txt,
-		  sizeof(txt));
-	snprintf(s->access_reply, sizeof(s->access_reply),
-		 "554 5.7.1 Service unavailable; Client host [%s] blocked "
-		 "using %s%s%s",
-		 s->client_addr, dnsbl.s[hit].zone, txt[0] ? "; " : "", txt);
+	blocked(s->access_reply, sizeof(s->access_reply), "Client host",
+		s->client_addr, dnsbl.s[hit].zone, txt);
 	s->access_stat = ST_REJECT_DNSBL;
 }
 
@@ -257,10 +297,10 @@ rhsbl_refuse(const char *sender, const char *domain, char *reply,
 		return NULL;
 	if (strcasecmp(seen, domain) != 0) {
 		static char names[DNSBL_SITES_MAX][DNSBL_QUERY_MAX];
+		static struct resolver_batch b;
 		const char *ask[DNSBL_SITES_MAX];
-		struct dns_answer a[DNSBL_SITES_MAX];
 		long start = mono_ms();
-		int n = 0, hit = -1;
+		int n = 0, hit;
 
 		snprintf(seen, sizeof(seen), "%s", domain);
 		listed = 0;
@@ -270,24 +310,16 @@ rhsbl_refuse(const char *sender, const char *domain, char *reply,
 				return NULL; /* a literal, or too long */
 			ask[n++] = names[i];
 		}
-		resolver_query_all("A", ask, n, (int)wait_ms, a);
-		for (int i = 0; i < n; i++) {
-			if (hit < 0 && dnsbl_listed(&rhsbl.s[i], names[i], &a[i]))
-				hit = i;
-			dns_answer_free(&a[i]);
-		}
-		if (hit < 0)
+		resolver_batch_start("A", ask, n, (int)wait_ms, &b);
+		if ((hit = listing(&rhsbl, names, &b, start, txt,
+				   sizeof(txt))) < 0)
 			return NULL;
 		listed = 1;
 		snprintf(zone, sizeof(zone), "%s", rhsbl.s[hit].zone);
-		dnsbl_txt(names[hit], (int)(wait_ms - (mono_ms() - start)), txt,
-			  sizeof(txt));
 	}
 	if (!listed)
 		return NULL;
-	snprintf(reply, len, "554 5.7.1 Service unavailable; Sender address "
-		 "[%s] blocked using %s%s%s", sender, zone, txt[0] ? "; " : "",
-		 txt);
+	blocked(reply, len, "Sender address", sender, zone, txt);
 	stats_inc(ST_REJECT_RHSBL);
 	return reply;
 }
@@ -342,12 +374,9 @@ smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
 	}
 	if (helo_map.set && s->helo[0]) {
 		int n = access_helo_keys(s->helo, keys, ACCESS_KEYS_MAX);
-		int r = map_verdict(&helo_map, keys, n, &v);
-		if (refusal(r, &v, s->helo, "Helo command", reply, len)) {
-			if (v.action == ACCESS_REJECT)
-				stats_inc(ST_REJECT_HELO_ACCESS);
+		if (map_refuse(&helo_map, keys, n, s->helo, "Helo command",
+			       ST_REJECT_HELO_ACCESS, &v, reply, len))
 			return reply;
-		}
 	}
 	snprintf(local, sizeof(local), "%s", s->sender);
 	if ((at = strrchr(local, '@')) != NULL) {
@@ -358,12 +387,10 @@ smtpd_access_refuse(struct smtpd_session *s, char *reply, size_t len)
 		int n = access_sender_keys(local, domain,
 					   cfg.recipient_delimiter[0], keys,
 					   ACCESS_KEYS_MAX);
-		int r = map_verdict(&sender_map, keys, n, &v);
-		if (refusal(r, &v, s->sender, "Sender address", reply, len)) {
-			if (v.action == ACCESS_REJECT)
-				stats_inc(ST_REJECT_SENDER_ACCESS);
+		if (map_refuse(&sender_map, keys, n, s->sender,
+			       "Sender address", ST_REJECT_SENDER_ACCESS, &v,
+			       reply, len))
 			return reply;
-		}
 		if (v.action == ACCESS_OK)
 			return NULL; /* no domain list for a sender let on */
 	}
@@ -382,10 +409,6 @@ smtpd_access_refuse_rcpt(struct smtpd_session *s, const char *local,
 		return NULL;
 	int n = access_sender_keys(local, domain, cfg.recipient_delimiter[0],
 				   keys, ACCESS_KEYS_MAX);
-	int r = map_verdict(&rcpt_map, keys, n, &v);
-	if (refusal(r, &v, rcpt, "Recipient address", reply, len) == NULL)
-		return NULL;
-	if (v.action == ACCESS_REJECT)
-		stats_inc(ST_REJECT_RCPT_ACCESS);
-	return reply;
+	return map_refuse(&rcpt_map, keys, n, rcpt, "Recipient address",
+			  ST_REJECT_RCPT_ACCESS, &v, reply, len);
 }
