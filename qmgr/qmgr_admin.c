@@ -306,22 +306,25 @@ answer(struct ipc *c, long n)
 	return ipc_end(c) == IPC_OK ? 0 : -1;
 }
 
-/* chunk - the job's next ADMIN_CHUNK messages, read in their own
- * transaction and committed: no read transaction stays open while a
- * big batch commits (and may have to grow the map) */
-static void
-chunk(void)
+/* apply_ids - op on the next ADMIN_CHUNK messages of l from *pos, read
+ * in their own transaction and committed: no read transaction stays
+ * open while a big batch commits (and may have to grow the map); how
+ * many it applied to */
+static long
+apply_ids(const char *op, const struct idlist *l, size_t *pos)
 {
 	MDB_txn *txn;
+	long n = 0;
 
 	if (db_begin(&qdb, 1, &txn) != 0)
 		log_fatal("queue index: cannot begin a read transaction");
-	for (size_t k = 0; job.pos < job.l.n && k < ADMIN_CHUNK; k++)
-		job.n += apply(txn, job.op, job.l.id[job.pos++]);
+	for (size_t k = 0; *pos < l->n && k < ADMIN_CHUNK; k++)
+		n += apply(txn, op, l->id[(*pos)++]);
 	mdb_txn_abort(txn);
 	sync_touched(); /* the unlinks durable before the entries go */
 	if (index_commit() != 0)
 		log_fatal("queue index commit failed");
+	return n;
 }
 
 int
@@ -335,7 +338,7 @@ admin_work(void)
 {
 	if (!job.active)
 		return;
-	chunk();
+	job.n += apply_ids(job.op, &job.l, &job.pos);
 	if (job.pos < job.l.n)
 		return;
 	if (job.revive)
@@ -372,15 +375,15 @@ admin_request(struct ipc *c, const char *op, const struct attrs *a)
 	active_release(); /* every active message where find_active looks */
 	if (job.active) { /* one message while a selection runs */
 		struct idlist one = {0};
+		size_t pos = 0;
 		long n = 0;
 		if (db_begin(&qdb, 1, &txn) != 0)
 			log_fatal("queue index: cannot begin a read "
 				  "transaction");
 		select_ids(txn, a, &one);
-		for (size_t i = 0; i < one.n; i++)
-			n += apply(txn, op, one.id[i]);
 		mdb_txn_abort(txn);
-		sync_touched();
+		while (pos < one.n)
+			n += apply_ids(op, &one, &pos);
 		free(one.id);
 		return answer(c, n);
 	}
