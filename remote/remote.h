@@ -173,6 +173,11 @@ struct delivery {
 	struct result *res;
 	int *done;	  /* RCPT_OPEN, RCPT_FINAL or RCPT_SOFT */
 	long long t_conn; /* us: session set up (EHLO done) */
+	/* the message as it goes on the wire: read once per request, for
+	 * every session that tries it (remote_smtp.c message_scan) */
+	int scanned;
+	long long wire_size; /* SIZE= (RFC 1870 4) */
+	int eight;	     /* it holds 8-bit octets */
 };
 /* done[i]: no answer yet; the answer is final; or a 4xx from a server
  * that was not the last one to try: res[i] holds it and the recipient is

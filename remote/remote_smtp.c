@@ -29,8 +29,6 @@ struct session {
 	struct smtp_ext x;
 	int esmtp;
 	int reused; /* no reply on this reused connection yet */
-	long long wire_size; /* SIZE= (RFC 1870 4), set by precheck */
-	int eight;	     /* the message holds 8-bit octets (precheck) */
 	/* the last transaction: whether its data was taken (2xx), and the
 	 * recipients it deferred with "too many recipients" (452, or 552
 	 * taken as 452), which go again in the next one (RFC 5321
@@ -261,17 +259,19 @@ precheck(struct session *s, struct result *r)
 
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
-	if (message_scan(s, &s->wire_size, &s->eight) != 0) {
+	if (!s->d->scanned &&
+	    message_scan(s, &s->d->wire_size, &s->d->eight) != 0) {
 		/* unreadable: send_message fails and defers; no verdict */
-		s->wire_size = e->msg_size;
-		s->eight = 0;
+		s->d->wire_size = e->msg_size;
+		s->d->eight = 0;
 	}
+	s->d->scanned = 1;
 	if (s->x.size && s->x.size_limit > 0 &&
-	    s->wire_size > s->x.size_limit) {
+	    s->d->wire_size > s->x.size_limit) {
 		remote_result(r, 5, "5.3.4",
 			      "message size %lld exceeds size "
 			      "limit %lld of server %s[%s]",
-			      s->wire_size, s->x.size_limit, s->c->host,
+			      s->d->wire_size, s->x.size_limit, s->c->host,
 			      s->c->addr);
 		return -1;
 	}
@@ -284,7 +284,7 @@ precheck(struct session *s, struct result *r)
 	}
 	/* RFC 6152 3: 8-bit octets, declared 8BITMIME or not, go only to
 	 * a server that offers 8BITMIME */
-	if (s->eight && !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
+	if (s->d->eight && !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
 		remote_result(r, 5, "5.6.3",
 			      "8-bit message, but host %s[%s] "
 			      "does not offer 8BITMIME",
@@ -321,13 +321,13 @@ put_mail(struct session *s)
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
 	if (rc == 0 && s->x.size)
-		rc = smtp_printf(s->c, " SIZE=%lld", s->wire_size);
+		rc = smtp_printf(s->c, " SIZE=%lld", s->d->wire_size);
 	/* 8-bit content is declared even when the client did not (as
 	 * Postfix's cleanup finds it); a declared type is kept */
 	if (rc == 0 && s->x.eightbitmime && e->body_type &&
 	    strcasecmp(e->body_type, "7BIT") != 0)
 		rc = smtp_printf(s->c, " BODY=%s", e->body_type);
-	else if (rc == 0 && s->x.eightbitmime && s->eight)
+	else if (rc == 0 && s->x.eightbitmime && s->d->eight)
 		rc = smtp_printf(s->c, " BODY=8BITMIME");
 	if (rc == 0 && utf8)
 		rc = smtp_printf(s->c, " SMTPUTF8");
