@@ -175,9 +175,14 @@ resolver_batch_finish(struct resolver_batch *b)
 							.events = POLLIN};
 				idx[np++] = i;
 			}
-		if (left <= 0)
-			break;
+		/* past the end, what has come meanwhile is still read: a
+		 * caller that comes late (smtpd at a client's first RCPT,
+		 * long after the connect) finds its answers waiting */
+		if (left < 0)
+			left = 0;
 		if ((rc = poll(p, (nfds_t)np, left)) < 0 && errno != EINTR)
+			break;
+		if (rc == 0 && left == 0)
 			break;
 		for (int k = 0; rc > 0 && k < np; k++) {
 			int i = idx[k];

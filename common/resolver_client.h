@@ -47,7 +47,8 @@ void resolver_query_all(const char *type, const char *const *names, int n,
  * the answers come (smtpd greets while its DNSBL queries run):
  * resolver_batch_start sends them (n <= RESOLVER_PARALLEL_MAX), and
  * resolver_batch_finish waits for what is missing until wait_ms after
- * the start; the answers are then in b->out (dns_answer_free each). */
+ * the start (past that, it still takes the answers that came); the
+ * answers are then in b->out (dns_answer_free each). */
 struct resolver_batch {
 	int n;
 	long end; /* mono_ms() */

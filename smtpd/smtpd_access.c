@@ -200,15 +200,20 @@ dnsbl_listed(const struct dnsbl_site *site, const char *name,
 
 /* listing - the answers of batch b, started at start for the names of
  * sites (each freed): the first site in the list's order whose answer
- * lists its name, with that name's TXT record (asked in what is left of
- * smtpd_dnsbl_timeout) in txt; -1 when none does */
+ * lists its name, with that name's TXT record in txt; -1 when none does.
+ * The client waits at most smtpd_dnsbl_timeout for both, counted from
+ * the start, or from now when it comes to RCPT later than that (its
+ * answers are then read as they are, and the TXT record gets the whole
+ * wait). */
 static int
 listing(const struct dnsbl_sites *sites, char names[][DNSBL_QUERY_MAX],
 	struct resolver_batch *b, long start, char *txt, size_t txtlen)
 {
-	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000;
+	long wait_ms = cfg.smtpd_dnsbl_timeout * 1000, now = mono_ms();
 	int hit = -1;
 
+	if (now - start >= wait_ms)
+		start = now;
 	resolver_batch_finish(b);
 	for (int i = 0; i < b->n; i++) {
 		if (hit < 0 && dnsbl_listed(&sites->s[i], names[i], &b->out[i]))

@@ -159,6 +159,19 @@ class Access(unittest.TestCase):
                           "5.7.1 Service unavailable; Client host "
                           "[127.0.0.13] blocked using bl.test")
 
+    def test_late_client_still_checked(self):
+        # a listed client that waits longer than smtpd_dnsbl_timeout (3 s)
+        # between the connect and its RCPT: the answers came meanwhile and
+        # still count (they were dropped unread, and the client let on)
+        import time
+        with smtp_from(self.m, "127.0.0.2") as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            time.sleep(3.5)  # the client's pause is what is tested
+            code, text = s.rcpt("alice@localhost")
+        self.assertEqual(code, 554, text)
+        self.assertIn(b"blocked using bl.test; " + TXT2.encode(), text)
+
     def test_txt_bounded_and_cleaned(self):
         code, text = self.rcpt("127.0.0.12")
         self.assertEqual(code, 554)
