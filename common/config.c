@@ -134,6 +134,7 @@ static const struct ckey keys[] = {
 	N(resolver_cache_max_ttl, C_TIME, "1d", 0, 7 * 86400),
 	N(resolver_negative_ttl_max, C_TIME, "1h", 0, 86400),
 	N(resolver_process_limit, C_INT, "1", 1, 1000),
+	N(resolver_threads, C_INT, "32", 1, 256),
 	S(relayhost, ""),
 	S(transport_maps, ""),
 	S(smtp_helo_name, ""),

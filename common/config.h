@@ -100,6 +100,7 @@ struct config {
 	long resolver_cache_max_ttl;
 	long resolver_negative_ttl_max;
 	long resolver_process_limit;
+	long resolver_threads;
 	char *relayhost;
 	char *transport_maps;
 	char *smtp_helo_name;

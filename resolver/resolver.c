@@ -3,16 +3,30 @@
  * cache that honours TTLs.
  *
  * Clients connect to private/resolver and send {req=query, type, name}
- * or {req=stats}; each gets one answer record (resolver_client.h).
+ * or {req=stats}; each gets one answer record (resolver_client.h), in
+ * the order asked.  One process serves up to RESOLVER_JOBS_MAX clients
+ * at once: the main thread reads the requests and answers from the
+ * cache, and what the cache lacks is looked up by resolver_threads
+ * threads (lookup_pool.c), so a zone that never answers delays only the
+ * clients that asked it.  Clients asking the same question meanwhile
+ * share one lookup.  With every slot taken the process tells master it
+ * is busy (another may start, up to resolver_process_limit) and stops
+ * accepting until one is free.
  * Nameservers come from resolver_nameservers or, when that is empty, from
  * /etc/resolv.conf, read before the chroot.
  * Trusts: nothing in a request beyond the type table and name length.
- * Never: answers a temporary failure as "not found"; caches one.
+ * Never: answers a temporary failure as "not found"; caches one; blocks
+ * on a client (sockets are non-blocking, answers written within
+ * RESOLVER_WRITE_MS).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +38,31 @@
 
 #define RESOLV_CONF "/etc/resolv.conf"
 #define RESOLV_CONF_MAX 65536
-#define RESOLVER_IDLE_MS 60000
+#define RESOLVER_IDLE_MS 60000 /* a client without a question is closed */
+#define RESOLVER_WRITE_MS 1000 /* an answer fits the socket's buffer */
 
-static ldns_resolver *res;
 static struct dns_cache *cache;
+
+/* a lookup in the threads, for every client that asked it meanwhile */
+struct job {
+	struct dns_job d; /* first: the pool hands back &d */
+	char key[DNS_KEY_MAX];
+	int used;
+};
+
+struct client {
+	struct ipc *c;
+	struct job *wait; /* the lookup its question waits for */
+	long last;	  /* mono ms of its last question or answer */
+	int eof;	  /* asked all it will: closed once answered */
+};
+
+static struct job jobs[RESOLVER_JOBS_MAX];
+static struct client clients[RESOLVER_JOBS_MAX];
+static int nclients, njobs;
+/* for {req=stats}: questions sent to the nameservers, and questions
+ * that joined one already sent (answered without asking again) */
+static long lookups, joined;
 
 /* read_resolv_conf - its text, or "" when it is missing. */
 static char *
@@ -77,88 +112,297 @@ reverse_name(const char *name, char *out, size_t len)
 	return name;
 }
 
-/* answer_query - from the cache or the nameservers. */
-static void
-answer_query(const char *type, const char *name, struct dns_answer *a)
+/* query_key - the name to look up (PTR: the address reversed), in lower
+ * case, and the cache key "TYPE name"; -1 for a query we do not serve */
+static int
+query_key(const char *type, const char *name, ldns_rr_type *t, char *lname,
+	  char *key)
 {
-	char key[DNS_KEY_MAX], lname[LIM_DOMAIN + 1], rev[LIM_DOMAIN + 1];
-	ldns_rr_type t = dns_type_parse(type);
+	char rev[LIM_DOMAIN + 1];
 	size_t len;
 
-	if (t == LDNS_RR_TYPE_PTR && name != NULL)
+	*t = dns_type_parse(type);
+	if (*t == LDNS_RR_TYPE_PTR && name != NULL)
 		name = reverse_name(name, rev, sizeof(rev));
 	len = name ? strlen(name) : 0;
-
-	if (t == 0 || len == 0 || len > LIM_DOMAIN) {
-		memset(a, 0, sizeof(*a));
-		a->status = DNS_TEMPFAIL;
-		snprintf(a->why, sizeof(a->why), "bad query");
-		return;
-	}
+	if (*t == 0 || len == 0 || len > LIM_DOMAIN)
+		return -1;
 	for (size_t i = 0; i <= len; i++)
 		lname[i] = (char)tolower((unsigned char)name[i]);
-	snprintf(key, sizeof(key), "%s %s", type, lname);
+	snprintf(key, DNS_KEY_MAX, "%s %s", type, lname);
 	for (char *k = key; *k != ' '; k++)
 		*k = (char)toupper((unsigned char)*k);
-	if (dns_cache_get(cache, key, now_sec(), a))
-		return;
-	dns_lookup(res, lname, t, a);
-	long cap = a->status == DNS_OK ? cfg.resolver_cache_max_ttl
-				       : cfg.resolver_negative_ttl_max;
-	if (a->ttl > cap)
-		a->ttl = cap;
-	dns_cache_put(cache, key, now_sec(), a);
-	log_debug("%s: %s, %d record(s), ttl %ld", key,
-		  dns_status_name(a->status), a->n, a->ttl);
+	return 0;
 }
 
-static int
-serve_query(struct ipc *c, const struct attrs *r)
+static long
+mono_ms_now(void)
 {
-	struct dns_answer a;
+	struct timespec ts;
 
-	answer_query(attrs_get(r, "type"), attrs_get(r, "name"), &a);
-	ipc_put_str(c, "status", dns_status_name(a.status));
-	ipc_put_long(c, "ad", a.ad);
-	ipc_put_long(c, "ttl", a.ttl);
-	ipc_put_str(c, "text", a.why);
-	for (int i = 0; i < a.n; i++)
-		ipc_put_str(c, "rr", a.rr[i]);
-	dns_answer_free(&a);
-	return ipc_end(c);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		log_fatal("clock_gettime: %m");
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* send_answer - 0, or -1 when the client is gone */
+static int
+send_answer(struct client *cl, const struct dns_answer *a)
+{
+	struct ipc *c = cl->c;
+
+	ipc_put_str(c, "status", dns_status_name(a->status));
+	ipc_put_long(c, "ad", a->ad);
+	ipc_put_long(c, "ttl", a->ttl);
+	ipc_put_str(c, "text", a->why);
+	for (int i = 0; i < a->n; i++)
+		ipc_put_str(c, "rr", a->rr[i]);
+	cl->last = mono_ms_now();
+	return ipc_end(c) == IPC_OK ? 0 : -1;
 }
 
 static int
-serve_stats(struct ipc *c)
+send_stats(struct client *cl)
 {
 	long hits, misses, entries;
 
+	/* the cache misses a question that joins a lookup on its way:
+	 * that is a hit for the nameservers, which are asked once */
 	dns_cache_stats(cache, &hits, &misses, &entries);
-	ipc_put_long(c, "hits", hits);
-	ipc_put_long(c, "misses", misses);
-	ipc_put_long(c, "entries", entries);
-	return ipc_end(c);
+	ipc_put_long(cl->c, "hits", hits + joined);
+	ipc_put_long(cl->c, "misses", lookups);
+	ipc_put_long(cl->c, "entries", entries);
+	return ipc_end(cl->c) == IPC_OK ? 0 : -1;
+}
+
+/* job_for - the lookup of key, already running or started now */
+static struct job *
+job_for(const char *key, const char *lname, ldns_rr_type t)
+{
+	struct job *free_job = NULL;
+
+	for (int i = 0; i < RESOLVER_JOBS_MAX; i++) {
+		if (jobs[i].used && strcmp(jobs[i].key, key) == 0) {
+			joined++;
+			return &jobs[i];
+		}
+		if (!jobs[i].used && free_job == NULL)
+			free_job = &jobs[i];
+	}
+	/* never NULL: a job has a client waiting, a client waits on one */
+	if (free_job == NULL)
+		log_fatal("no free lookup slot");
+	memset(free_job, 0, sizeof(*free_job));
+	free_job->used = 1;
+	snprintf(free_job->key, sizeof(free_job->key), "%s", key);
+	snprintf(free_job->d.name, sizeof(free_job->d.name), "%s", lname);
+	free_job->d.type = t;
+	njobs++;
+	lookups++;
+	lookup_pool_submit(&free_job->d);
+	return free_job;
+}
+
+/* client_query - answer from the cache, or wait for the lookup */
+static int
+client_query(struct client *cl, const struct attrs *r)
+{
+	char key[DNS_KEY_MAX], lname[LIM_DOMAIN + 1];
+	struct dns_answer a;
+	ldns_rr_type t;
+	int rc;
+
+	cl->last = mono_ms_now();
+	if (query_key(attrs_get(r, "type"), attrs_get(r, "name"), &t, lname,
+		      key) != 0) {
+		memset(&a, 0, sizeof(a));
+		a.status = DNS_TEMPFAIL;
+		snprintf(a.why, sizeof(a.why), "bad query");
+		return send_answer(cl, &a);
+	}
+	if (dns_cache_get(cache, key, now_sec(), &a)) {
+		rc = send_answer(cl, &a);
+		dns_answer_free(&a);
+		return rc;
+	}
+	cl->wait = job_for(key, lname, t);
+	return 0;
+}
+
+/* client_requests - the whole requests buffered, up to the first that
+ * waits for a lookup (the next are answered after it, in order); -1
+ * when the client is to be closed */
+static int
+client_requests(struct client *cl)
+{
+	struct attrs r;
+	int rc = 0, prc = IPC_OK;
+
+	attrs_init(&r);
+	while (rc == 0 && cl->wait == NULL &&
+	       (prc = ipc_parse(cl->c, &r)) == IPC_OK) {
+		const char *req = attrs_get(&r, "req");
+		if (req != NULL && strcmp(req, "query") == 0)
+			rc = client_query(cl, &r);
+		else if (req != NULL && strcmp(req, "stats") == 0)
+			rc = send_stats(cl);
+		else
+			rc = -1;
+	}
+	attrs_free(&r);
+	if (prc == IPC_BAD)
+		rc = -1;
+	/* the client half-closed and all it asked is answered */
+	if (cl->eof && cl->wait == NULL)
+		rc = -1;
+	return rc;
 }
 
 static void
-serve(int fd)
+client_close(int i)
 {
-	struct ipc *c = ipc_new(fd, RESOLVER_IDLE_MS);
-	struct attrs r;
-	int rc = IPC_OK;
+	ipc_free(clients[i].c);
+	clients[i] = clients[--nclients];
+}
 
-	attrs_init(&r);
-	while (rc == IPC_OK && !service_stop && ipc_read(c, &r) == IPC_OK) {
-		const char *req = attrs_get(&r, "req");
-		if (req != NULL && strcmp(req, "query") == 0)
-			rc = serve_query(c, &r);
-		else if (req != NULL && strcmp(req, "stats") == 0)
-			rc = serve_stats(c);
-		else
-			rc = IPC_BAD;
+/* client_event - read what came; -1 when the client is to be closed */
+static int
+client_event(struct client *cl)
+{
+	int rc = ipc_fill(cl->c);
+
+	if (rc == IPC_AGAIN)
+		return 0;
+	if (rc == IPC_EOF)
+		cl->eof = 1;
+	else if (rc < 0)
+		return -1;
+	return client_requests(cl);
+}
+
+/* job_done - into the cache, to every client waiting for it; they go on
+ * with the requests they sent meanwhile */
+static void
+job_done(struct job *j)
+{
+	struct dns_answer *a = &j->d.answer;
+	long cap = a->status == DNS_OK ? cfg.resolver_cache_max_ttl
+				       : cfg.resolver_negative_ttl_max;
+
+	if (a->ttl > cap)
+		a->ttl = cap;
+	dns_cache_put(cache, j->key, now_sec(), a);
+	log_debug("%s: %s, %d record(s), ttl %ld", j->key,
+		  dns_status_name(a->status), a->n, a->ttl);
+	for (int i = nclients - 1; i >= 0; i--) {
+		struct client *cl = &clients[i];
+		if (cl->wait != j)
+			continue;
+		cl->wait = NULL;
+		if (send_answer(cl, a) != 0 || client_requests(cl) != 0)
+			client_close(i);
 	}
-	attrs_free(&r);
-	ipc_free(c);
+	dns_answer_free(a);
+	j->used = 0;
+	njobs--;
+}
+
+static void
+client_accept(void)
+{
+	int fd;
+
+	while (nclients < RESOLVER_JOBS_MAX &&
+	       (fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+		clients[nclients++] = (struct client){
+		    ipc_new(fd, RESOLVER_WRITE_MS), NULL, mono_ms_now(), 0};
+	if (nclients < RESOLVER_JOBS_MAX && errno != EAGAIN &&
+	    errno != EINTR && errno != ECONNABORTED)
+		log_fatal("accept: %m");
+}
+
+/* close_idle - clients silent for RESOLVER_IDLE_MS; the time until the
+ * next may be due (for poll) */
+static int
+close_idle(long now)
+{
+	long next = RESOLVER_IDLE_MS;
+
+	for (int i = nclients - 1; i >= 0; i--) {
+		long left = clients[i].last + RESOLVER_IDLE_MS - now;
+		if (clients[i].wait != NULL)
+			continue;
+		if (left <= 0)
+			client_close(i);
+		else if (left < next)
+			next = left;
+	}
+	return (int)next;
+}
+
+/* report - tell master whether this process takes more clients */
+static void
+report(int *busy, int now_busy)
+{
+	if (*busy != now_busy)
+		service_report(now_busy ? SERVICE_BUSY : SERVICE_IDLE);
+	*busy = now_busy;
+}
+
+static void
+serve(void)
+{
+	static struct pollfd p[RESOLVER_JOBS_MAX + 2];
+	long idle_since = mono_ms_now();
+	int busy = 0, stopping = 0;
+
+	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
+		log_fatal("listening socket: %m");
+	service_report(SERVICE_IDLE);
+	for (;;) {
+		long now = mono_ms_now();
+		int wait = close_idle(now), rc;
+		struct dns_job *d;
+
+		/* SIGHUP (a reload): answer what was asked, take nothing
+		 * new; a new process of the new configuration takes over */
+		stopping |= service_stop;
+		for (int i = nclients - 1; stopping && i >= 0; i--)
+			if (clients[i].wait == NULL)
+				client_close(i);
+		report(&busy, stopping || nclients == RESOLVER_JOBS_MAX);
+		if (nclients > 0 || njobs > 0)
+			idle_since = now;
+		else if (stopping || now - idle_since >= cfg.max_idle * 1000)
+			exit(0);
+		p[0] = (struct pollfd){.fd = busy ? -1 : SERVICE_LISTEN_FD,
+				       .events = POLLIN};
+		p[1] = (struct pollfd){.fd = lookup_pool_fd(), .events = POLLIN};
+		/* a client waiting for a lookup is not read: its next
+		 * requests wait in the socket, and its end comes later */
+		for (int i = 0; i < nclients; i++)
+			p[2 + i] = (struct pollfd){
+			    .fd = clients[i].wait || clients[i].eof
+				      ? -1
+				      : clients[i].c->fd,
+			    .events = POLLIN};
+		if (nclients == 0 && njobs == 0)
+			wait = (int)(cfg.max_idle * 1000 - (now - idle_since));
+		rc = poll(p, (nfds_t)(2 + nclients), wait > 0 ? wait : 0);
+		if (rc < 0 && errno != EINTR)
+			log_fatal("poll: %m");
+		if (rc <= 0)
+			continue;
+		for (int i = nclients - 1; i >= 0; i--)
+			if (p[2 + i].revents && client_event(&clients[i]) != 0)
+				client_close(i);
+		if (p[1].revents)
+			while ((d = lookup_pool_done()) != NULL)
+				job_done((struct job *)d);
+		if (p[0].revents & POLLIN)
+			client_accept();
+	}
 }
 
 int
@@ -169,11 +413,12 @@ main(int argc, char **argv)
 	const char *conf_text = read_resolv_conf();
 
 	service_init("resolver", argc, argv);
-	if ((res = dns_resolver_new(cfg.resolver_nameservers, conf_text, err,
-				    sizeof(err))) == NULL)
+	if (lookup_pool_start((int)cfg.resolver_threads,
+			      cfg.resolver_nameservers, conf_text, err,
+			      sizeof(err)) != 0)
 		log_fatal("%s", err);
 	if ((cache = dns_cache_new(cfg.resolver_cache_size)) == NULL)
 		log_fatal("out of memory");
-	service_loop(serve);
+	serve();
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * resolver.h - the parts of resolver(8): the answer cache and the ldns
- * lookups.
+ * resolver.h - the parts of resolver(8): the answer cache, the ldns
+ * lookups and the threads that run them.
  */
 #ifndef MTA_RESOLVER_H
 #define MTA_RESOLVER_H
@@ -42,5 +42,23 @@ void dns_lookup(ldns_resolver *res, const char *name, ldns_rr_type t,
  * (rcode, records of type t in the answer, TTLs, AD bit). */
 void dns_answer_from_pkt(const ldns_pkt *p, ldns_rr_type t,
 			 struct dns_answer *a);
+
+/* lookup_pool.c: the threads that run dns_lookup (see there).  A job
+ * stays the caller's; it comes back from lookup_pool_done answered. */
+#define RESOLVER_JOBS_MAX 1024 /* clients served at once by a process */
+struct dns_job {
+	char name[LIM_DOMAIN + 1];
+	ldns_rr_type type;
+	struct dns_answer answer;
+};
+/* lookup_pool_start - threads, each with its own ldns resolver made from
+ * servers/conf_text (dns_resolver_new); -1 with the reason in err */
+int lookup_pool_start(int threads, const char *servers, const char *conf_text,
+		      char *err, size_t errlen);
+void lookup_pool_submit(struct dns_job *j);
+/* lookup_pool_fd - readable when a job is done */
+int lookup_pool_fd(void);
+/* lookup_pool_done - a job that is done, or NULL when none is */
+struct dns_job *lookup_pool_done(void);
 
 #endif
