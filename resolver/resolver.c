@@ -55,6 +55,7 @@ struct client {
 	struct job *wait; /* the lookup its question waits for */
 	long last;	  /* mono ms of its last question or answer */
 	int eof;	  /* asked all it will: closed once answered */
+	int ready;	  /* its lookup is done: to be answered (job_done) */
 };
 
 static struct job jobs[RESOLVER_JOBS_MAX];
@@ -281,30 +282,39 @@ client_event(struct client *cl)
 }
 
 /* job_done - into the cache, to every client waiting for it; they go on
- * with the requests they sent meanwhile */
+ * with the requests they sent meanwhile.  Those may start lookups, in
+ * this job's slot too: the waiting clients are taken first, the answer
+ * kept apart, and the slot freed before any is answered (a question
+ * asked again must not join the lookup that just ended: a temporary
+ * failure is not cached, and it would wait for good). */
 static void
 job_done(struct job *j)
 {
-	struct dns_answer *a = &j->d.answer;
-	long cap = a->status == DNS_OK ? cfg.resolver_cache_max_ttl
-				       : cfg.resolver_negative_ttl_max;
+	struct dns_answer a = j->d.answer;
+	long cap = a.status == DNS_OK ? cfg.resolver_cache_max_ttl
+				      : cfg.resolver_negative_ttl_max;
 
-	if (a->ttl > cap)
-		a->ttl = cap;
-	dns_cache_put(cache, j->key, now_sec(), a);
+	if (a.ttl > cap)
+		a.ttl = cap;
+	dns_cache_put(cache, j->key, now_sec(), &a);
 	log_debug("%s: %s, %d record(s), ttl %ld", j->key,
-		  dns_status_name(a->status), a->n, a->ttl);
-	for (int i = nclients - 1; i >= 0; i--) {
-		struct client *cl = &clients[i];
-		if (cl->wait != j)
-			continue;
-		cl->wait = NULL;
-		if (send_answer(cl, a) != 0 || client_requests(cl) != 0)
-			client_close(i);
-	}
-	dns_answer_free(a);
+		  dns_status_name(a.status), a.n, a.ttl);
+	for (int i = 0; i < nclients; i++)
+		if (clients[i].wait == j) {
+			clients[i].wait = NULL;
+			clients[i].ready = 1;
+		}
 	j->used = 0;
 	njobs--;
+	for (int i = nclients - 1; i >= 0; i--) {
+		struct client *cl = &clients[i];
+		if (!cl->ready)
+			continue;
+		cl->ready = 0;
+		if (send_answer(cl, &a) != 0 || client_requests(cl) != 0)
+			client_close(i);
+	}
+	dns_answer_free(&a);
 }
 
 static void
@@ -316,7 +326,7 @@ client_accept(void)
 	       (fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
 			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		clients[nclients++] = (struct client){
-		    ipc_new(fd, RESOLVER_WRITE_MS), NULL, mono_ms_now(), 0};
+		    ipc_new(fd, RESOLVER_WRITE_MS), NULL, mono_ms_now(), 0, 0};
 	if (nclients < RESOLVER_JOBS_MAX && errno != EAGAIN &&
 	    errno != EINTR && errno != ECONNABORTED)
 		log_fatal("accept: %m");

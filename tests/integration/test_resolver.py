@@ -65,7 +65,7 @@ class Resolver(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dns = QuietDNSServer(ZONE, quiet={"never.test", "never2.test",
-                                              "shared.test"})
+                                              "never3.test", "shared.test"})
         cls.m = mta.MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
                         resolver_timeout="4s", resolver_retries="0")
         cls.m.start()
@@ -123,6 +123,18 @@ class Resolver(unittest.TestCase):
         self.assertIn(("status", "tempfail"), read_record(s))
         self.assertIn(("rr", "192.0.2.1"), read_record(s))
         self.assertIn("hits", dict(read_record(s)))
+
+    def test_failed_question_asked_again_on_one_connection(self):
+        # the second is read as the first's lookup ends; a temporary
+        # failure is not cached, so it needs a lookup of its own
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(self.path)
+        self.addCleanup(s.close)
+        q = record(req="query", type="A", name="never3.test")
+        s.sendall(q + q)
+        self.assertIn(("status", "tempfail"), read_record(s))
+        self.assertIn(("status", "tempfail"), read_record(s))
 
     def test_bad_request_closes_that_client_only(self):
         bad = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
