@@ -9,6 +9,7 @@
 
 /* RFC 5321 4.5.3.1 */
 #define LIM_LOCAL_PART 64      /* octets in a local part */
+#define LIM_FORWARD_EXT 64     /* octets of an extension in ~/.forward+ext */
 #define LIM_DOMAIN 255         /* octets in a domain */
 #define LIM_PATH 256           /* octets in a reverse or forward path */
 #define LIM_SMTP_LINE 512      /* command line, CRLF included */

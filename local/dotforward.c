@@ -12,6 +12,7 @@
  * Never: reads it as root; follows one that fails the checks above
  * (the log says which check); reads more than LIM_MAP_VALUE bytes.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -149,15 +150,40 @@ read_as(const char *path, uid_t uid, gid_t gid, char *buf, size_t len,
 }
 
 int
-dotforward_read(const struct passwd *pw, char *buf, size_t len, char *why,
-		size_t wlen)
+dotforward_extension(const char *local, char delim, char *out, size_t len)
+{
+	const char *ext = delim ? strchr(local, delim) : NULL;
+	size_t n = 0;
+
+	if (ext == NULL || ext[1] == 0 || ext[1] == '.')
+		return 0;
+	/* a file name in the user's home: no '/', no "..", nothing a
+	 * shell or a terminal would read otherwise */
+	for (ext++; *ext; ext++) {
+		unsigned char ch = (unsigned char)tolower((unsigned char)*ext);
+		if (n + 1 >= len || n >= LIM_FORWARD_EXT ||
+		    !(isalnum(ch) || ch == '-' || ch == '_' || ch == '.' ||
+		      ch == '='))
+			return 0;
+		if (ch == '.' && n > 0 && out[n - 1] == '.')
+			return 0;
+		out[n++] = (char)ch;
+	}
+	out[n] = 0;
+	return 1;
+}
+
+int
+dotforward_read(const struct passwd *pw, const char *ext, char *buf,
+		size_t len, char *why, size_t wlen)
 {
 	char path[4096];
 	struct reply q = {0};
 
 	*why = 0;
-	if (snprintf(path, sizeof(path), "%s/.forward", pw->pw_dir) >=
-	    (int)sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s/.forward%s%s", pw->pw_dir,
+		     ext ? cfg.recipient_delimiter : "",
+		     ext ? ext : "") >= (int)sizeof(path)) {
 		snprintf(why, wlen, "home directory path too long");
 		return 0;
 	}

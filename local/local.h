@@ -74,11 +74,18 @@ void mbox_deliver(const char *path, int file, int qfd,
 /* targets_strip_comments - blank out the lines that start with '#' */
 void targets_strip_comments(char *text);
 
-/* dotforward.c - dotforward_read: pw's ~/.forward read as pw: 1 its
- * text in buf, 0 none or one not to follow (why says which, for the
- * log), -1 cannot tell now (why) */
-int dotforward_read(const struct passwd *pw, char *buf, size_t len, char *why,
-		    size_t wlen);
+/* dotforward.c - dotforward_read: pw's ~/.forward (with ext:
+ * ~/.forward+ext, recipient_delimiter between) read as pw: 1 its text in
+ * buf, 0 none or one not to follow (why says which, for the log), -1
+ * cannot tell now (why) */
+int dotforward_read(const struct passwd *pw, const char *ext, char *buf,
+		    size_t len, char *why, size_t wlen);
+/* dotforward_extension - the extension of local part local after delim,
+ * lower-cased, in out: 1 when there is one fit for a file name (letters,
+ * digits, - _ . =, not starting with '.', no "..", at most
+ * LIM_FORWARD_EXT), else 0 */
+int dotforward_extension(const char *local, char delim, char *out,
+			 size_t len);
 /* dotforward_unsafe - why a .forward with status st must not be
  * followed for user, or NULL when it may */
 const char *dotforward_unsafe(const struct stat *st, uid_t user);

@@ -138,17 +138,40 @@ virtual_path(const char *val, char *out, size_t len, int *mbox)
 	return n >= len ? -1 : 0;
 }
 
+/* forward_text - the .forward that applies to local part local: with
+ * an extension, ~/.forward+ext when there is one, else ~/.forward (as
+ * Postfix's default forward_path); dotforward_read's answer */
+static int
+forward_text(const char *addr, const char *local, const struct passwd *pw,
+	     char *buf, size_t len, char *why, size_t wlen)
+{
+	char ext[LIM_FORWARD_EXT + 1];
+	int r;
+
+	if (dotforward_extension(local, cfg.recipient_delimiter[0], ext,
+				 sizeof(ext))) {
+		r = dotforward_read(pw, ext, buf, len, why, wlen);
+		if (r != 0)
+			return r;
+		if (why[0])
+			log_warn(".forward for <%s> not followed: %s", addr,
+				 why);
+	}
+	return dotforward_read(pw, NULL, buf, len, why, wlen);
+}
+
 /* dot_forward - expand pw's ~/.forward for addr: 1 done (expanded, or
  * the recipient deferred), 0 none to follow (deliver to the mailbox) */
 static int
-dot_forward(struct ctx *c, const char *addr, const struct passwd *pw,
-	    int depth)
+dot_forward(struct ctx *c, const char *addr, const char *local,
+	    const struct passwd *pw, int depth)
 {
 	static char buf[LIM_MAP_VALUE + 1];
 	char why[600], text[LIM_ERRTEXT];
 	const char *key;
 	struct source saved;
-	int r = dotforward_read(pw, buf, sizeof(buf), why, sizeof(why));
+	int r = forward_text(addr, local, pw, buf, sizeof(buf), why,
+			     sizeof(why));
 
 	if (r < 0) {
 		snprintf(text, sizeof(text), "cannot read .forward: %.400s",
@@ -207,7 +230,8 @@ system_mailbox(struct ctx *c, const char *addr, const struct addr *a,
 			   "give root an alias (aliases(5))");
 		return 1;
 	}
-	if (!noalias && cfg.allow_forward && dot_forward(c, addr, pw, depth))
+	if (!noalias && cfg.allow_forward &&
+	    dot_forward(c, addr, a->local, pw, depth))
 		return 1;
 	if (cfg.home_mailbox[0] != 0) {
 		size_t n = strlen(cfg.home_mailbox);

@@ -79,8 +79,8 @@ class DotForwardRootMode(unittest.TestCase):
         m.ctl("newaliases")  # before start: chrooted smtpd opens maps once
         return m.start()
 
-    def dot_forward(self, text, mode=0o600, owner=None):
-        path = os.path.join(self.home, ".forward")
+    def dot_forward(self, text, mode=0o600, owner=None, name=".forward"):
+        path = os.path.join(self.home, name)
         with open(path, "w") as f:
             f.write(text)
         os.chmod(path, mode)
@@ -150,6 +150,37 @@ class DotForwardRootMode(unittest.TestCase):
         os.chown(real, self.pw.pw_uid, self.pw.pw_gid)
         os.symlink(real, path)
         self.refused(m, "a symbolic link")
+
+    def test_forward_with_extension(self):
+        # user+lists: ~/.forward+lists when there is one; another
+        # extension, or one unfit for a file name: ~/.forward
+        lists = os.path.join(self.home, "listbox")
+        plain = os.path.join(self.home, "plainbox")
+        self.dot_forward("%s\n" % lists, name=".forward+lists")
+        self.dot_forward("%s\n" % plain)
+        m = self.start()
+        send(m, [USER + "+Lists@localhost"])
+        wait_for(lambda: read(lists).endswith(b"\n\n"), 20,
+                 "the copy in ~/listbox")
+        send(m, [USER + "+other@localhost"])
+        wait_for(lambda: read(plain).endswith(b"\n\n"), 20,
+                 "the copy in ~/plainbox")
+        n = read(plain).count(b"\nHello.\n")
+        send(m, ['"%s+a/b"@localhost' % USER])  # no file name
+        wait_for(lambda: read(plain).count(b"\nHello.\n") > n, 20,
+                 "a second copy in ~/plainbox")
+        self.assertEqual(read(lists).count(b"\nHello.\n"), 1)
+        # an unsafe .forward+ext is not followed: the log says why, and
+        # ~/.forward applies
+        self.dot_forward("%s\n" % lists, mode=0o666, name=".forward+lists")
+        os.chmod(os.path.join(self.home, ".forward+lists"), 0o666)
+        send(m, [USER + "+lists@localhost"])
+        m.wait_log(r"warning: \.forward for <%s\+lists@localhost> not "
+                   r"followed: %s/\.forward\+lists: writable by group or "
+                   r"others" % (USER, re.escape(self.home)))
+        wait_for(lambda: read(plain).count(b"\nHello.\n") > n + 1, 20,
+                 "a third copy in ~/plainbox")
+        self.assertEqual(read(lists).count(b"\nHello.\n"), 1)
 
     def test_loop_through_alias_and_forward(self):
         self.dot_forward("loopfwd\n")

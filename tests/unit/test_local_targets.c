@@ -112,6 +112,41 @@ test_unsafe(void)
 	}
 }
 
+static void
+test_extension(void)
+{
+	static const struct {
+		const char *local, *want; /* want NULL: no extension file */
+	} c[] = {
+	    {"joe+lists", "lists"},
+	    {"joe+Lists.Debian", "lists.debian"},
+	    {"joe+a=b_c-d", "a=b_c-d"},
+	    {"joe+one+two", NULL}, /* '+' is not in the file name set */
+	    {"joe", NULL},
+	    {"joe+", NULL},
+	    {"joe+.profile", NULL},
+	    {"joe+../../etc/x", NULL},
+	    {"joe+a..b", NULL},
+	    {"joe+a/b", NULL},
+	    {"joe+a b", NULL},
+	    {"\"joe+x\"", NULL},
+	    {"joe+0123456789012345678901234567890123456789012345678901234567"
+	     "8901234",
+	     NULL}, /* 65 octets: over LIM_FORWARD_EXT */
+	};
+	char out[LIM_FORWARD_EXT + 1];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int got = dotforward_extension(c[i].local, '+', out,
+					       sizeof(out));
+		CU_ASSERT_EQUAL(got, c[i].want != NULL);
+		if (got && c[i].want)
+			CU_ASSERT_STRING_EQUAL(out, c[i].want);
+	}
+	CU_ASSERT_EQUAL(dotforward_extension("joe+x", 0, out, sizeof(out)),
+			0); /* no recipient_delimiter */
+}
+
 CU_ErrorCode
 suite_local_targets(void)
 {
@@ -119,7 +154,8 @@ suite_local_targets(void)
 
 	if (s == NULL || !CU_add_test(s, "target lists", test_lists) ||
 	    !CU_add_test(s, "comment lines", test_comments) ||
-	    !CU_add_test(s, ".forward checks", test_unsafe))
+	    !CU_add_test(s, ".forward checks", test_unsafe) ||
+	    !CU_add_test(s, ".forward+extension names", test_extension))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
