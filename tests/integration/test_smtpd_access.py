@@ -14,7 +14,8 @@ serves the client host names and the block lists:
   slow.test      no answer at all for 127.0.0.5
   wl.test        the allow list (smtpd_dnswl_sites): 127.0.0.30 (also in
                  bl.test), 127.0.0.31 answered 127.0.0.255 (dnswl.org's
-                 "over quota": no listing; also in bl.test)
+                 "over quota": no listing; also in bl.test), SERVFAIL
+                 for 127.0.0.36 (in bl.test)
   chbl.test      client host names (smtpd_rhsbl_client_sites):
                  host32.dyn.example (127.0.0.32, PTR and A agree) and
                  host33.dyn.example (127.0.0.33's PTR; its A is another)
@@ -55,6 +56,7 @@ ZONE = {
     "30.0.0.127.wl.test": [("A", "127.0.10.2", 60)],
     "31.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
     "31.0.0.127.wl.test": [("A", "127.0.0.255", 60)],
+    "36.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
     # client host names (smtpd_rhsbl_client_sites)
     "32.0.0.127.in-addr.arpa": [("PTR", "host32.dyn.example", 60)],
     "host32.dyn.example": [("A", "127.0.0.32", 60)],
@@ -112,7 +114,8 @@ SITES = ("bl.test, filtered.test=127.0.0.[2..9], broken.test, slow.test")
 class Access(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dns = QuietDNSServer(ZONE, servfail={"4.0.0.127.broken.test"},
+        cls.dns = QuietDNSServer(ZONE, servfail={"4.0.0.127.broken.test",
+                                                     "36.0.0.127.wl.test"},
                                  quiet={"5.0.0.127.slow.test"})
         cls.m = m = mta.MTA(
             mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0",
@@ -286,6 +289,13 @@ class Access(unittest.TestCase):
             "127.0.0.255, an error code of the list"))
         self.assertNotIn("client [127.0.0.31] listed", self.m.log_text())
         self.assertEqual(stats(self.m)["smtpd"]["dnswl_pass"], before)
+
+    def test_dnswl_servfail_is_no_pass(self):
+        self.assertReject("127.0.0.36", 554, "5.7.1 Service unavailable; "
+                          "Client host [127.0.0.36] blocked using bl.test")
+        self.m.wait_log(r"warning: dnswl wl\.test: lookup of "
+                        r"36\.0\.0\.127\.wl\.test failed \(.*SERVFAIL.*\)"
+                        r": taken as not listed")
 
     # -- client and HELO name block lists -------------------------------
     def test_rhsbl_client_verified_name(self):
