@@ -24,7 +24,7 @@
 
 #include "mta_limits.h"
 
-#define DNSBL_SITES_MAX 16 /* sites in smtpd_dnsbl_sites */
+#define DNSBL_SITES_MAX 16 /* sites in one list (smtpd_dnsbl_sites ...) */
 #define DNSBL_RANGES_MAX 8 /* numbers or ranges in one octet pattern */
 #define DNSBL_QUERY_MAX (LIM_DOMAIN + 1)
 /* sites of smtpd_dnsbl_sites, smtpd_dnswl_sites and

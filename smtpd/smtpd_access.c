@@ -1,19 +1,24 @@
 /*
  * smtpd_access.c - access control in smtpd(8) ("Access control"): the
- * client access map, asked once at connect, the DNS block lists, asked
- * at connect and answered by the first RCPT (the greeting waits for
- * none of them), and the sender access map, asked at each RCPT; every
- * refusal is given at
- * RCPT, so the log line names the sender and the recipient (Postfix's
- * smtpd_delay_reject).  Clients in mynetworks and authenticated clients
- * are exempt from all three.
+ * client access map, asked once at connect; the DNS lists of the
+ * client (allow lists, block lists of its address and of its verified
+ * name), asked at connect in one resolver batch and answered by the
+ * first RCPT (the greeting waits for none of them); the HELO map and
+ * the HELO name's block lists (asked at the first RCPT), the sender
+ * map and the sender domain's block lists, asked at each RCPT.  Every
+ * refusal is given at RCPT, so the log line names the sender and the
+ * recipient (Postfix's smtpd_delay_reject).  Clients in mynetworks and
+ * authenticated clients are exempt from all of them; a client in an
+ * allow list, from the block lists.
  *
  * Trusts: the maps as our own compiled files, but not their values (an
  * unknown one is a configuration error, answered 451 4.3.5); DNS answers
  * only as resolver(8) frames them.
  * Never: accepts on a value it does not understand or a map it cannot
- * read; lets a DNS failure count as a listing; puts text from a map or
- * DNS into a reply or the log without access_clean.
+ * read; lets a DNS failure, or an allow list's 127.0.0.255 (dnswl.org's
+ * "over quota"), count as a listing; puts text from a map or DNS into a
+ * reply or the log without access_clean (a name of a listing is one
+ * rhsbl_query_name took, an answer one dnsbl_answer_matches read).
  */
 #include <stdio.h>
 #include <string.h>
@@ -210,9 +215,9 @@ dnsbl_txt(const char *name, int wait_ms, char *out, size_t len)
 	dns_answer_free(&a);
 }
 
-/* dnsbl_listed - the site's answer counts: a record inside its filter
- * (for an allow list, never 127.0.0.255) */
-static int
+/* dnsbl_listed - the record of the site's answer that counts (inside its
+ * filter; for an allow list, never 127.0.0.255), or NULL */
+static const char *
 dnsbl_listed(enum list_kind k, const struct dnsbl_site *site,
 	     const char *name, const struct dns_answer *a)
 {
@@ -222,12 +227,12 @@ dnsbl_listed(enum list_kind k, const struct dnsbl_site *site,
 		log_warn("%s %s: lookup of %s failed (%s): taken as not "
 			 "listed",
 			 log, site->zone, name, a->why);
-		return 0;
+		return NULL;
 	}
 	for (int i = 0; a->status == DNS_OK && i < a->n; i++)
 		if (k == L_DNSWL ? dnswl_answer_matches(site, a->rr[i])
 				 : dnsbl_answer_matches(site, a->rr[i]))
-			return 1;
+			return a->rr[i];
 	if (a->status == DNS_OK && a->n > 0 &&
 	    (strncmp(a->rr[0], "127.255.255.", 12) == 0 ||
 	     (k == L_DNSWL && strcmp(a->rr[0], "127.0.0.255") == 0)))
@@ -240,7 +245,7 @@ dnsbl_listed(enum list_kind k, const struct dnsbl_site *site,
 		log_info("%s %s: %s answered %s, outside %s: not listed", log,
 			 site->zone, name, a->n > 0 ? a->rr[0] : "nothing",
 			 site->text);
-	return 0;
+	return NULL;
 }
 
 /*
@@ -323,11 +328,11 @@ batch_read(struct list_batch *lb, int hit[L_KINDS])
 	for (int i = 0; i < lb->b.n; i++) {
 		const struct dns_answer *a = &lb->b.out[i];
 		enum list_kind k = lb->kind[i];
+		const char *rr;
 		if (hit[k] < 0 &&
-		    dnsbl_listed(k, lb->site[i], lb->names[i], a)) {
+		    (rr = dnsbl_listed(k, lb->site[i], lb->names[i], a))) {
 			hit[k] = i;
-			snprintf(lb->answer[i], sizeof(lb->answer[i]), "%s",
-				 a->rr[0]);
+			snprintf(lb->answer[i], sizeof(lb->answer[i]), "%s", rr);
 		}
 		dns_answer_free(&lb->b.out[i]);
 	}
