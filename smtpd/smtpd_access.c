@@ -504,6 +504,8 @@ smtpd_access_connect(struct smtpd_session *s)
 
 	s->access_reply[0] = 0;
 	conn.n = conn.pending = dnswl = 0;
+	helo.n = helo.pending = 0;
+	helo_asked[0] = helo_reply[0] = 0;
 	/* on the submission ports every client authenticates first */
 	if (s->trusted || smtpd_role != ROLE_SMTPD)
 		return;
