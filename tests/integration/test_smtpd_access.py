@@ -411,6 +411,7 @@ class Access(unittest.TestCase):
     def test_client_ok_skips_dnsbl(self):
         self.assertEqual(self.rcpt("127.0.0.6")[0], 250)
         self.assertEqual(self.dns.count("6.0.0.127.bl.test", "A"), 0)
+        self.assertEqual(self.dns.count("6.0.0.127.wl.test", "A"), 0)
         # but the sender map still applies
         self.assertReject("127.0.0.6", 554, "5.7.1 <junk@x.example>: Sender "
                           "address rejected: localpart blocked",
