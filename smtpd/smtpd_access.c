@@ -419,9 +419,15 @@ lists_client(struct smtpd_session *s)
 static void
 helo_start(struct smtpd_session *s)
 {
+	int hit[L_KINDS];
+
 	if (lists[L_RHSBL_HELO].n == 0 || cfg.smtpd_dnsbl_timeout <= 0 ||
-	    dnswl || helo.pending || strcasecmp(helo_asked, s->helo) == 0)
+	    dnswl || strcasecmp(helo_asked, s->helo) == 0)
 		return;
+	/* an earlier name's answers, unread after a refusal that came
+	 * first: read and dropped, not left open */
+	if (helo.pending)
+		batch_read(&helo, hit);
 	snprintf(helo_asked, sizeof(helo_asked), "%s", s->helo);
 	helo_reply[0] = 0;
 	helo.n = 0;

@@ -328,6 +328,15 @@ class Access(unittest.TestCase):
             self.assertEqual(self.rcpt("127.0.0.34", helo=helo)[0], 250,
                              helo)
         self.assertEqual(self.dns.count("192.0.2.9.hbl.test", "A"), 0)
+        # a second EHLO with another name is asked about that name
+        with smtp_from(self.m, "127.0.0.34") as s:
+            s.ehlo("good.example")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+            s.rset()
+            s.ehlo("spammy.example")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost"), (554, text.encode()))
         self.assertFalse([q for q in self.dns.queries
                           if q[0].endswith("hbl.test") and "[" in q[0]])
 
