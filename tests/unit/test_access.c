@@ -341,7 +341,7 @@ test_dnswl_and_limits(void)
 		snprintf(eight + strlen(eight),
 			 sizeof(eight) - strlen(eight), "z%d.example ", i);
 	snprintf(more, sizeof(more), "%sone.example", eight);
-	/* 8 + 8 + 0 fit; 8 + 8 + 1 do not, whichever list has the most */
+	/* 8 + 8 + 0 fit; 8 + 8 + 1 do not */
 	CU_ASSERT_EQUAL(dnsbl_connect_check(eight, eight, "", err,
 					    sizeof(err)),
 			0);
