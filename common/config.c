@@ -125,6 +125,9 @@ static const struct ckey keys[] = {
 	S(smtpd_recipient_access_map, ""),
 	S(smtpd_dnsbl_sites, ""),
 	S(smtpd_rhsbl_sender_sites, ""),
+	S(smtpd_dnswl_sites, ""),
+	S(smtpd_rhsbl_client_sites, ""),
+	S(smtpd_rhsbl_helo_sites, ""),
 	N(smtpd_dnsbl_timeout, C_TIME, "5s", 0, 60),
 	S(resolver_user, "mta-dns"),
 	S(resolver_nameservers, ""),
@@ -302,7 +305,11 @@ value_check(const char *key, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", key, why);
 		return -1;
 	}
-	if (strcmp(key, "smtpd_dnsbl_sites") == 0 &&
+	if ((strcmp(key, "smtpd_dnsbl_sites") == 0 ||
+	     strcmp(key, "smtpd_dnswl_sites") == 0 ||
+	     strcmp(key, "smtpd_rhsbl_client_sites") == 0 ||
+	     strcmp(key, "smtpd_rhsbl_helo_sites") == 0 ||
+	     strcmp(key, "smtpd_rhsbl_sender_sites") == 0) &&
 	    dnsbl_sites_parse(value, &bl, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s: %s", key, why);
 		return -1;
@@ -365,6 +372,10 @@ config_check(char *err, size_t errlen)
 			 "one character or empty", cfg.recipient_delimiter);
 		return -1;
 	}
+	if (dnsbl_connect_check(cfg.smtpd_dnsbl_sites, cfg.smtpd_dnswl_sites,
+				cfg.smtpd_rhsbl_client_sites, err,
+				errlen) != 0)
+		return -1;
 	if (cfg.minimal_backoff_time > cfg.maximal_backoff_time) {
 		snprintf(err, errlen, "minimal_backoff_time is greater than "
 			 "maximal_backoff_time");

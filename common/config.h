@@ -91,6 +91,9 @@ struct config {
 	char *smtpd_recipient_access_map; /* as the sender map */
 	char *smtpd_dnsbl_sites;       /* list of zone[=pattern] */
 	char *smtpd_rhsbl_sender_sites; /* the same, for sender domains */
+	char *smtpd_dnswl_sites;	/* allow lists of client addresses */
+	char *smtpd_rhsbl_client_sites; /* lists of client host names */
+	char *smtpd_rhsbl_helo_sites;	/* lists of HELO names */
 	long smtpd_dnsbl_timeout;      /* all DNSBL queries of a connection */
 	char *resolver_user;
 	char *resolver_nameservers; /* list of addr[:port] */

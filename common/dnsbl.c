@@ -16,6 +16,12 @@
 #include <strings.h>
 
 #include "config.h"
+#include "resolver_client.h"
+
+_Static_assert(DNSBL_CONNECT_MAX <= RESOLVER_PARALLEL_MAX,
+	       "smtpd's connect-time lists fit one resolver batch");
+_Static_assert(DNSBL_SITES_MAX <= RESOLVER_PARALLEL_MAX,
+	       "one list fits one resolver batch");
 
 /* number - 0..255 in decimal at *p (advanced); -1 if none */
 static int
@@ -182,6 +188,47 @@ dnsbl_answer_matches(const struct dnsbl_site *site, const char *a)
 }
 
 int
+dnswl_answer_matches(const struct dnsbl_site *site, const char *a)
+{
+	unsigned char b[4];
+
+	if (inet_pton(AF_INET, a, b) == 1 && b[0] == 127 && b[1] == 0 &&
+	    b[2] == 0 && b[3] == 255)
+		return 0;
+	return dnsbl_answer_matches(site, a);
+}
+
+int
+dnsbl_connect_check(const char *dnsbl, const char *dnswl,
+		    const char *rhsbl_client, char *err, size_t errlen)
+{
+	static struct dnsbl_sites s;
+	const char *key[3] = {"smtpd_dnsbl_sites", "smtpd_dnswl_sites",
+			      "smtpd_rhsbl_client_sites"};
+	const char *val[3] = {dnsbl, dnswl, rhsbl_client};
+	char why[256];
+	int n[3], total = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (dnsbl_sites_parse(val[i], &s, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: %s", key[i], why);
+			return -1;
+		}
+		total += n[i] = s.n;
+	}
+	if (total > DNSBL_CONNECT_MAX) {
+		snprintf(err, errlen,
+			 "%s: %d sites with the %d of %s and the %d of %s: "
+			 "more than the %d queries smtpd sends at connect "
+			 "in one batch",
+			 key[1], n[1], n[0], key[0], n[2], key[2],
+			 DNSBL_CONNECT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int
 dnsbl_query_name(const char *addr, const char *zone, char *out, size_t len)
 {
 	unsigned char b[16];
@@ -215,7 +262,7 @@ rhsbl_query_name(const char *domain, const char *zone, char *out, size_t len)
 {
 	char name[LIM_DOMAIN + 1];
 	size_t n = 0;
-	int w;
+	int w, numeric = 1;
 
 	for (const char *p = domain; *p; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -224,8 +271,11 @@ rhsbl_query_name(const char *domain, const char *zone, char *out, size_t len)
 		    (c == '.' && (n == 0 || name[n - 1] == '.')))
 			return -1;
 		name[n++] = (char)tolower(c);
+		numeric = numeric && (isdigit(c) || c == '.');
 	}
-	if (n == 0 || name[n - 1] == '.')
+	/* all digits: an address given bare, as Postfix's valid_hostname
+	 * refuses it (192.0.2.1.zone is no domain's listing) */
+	if (n == 0 || name[n - 1] == '.' || numeric)
 		return -1;
 	name[n] = 0;
 	w = snprintf(out, len, "%s.%s", name, zone);

@@ -10,6 +10,12 @@
  * ([2;4;10..11]), as Postfix writes them.  Without a pattern an A
  * record in 127.0.0.0/8 is a listing, except 127.255.255.0/24 (the
  * error answers of lists such as Spamhaus).
+ *
+ * The same sites serve the allow lists (smtpd_dnswl_sites) and the
+ * domain lists (smtpd_rhsbl_client_sites, smtpd_rhsbl_helo_sites,
+ * smtpd_rhsbl_sender_sites).  smtpd(8) asks the client's address lists
+ * and its name's domain lists at connect in one resolver batch, so
+ * their sites together are at most DNSBL_CONNECT_MAX.
  */
 #ifndef MTA_DNSBL_H
 #define MTA_DNSBL_H
@@ -18,9 +24,13 @@
 
 #include "mta_limits.h"
 
-#define DNSBL_SITES_MAX 16 /* sites in smtpd_dnsbl_sites */
+#define DNSBL_SITES_MAX 16 /* sites in one list (smtpd_dnsbl_sites ...) */
 #define DNSBL_RANGES_MAX 8 /* numbers or ranges in one octet pattern */
 #define DNSBL_QUERY_MAX (LIM_DOMAIN + 1)
+/* sites of smtpd_dnsbl_sites, smtpd_dnswl_sites and
+ * smtpd_rhsbl_client_sites together: one resolver batch at connect
+ * (RESOLVER_PARALLEL_MAX in resolver_client.h, checked in dnsbl.c) */
+#define DNSBL_CONNECT_MAX 16
 
 struct dnsbl_octet {
 	int n;
@@ -45,6 +55,18 @@ int dnsbl_sites_parse(const char *list, struct dnsbl_sites *out, char *err,
 		      size_t errlen);
 /* dnsbl_answer_matches - the A record text a counts for the site */
 int dnsbl_answer_matches(const struct dnsbl_site *site, const char *a);
+/* dnswl_answer_matches - the same for an allow list, where 127.0.0.255
+ * never counts, whatever the filter: dnswl.org's answer to a query from
+ * a public resolver or over its quota, not a listing */
+int dnswl_answer_matches(const struct dnsbl_site *site, const char *a);
+/*
+ * dnsbl_connect_check - the three lists smtpd asks at connect
+ * (smtpd_dnsbl_sites, smtpd_dnswl_sites, smtpd_rhsbl_client_sites)
+ * parse and have at most DNSBL_CONNECT_MAX sites together; -1 with
+ * "KEY: reason" in err.
+ */
+int dnsbl_connect_check(const char *dnsbl, const char *dnswl,
+			const char *rhsbl_client, char *err, size_t errlen);
 /*
  * dnsbl_query_name - the name to look up: the IPv4 octets reversed
  * ("2.2.0.192.zone"), or the 32 nibbles of an IPv6 address reversed; an
@@ -55,8 +77,9 @@ int dnsbl_query_name(const char *addr, const char *zone, char *out, size_t len);
 /*
  * rhsbl_query_name - the name a domain is looked up under in a domain
  * list ("bad.example.zone", lower case): -1 for what is not a domain
- * name (an address literal, a trailing dot, characters outside letters,
- * digits, '-' and '.', empty labels) or a name too long.
+ * name (an address literal, a bare address such as 192.0.2.1, a trailing
+ * dot, characters outside letters, digits, '-' and '.', empty labels) or
+ * a name too long.
  */
 int rhsbl_query_name(const char *domain, const char *zone, char *out,
 		     size_t len);

@@ -26,6 +26,9 @@ const struct stat_name stat_names[ST_COUNT] = {
     [ST_SMTPD_AUTH_OK] = {"smtpd", "auth_ok", "AUTH succeeded"},
     [ST_SMTPD_AUTH_FAIL] = {"smtpd", "auth_failed", "AUTH failed"},
     [ST_SMTPD_ACCEPTED] = {"smtpd", "messages", "messages accepted"},
+    [ST_SMTPD_DNSWL_PASS] = {"smtpd", "dnswl_pass",
+			     "clients listed in a DNSWL (block lists "
+			     "skipped)"},
     [ST_REJECT_RELAY] = {"reject", "relay_denied", "relay access denied"},
     [ST_REJECT_UNKNOWN_USER] = {"reject", "unknown_user", "recipient unknown"},
     [ST_REJECT_ERRORS] = {"reject", "too_many_errors",
@@ -51,6 +54,11 @@ const struct stat_name stat_names[ST_COUNT] = {
 			       "recipient refused by the recipient access map"},
     [ST_REJECT_RHSBL] = {"reject", "rhsbl",
 			 "sender domain listed in a domain block list"},
+    [ST_REJECT_RHSBL_CLIENT] = {"reject", "rhsbl_client",
+				"client host name listed in a domain block "
+				"list"},
+    [ST_REJECT_RHSBL_HELO] = {"reject", "rhsbl_helo",
+			      "HELO name listed in a domain block list"},
     [ST_PICKUP_ACCEPTED] = {"pickup", "messages",
 			    "local submissions (sendmail)"},
     [ST_CLEANUP_QUEUED] = {"cleanup", "queued", "queue files written"},

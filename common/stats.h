@@ -26,6 +26,7 @@ enum stat_id {
 	ST_SMTPD_AUTH_OK,	 /* AUTH succeeded */
 	ST_SMTPD_AUTH_FAIL,	 /* AUTH failed (535) */
 	ST_SMTPD_ACCEPTED,	 /* messages queued (250 after DATA/BDAT) */
+	ST_SMTPD_DNSWL_PASS,	 /* client in a DNSWL: block lists skipped */
 	ST_REJECT_RELAY,	 /* 554 5.7.1 relay access denied */
 	ST_REJECT_UNKNOWN_USER,	 /* 550 5.1.1 user unknown */
 	ST_REJECT_ERRORS,	 /* 421 too many errors */
@@ -41,6 +42,8 @@ enum stat_id {
 	ST_REJECT_HELO_ACCESS,	 /* refused by the HELO access map */
 	ST_REJECT_RCPT_ACCESS,	 /* refused by the recipient access map */
 	ST_REJECT_RHSBL,	 /* 554 sender domain listed in a domain list */
+	ST_REJECT_RHSBL_CLIENT,	 /* 554 client name listed in a domain list */
+	ST_REJECT_RHSBL_HELO,	 /* 554 HELO name listed in a domain list */
 	ST_PICKUP_ACCEPTED,	 /* local submissions queued by pickup */
 	ST_CLEANUP_QUEUED,	 /* queue files written by cleanup */
 	ST_QMGR_DELIVERED,	 /* recipients delivered */

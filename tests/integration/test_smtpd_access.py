@@ -12,6 +12,16 @@ serves the client host names and the block lists:
   filtered.test  answers 127.0.0.10 for 127.0.0.3: outside its filter
   broken.test    SERVFAIL for 127.0.0.4
   slow.test      no answer at all for 127.0.0.5
+  wl.test        the allow list (smtpd_dnswl_sites): 127.0.0.30 (also in
+                 bl.test), 127.0.0.31 answered 127.0.0.255 (dnswl.org's
+                 "over quota": no listing; also in bl.test), SERVFAIL
+                 for 127.0.0.36 (in bl.test)
+  chbl.test      client host names (smtpd_rhsbl_client_sites):
+                 host32.dyn.example (127.0.0.32, PTR and A agree) and
+                 host33.dyn.example (127.0.0.33's PTR; its A is another)
+  hbl.test       HELO names (smtpd_rhsbl_helo_sites): spammy.example,
+                 spammy2.example, and 192.0.2.9 (a bare address, never
+                 asked)
 
 Every refusal comes at RCPT with Postfix's wording, is logged as
 "NOQUEUE: reject: RCPT from ..." and counted in mtactl stats.
@@ -41,6 +51,25 @@ ZONE = {
     "bad.example.dbl.test": [("A", "127.0.1.2", 60),
                              ("TXT", "bad.example is a spam domain", 60)],
     "quiet.example.dbl.test": [("A", "127.0.1.2", 60)],
+    # allow list (smtpd_dnswl_sites)
+    "30.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
+    "30.0.0.127.wl.test": [("A", "127.0.10.2", 60)],
+    "31.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
+    "31.0.0.127.wl.test": [("A", "127.0.0.255", 60)],
+    "36.0.0.127.bl.test": [("A", "127.0.0.2", 60)],
+    # client host names (smtpd_rhsbl_client_sites)
+    "32.0.0.127.in-addr.arpa": [("PTR", "host32.dyn.example", 60)],
+    "host32.dyn.example": [("A", "127.0.0.32", 60)],
+    "host32.dyn.example.chbl.test": [("A", "127.0.1.2", 60),
+                                     ("TXT", "dynamic host", 60)],
+    "33.0.0.127.in-addr.arpa": [("PTR", "host33.dyn.example", 60)],
+    "host33.dyn.example": [("A", "127.0.0.99", 60)],
+    "host33.dyn.example.chbl.test": [("A", "127.0.1.2", 60)],
+    # HELO names (smtpd_rhsbl_helo_sites)
+    "spammy.example.hbl.test": [("A", "127.0.1.2", 60),
+                                ("TXT", "spammy HELO", 60)],
+    "spammy2.example.hbl.test": [("A", "127.0.1.2", 60)],
+    "192.0.2.9.hbl.test": [("A", "127.0.1.2", 60)],
     # client names (PTR, then the name's address back)
     "10.0.0.127.in-addr.arpa": [("PTR", "host10.dsl.example.net", 60)],
     "host10.dsl.example.net": [("A", "127.0.0.10", 60)],
@@ -85,7 +114,8 @@ SITES = ("bl.test, filtered.test=127.0.0.[2..9], broken.test, slow.test")
 class Access(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dns = QuietDNSServer(ZONE, servfail={"4.0.0.127.broken.test"},
+        cls.dns = QuietDNSServer(ZONE, servfail={"4.0.0.127.broken.test",
+                                                     "36.0.0.127.wl.test"},
                                  quiet={"5.0.0.127.slow.test"})
         cls.m = m = mta.MTA(
             mynetworks="127.0.0.1/32", smtpd_pregreet_wait_ms="0",
@@ -94,7 +124,9 @@ class Access(unittest.TestCase):
             resolver_process_limit="8",
             smtpd_client_lookup_timeout="2s",
             smtpd_dnsbl_sites=SITES, smtpd_dnsbl_timeout="3s",
-            smtpd_rhsbl_sender_sites="dbl.test")
+            smtpd_rhsbl_sender_sites="dbl.test",
+            smtpd_dnswl_sites="wl.test", smtpd_rhsbl_client_sites="chbl.test",
+            smtpd_rhsbl_helo_sites="hbl.test")
         cmap = os.path.join(m.dir, "client_access")
         smap = os.path.join(m.dir, "sender_access")
         hmap = os.path.join(m.dir, "helo_access")
@@ -230,6 +262,104 @@ class Access(unittest.TestCase):
             self.assertEqual(self.rcpt("127.0.0.20", sender=sender)[0], 250,
                              sender)
 
+    # -- allow list (smtpd_dnswl_sites) ----------------------------------
+    def test_dnswl_client_skips_block_lists(self):
+        # in bl.test and in wl.test: let on, logged and counted; the
+        # sender and HELO lists are skipped too, the maps are not
+        before = stats(self.m)["smtpd"]["dnswl_pass"]
+        self.assertEqual(self.rcpt("127.0.0.30", sender="x@bad.example",
+                                   helo="spammy.example"), (250, b"2.1.5 Ok"))
+        self.m.wait_log(re.escape(
+            "dnswl wl.test: client [127.0.0.30] listed (127.0.10.2): "
+            "DNSBL checks skipped"))
+        self.assertEqual(stats(self.m)["smtpd"]["dnswl_pass"], before + 1)
+        self.assertReject("127.0.0.30", 554, "5.7.1 <junk@x.example>: "
+                          "Sender address rejected: localpart blocked",
+                          sender="junk@x.example")
+        self.assertReject("127.0.0.30", 554, "5.7.1 <bad.helo.example>: "
+                          "Helo command rejected: go away",
+                          helo="bad.helo.example")
+
+    def test_dnswl_over_quota_is_no_pass(self):
+        before = stats(self.m)["smtpd"]["dnswl_pass"]
+        self.assertReject("127.0.0.31", 554, "5.7.1 Service unavailable; "
+                          "Client host [127.0.0.31] blocked using bl.test")
+        self.m.wait_log(re.escape(
+            "warning: dnswl wl.test: 31.0.0.127.wl.test answered "
+            "127.0.0.255, an error code of the list"))
+        self.assertNotIn("client [127.0.0.31] listed", self.m.log_text())
+        self.assertEqual(stats(self.m)["smtpd"]["dnswl_pass"], before)
+
+    def test_dnswl_servfail_is_no_pass(self):
+        self.assertReject("127.0.0.36", 554, "5.7.1 Service unavailable; "
+                          "Client host [127.0.0.36] blocked using bl.test")
+        self.m.wait_log(r"warning: dnswl wl\.test: lookup of "
+                        r"36\.0\.0\.127\.wl\.test failed \(.*SERVFAIL.*\)"
+                        r": taken as not listed")
+
+    # -- client and HELO name block lists -------------------------------
+    def test_rhsbl_client_verified_name(self):
+        before = stats(self.m)["reject"]["rhsbl_client"]
+        text = ("5.7.1 Service unavailable; Client host "
+                "[host32.dyn.example] blocked using chbl.test; dynamic host")
+        self.assertReject("127.0.0.32", 554, text)
+        self.logged("127.0.0.32", "554 " + text, name="host32.dyn.example")
+        self.assertEqual(stats(self.m)["reject"]["rhsbl_client"],
+                         before + 1)
+        # a PTR name whose address is not the client's is not its name:
+        # not asked
+        self.assertEqual(self.rcpt("127.0.0.33")[0], 250)
+        self.m.wait_log(re.escape("connect from unknown[127.0.0.33]"))
+        self.assertEqual(self.dns.count("host33.dyn.example.chbl.test",
+                                        "A"), 0)
+
+    def test_rhsbl_helo(self):
+        before = stats(self.m)["reject"]["rhsbl_helo"]
+        text = ("5.7.1 Service unavailable; Helo command [spammy.example] "
+                "blocked using hbl.test; spammy HELO")
+        self.assertReject("127.0.0.34", 554, text, helo="spammy.example")
+        self.m.wait_log(re.escape(
+            "NOQUEUE: reject: RCPT from unknown[127.0.0.34]: 554 " + text +
+            "; from=<a@example.org> to=<alice@localhost> proto=ESMTP "
+            "helo=<spammy.example>"))
+        self.assertEqual(stats(self.m)["reject"]["rhsbl_helo"], before + 1)
+        # an address literal, or an address given bare, is no domain
+        for helo in ("[192.0.2.9]", "192.0.2.9"):
+            self.assertEqual(self.rcpt("127.0.0.34", helo=helo)[0], 250,
+                             helo)
+        self.assertEqual(self.dns.count("192.0.2.9.hbl.test", "A"), 0)
+        # a second EHLO with another name is asked about that name
+        with smtp_from(self.m, "127.0.0.34") as s:
+            s.ehlo("good.example")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+            s.rset()
+            s.ehlo("spammy.example")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost"), (554, text.encode()))
+        self.assertFalse([q for q in self.dns.queries
+                          if q[0].endswith("hbl.test") and "[" in q[0]])
+
+    def test_name_lists_not_asked_for_trusted_or_authenticated(self):
+        # mynetworks: no list at all; AUTH: not the HELO list (the
+        # client's own lists went out at connect, before AUTH)
+        self.assertEqual(self.rcpt("127.0.0.1", helo="spammy2.example")[0],
+                         250)
+        self.assertEqual(self.dns.count("1.0.0.127.wl.test", "A"), 0)
+        with smtp_from(self.m, "127.0.0.35") as s:
+            s.ehlo("spammy2.example")
+            s.starttls(context=ssl.create_default_context(cafile=self.ca))
+            s.ehlo("spammy2.example")
+            s.login("ann", "s3cret pass")
+            self.assertEqual(s.mail("a@example.org")[0], 250)
+            self.assertEqual(s.rcpt("alice@localhost")[0], 250)
+        self.assertEqual(self.dns.count("spammy2.example.hbl.test", "A"), 0)
+        # the same HELO from a client that is neither is asked
+        self.assertReject("127.0.0.35", 554, "5.7.1 Service unavailable; "
+                          "Helo command [spammy2.example] blocked using "
+                          "hbl.test", helo="spammy2.example")
+        self.assertEqual(self.dns.count("spammy2.example.hbl.test", "A"), 1)
+
     # -- HELO and recipient maps ----------------------------------------
     def test_helo_by_name_parent_and_literal(self):
         before = stats(self.m)["reject"]["helo_access"]
@@ -290,6 +420,7 @@ class Access(unittest.TestCase):
     def test_client_ok_skips_dnsbl(self):
         self.assertEqual(self.rcpt("127.0.0.6")[0], 250)
         self.assertEqual(self.dns.count("6.0.0.127.bl.test", "A"), 0)
+        self.assertEqual(self.dns.count("6.0.0.127.wl.test", "A"), 0)
         # but the sender map still applies
         self.assertReject("127.0.0.6", 554, "5.7.1 <junk@x.example>: Sender "
                           "address rejected: localpart blocked",

@@ -296,7 +296,9 @@ test_query_names(void)
 	CU_ASSERT_STRING_EQUAL(out, "mail-1.example.org.dbl.example");
 	static const char *const not_names[] = {
 	    "", "[192.0.2.1]", "example.org.", ".example.org", "a..b",
-	    "a_b.example", "a b.example", "x@y.example"};
+	    "a_b.example", "a b.example", "x@y.example",
+	    /* a bare address is no domain (a HELO of 192.0.2.1) */
+	    "192.0.2.1", "1234"};
 	for (size_t i = 0; i < sizeof(not_names) / sizeof(not_names[0]); i++)
 		CU_ASSERT_EQUAL(rhsbl_query_name(not_names[i], "dbl.example",
 						 out, sizeof(out)),
@@ -307,6 +309,75 @@ test_query_names(void)
 	CU_ASSERT_EQUAL(rhsbl_query_name(long_name, "dbl.example", out,
 					 sizeof(out)),
 			-1);
+}
+
+/* allow lists: 127.0.0.255 (dnswl.org: over quota, public resolver)
+ * is never a listing; the lists asked at connect fit one batch */
+static void
+test_dnswl_and_limits(void)
+{
+	struct dnsbl_sites s;
+	char err[300], dir[200], path[300];
+	char eight[200] = "", more[220];
+
+	CU_ASSERT_EQUAL_FATAL(dnsbl_sites_parse("list.dnswl.example=127.0."
+						"[0..255].[1..3] "
+						"wl.example "
+						"all.example=127.0.0.[0..255]",
+						&s, err, sizeof(err)),
+			      0);
+	CU_ASSERT(dnswl_answer_matches(&s.s[0], "127.0.10.2"));
+	CU_ASSERT(!dnswl_answer_matches(&s.s[0], "127.0.10.4"));
+	CU_ASSERT(!dnswl_answer_matches(&s.s[0], "127.0.0.255"));
+	CU_ASSERT(dnswl_answer_matches(&s.s[1], "127.0.5.1"));
+	CU_ASSERT(!dnswl_answer_matches(&s.s[1], "127.0.0.255"));
+	CU_ASSERT(!dnswl_answer_matches(&s.s[1], "127.255.255.254"));
+	/* even where the filter admits it (a block list would count it) */
+	CU_ASSERT(dnsbl_answer_matches(&s.s[2], "127.0.0.255"));
+	CU_ASSERT(!dnswl_answer_matches(&s.s[2], "127.0.0.255"));
+	CU_ASSERT(dnswl_answer_matches(&s.s[2], "127.0.0.254"));
+
+	for (int i = 0; i < 8; i++)
+		snprintf(eight + strlen(eight),
+			 sizeof(eight) - strlen(eight), "z%d.example ", i);
+	snprintf(more, sizeof(more), "%sone.example", eight);
+	/* 8 + 8 + 0 fit; 8 + 8 + 1 do not */
+	CU_ASSERT_EQUAL(dnsbl_connect_check(eight, eight, "", err,
+					    sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(dnsbl_connect_check(eight, eight, "c.example",
+					    err, sizeof(err)),
+			-1);
+	CU_ASSERT_STRING_EQUAL(err, "smtpd_dnswl_sites: 8 sites with the 8 of "
+				    "smtpd_dnsbl_sites and the 1 of "
+				    "smtpd_rhsbl_client_sites: more than the 16 "
+				    "queries smtpd sends at connect in one "
+				    "batch");
+	CU_ASSERT_EQUAL(dnsbl_connect_check("", "bad=1", "", err, sizeof(err)),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "smtpd_dnswl_sites: "));
+
+	/* and mta.conf says so as it is read, naming the file */
+	/* (the HELO list, asked in a batch of its own, is not counted) */
+	CU_ASSERT_EQUAL_FATAL(unit_tmpdir(dir, sizeof(dir), "dnswl"), 0);
+	unit_path(path, sizeof(path), dir, "mta.conf");
+	char text[800];
+	snprintf(text, sizeof(text),
+		 "smtpd_dnsbl_sites = %s\nsmtpd_dnswl_sites = %s\n"
+		 "smtpd_rhsbl_client_sites = c.example\n"
+		 "smtpd_rhsbl_helo_sites = %s\n",
+		 eight, eight, more);
+	CU_ASSERT_EQUAL_FATAL(unit_write_file(path, text, strlen(text)), 0);
+	CU_ASSERT_EQUAL(config_load(path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "mta.conf: smtpd_dnswl_sites: 8 "
+					   "sites"));
+	CU_ASSERT_EQUAL(config_set("smtpd_rhsbl_helo_sites", "x=127.0.0",
+				   err, sizeof(err)),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "smtpd_rhsbl_helo_sites: "));
+	config_defaults();
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
 /* fake_resolver - a child on private/resolver that takes n connections,
@@ -407,6 +478,8 @@ suite_access(void)
 	    !CU_add_test(su, "text cleaning", test_clean) ||
 	    !CU_add_test(su, "dnsbl sites and filters", test_sites) ||
 	    !CU_add_test(su, "dnsbl query names", test_query_names) ||
+	    !CU_add_test(su, "dnswl answers and batch limits",
+			 test_dnswl_and_limits) ||
 	    !CU_add_test(su, "parallel resolver queries", test_query_all))
 		return CU_get_error();
 	return CUE_SUCCESS;
