@@ -65,6 +65,10 @@ class Control(unittest.TestCase):
             s.sendmail("w@example.org", ["wait@localhost"], b"\r\nwaiting\r\n")
         self.mta.wait_log(r"to=<wait@localhost>, relay=local, .*"
                           r"status=deferred \(maildir delivery failed")
+        # qmgr logs the outcome at once and commits its index within its
+        # commit window (qmgr(8)): the listing may lag the log line
+        wait_for(lambda: "w@example.org" in self.mta.ctl("queue").stdout,
+                 20, "the message in the listing")
         out = self.mta.ctl("queue").stdout
         self.assertRegex(out, r"\w{15}[ *] +\d+ .* w@example\.org")
         self.assertIn("wait@localhost", out)
