@@ -469,10 +469,11 @@ header_done(struct mime_dg *m)
 	m->hany = 0;
 	if (name == 0) {
 		/* not a header: the body starts here (as parsers take it) */
+		size_t n = m->hlen; /* part_start clears it */
 		section_end(m);
 		if (m->state == ST_HEADER) /* an encapsulated message */
 			body_start(m, B_COPY, R_MALFORMED);
-		for (size_t i = 0; i < m->hlen && !m->err; i++) {
+		for (size_t i = 0; i < n && !m->err; i++) {
 			m->bol = i == 0 || m->hbuf[i - 1] == '\n';
 			dispatch(m, (unsigned char)m->hbuf[i]);
 		}
