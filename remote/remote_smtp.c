@@ -273,14 +273,16 @@ message_scan(struct session *s, long long *wire, int *eight)
 /* the converter's state: one message at a time, too big for the stack */
 static struct mime_dg dg;
 
-/* count_out - the converted copy's octets, counted as sent */
+/* the converted copy's octets, counted as they would be sent */
+struct wire_tally {
+	struct smtp_stuff st;
+	long long w;
+};
+
 static int
 count_out(void *ctx, const char *p, size_t n)
 {
-	struct {
-		struct smtp_stuff st;
-		long long w;
-	} *c = ctx;
+	struct wire_tally *c = ctx;
 
 	c->w += wire_count(&c->st, p, n);
 	return 0;
@@ -315,10 +317,7 @@ dg_pass(struct delivery *d, int emit, mime_dg_out out, void *ctx)
 static void
 downgrade_plan(struct delivery *d)
 {
-	struct {
-		struct smtp_stuff st;
-		long long w;
-	} count = {.st = {.bol = 1,
+	struct wire_tally count = {.st = {.bol = 1,
 			  .limit = (size_t)cfg.smtp_line_length_limit}};
 	int rc;
 

@@ -90,14 +90,15 @@ class Downgrade(unittest.TestCase):
                   smtp_helo_timeout="5s", smtp_connect_timeout="2s",
                   remote_connection_reuse_time="0")
         cls.mta = MTA(**kw).start()
-        cls.off = None
+        cls.off = cls.anyway = None
         cls.n = 0
 
     @classmethod
     def tearDownClass(cls):
         cls.mta.cleanup()
-        if cls.off:
-            cls.off.cleanup()
+        for m in (cls.off, cls.anyway):
+            if m:
+                m.cleanup()
         cls.dns.stop()
 
     def setUp(self):
@@ -116,6 +117,9 @@ class Downgrade(unittest.TestCase):
         path = os.path.join(mta.dir, qid)
         write_queue_file(path, qid, "a@here.test", ["x@far.test"], body,
                          body_type=body_type)
+        with open(path, "rb") as f:
+            self.queued = f.read()
+        self.path = path
         ans = remote_request(mta, path, qid, "a@here.test", ["x@far.test"],
                              "[127.0.0.1]:%d" % p.port)
         return ans[0], p.wait_closed()[0], qid
@@ -152,6 +156,8 @@ class Downgrade(unittest.TestCase):
         orig_body = PLAIN.partition(b"\n\n")[2]
         # the queue's last line had no LF; it goes with a CRLF
         self.assertEqual(leaves(data), [orig_body + b"\n"])
+        with open(self.path, "rb") as f:
+            self.assertEqual(f.read(), self.queued)  # the queue file as it was
         self.mta.wait_log(r"%s: to=<x@far\.test>, relay=.*status=sent "
                           r"\(250 2\.0\.0 Ok: queued\)" % qid)
 
@@ -201,20 +207,33 @@ class Downgrade(unittest.TestCase):
         self.assertTrue([c for c in sess["commands"]
                          if c.endswith(" BODY=8BITMIME")], sess["commands"])
 
+    def other_mta(self, **kw):
+        return MTA(resolver_nameservers="127.0.0.1:%d" % self.dns.port,
+                   smtp_helo_timeout="5s", smtp_connect_timeout="2s",
+                   remote_connection_reuse_time="0", **kw).start()
+
     def test_downgrade_off_bounces(self):
         """smtp_mime_downgrade = no: the old behaviour, 5.6.3."""
         if Downgrade.off is None:
-            Downgrade.off = MTA(
-                resolver_nameservers="127.0.0.1:%d" % self.dns.port,
-                smtp_helo_timeout="5s", smtp_connect_timeout="2s",
-                remote_connection_reuse_time="0",
-                smtp_mime_downgrade="no").start()
+            Downgrade.off = self.other_mta(smtp_mime_downgrade="no")
         ans, sess, _ = self.send(PLAIN, mta=Downgrade.off)
         self.assertEqual((ans["code"], ans["dsn"]), ("5", "5.6.3"), ans)
         self.assertIn("does not offer 8BITMIME", ans["text"])
         self.assertNotIn("converted", ans["text"])
         self.assertFalse([c for c in sess["commands"]
                           if c.startswith("MAIL")], sess["commands"])
+
+    def test_send_8bit_anyway(self):
+        """smtp_send_8bit_anyway = yes: what can be converted still is;
+        what cannot (a binary part) goes as it is."""
+        if Downgrade.anyway is None:
+            Downgrade.anyway = self.other_mta(smtp_send_8bit_anyway="yes")
+        ans, sess, _ = self.send(PLAIN, mta=Downgrade.anyway)
+        self.assertEqual(ans["code"], "2", ans)
+        self.assert_7bit_mime(sess)
+        ans, sess, _ = self.send(BINARY, mta=Downgrade.anyway)
+        self.assertEqual(ans["code"], "2", ans)
+        self.assertEqual(received(sess), BINARY)
 
 
 if __name__ == "__main__":
