@@ -44,12 +44,26 @@ enum { ST_HEADER, ST_BODY };
  * B_SCAN: first pass over a leaf that may be encoded; B_QP: encoded */
 enum { B_COPY, B_SCAN, B_QP };
 enum { MIME_LEAF, MIME_MULTI, MIME_MESSAGE, MIME_FIXED };
-enum { CTE_NONE, CTE_7BIT, CTE_8BIT, CTE_BINARY, CTE_QP, CTE_BASE64,
-       CTE_OTHER };
+enum {
+	CTE_NONE,
+	CTE_7BIT,
+	CTE_8BIT,
+	CTE_BINARY,
+	CTE_QP,
+	CTE_BASE64,
+	CTE_OTHER
+};
 enum { BIT_CONV = 0, BIT_7BIT = 1 };
 /* why 8-bit octets in a body kept as it is cannot go (first pass) */
-enum { R_NONE, R_PREAMBLE, R_EPILOGUE, R_LABEL, R_NESTING, R_FIXED,
-       R_MALFORMED };
+enum {
+	R_NONE,
+	R_PREAMBLE,
+	R_EPILOGUE,
+	R_LABEL,
+	R_NESTING,
+	R_FIXED,
+	R_MALFORMED
+};
 
 static void dispatch(struct mime_dg *m, unsigned char c);
 
@@ -83,8 +97,10 @@ refuse_8bit(struct mime_dg *m)
 		       m->part.cte_name);
 		break;
 	case R_NESTING:
-		refuse(m, "8-bit octets in MIME parts nested deeper than %d "
-			  "levels", LIM_MIME_NESTING);
+		refuse(m,
+		       "8-bit octets in MIME parts nested deeper than %d "
+		       "levels",
+		       LIM_MIME_NESTING);
 		break;
 	case R_FIXED:
 		refuse(m, "8-bit octets in a message/partial or "
@@ -215,8 +231,10 @@ parse_cte(struct mime_dg_part *pt, const char *p, const char *e)
 	static const struct {
 		const char *name;
 		int cte;
-	} known[] = {{"7bit", CTE_7BIT}, {"8bit", CTE_8BIT},
-		     {"binary", CTE_BINARY}, {"quoted-printable", CTE_QP},
+	} known[] = {{"7bit", CTE_7BIT},
+		     {"8bit", CTE_8BIT},
+		     {"binary", CTE_BINARY},
+		     {"quoted-printable", CTE_QP},
 		     {"base64", CTE_BASE64}};
 
 	pt->cte = te == t ? CTE_NONE : CTE_OTHER;
@@ -230,8 +248,8 @@ parse_cte(struct mime_dg_part *pt, const char *p, const char *e)
 /* param_value - a token or quoted string into out (NUL-terminated);
  * the end of it.  *toolong when it did not fit. */
 static const char *
-param_value(const char *p, const char *e, char *out, size_t cap,
-	    size_t *len, int *toolong)
+param_value(const char *p, const char *e, char *out, size_t cap, size_t *len,
+	    int *toolong)
 {
 	size_t n = 0;
 
@@ -391,12 +409,12 @@ leaf_start(struct mime_dg *m)
 			refuse(m, "a MIME part is labelled binary");
 		body_start(m, B_COPY, R_NONE);
 	} else if (pt->cte == CTE_NONE || pt->cte == CTE_7BIT ||
-		   pt->cte == CTE_8BIT)
-		body_start(m, m->emit ? (plan_bit(m, pt->ord, BIT_CONV) ? B_QP
-									: B_COPY)
-				      : B_SCAN,
-			   R_NONE);
-	else
+		   pt->cte == CTE_8BIT) {
+		int mode = B_SCAN; /* first pass: does it hold 8-bit octets */
+		if (m->emit)
+			mode = plan_bit(m, pt->ord, BIT_CONV) ? B_QP : B_COPY;
+		body_start(m, mode, R_NONE);
+	} else
 		body_start(m, B_COPY, R_LABEL);
 }
 
@@ -405,9 +423,9 @@ static void
 section_end(struct mime_dg *m)
 {
 	struct mime_dg_part *pt = &m->part;
-	int container = (pt->kind == MIME_MULTI && pt->blen > 0 &&
-			 !pt->bad_boundary) ||
-			pt->kind == MIME_MESSAGE;
+	int container =
+	    (pt->kind == MIME_MULTI && pt->blen > 0 && !pt->bad_boundary) ||
+	    pt->kind == MIME_MESSAGE;
 
 	if (m->emit)
 		header_additions(m);
@@ -450,8 +468,9 @@ cte_header(struct mime_dg *m)
 	if (!conv && !c7)
 		put(m, m->hbuf, m->hlen);
 	else if (m->ncte == 1)
-		put_str(m, conv ? "Content-Transfer-Encoding: quoted-printable\n"
-				: "Content-Transfer-Encoding: 7bit\n");
+		put_str(m, conv
+			       ? "Content-Transfer-Encoding: quoted-printable\n"
+			       : "Content-Transfer-Encoding: 7bit\n");
 }
 
 /* header_done - the logical header in hbuf is complete */
@@ -507,8 +526,7 @@ header_overflow(struct mime_dg *m)
 	size_t name = header_name(m->hbuf, m->hlen);
 
 	if (name_is(m->hbuf, name, "content-type") ||
-	    name_is(m->hbuf, name, "content-transfer-encoding") ||
-	    name == 0) {
+	    name_is(m->hbuf, name, "content-transfer-encoding") || name == 0) {
 		refuse(m, "a MIME header longer than %d octets",
 		       LIM_MIME_HEADER);
 		return;
@@ -675,8 +693,8 @@ boundary_match(const struct mime_dg *m, int *close)
 
 	if (n > 0 && l[n - 1] == '\n')
 		n--;
-	while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t' ||
-			 l[n - 1] == '\r'))
+	while (n > 0 &&
+	       (l[n - 1] == ' ' || l[n - 1] == '\t' || l[n - 1] == '\r'))
 		n--;
 	if (n < 2 || l[0] != '-' || l[1] != '-')
 		return -1;
@@ -685,8 +703,8 @@ boundary_match(const struct mime_dg *m, int *close)
 		if (n < 2 + b->len || memcmp(l + 2, b->b, b->len) != 0)
 			continue;
 		size_t rest = n - 2 - b->len;
-		if (rest == 0 || (rest == 2 && l[n - 2] == '-' &&
-				  l[n - 1] == '-')) {
+		if (rest == 0 ||
+		    (rest == 2 && l[n - 2] == '-' && l[n - 1] == '-')) {
 			*close = rest == 2;
 			return k;
 		}

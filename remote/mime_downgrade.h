@@ -27,20 +27,21 @@ typedef int (*mime_dg_out)(void *ctx, const char *p, size_t n);
 
 enum { MIME_DG_OK, MIME_DG_REFUSE, MIME_DG_EOUT };
 
-#define MIME_DG_PEEK (LIM_MIME_BOUNDARY + 64) /* a line start held to see
-						 whether it is a boundary */
+#define MIME_DG_PEEK                                                           \
+	(LIM_MIME_BOUNDARY + 64) /* a line start held to see                   \
+				    whether it is a boundary */
 #define MIME_DG_OUTBUF 8192
 
 struct mime_dg_part {
-	int kind;	/* MIME_LEAF, MIME_MULTI, MIME_MESSAGE */
-	int cte;	/* CTE_NONE ... CTE_OTHER */
+	int kind; /* MIME_LEAF, MIME_MULTI, MIME_MESSAGE */
+	int cte;  /* CTE_NONE ... CTE_OTHER */
 	char cte_name[32];
 	int has_ct, has_cte, has_mv, top, digest, bad_boundary;
-	int depth;	/* 0: the message's own header */
-	long ord;	/* its number in the plan */
+	int depth; /* 0: the message's own header */
+	long ord;  /* its number in the plan */
 	char boundary[LIM_MIME_BOUNDARY + 1];
 	size_t blen;
-	int has8;	/* its body holds 8-bit octets (first pass) */
+	int has8; /* its body holds 8-bit octets (first pass) */
 };
 
 struct mime_dg_bound {
@@ -55,11 +56,11 @@ struct mime_dg {
 	int emit; /* 0: first pass (the plan); 1: write the converted copy */
 	mime_dg_out out;
 	void *ctx;
-	int err;	  /* MIME_DG_OK, or why it stopped */
-	char why[160];	  /* MIME_DG_REFUSE: what cannot be converted */
-	int state, body;  /* reading a header / a body, and how */
-	int reason; /* first pass: why 8-bit octets in this body cannot
-		       be converted (R_NONE: they can) */
+	int err;	 /* MIME_DG_OK, or why it stopped */
+	char why[160];	 /* MIME_DG_REFUSE: what cannot be converted */
+	int state, body; /* reading a header / a body, and how */
+	int reason;	 /* first pass: why 8-bit octets in this body cannot
+			    be converted (R_NONE: they can) */
 	int bol;
 	char peek[MIME_DG_PEEK];
 	size_t npeek;

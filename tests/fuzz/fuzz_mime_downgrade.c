@@ -50,7 +50,8 @@ pass(const char *in, size_t n, size_t chunk, struct sink *s)
 {
 	mime_dg_init(&m, &plan, s->emit, sink_out, s);
 	for (size_t i = 0; i < n; i += chunk)
-		if (mime_dg_feed(&m, in + i, n - i < chunk ? n - i : chunk) != 0)
+		if (mime_dg_feed(&m, in + i, n - i < chunk ? n - i : chunk) !=
+		    0)
 			return -1;
 	return mime_dg_end(&m);
 }

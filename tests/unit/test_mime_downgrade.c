@@ -41,7 +41,8 @@ pass(const char *in, size_t n, size_t chunk, int emit, struct sink *s)
 {
 	mime_dg_init(&m, &plan, emit, sink_out, s);
 	for (size_t i = 0; i < n; i += chunk)
-		if (mime_dg_feed(&m, in + i, n - i < chunk ? n - i : chunk) != 0)
+		if (mime_dg_feed(&m, in + i, n - i < chunk ? n - i : chunk) !=
+		    0)
 			return -1;
 	return mime_dg_end(&m);
 }
@@ -58,7 +59,9 @@ convert(const char *in, size_t n, size_t chunk, struct sink *s)
 	return pass(in, n, chunk, 1, s);
 }
 
-#define L76 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define L76                                                                    \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaa"
 #define QPHDR                                                                  \
 	"MIME-Version: 1.0\n"                                                  \
 	"Content-Type: text/plain; charset=unknown-8bit\n"                     \
@@ -70,42 +73,49 @@ static const struct {
     {"7-bit message unchanged", "Subject: s\n\nplain\n",
      "Subject: s\n\nplain\n", NULL},
     {"plain text body",
-     "Subject: s\n\ncr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e\n",
+     "Subject: s\n\ncr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+     "e\n",
      "Subject: s\n" QPHDR "\ncr=C3=A8me br=C3=BBl=C3=A9e\n", NULL},
-    {"'=' and control octets encoded",
-     "Subject: s\n\na=b\x01\x7f\xe9\n",
+    {"'=' and control octets encoded", "Subject: s\n\na=b\x01\x7f\xe9\n",
      "Subject: s\n" QPHDR "\na=3Db=01=7F=E9\n", NULL},
-    {"trailing spaces and tabs",
-     "Subject: s\n\nx\xe9  \ny\t\nz \t \nlast \n",
+    {"trailing spaces and tabs", "Subject: s\n\nx\xe9  \ny\t\nz \t \nlast \n",
      "Subject: s\n" QPHDR "\nx=E9 =20\ny=09\nz \t=20\nlast=20\n", NULL},
-    {"trailing space at the end without LF",
-     "Subject: s\n\n\xe9 ", "Subject: s\n" QPHDR "\n=E9=20", NULL},
+    {"trailing space at the end without LF", "Subject: s\n\n\xe9 ",
+     "Subject: s\n" QPHDR "\n=E9=20", NULL},
     {"a lone '.' line kept (dot-stuffing is SMTP's)",
-     "Subject: s\n\n\xe9\n.\n..\n",
-     "Subject: s\n" QPHDR "\n=E9\n.\n..\n", NULL},
+     "Subject: s\n\n\xe9\n.\n..\n", "Subject: s\n" QPHDR "\n=E9\n.\n..\n",
+     NULL},
     {"CRLF a hard break, a bare CR encoded",
      "Subject: s\n\n\xe9 \r\na\rb\r\n\r",
      "Subject: s\n" QPHDR "\n=E9=20\na=0Db\n=0D", NULL},
-    {"long line: soft breaks at 76",
-     "Subject: s\n\n\xe9" L76 "bbbb\n",
-     "Subject: s\n" QPHDR "\n=E9" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\naaabbbb\n", NULL},
+    {"long line: soft breaks at 76", "Subject: s\n\n\xe9" L76 "bbbb\n",
+     "Subject: s\n" QPHDR "\n=E9"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\naaabbbb\n",
+     NULL},
     {"an encoded octet never split by a soft break",
-     "Subject: s\n\n" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "Subject: s\n\n"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "a"
      "\xe9\xe9\n",
-     "Subject: s\n" QPHDR "\n" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-     "=\n=E9=E9\n", NULL},
+     "Subject: s\n" QPHDR "\n"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "a"
+     "=\n=E9=E9\n",
+     NULL},
     {"existing CTE 7bit (mislabelled) replaced, MIME-Version kept",
      "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
      "Content-Transfer-Encoding: 7bit\n\n\xc3\xa9\n",
      "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
-     "Content-Transfer-Encoding: quoted-printable\n\n=C3=A9\n", NULL},
+     "Content-Transfer-Encoding: quoted-printable\n\n=C3=A9\n",
+     NULL},
     {"folded CTE 8bit replaced, a second one dropped",
      "Content-Transfer-Encoding:\n 8bit\nX: y\n"
      "Content-Transfer-Encoding: 8bit\n\n\xe9\n",
      "Content-Transfer-Encoding: quoted-printable\nX: y\n"
      "MIME-Version: 1.0\nContent-Type: text/plain; charset=unknown-8bit\n"
-     "\n=E9\n", NULL},
+     "\n=E9\n",
+     NULL},
     {"multipart: the 8-bit part encoded, the 7-bit one kept",
      "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
      "pre\n--b\nContent-Type: text/plain; charset=utf-8\n"
@@ -124,7 +134,8 @@ static const struct {
      "\n--out \nContent-Type: multipart/alternative; boundary=\"in\"\n\n"
      "--in\nContent-Type: text/plain; charset=unknown-8bit\n"
      "Content-Transfer-Encoding: quoted-printable\n\n=E9\n--in--\n"
-     "--out--\n", NULL},
+     "--out--\n",
+     NULL},
     {"an outer boundary ends an inner part",
      "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
      "Content-Type: multipart/mixed; boundary=i\n\n--i\n\n\xe9\n"
@@ -133,19 +144,22 @@ static const struct {
      "Content-Type: multipart/mixed; boundary=i\n\n--i\n"
      "Content-Type: text/plain; charset=unknown-8bit\n"
      "Content-Transfer-Encoding: quoted-printable\n\n=E9\n"
-     "--o\n\nplain\n--o--\n", NULL},
+     "--o\n\nplain\n--o--\n",
+     NULL},
     {"message/rfc822 walked into, relabelled 7bit",
      "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
      "Content-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n"
      "Subject: in\n\nna\xc3\xafve\n--b--\n",
      "Content-Type: multipart/mixed; boundary=b\nMIME-Version: 1.0\n\n--b\n"
      "Content-Type: message/rfc822\nContent-Transfer-Encoding: 7bit\n\n"
-     "Subject: in\n" QPHDR "\nna=C3=AFve\n--b--\n", NULL},
+     "Subject: in\n" QPHDR "\nna=C3=AFve\n--b--\n",
+     NULL},
     {"multipart/digest parts are messages",
      "Content-Type: multipart/digest; boundary=d\n\n--d\n\n"
      "Subject: one\n\n\xe9\n--d--\n",
      "Content-Type: multipart/digest; boundary=d\nMIME-Version: 1.0\n\n"
-     "--d\n\nSubject: one\n" QPHDR "\n=E9\n--d--\n", NULL},
+     "--d\n\nSubject: one\n" QPHDR "\n=E9\n--d--\n",
+     NULL},
     {"base64 part left alone",
      "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
      "Content-Transfer-Encoding: base64\n\naGk=\n--b\n\n\xe9\n--b--\n",
@@ -156,25 +170,24 @@ static const struct {
      NULL},
     {"8-bit octets in a base64 part refused",
      "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
-     "Content-Transfer-Encoding: base64\n\naGk\xe9\n--b--\n", NULL,
-     "8-bit octets in a MIME part labelled base64"},
+     "Content-Transfer-Encoding: base64\n\naGk\xe9\n--b--\n",
+     NULL, "8-bit octets in a MIME part labelled base64"},
     {"binary refused", "Content-Transfer-Encoding: binary\n\n\xe9\n", NULL,
      "a MIME part is labelled binary"},
     {"8-bit header refused", "Subject: caf\xc3\xa9\n\nbody\xe9\n", NULL,
      "8-bit octets in a header"},
     {"8-bit part header refused",
      "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
-     "Content-Type: text/plain; name=\"\xe9\"\n\nx\n--b--\n", NULL,
-     "8-bit octets in a header"},
+     "Content-Type: text/plain; name=\"\xe9\"\n\nx\n--b--\n",
+     NULL, "8-bit octets in a header"},
     {"8-bit preamble refused",
      "Content-Type: multipart/mixed; boundary=b\n\n\xe9\n--b\n\nx\n--b--\n",
      NULL, "8-bit octets in a multipart preamble"},
     {"8-bit epilogue refused",
      "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n\xe9\n",
      NULL, "8-bit octets in a multipart epilogue"},
-    {"message/partial refused",
-     "Content-Type: message/partial; id=x\n\n\xe9\n", NULL,
-     "message/partial"},
+    {"message/partial refused", "Content-Type: message/partial; id=x\n\n\xe9\n",
+     NULL, "message/partial"},
 };
 
 static void
@@ -185,16 +198,18 @@ test_table(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (size_t chunk = 1; chunk <= 4096; chunk *= 4096) {
-			int rc = convert(cases[i].in, strlen(cases[i].in), chunk,
-					 &s);
-			int ok = cases[i].out
-				     ? rc == 0 && s.len == strlen(cases[i].out) &&
-					   memcmp(s.buf, cases[i].out, s.len) == 0
-				     : rc == -1 && m.err == MIME_DG_REFUSE &&
-					   strstr(m.why, cases[i].why) != NULL;
+			int rc = convert(cases[i].in, strlen(cases[i].in),
+					 chunk, &s);
+			int ok =
+			    cases[i].out
+				? rc == 0 && s.len == strlen(cases[i].out) &&
+				      memcmp(s.buf, cases[i].out, s.len) == 0
+				: rc == -1 && m.err == MIME_DG_REFUSE &&
+				      strstr(m.why, cases[i].why) != NULL;
 			if (!ok)
-				fprintf(stderr, "\n%s (chunk %zu): rc %d why "
-						"\"%s\" got [%.*s]\n",
+				fprintf(stderr,
+					"\n%s (chunk %zu): rc %d why "
+					"\"%s\" got [%.*s]\n",
 					cases[i].name, chunk, rc, m.why,
 					(int)s.len, s.buf);
 			CU_ASSERT(ok);
