@@ -760,11 +760,71 @@ mime_dg_init(struct mime_dg *m, struct mime_dg_plan *plan, int emit,
 	part_start(m, 0, 0, 1);
 }
 
+/* qp_span - qp_byte for each octet, a literal one that fits the line
+ * written at once (most of a text is such octets) */
+static void
+qp_span(struct mime_dg *m, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !m->err; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (m->npend == 0 && c >= 33 && c <= 126 && c != '=' &&
+		    m->col < 75) {
+			m->obuf[m->olen++] = (char)c;
+			m->col++;
+			if (m->olen == sizeof(m->obuf))
+				flush_out(m);
+		} else
+			qp_byte(m, c);
+	}
+}
+
+/* body_span - the rest of a line (its LF included) of a body: what
+ * body_byte would do, a line at a time */
+static void
+body_span(struct mime_dg *m, const char *p, size_t n)
+{
+	unsigned char any = 0;
+
+	if (m->body == B_QP) {
+		qp_span(m, p, n);
+		return;
+	}
+	if (m->body == B_SCAN || (!m->emit && m->reason != R_NONE)) {
+		for (size_t i = 0; i < n; i++)
+			any |= (unsigned char)p[i];
+		if (m->body == B_SCAN)
+			m->part.has8 |= any >> 7;
+		else if (any > 127)
+			refuse_8bit(m);
+	}
+	if (m->body == B_COPY)
+		put(m, p, n);
+}
+
+/* fast - whether the octet c can start a line span: in a body, no
+ * line start held, and no boundary possible here */
+static int
+fast(const struct mime_dg *m, char c)
+{
+	return m->state == ST_BODY && m->npeek == 0 &&
+	       !(m->bol && m->nstack > 0 && c == '-');
+}
+
 int
 mime_dg_feed(struct mime_dg *m, const char *in, size_t n)
 {
-	for (size_t i = 0; i < n && !m->err; i++) {
+	size_t i = 0;
+
+	while (i < n && !m->err) {
 		unsigned char c = (unsigned char)in[i];
+		if (fast(m, (char)c)) {
+			const char *nl = memchr(in + i, '\n', n - i);
+			size_t k = nl ? (size_t)(nl - (in + i)) + 1 : n - i;
+			body_span(m, in + i, k);
+			m->bol = nl != NULL;
+			i += k;
+			continue;
+		}
 		if (m->npeek > 0 || (m->bol && m->nstack > 0 && c == '-')) {
 			m->peek[m->npeek++] = (char)c;
 			if (c == '\n' || m->npeek == sizeof(m->peek) ||
@@ -773,6 +833,7 @@ mime_dg_feed(struct mime_dg *m, const char *in, size_t n)
 		} else
 			dispatch(m, c);
 		m->bol = c == '\n';
+		i++;
 	}
 	return m->err ? -1 : 0;
 }

@@ -262,9 +262,11 @@ message_scan(struct session *s, long long *wire, int *eight)
 	*eight = 0;
 	qf_reader_init(&rd, s->d->qfd, s->d->e);
 	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0) {
+		unsigned char any = 0; /* a loop the compiler vectorises */
 		w += wire_count(&st, buf, (size_t)n);
-		for (ssize_t i = 0; i < n && !*eight; i++)
-			*eight = (unsigned char)buf[i] > 127;
+		for (ssize_t i = 0; i < n; i++)
+			any |= (unsigned char)buf[i];
+		*eight |= any >> 7;
 	}
 	*wire = w + (st.bol ? 0 : 2);
 	return n < 0 ? -1 : 0;
