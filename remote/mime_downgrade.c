@@ -13,7 +13,7 @@
  * Content-Transfer-Encoding replaced or added, a non-MIME message given
  * MIME-Version: 1.0 (and Content-Type text/plain; charset=unknown-8bit,
  * RFC 1428, when it had none), a multipart or message labelled 8bit or
- * binary relabelled 7bit, everything else octet for octet.  multipart
+ * binary relabelled 7bit, everything else octet for octet.  Multipart
  * is walked by its boundaries (RFC 2046 5.1.1, an outer boundary ends
  * inner parts too), message/rfc822 and message/global into their own
  * header and body (RFC 2046 5.2.1 forbids encoding them), up to
@@ -23,7 +23,7 @@
  * (RFC 2047 encoding of raw headers is not attempted), in a part
  * labelled binary, base64, quoted-printable or anything else, in a
  * preamble or epilogue, in a message/partial or message/external-body
- * part, or below the nesting limit; a part labelled binary; a header
+ * part, or nested deeper than the limit; a part labelled binary; a header
  * of interest or a boundary longer than its limit; more parts than
  * LIM_MIME_PARTS.
  *
