@@ -14,9 +14,10 @@ import os
 import re
 import unittest
 
-from mta import MTA
+from mta import MTA, free_port, wait_for
 from remote_helpers import DNSServer, remote_request, write_queue_file
 from rfc_peer import Peer
+from sink_helpers import SMTPSink
 
 NO_8BIT = ("PIPELINING", "SIZE 10000000")
 
@@ -234,6 +235,49 @@ class Downgrade(unittest.TestCase):
         ans, sess, _ = self.send(BINARY, mta=Downgrade.anyway)
         self.assertEqual(ans["code"], "2", ans)
         self.assertEqual(received(sess), BINARY)
+
+
+class DowngradeEndToEnd(unittest.TestCase):
+    """The whole path: a client gives smtpd an 8-bit message (declared
+    BODY=8BITMIME), cleanup queues it, qmgr hands it to remote, and the
+    MX, which does not offer 8BITMIME, gets it as 7-bit MIME."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = DNSServer({
+            "old.test": [("MX", "10 mx.old.test", 300)],
+            "mx.old.test": [("A", "127.0.0.7", 300)]})
+        port = free_port()
+        cls.sink = SMTPSink("127.0.0.7", port, ehlo=NO_8BIT)
+        cls.src = MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
+                      smtp_port=str(port)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.src.cleanup()
+        cls.sink.stop()
+        cls.dns.stop()
+
+    def test_smtpd_to_remote_converted(self):
+        text = "Grüße aus Köln = schön\n.\nfin\n"
+        body = ("From: alice@localhost\r\nTo: bob@old.test\r\n"
+                "Subject: umlauts\r\n\r\n" +
+                text.replace("\n", "\r\n")).encode()
+        with self.src.smtp() as s:
+            s.ehlo()
+            s.sendmail("alice@localhost", ["bob@old.test"], body,
+                       mail_options=["BODY=8BITMIME"])
+        wait_for(lambda: self.sink.messages, what="the relayed message")
+        data = self.sink.messages[0]["data"]
+        self.assertTrue(all(b < 128 for b in data), data)
+        msg = received({"data": data})
+        self.assertIn(b"\nContent-Transfer-Encoding: quoted-printable\n",
+                      msg)
+        self.assertIn(b"Gr=C3=BC=C3=9Fe aus K=C3=B6ln =3D sch=C3=B6n\n",
+                      msg)
+        self.assertEqual(leaves(msg), [text.encode()])
+        self.src.wait_log(r"to=<bob@old\.test>, relay=mx\.old\.test"
+                          r"\[127\.0\.0\.7\]:\d+, .*status=sent")
 
 
 if __name__ == "__main__":
