@@ -152,6 +152,7 @@ static const struct ckey keys[] = {
 	N(smtp_quit_timeout, C_TIME, "300s", 1, 3600),
 	N(smtp_recipient_limit, C_INT, "50", 1, 1000),
 	N(smtp_send_8bit_anyway, C_BOOL, "no", 0, 1),
+	N(smtp_mime_downgrade, C_BOOL, "yes", 0, 1),
 	N(smtp_line_length_limit, C_INT, "998", 0, 100000),
 	N(smtp_mx_session_limit, C_INT, "2", 1, 32),
 	S(remote_tls_security_level, "may"),

@@ -118,6 +118,7 @@ struct config {
 	long smtp_quit_timeout;
 	long smtp_recipient_limit;
 	long smtp_send_8bit_anyway;
+	long smtp_mime_downgrade; /* 8-bit to 7-bit MIME for peers without 8BITMIME */
 	long smtp_line_length_limit; /* remote breaks longer lines; 0 = never */
 	long smtp_mx_session_limit;  /* sessions per request: next MX on 4xx */
 	char *remote_tls_security_level; /* none, may, encrypt, verify, dane */

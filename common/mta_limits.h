@@ -45,4 +45,13 @@
 #define LIM_SASL_LINE 12288 /* one AUTH line or response, RFC 4954 4 */
 #define LIM_SASL_FIELD 255  /* authzid, authcid, password: RFC 4616 2 */
 
+/* MIME walked by remote's 7-bit downgrade (remote/mime_downgrade.c) */
+#define LIM_MIME_NESTING 100   /* multipart and message/rfc822 levels
+				  walked, as Postfix's mime_nesting_limit */
+#define LIM_MIME_BOUNDARY 200  /* octets of a boundary (RFC 2046 says 70;
+				  longer ones are seen in the wild) */
+#define LIM_MIME_HEADER 16384  /* a Content-Type or Content-Transfer-
+				  Encoding header, continuations included */
+#define LIM_MIME_PARTS 100000  /* parts (headers) in one message */
+
 #endif

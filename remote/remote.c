@@ -349,6 +349,7 @@ serve_request(struct ipc *c, const struct attrs *a)
 	free((void *)d.qidx);
 	free(d.res);
 	free(d.done);
+	free(d.dg_plan);
 	return rc == IPC_OK ? agent_done(c) : rc;
 }
 

@@ -178,6 +178,14 @@ struct delivery {
 	int scanned;
 	long long wire_size; /* SIZE= (RFC 1870 4) */
 	int eight;	     /* it holds 8-bit octets */
+	/* its 7-bit MIME copy for a peer without 8BITMIME
+	 * (mime_downgrade.c), planned once, when a session first needs it:
+	 * 0 not yet, 1 planned, -1 cannot be converted (dg_why says why),
+	 * -2 the queue file could not be read */
+	int dg;
+	long long dg_size; /* the copy's SIZE= */
+	char dg_why[160];
+	struct mime_dg_plan *dg_plan; /* malloc'd; the request frees it */
 };
 /* done[i]: no answer yet; the answer is final; or a 4xx from a server
  * that was not the last one to try: res[i] holds it and the recipient is

@@ -21,6 +21,8 @@
 
 #include "config.h"
 #include "fsutil.h"
+#include "log.h"
+#include "mime_downgrade.h"
 #include "remote.h"
 
 struct session {
@@ -29,6 +31,9 @@ struct session {
 	struct smtp_ext x;
 	int esmtp;
 	int reused; /* no reply on this reused connection yet */
+	/* this peer gets the 7-bit MIME copy (no 8BITMIME), of size */
+	int downgrade;
+	long long size; /* SIZE=: the octets this peer gets */
 	/* the last transaction: whether its data was taken (2xx), and the
 	 * recipients it deferred with "too many recipients" (452, or 552
 	 * taken as 452), which go again in the next one (RFC 5321
@@ -207,9 +212,37 @@ io:
 }
 
 /*
+ * wire_count - the octets smtp_stuff sends for p, less the dots it
+ * doubles (RFC 1870 4: CRLF line ends and the breaks it puts into long
+ * lines count, dot-stuffing and the final dot do not); st carries the
+ * line between calls, as smtp_stuff's does
+ */
+static long long
+wire_count(struct smtp_stuff *st, const char *p, size_t n)
+{
+	long long w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\n' && st->limit && st->col >= st->limit) {
+			w += 3;
+			st->col = 1;
+		}
+		if (p[i] == '\n') {
+			w += 2;
+			st->col = 0;
+		} else {
+			w++;
+			st->col++;
+		}
+	}
+	if (n > 0)
+		st->bol = p[n - 1] == '\n';
+	return w;
+}
+
+/*
  * message_scan - one pass over the message: its size as it goes on the
- * wire (RFC 1870 4: CRLF line ends, the breaks send_message puts into
- * long lines, not the dots of dot-stuffing nor the final dot), and
+ * wire (wire_count, and a CRLF after a last line without LF), and
  * whether it holds an octet over 127: what RFC 6152 3 rules on is 8-bit
  * data, whatever BODY= the client gave (a message declared 8BITMIME that
  * is 7-bit after all may go to a peer without 8BITMIME; undeclared 8-bit
@@ -221,33 +254,127 @@ message_scan(struct session *s, long long *wire, int *eight)
 {
 	struct qf_reader rd;
 	static char buf[16384];
-	size_t col = 0, limit = (size_t)cfg.smtp_line_length_limit;
+	struct smtp_stuff st = {.bol = 1,
+				.limit = (size_t)cfg.smtp_line_length_limit};
 	long long w = 0;
-	int last_lf = 1;
 	ssize_t n;
 
 	*eight = 0;
 	qf_reader_init(&rd, s->d->qfd, s->d->e);
 	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			/* as smtp_stuff counts columns and breaks lines */
-			if (buf[i] != '\n' && limit && col >= limit) {
-				w += 3;
-				col = 1;
-			}
-			if (buf[i] == '\n') {
-				w += 2;
-				col = 0;
-			} else {
-				w++;
-				col++;
-			}
-			*eight |= (unsigned char)buf[i] > 127;
-		}
-		last_lf = buf[n - 1] == '\n';
+		unsigned char any = 0; /* a loop the compiler vectorises */
+		w += wire_count(&st, buf, (size_t)n);
+		for (ssize_t i = 0; i < n; i++)
+			any |= (unsigned char)buf[i];
+		*eight |= any >> 7;
 	}
-	*wire = w + (last_lf ? 0 : 2);
+	*wire = w + (st.bol ? 0 : 2);
 	return n < 0 ? -1 : 0;
+}
+
+/* the converter's state: one message at a time, too big for the stack */
+static struct mime_dg dg;
+
+/* the converted copy's octets, counted as they would be sent */
+struct wire_tally {
+	struct smtp_stuff st;
+	long long w;
+};
+
+static int
+count_out(void *ctx, const char *p, size_t n)
+{
+	struct wire_tally *c = ctx;
+
+	c->w += wire_count(&c->st, p, n);
+	return 0;
+}
+
+/* dg_pass - one pass of the converter over the queue file: 0, -1 it
+ * stopped (dg.err), -2 a read error */
+static int
+dg_pass(struct delivery *d, int emit, mime_dg_out out, void *ctx)
+{
+	struct qf_reader rd;
+	static char buf[16384];
+	ssize_t n;
+
+	mime_dg_init(&dg, d->dg_plan, emit, out, ctx);
+	qf_reader_init(&rd, d->qfd, d->e);
+	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0)
+		if (mime_dg_feed(&dg, buf, (size_t)n) != 0)
+			return -1;
+	if (n < 0)
+		return -2;
+	return mime_dg_end(&dg);
+}
+
+/*
+ * downgrade_plan - once per request, when a peer without 8BITMIME is
+ * met: the converter's first pass (what to encode, or why it cannot
+ * be), then its second with the output counted for SIZE=, which must be
+ * the octets of the copy; the copy itself is written by send_message,
+ * a third pass.  The queue file is never changed.
+ */
+static void
+downgrade_plan(struct delivery *d)
+{
+	struct wire_tally count = {.st = {.bol = 1,
+			  .limit = (size_t)cfg.smtp_line_length_limit}};
+	int rc;
+
+	if (d->dg_plan == NULL &&
+	    (d->dg_plan = malloc(sizeof(*d->dg_plan))) == NULL)
+		log_fatal("out of memory");
+	rc = dg_pass(d, 0, count_out, &count);
+	if (rc == 0)
+		rc = dg_pass(d, 1, count_out, &count);
+	if (rc == -2) {
+		d->dg = -2;
+	} else if (rc != 0) {
+		d->dg = -1;
+		snprintf(d->dg_why, sizeof(d->dg_why), "%s", dg.why);
+	} else {
+		d->dg = 1;
+		d->dg_size = count.w + (count.st.bol ? 0 : 2);
+	}
+}
+
+/* eight_bit - RFC 6152 3 for a peer without 8BITMIME: the 7-bit MIME
+ * copy when it can be made (smtp_mime_downgrade), else the message as
+ * it is (smtp_send_8bit_anyway) or nothing: 0, or -1 with r */
+static int
+eight_bit(struct session *s, struct result *r)
+{
+	struct delivery *d = s->d;
+
+	if (!d->eight || s->x.eightbitmime)
+		return 0;
+	if (cfg.smtp_mime_downgrade && d->dg == 0)
+		downgrade_plan(d);
+	if (cfg.smtp_mime_downgrade && d->dg == 1) {
+		s->downgrade = 1;
+		s->size = d->dg_size;
+		return 0;
+	}
+	if (cfg.smtp_mime_downgrade && d->dg == -2) {
+		remote_result(r, 4, "4.3.0", "queue file read error");
+		return -1;
+	}
+	if (cfg.smtp_send_8bit_anyway)
+		return 0;
+	if (cfg.smtp_mime_downgrade)
+		remote_result(r, 5, "5.6.3",
+			      "8-bit message, but host %s[%s] does not offer "
+			      "8BITMIME, and it cannot be converted to 7-bit "
+			      "MIME: %s",
+			      s->c->host, s->c->addr, d->dg_why);
+	else
+		remote_result(r, 5, "5.6.3",
+			      "8-bit message, but host %s[%s] "
+			      "does not offer 8BITMIME",
+			      s->c->host, s->c->addr);
+	return -1;
 }
 
 /* precheck - failures known before MAIL: size, 8-bit, UTF-8 */
@@ -256,6 +383,7 @@ precheck(struct session *s, struct result *r)
 {
 	const struct qf_envelope *e = s->d->e;
 	int utf8 = !is_ascii(e->sender);
+	struct result r8;
 
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
@@ -266,12 +394,15 @@ precheck(struct session *s, struct result *r)
 		s->d->eight = 0;
 	}
 	s->d->scanned = 1;
-	if (s->x.size && s->x.size_limit > 0 &&
-	    s->d->wire_size > s->x.size_limit) {
+	s->size = s->d->wire_size;
+	s->downgrade = 0;
+	/* decided first: the copy's size is what SIZE compares */
+	int rc8 = eight_bit(s, &r8);
+	if (s->x.size && s->x.size_limit > 0 && s->size > s->x.size_limit) {
 		remote_result(r, 5, "5.3.4",
 			      "message size %lld exceeds size "
 			      "limit %lld of server %s[%s]",
-			      s->d->wire_size, s->x.size_limit, s->c->host,
+			      s->size, s->x.size_limit, s->c->host,
 			      s->c->addr);
 		return -1;
 	}
@@ -283,12 +414,9 @@ precheck(struct session *s, struct result *r)
 		return -1;
 	}
 	/* RFC 6152 3: 8-bit octets, declared 8BITMIME or not, go only to
-	 * a server that offers 8BITMIME */
-	if (s->d->eight && !s->x.eightbitmime && !cfg.smtp_send_8bit_anyway) {
-		remote_result(r, 5, "5.6.3",
-			      "8-bit message, but host %s[%s] "
-			      "does not offer 8BITMIME",
-			      s->c->host, s->c->addr);
+	 * a server that offers 8BITMIME, or converted */
+	if (rc8 != 0) {
+		*r = r8;
 		return -1;
 	}
 	return 0;
@@ -321,7 +449,7 @@ put_mail(struct session *s)
 	for (int i = 0; i < s->d->n; i++)
 		utf8 |= !is_ascii(s->d->rcpt[i]);
 	if (rc == 0 && s->x.size)
-		rc = smtp_printf(s->c, " SIZE=%lld", s->d->wire_size);
+		rc = smtp_printf(s->c, " SIZE=%lld", s->size);
 	/* 8-bit content is declared even when the client did not (as
 	 * Postfix's cleanup finds it); a declared type is kept */
 	if (rc == 0 && s->x.eightbitmime && e->body_type &&
@@ -362,6 +490,41 @@ put_rcpt(struct session *s, int i)
 	return rc != 0 ? rc : smtp_printf(s->c, "\r\n");
 }
 
+/* the converted copy on its way: dot-stuffed and written */
+struct send_dg {
+	struct session *s;
+	struct smtp_stuff st;
+};
+
+static int
+send_out(void *ctx, const char *p, size_t n)
+{
+	struct send_dg *sd = ctx;
+	static char out[SMTP_STUFF_OUT(MIME_DG_OUTBUF)];
+	size_t o = smtp_stuff(&sd->st, p, n, out);
+
+	return smtp_write(sd->s->c, out, o, cfg.smtp_data_block_timeout);
+}
+
+/* send_downgraded - the 7-bit MIME copy (the converter's third pass) */
+static int
+send_downgraded(struct session *s)
+{
+	struct send_dg sd = {.s = s,
+			     .st = {.bol = 1,
+				    .limit = (size_t)cfg.smtp_line_length_limit}};
+	int rc = dg_pass(s->d, 1, send_out, &sd);
+
+	if (rc == -2 || (rc != 0 && dg.err != MIME_DG_EOUT))
+		snprintf(s->c->err, sizeof(s->c->err),
+			 rc == -2 ? "queue file read error"
+				  : "message changed while converting it");
+	if (rc != 0)
+		return -1;
+	return smtp_write(s->c, sd.st.bol ? ".\r\n" : "\r\n.\r\n",
+			  sd.st.bol ? 3 : 5, cfg.smtp_data_block_timeout);
+}
+
 /* send_message - the queue file's message, CRLF and dot-stuffed */
 static int
 send_message(struct session *s)
@@ -372,6 +535,8 @@ send_message(struct session *s)
 				.limit = (size_t)cfg.smtp_line_length_limit};
 	ssize_t n;
 
+	if (s->downgrade)
+		return send_downgraded(s);
 	qf_reader_init(&rd, s->d->qfd, s->d->e);
 	while ((n = qf_reader_read(&rd, in, sizeof(in))) > 0) {
 		size_t o = smtp_stuff(&st, in, (size_t)n, out);

@@ -24,7 +24,7 @@ cd "$top" || exit 2
 cc=${CLANG:-clang}
 out=build-fuzz
 max_len=${FUZZ_MAX_LEN:-65536}
-targets=${FUZZ_TARGETS:-"fuzz_addr fuzz_ipc fuzz_queue_file fuzz_cleanup_headers fuzz_smtpd fuzz_smtp_reply fuzz_map fuzz_sasl"}
+targets=${FUZZ_TARGETS:-"fuzz_addr fuzz_ipc fuzz_queue_file fuzz_cleanup_headers fuzz_smtpd fuzz_smtp_reply fuzz_map fuzz_sasl fuzz_mime_downgrade"}
 
 # every UBSan report is a crash
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -44,6 +44,7 @@ prog_src() {
 	fuzz_cleanup_headers) echo cleanup/cleanup_headers.c ;;
 	fuzz_smtpd) echo smtpd/smtpd_cmd.c smtpd/smtpd_io.c smtpd/smtpd_data.c smtpd/smtpd_body.c smtpd/smtpd_tls.c smtpd/smtpd_auth.c smtpd/smtpd_submit.c smtpd/smtpd_vrfy.c smtpd/smtpd_access.c ;;
 	fuzz_smtp_reply) echo remote/smtp_reply.c remote/smtp_ehlo.c ;;
+	fuzz_mime_downgrade) echo remote/mime_downgrade.c ;;
 	esac
 }
 
