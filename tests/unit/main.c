@@ -30,6 +30,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_access,
     suite_smtpd_body,
     suite_fsync_pair,
+    suite_smtp_auth,
 };
 
 int
