@@ -4,7 +4,8 @@
  * reply in both its forms, the choice of mechanism, the credentials of
  * a map value, the PLAIN and LOGIN encodings (checked against base64
  * worked out by hand and by Python's base64 module, not by the code under
- * test), and the order of the map lookups.
+ * test), the order of the map lookups, and that a map compiled from a
+ * text only its owner may read is only its owner's too.
  *
  * Trusts: nothing; every case is a table row.
  * Never: opens a socket.
@@ -12,6 +13,7 @@
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../../remote/remote.h"
 #include "config.h"
@@ -247,12 +249,16 @@ test_lookup(void)
 	static char path[512];
 	struct smtp_cred c;
 	struct result r;
+	struct stat st;
 
 	unit_path(src, sizeof(src), tmpdir, "sasl_passwd");
 	CU_ASSERT_EQUAL_FATAL(unit_write_file(src, text, sizeof(text) - 1), 0);
 	CU_ASSERT_EQUAL_FATAL(map_db_path(src, db, sizeof(db)), 0);
 	CU_ASSERT_FATAL(map_compile(src, db, MAP_SYNTAX_PLAIN, err,
 				    sizeof(err)) == 5);
+	/* the text is 0600 (unit_write_file): so is the compiled map */
+	CU_ASSERT_EQUAL(stat(db, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
 	snprintf(path, sizeof(path), "%s", src);
 	cfg.smtp_sasl_password_map = path;
 	smtp_auth_open();
