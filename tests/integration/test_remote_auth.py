@@ -16,13 +16,20 @@ gets, driven through private/remote as qmgr does: AUTH LOGIN and its two
 334 challenges, AUTH PLAIN after the old "AUTH=" form, no AUTH offered,
 no credentials, a 4xx, a 334 out of place, no mechanism in common, and
 smtp_sasl_tls_only refusing to send credentials without TLS.
+
+RootMode (as root only): the map readable by root alone, opened before
+remote's chroot, and a rebuilt map taken up by the next process.
 """
 import os
+import pwd
+import re
+import shutil
 import unittest
 
-from mta import MTA
+from mta import MTA, wait_for
 from remote_helpers import DNSServer, remote_request, write_queue_file
 from rfc_peer import Peer
+from test_root_mode import USERS, ensure_users
 from sasl_helpers import (RELAY_NAME, RELAY_PASS, RELAY_USER, b64,
                           relay_server, write_password_map)
 
@@ -275,6 +282,70 @@ class TLSOnly(ScriptedPeers):
     test_temporary_failure_defers_with_the_reply = None
     test_334_after_initial_response_is_a_protocol_error = None
     test_no_mechanism_in_common = None
+
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
+                     "root mode needs root")
+class RootMode(unittest.TestCase):
+    """run_mode = root: remote runs as remote_user in a chroot, and reads
+    a password map that only root may read, outside the chroot, because
+    it opened it before; a rebuilt map is read by the next process."""
+
+    def test_map_of_root_alone(self):
+        ensure_users()
+        dns = DNSServer({})
+        script = {}
+        peer = Peer(ehlo=("AUTH PLAIN",),
+                    answer=lambda c, _: script.get(c, None))
+        m = MTA(run_mode="root", smtp_sasl_tls_only="no",
+                resolver_nameservers="127.0.0.1:%d" % dns.port,
+                remote_connection_reuse_time="0", **USERS)
+        key = "[127.0.0.1]:%d" % peer.port
+        try:
+            os.chmod(m.dir, 0o755)
+            path = write_password_map(m, [(key, "root-only:first")])
+            with open(m.conf, "a") as f:
+                f.write("smtp_sasl_password_map = %s\n" % path)
+            self.assertEqual(os.stat(path + ".lmdb").st_mode & 0o777, 0o600)
+            m.start()
+            for pw in ("first", "second"):
+                script["AUTH PLAIN " + b64("\0root-only\0" + pw)] = \
+                    "235 2.7.0 Ok"
+            qf = os.path.join(m.dir, "q")
+            write_queue_file(qf, "ROOTA", "a@here.test", ["x@far.test"],
+                             b"Subject: r\n\nhi\n")
+
+            def send():
+                ans = remote_request(m, qf, "ROOTA", "a@here.test",
+                                     ["x@far.test"], key)
+                self.assertEqual(ans[0]["code"], "2", ans)
+                return [c for c in peer.sessions[-1]["commands"]
+                        if c.startswith("AUTH")]
+
+            self.assertEqual(send(), ["AUTH PLAIN " +
+                                      b64("\0root-only\0first")])
+            pid = m.pids("remote")[0]
+            owner = pwd.getpwuid(os.stat("/proc/%d" % pid).st_uid)
+            self.assertEqual(owner.pw_name, USERS["remote_user"])
+            self.assertEqual(os.readlink("/proc/%d/root" % pid),
+                             os.path.join(m.dir, "queue"))
+            # rebuilt: the process that finds it out of reach answers
+            # that request from the map it has open, then ends; the next
+            # one opens the new map
+            write_password_map(m, [(key, "root-only:second")])
+            self.assertEqual(send(), ["AUTH PLAIN " +
+                                      b64("\0root-only\0first")])
+            m.wait_log(r"map %s\.lmdb was replaced or is missing" %
+                       re.escape(path))
+            wait_for(lambda: pid not in m.pids("remote"), 20,
+                     "the old remote to exit")
+            self.assertEqual(send(), ["AUTH PLAIN " +
+                                      b64("\0root-only\0second")])
+        finally:
+            m.cleanup()
+            peer.stop()
+            dns.stop()
 
 
 if __name__ == "__main__":
