@@ -137,10 +137,9 @@ struct smtp_conn {
 	int esmtp, level, uses;
 	long long expires; /* us: closed when idle this long */
 	/* the credentials looked up for it (smtp_auth.c: their hash, all
-	 * zero when none): it is reused only where the same ones apply;
-	 * authenticated: AUTH succeeded on it */
+	 * zero when none): it is reused only where the same ones apply,
+	 * and a reused one is never authenticated again */
 	unsigned char cred_id[SMTP_CRED_ID];
-	int authenticated;
 	char rbuf[8192];
 	size_t rpos, rlen;
 	char wbuf[65536];

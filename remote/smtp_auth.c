@@ -287,7 +287,6 @@ static int
 verdict(struct auth *a, const char *after)
 {
 	if (a->rep.code == 235) {
-		a->c->authenticated = 1;
 		log_debug("%s: SASL %s authentication as %s with %s[%s]:%d",
 			  a->id, a->mech, a->cred->user, a->c->host,
 			  a->c->addr, a->c->port);

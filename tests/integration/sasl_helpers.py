@@ -50,12 +50,12 @@ def relay_server():
     return m
 
 
-def write_password_map(m, entries):
+def write_password_map(m, entries, mode=0o600):
     """entries: [(key, "user:password")] into m's smtp_sasl_password_map
-    (the text file sasl_passwd in its directory), compiled."""
+    (the text file sasl_passwd in its directory, with mode), compiled."""
     path = os.path.join(m.dir, "sasl_passwd")
     with open(path, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
+        os.fchmod(f.fileno(), mode)
         f.write("# smtp_sasl_password_map of the test\n")
         for k, v in entries:
             f.write("%s %s\n" % (k, v))

@@ -17,7 +17,7 @@ gets, driven through private/remote as qmgr does: AUTH LOGIN and its two
 no credentials, a 4xx, a 334 out of place, no mechanism in common, and
 smtp_sasl_tls_only refusing to send credentials without TLS.
 
-RootMode (as root only): the map readable by root alone, opened before
+Check: mtactl check on the password map.  RootMode (as root only): the map readable by root alone, opened before
 remote's chroot, and a rebuilt map taken up by the next process.
 """
 import os
@@ -283,6 +283,35 @@ class TLSOnly(ScriptedPeers):
     test_334_after_initial_response_is_a_protocol_error = None
     test_no_mechanism_in_common = None
 
+
+
+class Check(unittest.TestCase):
+    """mtactl check: a password map not compiled, or readable by others."""
+
+    def test_map_missing_then_readable_by_all(self):
+        m = MTA()
+        try:
+            path = os.path.join(m.dir, "sasl_passwd")
+            with open(m.conf, "a") as f:
+                f.write("smtp_sasl_password_map = %s\n" % path)
+            p = m.ctl("check", check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("problem: smtp_sasl_password_map: %s.lmdb" % path,
+                          p.stdout)
+            self.assertIn("fix: mtactl makemap %s" % path, p.stdout)
+            write_password_map(m, [("[x.example]:587", "u:p4ss")],
+                               mode=0o644)
+            p = m.ctl("check", check=False)
+            self.assertIn("is readable by others than its owner", p.stdout)
+            self.assertIn("fix: chmod 600 %s; mtactl makemap" % path,
+                          p.stdout)
+            self.assertNotIn("p4ss", p.stdout + p.stderr)
+            write_password_map(m, [("[x.example]:587", "u:p4ss")])
+            self.assertEqual(os.stat(path + ".lmdb").st_mode & 0o777, 0o600)
+            p = m.ctl("check", check=False)
+            self.assertNotIn("smtp_sasl_password_map", p.stdout)
+        finally:
+            m.cleanup()
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("useradd"),
