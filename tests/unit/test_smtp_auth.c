@@ -246,7 +246,6 @@ test_lookup(void)
 	     ""},
 	};
 	char src[512], db[600], err[256];
-	static char path[512];
 	struct smtp_cred c;
 	struct result r;
 	struct stat st;
@@ -259,8 +258,8 @@ test_lookup(void)
 	/* the text is 0600 (unit_write_file): so is the compiled map */
 	CU_ASSERT_EQUAL(stat(db, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
-	snprintf(path, sizeof(path), "%s", src);
-	cfg.smtp_sasl_password_map = path;
+	CU_ASSERT_EQUAL_FATAL(
+	    config_set("smtp_sasl_password_map", src, err, sizeof(err)), 0);
 	smtp_auth_open();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&r, 0, sizeof(r));
@@ -281,7 +280,8 @@ test_lookup(void)
 		}
 	}
 	smtp_cred_clear(&c);
-	cfg.smtp_sasl_password_map = "";
+	CU_ASSERT_EQUAL(
+	    config_set("smtp_sasl_password_map", "", err, sizeof(err)), 0);
 }
 
 static int
