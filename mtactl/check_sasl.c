@@ -25,12 +25,13 @@ check_sasl_map(check_problem_fn problem)
 		return;
 	if (map_db_path(file, db, sizeof(db)) != 0) {
 		problem("shorten the path", "smtp_sasl_password_map: path too "
-			"long");
+					    "long");
 		return;
 	}
 	if (map_open(&m, db, err, sizeof(err)) != 0) {
 		snprintf(fix, sizeof(fix), "mtactl makemap %s", file);
-		problem(fix, "smtp_sasl_password_map: %s (remote defers the "
+		problem(fix,
+			"smtp_sasl_password_map: %s (remote defers the "
 			"mail of hosts that need AUTH until it can read it)",
 			err);
 		return;
@@ -38,9 +39,12 @@ check_sasl_map(check_problem_fn problem)
 	map_close(&m);
 	for (int i = 0; i < 2; i++)
 		if (stat(paths[i], &st) == 0 && (st.st_mode & 0077) != 0) {
-			snprintf(fix, sizeof(fix), "chmod 600 %s; mtactl "
-				 "makemap %s", file, file);
-			problem(fix, "smtp_sasl_password_map: %s is readable "
+			snprintf(fix, sizeof(fix),
+				 "chmod 600 %s; mtactl "
+				 "makemap %s",
+				 file, file);
+			problem(fix,
+				"smtp_sasl_password_map: %s is readable "
 				"by others than its owner (it holds passwords)",
 				paths[i]);
 			return;

@@ -288,8 +288,8 @@ verdict(struct auth *a, const char *after)
 {
 	if (a->rep.code == 235) {
 		log_debug("%s: SASL %s authentication as %s with %s[%s]:%d",
-			  a->id, a->mech, a->cred->user, a->c->host,
-			  a->c->addr, a->c->port);
+			  a->id, a->mech, a->cred->user, a->c->host, a->c->addr,
+			  a->c->port);
 		return 0;
 	}
 	if (a->rep.code / 100 == 4 || a->rep.code / 100 == 5)

@@ -105,9 +105,9 @@ test_pick(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_ASSERT_EQUAL(smtp_auth_pick(cases[i].prefs,
-					       cases[i].offered),
-				cases[i].want);
+		CU_ASSERT_EQUAL(
+		    smtp_auth_pick(cases[i].prefs, cases[i].offered),
+		    cases[i].want);
 	CU_ASSERT_EQUAL(smtp_auth_pick("LOGIN", both), SMTP_AUTH_LOGIN);
 }
 
@@ -213,12 +213,11 @@ test_encodings(void)
 static void
 test_lookup(void)
 {
-	static const char text[] =
-	    "[smtp.example.net]:587 relay:by-route\n"
-	    "[mx1.example.net]:25 bracket:by-host-port\n"
-	    "mx2.example.net plain:by-host\n"
-	    "dest.example nexthop:by-domain\n"
-	    "bad.example no-colon-here\n";
+	static const char text[] = "[smtp.example.net]:587 relay:by-route\n"
+				   "[mx1.example.net]:25 bracket:by-host-port\n"
+				   "mx2.example.net plain:by-host\n"
+				   "dest.example nexthop:by-domain\n"
+				   "bad.example no-colon-here\n";
 	static const struct {
 		const char *route, *host;
 		int port;
@@ -253,8 +252,8 @@ test_lookup(void)
 	unit_path(src, sizeof(src), tmpdir, "sasl_passwd");
 	CU_ASSERT_EQUAL_FATAL(unit_write_file(src, text, sizeof(text) - 1), 0);
 	CU_ASSERT_EQUAL_FATAL(map_db_path(src, db, sizeof(db)), 0);
-	CU_ASSERT_FATAL(map_compile(src, db, MAP_SYNTAX_PLAIN, err,
-				    sizeof(err)) == 5);
+	CU_ASSERT_FATAL(
+	    map_compile(src, db, MAP_SYNTAX_PLAIN, err, sizeof(err)) == 5);
 	/* the text is 0600 (unit_write_file): so is the compiled map */
 	CU_ASSERT_EQUAL(stat(db, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
@@ -263,9 +262,9 @@ test_lookup(void)
 	smtp_auth_open();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&r, 0, sizeof(r));
-		int rc = smtp_cred_lookup(cases[i].route, cases[i].host,
-					  cases[i].port, cases[i].nexthop, &c,
-					  &r);
+		int rc =
+		    smtp_cred_lookup(cases[i].route, cases[i].host,
+				     cases[i].port, cases[i].nexthop, &c, &r);
 		CU_ASSERT_EQUAL(rc, cases[i].rc);
 		CU_ASSERT_EQUAL(c.set, cases[i].set);
 		CU_ASSERT_STRING_EQUAL(c.user, cases[i].user);
@@ -301,7 +300,8 @@ suite_smtp_auth(void)
 {
 	CU_pSuite s = CU_add_suite("smtp_auth", setup, teardown);
 
-	if (s == NULL || !CU_add_test(s, "EHLO AUTH and AUTH=", test_ehlo_auth) ||
+	if (s == NULL ||
+	    !CU_add_test(s, "EHLO AUTH and AUTH=", test_ehlo_auth) ||
 	    !CU_add_test(s, "mechanism choice", test_pick) ||
 	    !CU_add_test(s, "credentials of a map value", test_cred_parse) ||
 	    !CU_add_test(s, "PLAIN and LOGIN encodings", test_encodings) ||
