@@ -73,6 +73,7 @@ UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	qmgr/qmgr_dest.o)
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/smtp_reply.o remote/smtp_ehlo.o \
 	remote/remote_route.o remote/remote_map.o remote/remote_result.o \
+	remote/smtp_auth.o \
 	resolver/dns_cache.o resolver/dns_lookup.o)
 UNIT_PROG_OBJ += $(B)/remote/mime_downgrade.o
 UNIT_PROG_OBJ += $(addprefix $(B)/,remote/remote_tls.o remote/smtp_io.o \

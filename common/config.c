@@ -160,6 +160,9 @@ static const struct ckey keys[] = {
 	S(remote_tls_cafile, ""),
 	N(remote_connection_reuse_time, C_TIME, "5s", 0, 3600),
 	N(remote_connection_reuse_limit, C_INT, "100", 1, 100000),
+	S(smtp_sasl_password_map, ""),
+	N(smtp_sasl_tls_only, C_BOOL, "yes", 0, 1),
+	S(smtp_sasl_mechanisms, "PLAIN LOGIN"),
 	N(resolver_dnssec_trust_ad, C_BOOL, "no", 0, 1),
 	S(virtual_mailbox_maps, ""),
 	S(alias_maps, ""),
@@ -338,6 +341,30 @@ config_set(const char *key, const char *value, char *err, size_t errlen)
 	return key_assign(k, value, err, errlen);
 }
 
+/* sasl_mechanisms_check - smtp_sasl_mechanisms: one or more of PLAIN
+ * and LOGIN (remote(8) speaks no other), white space or commas between */
+static int
+sasl_mechanisms_check(const char *list, char *err, size_t errlen)
+{
+	int n = 0;
+
+	for (const char *p = list; *(p += strspn(p, ", \t")); n++) {
+		size_t len = strcspn(p, ", \t");
+		if (!(len == 5 && strncasecmp(p, "PLAIN", 5) == 0) &&
+		    !(len == 5 && strncasecmp(p, "LOGIN", 5) == 0)) {
+			snprintf(err, errlen, "smtp_sasl_mechanisms: unknown "
+				 "mechanism \"%.*s\": expected PLAIN or LOGIN",
+				 (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+		p += len;
+	}
+	if (n == 0)
+		snprintf(err, errlen, "smtp_sasl_mechanisms: empty: expected "
+			 "PLAIN and/or LOGIN");
+	return n == 0 ? -1 : 0;
+}
+
 static int
 config_check(char *err, size_t errlen)
 {
@@ -363,6 +390,8 @@ config_check(char *err, size_t errlen)
 			 cfg.remote_tls_security_level);
 		return -1;
 	}
+	if (sasl_mechanisms_check(cfg.smtp_sasl_mechanisms, err, errlen) != 0)
+		return -1;
 	if (cfg.queue_directory[0] != '/') {
 		snprintf(err, errlen, "queue_directory: \"%s\" is not an "
 			 "absolute path", cfg.queue_directory);

@@ -126,6 +126,9 @@ struct config {
 	char *remote_tls_cafile;          /* CAs for verify ("": smtp_...) */
 	long remote_connection_reuse_time;  /* s an idle SMTP connection is kept; 0: off */
 	long remote_connection_reuse_limit; /* messages per SMTP connection */
+	char *smtp_sasl_password_map; /* text file; its .lmdb: AUTH to peers */
+	long smtp_sasl_tls_only;      /* send credentials over TLS only */
+	char *smtp_sasl_mechanisms;   /* "PLAIN LOGIN", in order of preference */
 	long resolver_dnssec_trust_ad;    /* believe the nameserver's AD bit */
 	char *virtual_mailbox_maps; /* text file; its .lmdb is read */
 	char *alias_maps;           /* text file; its .lmdb is read */

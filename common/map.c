@@ -268,6 +268,22 @@ dir_of(const char *path, char *out, size_t len)
 		snprintf(out, len, "%.*s", (int)(s - path), path);
 }
 
+/* narrow_mode - the compiled file gets no permission the text lacks: a
+ * password map kept 0600 (smtp_sasl_password_map) must not come out
+ * world-readable, after every rebuild (the rename makes a new file) */
+static int
+narrow_mode(const char *tmp, mode_t src_mode, char *err, size_t errlen)
+{
+	struct stat t;
+
+	if (stat(tmp, &t) != 0 ||
+	    chmod(tmp, t.st_mode & src_mode & 0644) != 0) {
+		snprintf(err, errlen, "%s: chmod: %s", tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 long
 map_compile(const char *src, const char *dst, enum map_syntax syn, char *err,
 	    size_t errlen)
@@ -293,6 +309,8 @@ map_compile(const char *src, const char *dst, enum map_syntax syn, char *err,
 	if (n == -2)
 		snprintf(err, errlen, "%s: map too large", src);
 	if (n < 0)
+		goto fail;
+	if (narrow_mode(tmp, st.st_mode, err, errlen) != 0)
 		goto fail;
 	/* LMDB synced its pages; make the file's metadata durable too */
 	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {

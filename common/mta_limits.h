@@ -44,6 +44,9 @@
 /* SMTP AUTH (common/sasl.c, common/passwd.c) */
 #define LIM_SASL_LINE 12288 /* one AUTH line or response, RFC 4954 4 */
 #define LIM_SASL_FIELD 255  /* authzid, authcid, password: RFC 4616 2 */
+/* remote(8)'s credentials for a peer, "username:password" as the value of
+ * smtp_sasl_password_map: two fields, the colon and the NUL */
+#define LIM_SASL_CRED (2 * LIM_SASL_FIELD + 2)
 
 /* MIME walked by remote's 7-bit downgrade (remote/mime_downgrade.c) */
 #define LIM_MIME_NESTING 100   /* multipart and message/rfc822 levels

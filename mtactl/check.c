@@ -238,6 +238,7 @@ cmd_check(int argc, char **argv)
 	check_queue();
 	check_maps();
 	check_access_maps(problem);
+	check_sasl_map(problem);
 	check_submission();
 	if (problems == 0) {
 		printf("mail system healthy\n");

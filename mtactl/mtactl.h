@@ -71,6 +71,8 @@ int cmd_show(int argc, char **argv);
 typedef void (*check_problem_fn)(const char *fix, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void check_access_maps(check_problem_fn problem);
+/* check_sasl.c: remote's password map, for mtactl check */
+void check_sasl_map(check_problem_fn problem);
 
 /* passwd_admin.c */
 int cmd_passwd(int argc, char **argv);

@@ -129,6 +129,16 @@ session_over(struct request *q, struct delivery *d, struct smtp_conn *c,
 	}
 }
 
+/* cred_id - what tells the credentials of a hop apart (all zero: none),
+ * part of the key of a kept connection */
+static const unsigned char *
+cred_id(const struct smtp_cred *cr)
+{
+	static const unsigned char none[SMTP_CRED_ID];
+
+	return cr != NULL && cr->set ? cr->id : none;
+}
+
 /* try_cached - a kept connection to this address: 0 once a session took
  * place, -1 when there is none or it was dead before MAIL's reply
  * (closed; the caller connects afresh, nothing counted as failed) */
@@ -136,7 +146,8 @@ static int
 try_cached(struct request *q, struct delivery *d, const char *host,
 	   const char *addr, int port, int level)
 {
-	struct smtp_conn *c = conn_cache_take(host, addr, port, level);
+	struct smtp_conn *c =
+	    conn_cache_take(host, addr, port, level, cred_id(d->cred));
 	int keep, rc;
 
 	if (c == NULL)
@@ -181,8 +192,10 @@ try_addr(struct request *q, struct delivery *d, const char *host,
 			free(c);
 			return -1;
 		}
-		/* the key is the level asked for, whatever came of it */
+		/* the key is the level asked for, whatever came of it, and
+		 * the credentials looked up, whether used or not */
 		c->level = tp->level;
+		memcpy(c->cred_id, cred_id(d->cred), sizeof(c->cred_id));
 		snprintf(q->relay, sizeof(q->relay), "%.253s[%.63s]:%d", host,
 			 addr, port);
 		rc = smtp_session(c, d, p, last, &keep);
@@ -215,19 +228,29 @@ try_host(struct request *q, struct delivery *d, const struct route *rt,
 	const char *host = rt->hosts[h].name;
 	char addrs[REMOTE_MAX_ADDRS][64];
 	struct tls_plan tp;
+	struct smtp_cred cred;
 	int n, secure, rc = -1;
 
 	if (route_addrs(host, rt->literal, addrs, REMOTE_MAX_ADDRS, &n,
 			&secure, last) != 0)
 		return -1;
+	if (smtp_cred_lookup(rt->via, host, rt->port, q->nexthop, &cred,
+			     last) != 0) {
+		log_warn("%s: %s", q->id, last->text);
+		return -1;
+	}
 	if (tls_plan_host(level, rt->secure, secure, host, rt->port, &tp,
 			  last) != 0) {
 		log_info("%s: %s", q->id, last->text);
+		smtp_cred_clear(&cred);
 		return -1;
 	}
+	d->cred = &cred;
 	for (int i = 0; i < n && (rc != 0 || more_sessions(q, d)); i++)
 		if (try_addr(q, d, host, addrs[i], rt->port, &tp, last) == 0)
 			rc = 0;
+	d->cred = NULL;
+	smtp_cred_clear(&cred);
 	tls_plan_free(&tp);
 	return rc;
 }
@@ -391,6 +414,7 @@ serve(int fd)
 		if (req == NULL || strcmp(req, "deliver") != 0 ||
 		    serve_request(c, &a) != IPC_OK)
 			break;
+		smtp_auth_check(); /* a replaced map: exit when this ends */
 	}
 	conn_cache_expire(1);
 	attrs_free(&a);
@@ -405,6 +429,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "remote: sodium_init failed\n");
 		return 1;
 	}
+	service_before_drop = smtp_auth_open; /* the map may be root's */
 	service_init("remote", argc, argv);
 	service_loop(serve);
 	return 0;

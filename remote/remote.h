@@ -51,10 +51,63 @@ void smtp_reply_dsn(const struct smtp_reply *r, char *dsn, size_t len);
 /* smtp_reply_flat - "NNN text text" on one line, for logs and bounces. */
 void smtp_reply_flat(const struct smtp_reply *r, char *out, size_t len);
 
+/* smtp_auth.c - SMTP AUTH to a peer (RFC 4954): mechanisms, and the
+ * credentials of smtp_sasl_password_map */
+#define SMTP_AUTH_PLAIN 1u /* RFC 4616 */
+#define SMTP_AUTH_LOGIN 2u /* draft-murchison-sasl-login */
+#define SMTP_CRED_ID 32	   /* octets of a credentials hash */
+#define SMTP_AUTH_B64(n) (4 * (((n) + 2) / 3) + 1) /* base64 of n, NUL */
+struct smtp_cred {
+	int set; /* found for this host: AUTH when the peer offers it */
+	char user[LIM_SASL_FIELD + 1];
+	char pass[LIM_SASL_FIELD + 1];
+	char key[LIM_MAP_KEY]; /* the map key that matched, for the log */
+	unsigned char id[SMTP_CRED_ID]; /* keyed hash of user and password */
+};
+/* smtp_auth_open - open smtp_sasl_password_map (before the chroot) */
+void smtp_auth_open(void);
+/* smtp_auth_check - after a request: a map replaced on disk that this
+ * process cannot reopen ends it, so master starts one that can */
+void smtp_auth_check(void);
+/* smtp_cred_parse - a map value "username:password" (the first colon
+ * splits; the password may hold more) into c; -1 when a part is empty
+ * or longer than LIM_SASL_FIELD, or the whole over LIM_SASL_CRED */
+int smtp_cred_parse(const char *value, struct smtp_cred *c);
+/* smtp_cred_clear - wipe c (the password above all) */
+void smtp_cred_clear(struct smtp_cred *c);
+/* smtp_cred_lookup - the credentials for a host: the map's keys route
+ * (as configured: relayhost, the transport entry), "[host]:port",
+ * "host", then nexthop; the first hit wins.  0 (c->set when found), or
+ * -1 with a deferral in r (the map cannot be read, or a bad value). */
+int smtp_cred_lookup(const char *route, const char *host, int port,
+		     const char *nexthop, struct smtp_cred *c,
+		     struct result *r);
+/* smtp_auth_pick - the first of the mechanisms named in prefs (as
+ * smtp_sasl_mechanisms) that offered has; 0 when none */
+unsigned smtp_auth_pick(const char *prefs, unsigned offered);
+/* smtp_auth_b64 - n octets as base64 (RFC 4648 4) into out; -1 when out
+ * is too small */
+int smtp_auth_b64(const void *in, size_t n, char *out, size_t len);
+/* smtp_auth_plain - the PLAIN response for c: base64 of NUL user NUL
+ * password (RFC 4616 2, no authorization identity); -1 when out is too
+ * small */
+int smtp_auth_plain(const struct smtp_cred *c, char *out, size_t len);
+/* smtp_auth - after EHLO: AUTH with c when set and the peer offers it
+ * (x); 0 to go on (authenticated, or nothing to do), -1 this peer fails
+ * with the deferral in fail (the session ended with QUIT when it was
+ * still in step).  id names the request in the log. */
+struct smtp_conn;
+struct smtp_ext;
+int smtp_auth(struct smtp_conn *c, const struct smtp_ext *x,
+	      const struct smtp_cred *cred, const char *id,
+	      struct result *fail);
+
 /* smtp_ehlo.c - the extensions an EHLO reply offers */
 struct smtp_ext {
 	int pipelining, eightbitmime, smtputf8, dsn, starttls, size;
 	long long size_limit; /* 0: none given */
+	int auth;	      /* AUTH offered (RFC 4954), or the old AUTH= */
+	unsigned auth_mechs;  /* SMTP_AUTH_* among its mechanisms */
 };
 void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x);
 
@@ -83,6 +136,10 @@ struct smtp_conn {
 	struct smtp_ext x;
 	int esmtp, level, uses;
 	long long expires; /* us: closed when idle this long */
+	/* the credentials looked up for it (smtp_auth.c: their hash, all
+	 * zero when none): it is reused only where the same ones apply,
+	 * and a reused one is never authenticated again */
+	unsigned char cred_id[SMTP_CRED_ID];
 	char rbuf[8192];
 	size_t rpos, rlen;
 	char wbuf[65536];
@@ -110,6 +167,9 @@ struct route {
 	int secure;   /* the MX answer (or its absence) DNSSEC-validated */
 	int n;
 	struct mx_host hosts[REMOTE_MAX_HOSTS];
+	/* the route as written where it came from (relayhost, the
+	 * transport entry, or the nexthop): a smtp_sasl_password_map key */
+	char via[LIM_MAP_KEY];
 };
 /* route_parse_mx - MX records ("PREF HOST") into rt, sorted, equal
  * preferences shuffled; our own name drops itself and worse ones.
@@ -165,6 +225,7 @@ int smtp_starttls(struct smtp_conn *c, const struct tls_plan *p,
 /* remote_smtp.c - one SMTP session */
 struct delivery {
 	const char *id;
+	const struct smtp_cred *cred; /* for the host tried now, or NULL */
 	int qfd;
 	const struct qf_envelope *e;
 	int n;
@@ -213,11 +274,13 @@ int smtp_session_reuse(struct smtp_conn *c, struct delivery *d, int *keep);
 void smtp_quit(struct smtp_conn *c, long timeout_s);
 
 /* remote_cache.c - idle connections kept for the next request to the
- * same next hop (host, address, port, TLS level) */
-/* conn_cache_take - a live cached connection for that hop, removed from
- * the cache, or NULL */
+ * same next hop (host, address, port, TLS level, AUTH credentials) */
+/* conn_cache_take - a live cached connection for that hop (cred_id: the
+ * hash of its credentials, all zero for none), removed from the cache, or
+ * NULL */
 struct smtp_conn *conn_cache_take(const char *host, const char *addr,
-				  int port, int level);
+				  int port, int level,
+				  const unsigned char *cred_id);
 /* conn_cache_put - keep c (healthy, after RSET) for
  * remote_connection_reuse_time; when REMOTE_CACHE_MAX are kept, the one
  * closest to its end gets QUIT first */

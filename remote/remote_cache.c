@@ -5,14 +5,18 @@
  * kept only after its last transaction ended and the peer answered RSET
  * with 2xx; it is found again only by the exact next hop it was made
  * for: MX host name (the name TLS verified and sent as SNI), address,
- * port and the TLS level its request asked for.  It stays at most
+ * port, the TLS level its request asked for, and the AUTH credentials
+ * looked up for it (smtp_auth.c; a hash, or none): a connection
+ * authenticated as one user never carries mail that another user's
+ * credentials are configured for, and one made without credentials
+ * never carries mail that needs them.  It stays at most
  * remote_connection_reuse_time idle and carries at most
  * remote_connection_reuse_limit messages.
  *
  * Trusts: nothing the peer sent while idle (anything readable then, data
  * or end of file, means the connection is not reused).
- * Never: hands out a connection made for another host, address, port or
- * TLS level; keeps more than REMOTE_CACHE_MAX.
+ * Never: hands out a connection made for another host, address, port,
+ * TLS level or credentials; keeps more than REMOTE_CACHE_MAX.
  */
 #include <errno.h>
 #include <poll.h>
@@ -56,11 +60,13 @@ alive(const struct smtp_conn *c)
 }
 
 struct smtp_conn *
-conn_cache_take(const char *host, const char *addr, int port, int level)
+conn_cache_take(const char *host, const char *addr, int port, int level,
+		const unsigned char *cred_id)
 {
 	for (int i = 0; i < ncache; i++) {
 		struct smtp_conn *c = cache[i];
 		if (c->port != port || c->level != level ||
+		    memcmp(c->cred_id, cred_id, sizeof(c->cred_id)) != 0 ||
 		    strcasecmp(c->host, host) != 0 || strcmp(c->addr, addr) != 0)
 			continue;
 		int up = alive(c);

@@ -185,6 +185,7 @@ route_lookup(const char *nexthop, struct route *rt, struct result *r)
 		else if (cfg.relayhost[0])
 			text = cfg.relayhost;
 	}
+	snprintf(rt->via, sizeof(rt->via), "%s", text);
 	if (parse_nexthop(text, rt, host, sizeof(host)) != 0) {
 		remote_result(r, 4, "4.3.5", "bad route \"%s\" for %s", text,
 			      nexthop);

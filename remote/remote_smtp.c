@@ -785,6 +785,8 @@ smtp_session(struct smtp_conn *c, struct delivery *d,
 	}
 	if ((rc = start_tls(&s, tp, fail)) != 0)
 		return rc;
+	if (smtp_auth(c, &s.x, d->cred, d->id, fail) != 0)
+		return -1; /* smtp_auth.c: RFC 4954, after the last EHLO */
 	d->t_conn = now_us();
 	precheck_all(&s);
 	if (transactions(&s) != 0)

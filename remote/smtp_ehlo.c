@@ -2,8 +2,12 @@
  * smtp_ehlo.c - the service extensions an EHLO reply offers (RFC 5321
  * 4.1.1.1): one keyword per line after the first, with parameters.
  *
- * Trusts: nothing; unknown keywords are ignored, a bad SIZE value means
- * "no limit given".
+ * AUTH (RFC 4954 3) lists SASL mechanisms; the form "AUTH=" of servers
+ * from before RFC 2554 was final is read the same way, both when a server
+ * sends both.
+ *
+ * Trusts: nothing; unknown keywords and mechanisms are ignored, a bad
+ * SIZE value means "no limit given".
  * Never: reads past the reply's text.
  */
 #include <ctype.h>
@@ -40,6 +44,25 @@ parse_size(const char *p, const char *end, struct smtp_ext *x)
 	x->size_limit = p == end ? v : 0;
 }
 
+/* parse_auth - "AUTH PLAIN LOGIN" or "AUTH=LOGIN PLAIN": the mechanisms
+ * we speak, among the words after the keyword */
+static void
+parse_auth(const char *p, const char *end, struct smtp_ext *x)
+{
+	x->auth = 1;
+	for (p += 4; p < end;) {
+		while (p < end && (*p == ' ' || *p == '='))
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p - w == 5 && strncasecmp(w, "PLAIN", 5) == 0)
+			x->auth_mechs |= SMTP_AUTH_PLAIN;
+		else if (p - w == 5 && strncasecmp(w, "LOGIN", 5) == 0)
+			x->auth_mechs |= SMTP_AUTH_LOGIN;
+	}
+}
+
 void
 smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x)
 {
@@ -64,6 +87,8 @@ smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x)
 			x->starttls = 1;
 		else if (keyword_is(line, end, "SIZE"))
 			parse_size(line, end, x);
+		else if (keyword_is(line, end, "AUTH"))
+			parse_auth(line, end, x);
 		p = end < stop ? end : NULL;
 	}
 }

@@ -31,6 +31,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_smtpd_body,
     suite_fsync_pair,
     suite_mime_downgrade,
+    suite_smtp_auth,
 };
 
 int

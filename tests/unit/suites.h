@@ -48,6 +48,7 @@ CU_ErrorCode suite_smtpd_vrfy(void);
 CU_ErrorCode suite_smtpd_body(void);
 CU_ErrorCode suite_remote(void);
 CU_ErrorCode suite_mime_downgrade(void);
+CU_ErrorCode suite_smtp_auth(void);
 CU_ErrorCode suite_resolver(void);
 CU_ErrorCode suite_qmgr_dest(void);
 

@@ -204,6 +204,11 @@ static const struct bad_case bad_cases[] = {
 	 "recipient_delimiter: \"+-\" must be one character or empty"},
 	{"minimal_backoff_time = 2h\nmaximal_backoff_time = 1h\n", 0,
 	 "minimal_backoff_time is greater than maximal_backoff_time"},
+	{"smtp_sasl_mechanisms = PLAIN CRAM-MD5\n", 0,
+	 "smtp_sasl_mechanisms: unknown mechanism \"CRAM-MD5\": expected "
+	 "PLAIN or LOGIN"},
+	{"smtp_sasl_mechanisms = ,\n", 0,
+	 "smtp_sasl_mechanisms: empty: expected PLAIN and/or LOGIN"},
 };
 /* clang-format on */
 

@@ -110,13 +110,13 @@ test_ehlo(void)
 	} cases[] = {
 	    {"250-mx.example|250-PIPELINING|250-SIZE 1000|250-8BITMIME|"
 	     "250-DSN|250-SMTPUTF8|250 STARTTLS",
-	     {1, 1, 1, 1, 1, 1, 1000}},
-	    {"250-mx|250-size|250 pipelining", {1, 0, 0, 0, 0, 1, 0}},
+	     {1, 1, 1, 1, 1, 1, 1000, 0, 0}},
+	    {"250-mx|250-size|250 pipelining", {1, 0, 0, 0, 0, 1, 0, 0, 0}},
 	    {"250-mx|250-SIZE 12x|250-PIPELININGX|250 8BITMIMEY",
-	     {0, 0, 0, 0, 0, 1, 0}},
-	    {"250 PIPELINING on the greeting line only", {0, 0, 0, 0, 0, 0, 0}},
+	     {0, 0, 0, 0, 0, 1, 0, 0, 0}},
+	    {"250 PIPELINING on the greeting line only", {0, 0, 0, 0, 0, 0, 0, 0, 0}},
 	    {"250-mx|250-SIZE 99999999999999999999|250 DSN",
-	     {0, 0, 0, 1, 0, 1, 0}},
+	     {0, 0, 0, 1, 0, 1, 0, 0, 0}},
 	};
 	struct smtp_reply r;
 	struct smtp_ext x;
