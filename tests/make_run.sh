@@ -17,6 +17,7 @@ myhostname = localhost
 mydestination = localhost
 mailbox_base = $top/run/mail
 mailbox_template = %d/%u/Maildir
+srs_secret_file = $top/run/srs.key
 CONF
 	# submission on 2587 (STARTTLS) and 2465 (implicit TLS) with a
 	# self-signed certificate; add users with mtactl passwd add
