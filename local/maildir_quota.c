@@ -25,7 +25,9 @@
  * Trusts: nothing in maildirsize (any mail program may write it);
  * sizes in ",S=" of file names (as every Maildir++ reader does).
  * Never: touches maildirsize when no quota is set; fails a delivery
- * because maildirsize could not be written (the walk's figures serve).
+ * because maildirsize could not be written (the walk's figures serve);
+ * follows a maildirsize that is a symbolic link (O_NOFOLLOW: it is
+ * counted again and replaced by a file).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -354,7 +356,8 @@ maildir_quota_recalc(const char *root, struct maildir_quota *q)
 	snprintf(file, sizeof(file), "%s/maildirsize", root);
 	if (write_file(root, file, q) != 0) {
 		log_warn("maildir quota: cannot write %s: %m (the next "
-			 "delivery counts again)", file);
+			 "delivery counts again)",
+			 file);
 		return 0;
 	}
 	q->lines = 1;
@@ -377,7 +380,7 @@ read_file(const char *file, struct maildir_quota *q)
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT)
 			log_warn("maildir quota: open %s: %m", file);
 		return 0;
@@ -441,8 +444,8 @@ maildir_quota_check(const char *dir, long long size, long long pend_bytes,
 			   q.count + pend_count, q.limit_count);
 	return 1;
 walk_failed:
-	result_set(r, 4, "4.2.0", "maildir delivery failed: read %s: %s",
-		   root, strerror(errno));
+	result_set(r, 4, "4.2.0", "maildir delivery failed: read %s: %s", root,
+		   strerror(errno));
 	return -1;
 }
 
@@ -456,7 +459,8 @@ maildir_quota_add(const char *dir, long long size)
 		return;
 	snprintf(file, sizeof(file), "%s/maildirsize", root);
 	/* never created here: a missing file is made by the next check */
-	if ((fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+	if ((fd = open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) <
+	    0) {
 		if (errno != ENOENT)
 			log_warn("maildir quota: open %s: %m", file);
 		return;

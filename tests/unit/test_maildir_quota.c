@@ -14,7 +14,8 @@
  * the configured first line, a delivery appends "SIZE 1", a file of
  * 5120 bytes or more, one of another definition, an old one, and one
  * that says over quota with several lines are all made again from the
- * walk, while one fresh line that says over quota is believed.
+ * walk, while one fresh line that says over quota is believed; a
+ * maildirsize that is a symbolic link is replaced, its target untouched.
  * Trusts: only the temporary directory it makes.
  * Never: leaves cfg changed for the suites after it.
  */
@@ -180,7 +181,9 @@ maildir(char *out, size_t len, const char *name)
 	snprintf(out, len, "%s/%s", tmpdir, name);
 	for (int i = 0; i < 3; i++) {
 		snprintf(p, sizeof(p), "%s/%s", out,
-			 i == 0 ? "tmp" : i == 1 ? "new" : "cur");
+			 i == 0	  ? "tmp"
+			 : i == 1 ? "new"
+				  : "cur");
 		CU_ASSERT_EQUAL_FATAL(mkdir_p(p, 0700), 0);
 	}
 }
@@ -218,7 +221,7 @@ fill(char *md, size_t len)
 	CU_ASSERT_EQUAL(put(md, "new/1.M1P1.h,S=100", "x"), 0);
 	CU_ASSERT_EQUAL(put(md, "cur/2.M1P1.h,S=200:2,S", "x"), 0);
 	CU_ASSERT_EQUAL(put(md, "cur/3.M1P1.h,S=300,W=310:2,", "x"), 0);
-	CU_ASSERT_EQUAL(put(md, "cur/4.M1P1.h:2,", "12345"), 0); /* stat */
+	CU_ASSERT_EQUAL(put(md, "cur/4.M1P1.h:2,", "12345"), 0);  /* stat */
 	CU_ASSERT_EQUAL(put(md, "cur/5.M1P1.h,S=12x", "123"), 0); /* stat */
 	CU_ASSERT_EQUAL(put(md, "tmp/6.M1P1.h,S=1000", "x"), 0);  /* no */
 	CU_ASSERT_EQUAL(put(md, ".hidden_file", "x"), 0);
@@ -274,7 +277,7 @@ set_mtime(const char *dir, const char *name, long ago)
 static void
 test_check_and_add(void)
 {
-	char md[600], text[6000], want[128];
+	char md[600], text[6000], want[128], link[700];
 	struct result r;
 
 	cfg.mailbox_quota = 1000;
@@ -297,12 +300,12 @@ test_check_and_add(void)
 	CU_ASSERT_EQUAL(r.code, 4);
 	CU_ASSERT_STRING_EQUAL(r.dsn, "4.2.2");
 	CU_ASSERT_STRING_EQUAL(r.text, "mailbox full: 950 bytes used, quota "
-			       "1000");
+				       "1000");
 	/* one fresh line that says full is believed without a walk */
 	CU_ASSERT_EQUAL(put(md, "maildirsize", "1000S\n990 1\n"), 0);
 	CU_ASSERT_EQUAL(maildir_quota_check(md, 100, 0, 0, &r), 1);
 	CU_ASSERT_STRING_EQUAL(r.text, "mailbox full: 990 bytes used, quota "
-			       "1000");
+				       "1000");
 	/* the same line 15 minutes old is not */
 	CU_ASSERT_EQUAL(set_mtime(md, "maildirsize", 15 * 60 + 5), 0);
 	CU_ASSERT_EQUAL(maildir_quota_check(md, 100, 0, 0, &r), 0);
@@ -319,7 +322,7 @@ test_check_and_add(void)
 	CU_ASSERT_EQUAL(maildir_quota_check(md, 10, 0, 0, &r), 1);
 	CU_ASSERT_STRING_EQUAL(r.dsn, "4.2.2");
 	CU_ASSERT_STRING_EQUAL(r.text, "mailbox full: 1 messages, quota 1 "
-			       "messages");
+				       "messages");
 	CU_ASSERT_EQUAL(get(md, "maildirsize", text, sizeof(text)), 0);
 	CU_ASSERT_STRING_EQUAL(text, "1000S,1C\n300 1\n");
 	cfg.mailbox_quota_count = 0;
@@ -337,6 +340,17 @@ test_check_and_add(void)
 	CU_ASSERT_EQUAL(get(md, "maildirsize", text, sizeof(text)), 0);
 	snprintf(want, sizeof(want), "1000S\n300 1\n");
 	CU_ASSERT_STRING_EQUAL(text, want);
+	/* a symbolic link is not followed: replaced, its target kept */
+	CU_ASSERT_EQUAL(put(md, "target", "1000S\n0 0\n"), 0);
+	snprintf(link, sizeof(link), "%s/maildirsize", md);
+	CU_ASSERT_EQUAL(unlink(link), 0);
+	CU_ASSERT_EQUAL(symlink("target", link), 0);
+	maildir_quota_add(md, 77);
+	CU_ASSERT_EQUAL(maildir_quota_check(md, 10, 0, 0, &r), 0);
+	CU_ASSERT_EQUAL(get(md, "target", text, sizeof(text)), 0);
+	CU_ASSERT_STRING_EQUAL(text, "1000S\n0 0\n");
+	CU_ASSERT_EQUAL(get(md, "maildirsize", text, sizeof(text)), 0);
+	CU_ASSERT_STRING_EQUAL(text, "1000S\n300 1\n");
 	/* nothing left in tmp/ */
 	CU_ASSERT_EQUAL(rmdir(strcat(md, "/tmp")), 0);
 	config_defaults();
