@@ -32,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,9 @@
  * below LLONG_MAX */
 #define MDQ_NUM_MAX 1000000000000000LL
 #define MDQ_PATH 4200 /* as maildir.c's buffers */
+/* a walk's sum stops here (names may claim any ",S="), so that the
+ * file it writes reads back */
+#define MDQ_SUM_MAX MDQ_NUM_MAX
 
 /* maildir_quota_on - whether a quota is set (else maildirsize is never
  * read nor written) */
@@ -63,9 +67,9 @@ maildir_quota_on(void)
 }
 
 /* parse_num - a decimal number at *p (with a '-' when neg_ok), p moved
- * past it; -1 when there is none or it is too big */
+ * past it; -1 when there is none or it is over max */
 static int
-parse_num(const char **p, int neg_ok, long long *out)
+parse_num(const char **p, int neg_ok, long long max, long long *out)
 {
 	const char *s = *p;
 	int neg = 0;
@@ -78,7 +82,7 @@ parse_num(const char **p, int neg_ok, long long *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (MDQ_NUM_MAX - (*s - '0')) / 10)
+		if (v > (max - (*s - '0')) / 10)
 			return -1;
 		v = v * 10 + (*s - '0');
 	}
@@ -97,7 +101,8 @@ parse_definition(const char *s, const char *end, struct maildir_quota *q)
 		return -1;
 	for (;;) {
 		long long v;
-		if (parse_num(&s, 0, &v) != 0 || s == end)
+		/* as far as mailbox_quota goes (LONG_MAX / 2) */
+		if (parse_num(&s, 0, LLONG_MAX / 2, &v) != 0 || s == end)
 			return -1;
 		if (*s == 'S')
 			q->limit_bytes = v;
@@ -120,11 +125,11 @@ parse_line(const char *s, const char *end, struct maildir_quota *q)
 
 	while (s < end && (*s == ' ' || *s == '\t'))
 		s++; /* Courier pads lines */
-	if (parse_num(&s, 1, &b) != 0 || (*s != ' ' && *s != '\t'))
+	if (parse_num(&s, 1, MDQ_NUM_MAX, &b) != 0 || (*s != ' ' && *s != '\t'))
 		return -1;
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if (parse_num(&s, 1, &c) != 0)
+	if (parse_num(&s, 1, MDQ_NUM_MAX, &c) != 0)
 		return -1;
 	while (s < end && (*s == ' ' || *s == '\t'))
 		s++;
@@ -201,6 +206,14 @@ maildir_quota_root(const char *dir, char *out, size_t len)
 	return 0;
 }
 
+/* add_file - one message of v bytes to the walk's sums */
+static void
+add_file(struct maildir_quota *q, long long v)
+{
+	q->bytes = v > MDQ_SUM_MAX - q->bytes ? MDQ_SUM_MAX : q->bytes + v;
+	q->count++;
+}
+
 /* sum_dir - the messages in one new/ or cur/: ",S=" sizes, else the
  * file's size; a missing directory holds none.  -1 on error. */
 static int
@@ -224,13 +237,12 @@ sum_dir(const char *path, struct maildir_quota *q, struct timespec *latest)
 		long long v;
 		if (de->d_name[0] == '.')
 			continue;
-		if (sz != NULL && (sz += 3, parse_num(&sz, 0, &v) == 0) &&
+		if (sz != NULL &&
+		    (sz += 3, parse_num(&sz, 0, MDQ_NUM_MAX, &v) == 0) &&
 		    (*sz == 0 || *sz == ':' || *sz == ',')) {
-			q->bytes += v;
-			q->count++;
+			add_file(q, v);
 		} else if (fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
-			q->bytes += st.st_size;
-			q->count++;
+			add_file(q, st.st_size);
 		} /* else a reader removed it meanwhile */
 		errno = 0;
 	}
@@ -377,7 +389,7 @@ read_file(const char *file, struct maildir_quota *q)
 	char buf[MDQ_FILE_MAX];
 	struct stat st;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd;
 
 	if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -388,7 +400,9 @@ read_file(const char *file, struct maildir_quota *q)
 	while (len < sizeof(buf) &&
 	       (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
-	int ok = len < sizeof(buf) && fstat(fd, &st) == 0 &&
+	if (len < sizeof(buf) && n < 0)
+		log_warn("maildir quota: read %s: %m", file);
+	int ok = len < sizeof(buf) && n == 0 && fstat(fd, &st) == 0 &&
 		 st.st_mtime >= time(NULL) - MDQ_STALE_SECS &&
 		 maildir_quota_parse(buf, len, q) == 0 &&
 		 q->limit_bytes == cfg.mailbox_quota &&

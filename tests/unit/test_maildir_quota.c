@@ -70,6 +70,8 @@ static const struct parse_case parse_cases[] = {
 	{"2048S\n      1300 1\n  100    1  \n", 0, 2048, 0, 1400, 2, 2},
 	/* a line still being written is not counted */
 	{"2048S\n100 1\n200", 0, 2048, 0, 100, 1, 1},
+	/* mailbox_quota goes to LONG_MAX / 2 */
+	{"4611686018427387903S\n0 0\n", 0, 4611686018427387903LL, 0, 0, 0, 1},
 	/* empty lines are skipped */
 	{"2048S\n100 1\n\n200 1\n", 0, 2048, 0, 300, 2, 2},
 	/* broken */
@@ -88,6 +90,8 @@ static const struct parse_case parse_cases[] = {
 	{"100S\n100 1x\n", -1, 0, 0, 0, 0, 0},
 	{"100S\n-100 -1\n", -1, 0, 0, 0, 0, 0},  /* negative sums */
 	{"100S\n99999999999999999999 1\n", -1, 0, 0, 0, 0, 0},
+	{"100S\n1000000000000001 1\n", -1, 0, 0, 0, 0, 0},
+	{"9223372036854775807S\n0 0\n", -1, 0, 0, 0, 0, 0},
 };
 /* clang-format on */
 
@@ -260,6 +264,26 @@ test_recalc(void)
 	config_defaults();
 }
 
+/* names that claim huge sizes: the sum stops where the file still
+ * reads back */
+static void
+test_recalc_capped(void)
+{
+	char md[600], text[256];
+	struct maildir_quota q;
+
+	cfg.mailbox_quota = 1000;
+	maildir(md, sizeof(md), "cap/Maildir");
+	CU_ASSERT_EQUAL(put(md, "new/1.M1P1.h,S=999999999999999", "x"), 0);
+	CU_ASSERT_EQUAL(put(md, "new/2.M1P1.h,S=999999999999999", "x"), 0);
+	CU_ASSERT_EQUAL(maildir_quota_recalc(md, &q), 0);
+	CU_ASSERT_EQUAL(q.bytes, 1000000000000000LL);
+	CU_ASSERT_EQUAL(q.count, 2);
+	CU_ASSERT_EQUAL(get(md, "maildirsize", text, sizeof(text)), 0);
+	CU_ASSERT_EQUAL(maildir_quota_parse(text, strlen(text), &q), 0);
+	config_defaults();
+}
+
 /* set_mtime - dir/name's times ago seconds back */
 static int
 set_mtime(const char *dir, const char *name, long ago)
@@ -379,6 +403,7 @@ suite_maildir_quota(void)
 	    !CU_add_test(s, "quota definition", test_definition) ||
 	    !CU_add_test(s, "quota root", test_root) ||
 	    !CU_add_test(s, "recalculation walk", test_recalc) ||
+	    !CU_add_test(s, "walk with huge sizes", test_recalc_capped) ||
 	    !CU_add_test(s, "check and add", test_check_and_add) ||
 	    !CU_add_test(s, "add without maildirsize", test_add_without_file))
 		return CU_get_error();
