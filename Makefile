@@ -66,6 +66,7 @@ UNIT_PROG_OBJ = $(addprefix $(B)/,cleanup/cleanup_headers.o \
 	local/resolve.o local/forward.o \
 	local/targets.o local/dotforward.o local/identity.o \
 	local/maildir_tag.o \
+	local/maildir_quota.o \
 	smtpd/smtpd_io.o smtpd/smtpd_data.o smtpd/smtpd_tls.o smtpd/smtpd_auth.o \
 	smtpd/smtpd_vrfy.o \
 	smtpd/smtpd_submit.o \

@@ -170,6 +170,7 @@ static const struct ckey keys[] = {
 	N(alias_max_targets, C_INT, "1000", 1, 100000),
 	N(mailbox_quota, C_SIZE, "0", 0, LONG_MAX / 2),
 	N(mailbox_quota_bounce, C_BOOL, "no", 0, 1),
+	N(mailbox_quota_count, C_INT, "0", 0, 1000000000),
 	N(mbox_lock_timeout, C_TIME, "10s", 0, 3600),
 	S(local_users, "any"),
 	S(home_mailbox, "Maildir/"),

@@ -136,6 +136,7 @@ struct config {
 	long alias_max_targets;     /* addresses one recipient expands to */
 	long mailbox_quota;         /* bytes per mailbox, 0: none */
 	long mailbox_quota_bounce;  /* over quota: 5.2.2 (yes) or 4.2.2 */
+	long mailbox_quota_count;   /* messages per Maildir, 0: no limit */
 	long mbox_lock_timeout;     /* seconds to wait for an mbox lock */
 	char *local_users;          /* mydestination users: any or system */
 	char *home_mailbox;         /* relative to a system user's home */

@@ -140,6 +140,35 @@ void maildir_child(void);
 int maildir_tag_make(char *out, size_t len, const char *id, const char *idx);
 int maildir_tag_find(const char *name, char *out, size_t len);
 
+/* maildir_quota.c - Maildir++ quota (the "maildirsize" file) */
+struct maildir_quota {
+	long long limit_bytes, limit_count; /* its first line; 0: none */
+	long long bytes, count;             /* the sums of the other lines */
+	int lines;                          /* how many lines were summed */
+};
+/* maildir_quota_on - mailbox_quota or mailbox_quota_count is set */
+int maildir_quota_on(void);
+/* maildir_quota_parse - a maildirsize's len bytes into q; -1 when it
+ * is broken (no definition, a bad line, negative sums) */
+int maildir_quota_parse(const char *buf, size_t len, struct maildir_quota *q);
+/* maildir_quota_definition - the first line for these limits, as
+ * Dovecot writes it ("1000S", "1000S,10C", "10C"); -1 if it won't fit */
+int maildir_quota_definition(char *out, size_t len, long bytes, long count);
+/* maildir_quota_root - the Maildir whose maildirsize counts dir: dir,
+ * or its parent when dir is a Maildir++ folder; -1 when too long */
+int maildir_quota_root(const char *dir, char *out, size_t len);
+/* maildir_quota_recalc - q from one walk of root's new/ and cur/ and
+ * its folders', maildirsize rewritten; -1 (errno) when the walk failed */
+int maildir_quota_recalc(const char *root, struct maildir_quota *q);
+/* maildir_quota_check - whether a message of size bytes fits beside
+ * what maildirsize says and what this process holds unrenamed (pend):
+ * 0 it fits, 1 it does not (r: 4.2.2 or 5.2.2), -1 error (r set) */
+int maildir_quota_check(const char *dir, long long size, long long pend_bytes,
+			long long pend_count, struct result *r);
+/* maildir_quota_add - one delivery of size bytes into dir recorded in
+ * its maildirsize (appended; nothing when there is none) */
+void maildir_quota_add(const char *dir, long long size);
+
 void result_set(struct result *r, int code, const char *dsn,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

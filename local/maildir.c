@@ -51,9 +51,11 @@
  * rename (tmp/ never counts: a file there may be half written, and a
  * killed local's leftovers never reached new/), and the delivery
  * succeeds without a second copy.  Unmarked deliveries never look.
- * With mailbox_quota set, a message that would take new/ and cur/ past it
- * is refused: 4.2.2 (retried, bounced by qmgr's give-up rule) or 5.2.2
- * (mailbox_quota_bounce = yes).
+ * With mailbox_quota or mailbox_quota_count set, a message that would
+ * take the Maildir past either is refused: 4.2.2 (retried, bounced by
+ * qmgr's give-up rule) or 5.2.2 (mailbox_quota_bounce = yes); what the
+ * Maildir holds comes from its Maildir++ "maildirsize" file, and each
+ * file renamed into new/ is appended to it (maildir_quota.c).
  * Trusts: the queue file descriptor from qmgr (already checked).
  * Never: leaves a partial file in new/ (tmp/ is cleaned on failure) or
  * replaces an existing file (RENAME_NOREPLACE).
@@ -108,17 +110,17 @@ static int cur_look;          /* look for cur_tag before writing */
 static long long hold_us = MAILDIR_HOLD_US;
 static long long sync_delay_us = MAILDIR_SYNC_DELAY_US;
 
-/* pending_bytes - what is written for dir, not yet in new/ */
-static long long
-pending_bytes(const char *dir)
+/* pending_use - the bytes and files written for dir, not yet in new/
+ * (so not yet in its maildirsize) */
+static void
+pending_use(const char *dir, long long *bytes, long long *count)
 {
-	long long n = 0;
-
 	for (int i = 0; i < npend; i++)
 		if (pend[i]->stage < ST_RENAMED &&
-		    strcmp(pend[i]->dir, dir) == 0)
-			n += pend[i]->size;
-	return n;
+		    strcmp(pend[i]->dir, dir) == 0) {
+			*bytes += pend[i]->size;
+			(*count)++;
+		}
 }
 
 void
@@ -206,58 +208,18 @@ move_new(const char *dir, const char *tmp, const char *dst)
 	return renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE);
 }
 
-/* used_bytes - what new/ and cur/ hold: the ",S=" size in a name, else
- * the file's size.  -1 on error. */
-static long long
-used_bytes(const char *dir)
-{
-	static const char *subs[] = {"new", "cur"};
-	long long total = 0;
-	char p[4200];
-
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
-		DIR *d = opendir(p);
-		struct dirent *de;
-		if (d == NULL)
-			return -1;
-		while ((de = readdir(d)) != NULL) {
-			const char *sz = strstr(de->d_name, ",S=");
-			struct stat st;
-			if (de->d_name[0] == '.')
-				continue;
-			if (sz != NULL)
-				total += atoll(sz + 3);
-			else if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
-				total += st.st_size;
-		}
-		closedir(d);
-	}
-	return total;
-}
-
-/* over_quota - whether size more bytes pass mailbox_quota (sets r). */
+/* over_quota - whether size more bytes (and one more message) pass the
+ * Maildir++ quota (maildir_quota.c), counting this process's files not
+ * yet in new/ as well (sets r) */
 static int
 over_quota(const char *dir, long long size, struct result *r)
 {
-	long long used;
+	long long bytes = 0, count = 0;
 
-	if (cfg.mailbox_quota <= 0)
+	if (!maildir_quota_on())
 		return 0;
-	if ((used = used_bytes(dir)) < 0) {
-		io_error(r, "read", dir);
-		return 1;
-	}
-	used += pending_bytes(dir);
-	if (used + size <= cfg.mailbox_quota)
-		return 0;
-	if (cfg.mailbox_quota_bounce)
-		result_set(r, 5, "5.2.2", "mailbox full: %lld bytes used, "
-			   "quota %ld", used, cfg.mailbox_quota);
-	else
-		result_set(r, 4, "4.2.2", "mailbox full: %lld bytes used, "
-			   "quota %ld", used, cfg.mailbox_quota);
-	return 1;
+	pending_use(dir, &bytes, &count);
+	return maildir_quota_check(dir, size, bytes, count, r) != 0;
 }
 
 /* host_part - the host name as a Maildir name may hold it: '/' and
@@ -470,6 +432,8 @@ maildir_deliver(const char *dir, int qfd, const struct qf_envelope *e,
 		unlink(tmp);
 		return;
 	}
+	if (maildir_quota_on())
+		maildir_quota_add(dir, e->msg_size + toplen);
 	if (fsync_dir(newdir) != 0) {
 		/* the file is in new/ but may not survive a crash: retry
 		 * (a duplicate beats a loss) */
@@ -537,6 +501,8 @@ settle(long long before)
 			unlink(p->tmp);
 			continue;
 		}
+		if (maildir_quota_on())
+			maildir_quota_add(p->dir, p->size);
 		p->stage = ST_RENAMED;
 		p->t_mod = 0; /* below: after the last rename */
 	}

@@ -23,8 +23,9 @@ def available():
 
 
 class Dovecot:
-    def __init__(self, workdir, mail_location, users):
-        """users: {login: password}; login is user@domain."""
+    def __init__(self, workdir, mail_location, users, extra=""):
+        """users: {login: password}; login is user@domain; extra: more
+        dovecot.conf text (e.g. the quota plugin)."""
         self.dir = os.path.join(workdir, "dovecot")
         os.makedirs(self.dir)
         self.port = free_port()
@@ -80,6 +81,7 @@ userdb {{
 """.format(d=self.dir, log=self.log, uid=min(self.uid, 500) or 1,
            login=login_user, internal=internal, loc=mail_location,
            port=self.port, passwd=passwd))
+            f.write(extra)
             if os.getuid() != 0:
                 # the listeners' default group is "dovecot", which an
                 # ordinary user cannot chown to
@@ -116,6 +118,12 @@ userdb {{
                 return False
         wait_for(up, 20, "dovecot on port %d" % self.port)
         return self
+
+    def doveadm(self, *args):
+        """doveadm against this instance (its auth socket and config)."""
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        return subprocess.run([doveadm, "-c", self.conf] + list(args),
+                              capture_output=True, text=True, timeout=30)
 
     def log_text(self):
         try:

@@ -32,6 +32,7 @@ static CU_ErrorCode (*const suites[])(void) = {
     suite_fsync_pair,
     suite_mime_downgrade,
     suite_smtp_auth,
+    suite_maildir_quota,
 };
 
 int

@@ -42,6 +42,7 @@ CU_ErrorCode suite_cleanup_client(void);
 /* the parsers inside the programs, linked without their main() */
 CU_ErrorCode suite_cleanup_headers(void);
 CU_ErrorCode suite_mailbox_path(void);
+CU_ErrorCode suite_maildir_quota(void);
 CU_ErrorCode suite_local_targets(void);
 CU_ErrorCode suite_smtpd(void);
 CU_ErrorCode suite_smtpd_vrfy(void);
