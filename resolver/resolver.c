@@ -16,8 +16,8 @@
  * /etc/resolv.conf, read before the chroot.
  * Trusts: nothing in a request beyond the type table and name length.
  * Never: answers a temporary failure as "not found"; caches one; blocks
- * on a client (sockets are non-blocking, answers written within
- * RESOLVER_WRITE_MS).
+ * on a client (sockets are non-blocking; one whose answer does not fit
+ * its socket is closed).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -40,7 +40,11 @@
 #define RESOLV_CONF "/etc/resolv.conf"
 #define RESOLV_CONF_MAX 65536
 #define RESOLVER_IDLE_MS 60000 /* a client without a question is closed */
-#define RESOLVER_WRITE_MS 1000 /* an answer fits the socket's buffer */
+/* an answer fits the socket's buffer: a client whose buffer is full
+ * does not read (it sent questions without taking the answers) and is
+ * closed at once; waiting on it held every other client (a local user
+ * stalled the process a second per connection, 1000 s with 1000) */
+#define RESOLVER_WRITE_MS 0
 /* a request is a type and a name: a client whose unread request grows
  * past this is closed (else 1024 clients could make it hold 4 MB each,
  * the ipc record limit) */

@@ -97,6 +97,19 @@ class ResolverEdges(unittest.TestCase):
         s.sendall(record(req="query", type="A", name="fast.test"))
         self.assertIn(("rr", "192.0.2.1"), read_record(s))
 
+    def test_client_that_does_not_read_holds_nobody(self):
+        # thousands of questions sent and no answer read: its socket
+        # fills up, and resolver(8) must not wait on it while others ask
+        self.resolver_pid()  # fast.test in the cache
+        hog = self.connect()
+        hog.sendall(record(req="stats") * 6000)
+        t0 = time.monotonic()
+        s = self.connect()
+        s.sendall(record(req="query", type="A", name="fast.test"))
+        self.assertIn(("rr", "192.0.2.1"), read_record(s))
+        took = time.monotonic() - t0
+        self.assertLess(took, 0.5, "answer after %.2f s" % took)
+
 
 if __name__ == "__main__":
     unittest.main()
