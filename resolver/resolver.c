@@ -270,7 +270,8 @@ client_requests(struct client *cl)
 	if (prc == IPC_BAD)
 		rc = -1;
 	/* all it sent is read but a request that does not end */
-	if (cl->wait == NULL && cl->c->rlen - cl->c->rpos > RESOLVER_REQUEST_MAX)
+	if (cl->wait == NULL &&
+	    cl->c->rlen - cl->c->rpos > RESOLVER_REQUEST_MAX)
 		rc = -1;
 	/* the client half-closed and all it asked is answered */
 	if (cl->eof && cl->wait == NULL)
@@ -353,9 +354,11 @@ client_accept(void)
 	/* out of descriptors: the clients we have are served, and the
 	 * next wait in the listen queue until one of them leaves */
 	if (errno == EMFILE || errno == ENFILE) {
-		log_warn("accept: %m: no more clients than %d until one "
-			 "leaves",
-			 nclients);
+		static int warned; /* once: a local user can repeat it */
+		if (!warned++)
+			log_warn("accept: %m: no more clients than %d until "
+				 "one leaves",
+				 nclients);
 		fd_full = 1;
 		return;
 	}
@@ -438,8 +441,7 @@ serve(void)
 		for (int i = nclients - 1; stopping && i >= 0; i--)
 			if (clients[i].wait == NULL)
 				client_close(i);
-		report(&busy,
-		       stopping || nclients >= client_max || fd_full);
+		report(&busy, stopping || nclients >= client_max || fd_full);
 		if (nclients > 0 || njobs > 0)
 			idle_since = now;
 		else if (stopping || now - idle_since >= cfg.max_idle * 1000)
