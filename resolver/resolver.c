@@ -16,8 +16,8 @@
  * /etc/resolv.conf, read before the chroot.
  * Trusts: nothing in a request beyond the type table and name length.
  * Never: answers a temporary failure as "not found"; caches one; blocks
- * on a client (sockets are non-blocking, answers written within
- * RESOLVER_WRITE_MS).
+ * on a client (sockets are non-blocking; one whose answer does not fit
+ * its socket is closed).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,7 +40,18 @@
 #define RESOLV_CONF "/etc/resolv.conf"
 #define RESOLV_CONF_MAX 65536
 #define RESOLVER_IDLE_MS 60000 /* a client without a question is closed */
-#define RESOLVER_WRITE_MS 1000 /* an answer fits the socket's buffer */
+/* an answer fits the socket's buffer: a client whose buffer is full
+ * does not read (it sent questions without taking the answers) and is
+ * closed at once; waiting on it held every other client (a local user
+ * stalled the process a second per connection, 1000 s with 1000) */
+#define RESOLVER_WRITE_MS 0
+/* a request is a type and a name: a client whose unread request grows
+ * past this is closed (else 1024 clients could make it hold 4 MB each,
+ * the ipc record limit) */
+#define RESOLVER_REQUEST_MAX 4096
+/* descriptors kept for the lookup threads' sockets and our own files,
+ * beside one per client */
+#define RESOLVER_FDS_SPARE(threads) (2 * (threads) + 32)
 
 static struct dns_cache *cache;
 
@@ -61,6 +73,10 @@ struct client {
 static struct job jobs[RESOLVER_JOBS_MAX];
 static struct client clients[RESOLVER_JOBS_MAX];
 static int nclients, njobs;
+/* clients taken at once: RESOLVER_JOBS_MAX, or fewer when the
+ * descriptor limit is lower (client_limit); fd_full: accept found no
+ * descriptor left, none is taken until a client leaves */
+static int client_max = RESOLVER_JOBS_MAX, fd_full;
 /* for {req=stats}: questions sent to the nameservers, and questions
  * that joined one already sent (answered without asking again) */
 static long lookups, joined;
@@ -253,6 +269,10 @@ client_requests(struct client *cl)
 	attrs_free(&r);
 	if (prc == IPC_BAD)
 		rc = -1;
+	/* all it sent is read but a request that does not end */
+	if (cl->wait == NULL &&
+	    cl->c->rlen - cl->c->rpos > RESOLVER_REQUEST_MAX)
+		rc = -1;
 	/* the client half-closed and all it asked is answered */
 	if (cl->eof && cl->wait == NULL)
 		rc = -1;
@@ -264,6 +284,7 @@ client_close(int i)
 {
 	ipc_free(clients[i].c);
 	clients[i] = clients[--nclients];
+	fd_full = 0; /* a descriptor is free again */
 }
 
 /* client_event - read what came; -1 when the client is to be closed */
@@ -322,14 +343,53 @@ client_accept(void)
 {
 	int fd;
 
-	while (nclients < RESOLVER_JOBS_MAX &&
+	while (nclients < client_max &&
 	       (fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
 			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		clients[nclients++] = (struct client){
 		    ipc_new(fd, RESOLVER_WRITE_MS), NULL, mono_ms_now(), 0, 0};
-	if (nclients < RESOLVER_JOBS_MAX && errno != EAGAIN &&
-	    errno != EINTR && errno != ECONNABORTED)
-		log_fatal("accept: %m");
+	if (nclients >= client_max || errno == EAGAIN || errno == EINTR ||
+	    errno == ECONNABORTED)
+		return;
+	/* out of descriptors: the clients we have are served, and the
+	 * next wait in the listen queue until one of them leaves */
+	if (errno == EMFILE || errno == ENFILE) {
+		static int warned; /* once: a local user can repeat it */
+		if (!warned++)
+			log_warn("accept: %m: no more clients than %d until "
+				 "one leaves",
+				 nclients);
+		fd_full = 1;
+		return;
+	}
+	log_fatal("accept: %m");
+}
+
+/* client_limit - the soft descriptor limit raised (up to the hard one)
+ * to what RESOLVER_JOBS_MAX clients need, and the clients that fit in
+ * it (a systemd service has 1024 by default, all of them ours) */
+static void
+client_limit(int threads)
+{
+	struct rlimit rl;
+	rlim_t want = RESOLVER_JOBS_MAX + RESOLVER_FDS_SPARE(threads);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_fatal("getrlimit RLIMIT_NOFILE: %m");
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+				  ? rl.rlim_max
+				  : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_fatal("setrlimit RLIMIT_NOFILE: %m");
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		long fit = (long)rl.rlim_cur - RESOLVER_FDS_SPARE(threads);
+		client_max = fit < 8 ? 8 : (int)fit;
+	}
+	if (client_max < RESOLVER_JOBS_MAX)
+		log_warn("descriptor limit %ld: at most %d clients at once",
+			 (long)rl.rlim_cur, client_max);
 }
 
 /* close_idle - clients silent for RESOLVER_IDLE_MS; the time until the
@@ -381,7 +441,7 @@ serve(void)
 		for (int i = nclients - 1; stopping && i >= 0; i--)
 			if (clients[i].wait == NULL)
 				client_close(i);
-		report(&busy, stopping || nclients == RESOLVER_JOBS_MAX);
+		report(&busy, stopping || nclients >= client_max || fd_full);
 		if (nclients > 0 || njobs > 0)
 			idle_since = now;
 		else if (stopping || now - idle_since >= cfg.max_idle * 1000)
@@ -423,6 +483,7 @@ main(int argc, char **argv)
 	const char *conf_text = read_resolv_conf();
 
 	service_init("resolver", argc, argv);
+	client_limit((int)cfg.resolver_threads);
 	if (lookup_pool_start((int)cfg.resolver_threads,
 			      cfg.resolver_nameservers, conf_text, err,
 			      sizeof(err)) != 0)
