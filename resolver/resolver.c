@@ -438,9 +438,18 @@ serve(void)
 		/* SIGHUP (a reload): answer what was asked, take nothing
 		 * new; a new process of the new configuration takes over */
 		stopping |= service_stop;
-		for (int i = nclients - 1; stopping && i >= 0; i--)
-			if (clients[i].wait == NULL)
+		for (int i = nclients - 1; stopping && i >= 0; i--) {
+			struct client *cl = &clients[i];
+			/* one last read: a question already sent (a client
+			 * accepted just before the signal) is still answered */
+			if (cl->wait == NULL && !cl->eof &&
+			    client_event(cl) != 0) {
 				client_close(i);
+				continue;
+			}
+			if (cl->wait == NULL)
+				client_close(i);
+		}
 		report(&busy, stopping || nclients >= client_max || fd_full);
 		if (nclients > 0 || njobs > 0)
 			idle_since = now;

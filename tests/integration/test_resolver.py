@@ -65,7 +65,8 @@ class Resolver(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dns = QuietDNSServer(ZONE, quiet={"never.test", "never2.test",
-                                              "never3.test", "shared.test"})
+                                              "never3.test", "never4.test",
+                                              "shared.test"})
         cls.m = mta.MTA(resolver_nameservers="127.0.0.1:%d" % cls.dns.port,
                         resolver_timeout="4s", resolver_retries="0")
         cls.m.start()
@@ -135,6 +136,16 @@ class Resolver(unittest.TestCase):
         s.sendall(q + q)
         self.assertIn(("status", "tempfail"), read_record(s))
         self.assertIn(("status", "tempfail"), read_record(s))
+
+    def test_reload_answers_what_was_asked(self):
+        # SIGHUP: the old process answers the question it holds and
+        # exits; a new one takes the next clients
+        pending = self.ask("never4.test")
+        self.m.ctl("reload")
+        self.m.wait_log(r"configuration reloaded|reload", 20)
+        rec = read_record(self.ask("fast.test"))
+        self.assertIn(("rr", "192.0.2.1"), rec)
+        self.assertIn(("status", "tempfail"), read_record(pending))
 
     def test_bad_request_closes_that_client_only(self):
         bad = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
