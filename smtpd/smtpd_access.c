@@ -509,9 +509,15 @@ smtpd_access_connect(struct smtpd_session *s)
 	int r = 0;
 
 	s->access_reply[0] = 0;
-	conn.n = conn.pending = dnswl = 0;
-	helo.n = helo.pending = 0;
-	helo_asked[0] = helo_reply[0] = 0;
+	/* a session process starts with all of it zero: written only when
+	 * not, since each page written here is a page an idle session owns
+	 * (the idle sessions of make bench: 74 KB each with, 66 without) */
+	if (conn.n || conn.pending || dnswl)
+		conn.n = conn.pending = dnswl = 0;
+	if (helo.n || helo.pending)
+		helo.n = helo.pending = 0;
+	if (helo_asked[0] || helo_reply[0])
+		helo_asked[0] = helo_reply[0] = 0;
 	/* on the submission ports every client authenticates first */
 	if (s->trusted || smtpd_role != ROLE_SMTPD)
 		return;
