@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "ipc.h"
 #include "log.h"
 #include "resolver.h"
@@ -152,16 +153,6 @@ query_key(const char *type, const char *name, ldns_rr_type *t, char *lname,
 	return 0;
 }
 
-static long
-mono_ms_now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		log_fatal("clock_gettime: %m");
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* send_answer - 0, or -1 when the client is gone */
 static int
 send_answer(struct client *cl, const struct dns_answer *a)
@@ -174,7 +165,7 @@ send_answer(struct client *cl, const struct dns_answer *a)
 	ipc_put_str(c, "text", a->why);
 	for (int i = 0; i < a->n; i++)
 		ipc_put_str(c, "rr", a->rr[i]);
-	cl->last = mono_ms_now();
+	cl->last = mono_ms();
 	return ipc_end(c) == IPC_OK ? 0 : -1;
 }
 
@@ -229,7 +220,7 @@ client_query(struct client *cl, const struct attrs *r)
 	ldns_rr_type t;
 	int rc;
 
-	cl->last = mono_ms_now();
+	cl->last = mono_ms();
 	if (query_key(attrs_get(r, "type"), attrs_get(r, "name"), &t, lname,
 		      key) != 0) {
 		memset(&a, 0, sizeof(a));
@@ -347,7 +338,7 @@ client_accept(void)
 	       (fd = accept4(SERVICE_LISTEN_FD, NULL, NULL,
 			     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		clients[nclients++] = (struct client){
-		    ipc_new(fd, RESOLVER_WRITE_MS), NULL, mono_ms_now(), 0, 0};
+		    ipc_new(fd, RESOLVER_WRITE_MS), NULL, mono_ms(), 0, 0};
 	if (nclients >= client_max || errno == EAGAIN || errno == EINTR ||
 	    errno == ECONNABORTED)
 		return;
@@ -424,14 +415,14 @@ static void
 serve(void)
 {
 	static struct pollfd p[RESOLVER_JOBS_MAX + 2];
-	long idle_since = mono_ms_now();
+	long idle_since = mono_ms();
 	int busy = 0, stopping = 0;
 
 	if (fcntl(SERVICE_LISTEN_FD, F_SETFL, O_NONBLOCK) != 0)
 		log_fatal("listening socket: %m");
 	service_report(SERVICE_IDLE);
 	for (;;) {
-		long now = mono_ms_now();
+		long now = mono_ms();
 		int wait = close_idle(now), rc;
 		struct dns_job *d;
 
