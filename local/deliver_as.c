@@ -81,6 +81,38 @@ in_child(const struct dest *d, uid_t uid, gid_t gid, int qfd,
 	}
 }
 
+/*
+ * spool_create - a missing mbox in mail_spool_directory, made by root
+ * for the user (0600, theirs) before the delivery process becomes the
+ * user: Debian's /var/mail (2775 root:mail) lets users write their own
+ * file but not make it, as Postfix's local makes it as root.  Only
+ * there: that directory is root's, so no component of the path can be
+ * the user's symbolic link; O_EXCL|O_NOFOLLOW never opens what exists.
+ * The delivery that follows reports any other failure.
+ */
+static void
+spool_create(const struct dest *d)
+{
+	int fd = open(d->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				   O_CLOEXEC,
+		      0600);
+
+	if (fd < 0) {
+		if (errno != EEXIST && errno != EACCES && errno != ENOENT)
+			log_warn("create mailbox %s: %m", d->path);
+		return;
+	}
+	if (fchown(fd, d->uid, d->gid) != 0) {
+		log_warn("chown mailbox %s to %ld: %m", d->path, (long)d->uid);
+		if (unlink(d->path) != 0)
+			log_warn("unlink %s: %m", d->path);
+	} else
+		log_info("created mailbox %s for uid %ld", d->path,
+			 (long)d->uid);
+	if (close(fd) != 0)
+		log_warn("close %s: %m", d->path);
+}
+
 void
 deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 	   const char *sender, const char *rcpt, struct result *r)
@@ -122,6 +154,8 @@ deliver_as(const struct dest *d, int qfd, const struct qf_envelope *e,
 		return;
 	}
 	if (d->as_user) {
+		if (d->mbox && d->spool)
+			spool_create(d);
 		in_child(d, d->uid, d->gid, qfd, e, sender, rcpt, r);
 		return;
 	}

@@ -26,6 +26,7 @@ struct dest {
 	int forward; /* addr is remote: resubmit through cleanup */
 	int pipe;    /* path is a command for /bin/sh -c */
 	int file;    /* a /file or /dir/ target of an alias or .forward */
+	int spool;   /* an mbox in mail_spool_directory (root's directory) */
 	uid_t uid;
 	gid_t gid;
 	struct result r;

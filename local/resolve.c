@@ -218,7 +218,7 @@ system_mailbox(struct ctx *c, const char *addr, const struct addr *a,
 	char user[LIM_LOCAL_PART * 2 + 3], path[4096];
 	struct passwd *pw;
 	struct dest *d;
-	int mbox = 1, w;
+	int mbox = 1, w, spool = 0;
 
 	if (addr_mailbox_user(a->local, cfg.recipient_delimiter[0], user,
 			      sizeof(user)) != 0 ||
@@ -238,15 +238,18 @@ system_mailbox(struct ctx *c, const char *addr, const struct addr *a,
 		mbox = cfg.home_mailbox[n - 1] != '/';
 		w = snprintf(path, sizeof(path), "%s/%.*s", pw->pw_dir,
 			     (int)(mbox ? n : n - 1), cfg.home_mailbox);
-	} else
+	} else {
 		w = snprintf(path, sizeof(path), "%s/%s",
 			     cfg.mail_spool_directory, user);
+		spool = 1;
+	}
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		add_result(c, addr, 5, "5.3.5", "mailbox path too long");
 		return 1;
 	}
 	if ((d = add(c, addr, path)) != NULL) {
 		d->mbox = mbox;
+		d->spool = spool;
 		d->as_user = 1;
 		d->uid = pw->pw_uid;
 		d->gid = pw->pw_gid;

@@ -9,6 +9,7 @@ directory gets ~/Maildir/ or an mbox in the spool, files owned by it, and
 virtual mail is still written as local_user; the account is removed after.
 """
 import os
+import re
 import pwd
 import shutil
 import subprocess
@@ -172,6 +173,30 @@ class SystemUsersRootMode(unittest.TestCase):
                  "the mbox")
         self.assertEqual(self.owner(path), SYSUSER)
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+
+    def test_spool_mbox_made_where_the_user_cannot(self):
+        # Debian's /var/mail: 2775 root:mail, users write their own file
+        # but cannot make it; local makes it for them, then writes as them
+        spool = os.path.join(self.base.dir, "spool")
+        os.mkdir(spool)
+        os.chmod(spool, 0o2775)
+        m = self.start(home_mailbox="", mail_spool_directory=spool)
+        send(m, [SYSUSER + "@localhost"])
+        path = os.path.join(spool, SYSUSER)
+        wait_for(lambda: read(path).endswith(b"\n\nHello.\n\n"), 20,
+                 "the mbox")
+        st = os.stat(path)
+        self.assertEqual(self.owner(path), SYSUSER)
+        self.assertEqual(st.st_gid, self.pw.pw_gid)
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+        m.wait_log(r"local\[\d+\]: created mailbox %s for uid %d"
+                   % (re.escape(path), self.pw.pw_uid))
+        # a second message is appended to the file it now has
+        send(m, [SYSUSER + "@localhost"])
+        wait_for(lambda: read(path).count(b"\nHello.\n") == 2, 20,
+                 "the second message")
+        self.assertNotIn(os.path.basename(path) + ".lock",
+                         os.listdir(spool))
 
 
 if __name__ == "__main__":
