@@ -115,7 +115,9 @@ void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x);
  * limit octets (0: no limit) broken by inserting CRLF SPACE (RFC 5321
  * 4.5.3.1.6 allows 998 before the CRLF; a peer may refuse longer ones).
  * out holds SMTP_STUFF_OUT(n) bytes; the state carries the line position
- * between calls (start: {.bol = 1, .limit = ...}). */
+ * between calls (start: {.bol = 1, .limit = ...}).  With out NULL it
+ * writes nothing and returns the octets RFC 1870 4 counts for SIZE=: the
+ * same, less the doubled dots. */
 struct smtp_stuff {
 	int bol;      /* at the start of a line */
 	size_t col;   /* octets of the current line sent, not counting a

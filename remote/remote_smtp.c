@@ -212,37 +212,8 @@ io:
 }
 
 /*
- * wire_count - the octets smtp_stuff sends for p, less the dots it
- * doubles (RFC 1870 4: CRLF line ends and the breaks it puts into long
- * lines count, dot-stuffing and the final dot do not); st carries the
- * line between calls, as smtp_stuff's does
- */
-static long long
-wire_count(struct smtp_stuff *st, const char *p, size_t n)
-{
-	long long w = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\n' && st->limit && st->col >= st->limit) {
-			w += 3;
-			st->col = 1;
-		}
-		if (p[i] == '\n') {
-			w += 2;
-			st->col = 0;
-		} else {
-			w++;
-			st->col++;
-		}
-	}
-	if (n > 0)
-		st->bol = p[n - 1] == '\n';
-	return w;
-}
-
-/*
  * message_scan - one pass over the message: its size as it goes on the
- * wire (wire_count, and a CRLF after a last line without LF), and
+ * wire (smtp_stuff's count, and a CRLF after a last line without LF), and
  * whether it holds an octet over 127: what RFC 6152 3 rules on is 8-bit
  * data, whatever BODY= the client gave (a message declared 8BITMIME that
  * is 7-bit after all may go to a peer without 8BITMIME; undeclared 8-bit
@@ -263,7 +234,7 @@ message_scan(struct session *s, long long *wire, int *eight)
 	qf_reader_init(&rd, s->d->qfd, s->d->e);
 	while ((n = qf_reader_read(&rd, buf, sizeof(buf))) > 0) {
 		unsigned char any = 0; /* a loop the compiler vectorises */
-		w += wire_count(&st, buf, (size_t)n);
+		w += (long long)smtp_stuff(&st, buf, (size_t)n, NULL);
 		for (ssize_t i = 0; i < n; i++)
 			any |= (unsigned char)buf[i];
 		*eight |= any >> 7;
@@ -286,7 +257,7 @@ count_out(void *ctx, const char *p, size_t n)
 {
 	struct wire_tally *c = ctx;
 
-	c->w += wire_count(&c->st, p, n);
+	c->w += (long long)smtp_stuff(&c->st, p, n, NULL);
 	return 0;
 }
 

@@ -93,6 +93,15 @@ smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *x)
 	}
 }
 
+/* put - one octet of smtp_stuff's output, or only its count */
+static inline void
+put(char *out, size_t *o, char c)
+{
+	if (out != NULL)
+		out[*o] = c;
+	(*o)++;
+}
+
 size_t
 smtp_stuff(struct smtp_stuff *st, const char *in, size_t n, char *out)
 {
@@ -102,20 +111,22 @@ smtp_stuff(struct smtp_stuff *st, const char *in, size_t n, char *out)
 		if (in[i] != '\n' && st->limit && st->col >= st->limit) {
 			/* a continuation, not a new line: the space keeps a
 			 * header folded and never starts a line with a dot */
-			memcpy(out + o, "\r\n ", 3);
-			o += 3;
+			put(out, &o, '\r');
+			put(out, &o, '\n');
+			put(out, &o, ' ');
 			st->col = 1;
 			st->bol = 0;
 		}
-		if (st->bol && in[i] == '.')
-			out[o++] = '.';
+		/* the size SIZE= declares leaves out the doubled dots */
+		if (st->bol && in[i] == '.' && out != NULL)
+			put(out, &o, '.');
 		st->bol = in[i] == '\n';
 		if (in[i] == '\n') {
-			out[o++] = '\r';
+			put(out, &o, '\r');
 			st->col = 0;
 		} else
 			st->col++;
-		out[o++] = in[i];
+		put(out, &o, in[i]);
 	}
 	return o;
 }
